@@ -5,3 +5,4 @@ export * from './server.js';
 export * from './asgi/index.js';
 export * from './wsgi/index.js';
 export * from './testing/index.js';
+export * from './proxy-headers.js';
