@@ -1,2 +1,5 @@
 export * from './types.js';
 export * from './checks.js';
+export * from './environ.js';
+export * from './input.js';
+export * from './call.js';
