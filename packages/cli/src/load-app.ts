@@ -1,0 +1,70 @@
+/**
+ * Finds and imports the app named by `<file>[:<export>]`. Modules are loaded
+ * through tsx, so `.ts` apps run without a build step (DESIGN decision 8).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { ModuleRef } from '@tsgi/core';
+import { CliError, EXIT_FAILURE } from './errors.js';
+
+/** `<file>[:<export>]` split and resolved against the working directory. */
+export interface AppSpec {
+  /** Absolute path of the module. */
+  path: string;
+  exportName: string;
+  /** The form the user typed, for messages. */
+  display: string;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** Splits `<file>[:<export>]`; the export defaults to `app`. */
+export function parseAppSpec(spec: string, cwd: string = process.cwd()): AppSpec {
+  const colon = spec.lastIndexOf(':');
+  let file = spec;
+  let exportName = 'app';
+  if (colon === 0) throw new CliError(`missing the module file before ":" in ${JSON.stringify(spec)}`);
+  if (colon > 0 && IDENTIFIER.test(spec.slice(colon + 1))) {
+    file = spec.slice(0, colon);
+    exportName = spec.slice(colon + 1);
+  } else if (colon > 0 && colon === spec.length - 1) {
+    throw new CliError(`missing the export name after ":" in ${JSON.stringify(spec)}`);
+  } else if (colon > 0 && !existsSync(resolve(cwd, spec))) {
+    throw new CliError(`the export name in ${JSON.stringify(spec)} is not a JavaScript identifier`);
+  }
+  if (file === '') throw new CliError(`missing the module file in ${JSON.stringify(spec)}`);
+  return { path: resolve(cwd, file), exportName, display: spec };
+}
+
+/** The ModuleRef that worker threads use to import the same app. */
+export function moduleRefOf(spec: AppSpec): ModuleRef {
+  return { module: pathToFileURL(spec.path).href, exportName: spec.exportName };
+}
+
+let tsxRegistered = false;
+
+/** Imports the module with tsx and returns the named export; a missing file or export is a CliError. */
+export async function loadApp(spec: AppSpec): Promise<unknown> {
+  if (!existsSync(spec.path)) throw new CliError(`cannot find the app module ${spec.path}`);
+  if (!statSync(spec.path).isFile()) throw new CliError(`the app module ${spec.path} is not a file`);
+  if (!tsxRegistered) {
+    const { register } = await import('tsx/esm/api');
+    register();
+    tsxRegistered = true;
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(spec.path).href)) as Record<string, unknown>;
+  } catch (e) {
+    const detail = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
+    throw new CliError(`error while importing ${spec.path}: ${detail}`, EXIT_FAILURE);
+  }
+  if (!(spec.exportName in mod)) {
+    const names = Object.keys(mod).filter((k) => k !== '__esModule');
+    throw new CliError(
+      `module ${spec.path} has no export named "${spec.exportName}" (exports: ${names.length ? names.join(', ') : 'none'})`,
+    );
+  }
+  return mod[spec.exportName];
+}

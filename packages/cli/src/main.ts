@@ -1,0 +1,127 @@
+/**
+ * The `tsgi` command: `tsgi serve <file>[:<export>] [flags]`. main() returns
+ * the process exit code instead of exiting, so tests can call it in-process.
+ */
+import { readFileSync } from 'node:fs';
+import type { ServerHandle } from '@tsgi/core';
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_STARTUP_FAILED, EXIT_USAGE } from './errors.js';
+import { checkInterface, detectInterface } from './detect-interface.js';
+import { loadApp, moduleRefOf, parseAppSpec } from './load-app.js';
+import { mainUsage, parseServeArgs, serveUsage, type ServeConfig } from './options.js';
+import { startServer } from './start-server.js';
+
+/** Where the CLI writes; swappable for tests. */
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (line) => process.stdout.write(line + '\n'),
+  err: (line) => process.stderr.write(line + '\n'),
+};
+
+/** The version of @tsgi/cli, from its package.json. */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Runs the command line `argv` (without `node` and the script) and resolves with the exit code. */
+export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    if (command === '--version' || command === '-V') {
+      io.out(`tsgi ${version()} (Node.js ${process.version})`);
+      return EXIT_OK;
+    }
+    if (command === '--help' || command === '-h') {
+      io.out(mainUsage());
+      return EXIT_OK;
+    }
+    if (command === undefined) {
+      io.err(mainUsage());
+      return EXIT_USAGE;
+    }
+    if (command !== 'serve') throw new CliError(`unknown command ${JSON.stringify(command)}; try tsgi --help`);
+    const parsed = parseServeArgs(rest);
+    if (parsed.help) {
+      io.out(serveUsage());
+      return EXIT_OK;
+    }
+    return await serveCommand(parsed.config, io);
+  } catch (e) {
+    if (e instanceof CliError) {
+      io.err(`tsgi: error: ${e.message}`);
+      return e.exitCode;
+    }
+    io.err(`tsgi: error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return EXIT_FAILURE;
+  }
+}
+
+const INFO_LEVELS = new Set(['info', 'debug', 'trace']);
+
+/** `tsgi serve`: load, detect, start, then wait for a signal (or --limit-max-requests) and shut down gracefully. */
+async function serveCommand(config: ServeConfig, io: Io): Promise<number> {
+  const info = INFO_LEVELS.has(config.logLevel) ? (line: string) => io.err(`INFO:     ${line}`) : () => {};
+  const spec = parseAppSpec(config.app);
+  const value = await loadApp(spec);
+  const detection = config.interface === 'auto' ? detectInterface(value) : checkInterface(value, config.interface);
+  if (!detection.ok) throw new CliError(`export "${spec.exportName}" of ${spec.path} ${detection.reason}`);
+  const iface = detection.interface;
+  const server = config.server ?? (iface === 'wsgi' ? 'pool' : 'uws');
+
+  let stop!: (reason: string) => void;
+  const stopped = new Promise<string>((resolve) => (stop = resolve));
+  let served = 0;
+  const onRequest =
+    config.limitMaxRequests === undefined
+      ? undefined
+      : () => {
+          if (++served === config.limitMaxRequests) stop(`maximum number of requests (${config.limitMaxRequests}) reached`);
+        };
+
+  info(`Started server process [${process.pid}]`);
+  let handle: ServerHandle;
+  try {
+    handle = await startServer({ value, ref: moduleRefOf(spec), iface, server, config, onRequest });
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    if (isStartupFailure(e)) {
+      io.err(`tsgi: error: application startup failed: ${(e as Error).message}`);
+      return EXIT_STARTUP_FAILED;
+    }
+    throw new CliError(`cannot start the server: ${e instanceof Error ? e.message : String(e)}`, EXIT_FAILURE);
+  }
+  const where = 'path' in handle.address ? `unix socket ${handle.address.path}` : handle.url;
+  info(`tsgi running on ${where} (${iface.toUpperCase()} app on ${server}; press CTRL+C to quit)`);
+
+  const onSignal = (signal: NodeJS.Signals) => stop(`received ${signal}`);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const reason = await stopped;
+  info(`Shutting down (${reason})`);
+  // A second signal while draining forces the exit, as uvicorn does.
+  const force = (signal: NodeJS.Signals) => {
+    io.err(`tsgi: forced exit on a second ${signal}`);
+    process.exit(EXIT_FAILURE);
+  };
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  try {
+    await handle.close();
+  } finally {
+    process.removeListener('SIGINT', force);
+    process.removeListener('SIGTERM', force);
+  }
+  info('Finished server process');
+  return EXIT_OK;
+}
+
+/** True for the error serve() rejects with when the app's lifespan startup failed. */
+function isStartupFailure(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'LifespanStartupFailed';
+}

@@ -1,0 +1,108 @@
+/**
+ * Wiring: given a loaded app, its interface and the validated flags, start the
+ * right server. ASGI-TS apps run on @tsgi/uws; WSGI-TS apps on @tsgi/pool
+ * (or on @tsgi/uws through the bridge's wsgiToAsgi); fetch handlers on
+ * @tsgi/uws through the bridge's fromFetchHandler.
+ */
+import type { AsgiApplication, ModuleRef, ServerHandle } from '@tsgi/core';
+import { CliError } from './errors.js';
+import type { AppInterface } from './detect-interface.js';
+import type { ServeConfig, ServerChoice } from './options.js';
+
+/** What the CLI starts: the app (loaded value), how to reach it from other threads, and how to serve it. */
+export interface StartRequest {
+  value: unknown;
+  ref: ModuleRef;
+  iface: AppInterface;
+  server: ServerChoice;
+  config: ServeConfig;
+  /** Called once per request or connection the app is handed (for --limit-max-requests). */
+  onRequest?: () => void;
+}
+
+type AnyFn = (...args: never[]) => unknown;
+
+/** Looks up a named export of a workspace package, or fails with a line naming what is missing. */
+async function requireExport<T extends AnyFn>(pkg: string, name: string, needed: string): Promise<T> {
+  const mod = (await import(pkg)) as Record<string, unknown>;
+  const fn = mod[name];
+  if (typeof fn !== 'function') throw new CliError(`${needed} needs ${name}() from ${pkg}, which this build does not provide yet`);
+  return fn as T;
+}
+
+/** The uvicorn-style flags as @tsgi/uws options. */
+function uwsOptions(config: ServeConfig): Record<string, unknown> {
+  return {
+    host: config.host,
+    port: config.port,
+    uds: config.uds,
+    rootPath: config.rootPath,
+    proxyHeaders: config.proxyHeaders,
+    forwardedAllowIps: config.forwardedAllowIps,
+    limitConcurrency: config.limitConcurrency,
+    timeoutKeepAlive: config.timeoutKeepAlive,
+    timeoutGracefulShutdown: config.timeoutGracefulShutdown,
+    wsMaxSize: config.wsMaxSize,
+    wsPingInterval: config.wsPingInterval,
+    wsPingTimeout: config.wsPingTimeout,
+    lifespan: config.lifespan,
+    accessLog: config.accessLog,
+    logLevel: config.logLevel,
+    workers: config.workers,
+  };
+}
+
+/** Wraps an ASGI app so each http/websocket connection is counted. */
+function counted(app: AsgiApplication, onRequest: () => void): AsgiApplication {
+  return (scope, receive, send) => {
+    if (scope.type !== 'lifespan') onRequest();
+    return app(scope, receive, send);
+  };
+}
+
+/** Starts the server for the app; rejects with a CliError for combinations that cannot run. */
+export async function startServer(req: StartRequest): Promise<ServerHandle> {
+  const { config, iface, server } = req;
+  if (server === 'pool' && iface !== 'wsgi') {
+    throw new CliError(`--server pool hosts WSGI-TS apps only; this is ${iface === 'asgi' ? 'an ASGI-TS app' : 'a fetch handler'}: use --server uws`);
+  }
+  if (server === 'pool') {
+    if (config.workers !== 1) throw new CliError('--workers applies to --server uws; the pool server scales with --threads');
+    if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests is not supported by --server pool yet');
+    const serve = await requireExport<(ref: ModuleRef, options: Record<string, unknown>) => Promise<ServerHandle>>('@tsgi/pool', 'serve', 'a WSGI-TS app on --server pool');
+    return serve(req.ref, {
+      host: config.host,
+      port: config.port,
+      uds: config.uds,
+      rootPath: config.rootPath,
+      proxyHeaders: config.proxyHeaders,
+      forwardedAllowIps: config.forwardedAllowIps,
+      threads: config.threads,
+      timeoutKeepAlive: config.timeoutKeepAlive,
+      timeoutGracefulShutdown: config.timeoutGracefulShutdown,
+      accessLog: config.accessLog,
+      logLevel: config.logLevel,
+    });
+  }
+
+  const serve = await requireExport<(app: AsgiApplication | ModuleRef, options: Record<string, unknown>) => Promise<ServerHandle>>('@tsgi/uws', 'serve', 'serving on --server uws');
+  let app: AsgiApplication;
+  if (iface === 'asgi') {
+    if (config.workers > 1) {
+      if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests cannot be combined with --workers > 1 yet');
+      return serve(req.ref, uwsOptions(config));
+    }
+    app = req.value as AsgiApplication;
+  } else {
+    if (config.workers > 1) throw new CliError(`--workers > 1 needs an ASGI-TS app; for a ${iface === 'wsgi' ? 'WSGI-TS app use --threads' : 'fetch handler run one process per core'}`);
+    if (iface === 'wsgi') {
+      const wsgiToAsgi = await requireExport<(ref: ModuleRef, options: Record<string, unknown>) => AsgiApplication>('@tsgi/bridge', 'wsgiToAsgi', 'a WSGI-TS app on --server uws');
+      app = wsgiToAsgi(req.ref, { threads: config.threads });
+    } else {
+      const fromFetchHandler = await requireExport<(handler: unknown) => AsgiApplication>('@tsgi/bridge', 'fromFetchHandler', 'a fetch handler');
+      app = fromFetchHandler(req.value);
+    }
+  }
+  if (req.onRequest) app = counted(app, req.onRequest);
+  return serve(app, uwsOptions(config));
+}

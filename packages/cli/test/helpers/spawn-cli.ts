@@ -1,0 +1,52 @@
+/** Spawns the `tsgi` CLI as a child process, from source or from the built bin, and collects what it prints. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+
+export const cliRoot = join(import.meta.dirname, '..', '..');
+export const fixtures = join(cliRoot, 'test', 'fixtures');
+
+export interface CliRun {
+  child: ChildProcess;
+  /** Everything printed so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (a signal counts as -1). */
+  exited: Promise<number>;
+}
+
+/** Starts the CLI from its source; `bin: true` runs bin/tsgi.js (the built dist) as `pnpm exec tsgi` would. */
+export function startCli(args: string[], opts: { bin?: boolean; cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliRun {
+  const argv = opts.bin
+    ? [join(cliRoot, 'bin', 'tsgi.js'), ...args]
+    : ['--conditions=source', '--import', 'tsx', join(cliRoot, 'test', 'helpers', 'run-source.ts'), ...args];
+  const child = spawn(process.execPath, argv, { cwd: opts.cwd ?? cliRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = once(child, 'exit').then(([code]) => (typeof code === 'number' ? code : -1));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Runs the CLI to completion. */
+export async function runCli(args: string[], opts: { bin?: boolean; cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const run = startCli(args, opts);
+  const code = await run.exited;
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+/** Waits for the "tsgi running on http://host:port" line and returns the URL. */
+export async function waitForUrl(run: CliRun): Promise<string> {
+  const pattern = /tsgi running on (http:\/\/\S+)/;
+  for (;;) {
+    const m = pattern.exec(run.stderr());
+    if (m) return m[1]!;
+    const done = await Promise.race([once(run.child.stderr!, 'data').then(() => false), run.exited.then(() => true)]);
+    if (done) {
+      const m2 = pattern.exec(run.stderr());
+      if (m2) return m2[1]!;
+      throw new Error(`the CLI exited before listening:\n${run.stderr()}`);
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { CliError } from '../src/errors.js';
+import { parseServeArgs, serveUsage, type ServeConfig } from '../src/options.js';
+
+function config(argv: string[], env: NodeJS.ProcessEnv = {}): ServeConfig {
+  const parsed = parseServeArgs(argv, env);
+  if (parsed.help) throw new Error('unexpected --help');
+  return parsed.config;
+}
+
+function failure(argv: string[], env: NodeJS.ProcessEnv = {}): CliError {
+  try {
+    parseServeArgs(argv, env);
+  } catch (e) {
+    if (e instanceof CliError) return e;
+    throw e;
+  }
+  throw new Error(`parseServeArgs(${argv.join(' ')}) did not fail`);
+}
+
+describe('tsgi serve flags', () => {
+  it("defaults are uvicorn's", () => {
+    expect(config(['app.ts'])).toEqual({
+      app: 'app.ts',
+      host: '127.0.0.1',
+      port: 8000,
+      uds: undefined,
+      server: undefined,
+      interface: 'auto',
+      workers: 1,
+      threads: undefined,
+      rootPath: '',
+      proxyHeaders: true,
+      forwardedAllowIps: ['127.0.0.1'],
+      limitConcurrency: undefined,
+      limitMaxRequests: undefined,
+      timeoutKeepAlive: 5,
+      timeoutGracefulShutdown: undefined,
+      wsMaxSize: 16777216,
+      wsPingInterval: 20,
+      wsPingTimeout: 20,
+      lifespan: 'auto',
+      accessLog: true,
+      logLevel: 'info',
+    });
+  });
+
+  it('every flag is parsed into its option', () => {
+    const c = config([
+      '--host', '0.0.0.0', '--port', '0', '--uds', '/tmp/x.sock', '--server', 'pool', '--interface', 'wsgi',
+      '--workers', '3', '--threads', '16', '--root-path', '/api', '--no-proxy-headers',
+      '--forwarded-allow-ips', '10.0.0.0/8, 127.0.0.1', '--limit-concurrency', '100', '--limit-max-requests', '5000',
+      '--timeout-keep-alive', '2.5', '--timeout-graceful-shutdown', '30', '--ws-max-size', '1024',
+      '--ws-ping-interval', '0', '--ws-ping-timeout', '0.5', '--lifespan', 'off', '--no-access-log', '--log-level', 'debug',
+      'mod.js:handler',
+    ]);
+    expect(c).toEqual({
+      app: 'mod.js:handler', host: '0.0.0.0', port: 0, uds: '/tmp/x.sock', server: 'pool', interface: 'wsgi',
+      workers: 3, threads: 16, rootPath: '/api', proxyHeaders: false, forwardedAllowIps: ['10.0.0.0/8', '127.0.0.1'],
+      limitConcurrency: 100, limitMaxRequests: 5000, timeoutKeepAlive: 2.5, timeoutGracefulShutdown: 30,
+      wsMaxSize: 1024, wsPingInterval: 0, wsPingTimeout: 0.5, lifespan: 'off', accessLog: false, logLevel: 'debug',
+    });
+  });
+
+  it('--flag=value works as well as --flag value', () => {
+    expect(config(['--port=9001', 'a.ts']).port).toBe(9001);
+  });
+
+  it('$WEB_CONCURRENCY and $FORWARDED_ALLOW_IPS give defaults, as in uvicorn', () => {
+    const c = config(['a.ts'], { WEB_CONCURRENCY: '4', FORWARDED_ALLOW_IPS: '*' });
+    expect(c.workers).toBe(4);
+    expect(c.forwardedAllowIps).toEqual(['*']);
+    expect(config(['--workers', '2', 'a.ts'], { WEB_CONCURRENCY: '4' }).workers).toBe(2);
+  });
+
+  it('--help wins over everything else', () => {
+    expect(parseServeArgs(['--help'])).toEqual({ help: true });
+    expect(parseServeArgs(['--port', 'x', '--help'], {})).toEqual({ help: true });
+  });
+
+  it.each([
+    [['--bogus', 'a.ts'], /unknown option --bogus/],
+    [[], /missing the app/],
+    [['a.ts', 'b.ts'], /expected one app, got 2/],
+    [['--port', 'x', 'a.ts'], /--port must be a whole number; got "x"/],
+    [['--port', '70000', 'a.ts'], /--port must be between 0 and 65535; got 70000/],
+    [['--port', '-1', 'a.ts'], /--port/],
+    [['--workers', '0', 'a.ts'], /--workers must be between 1/],
+    [['--server', 'gunicorn', 'a.ts'], /--server must be one of uws, pool; got "gunicorn"/],
+    [['--interface', 'asgi2', 'a.ts'], /--interface must be one of auto, asgi, wsgi, fetch/],
+    [['--lifespan', 'maybe', 'a.ts'], /--lifespan must be one of auto, on, off/],
+    [['--log-level', 'loud', 'a.ts'], /--log-level must be one of critical/],
+    [['--timeout-keep-alive', 'soon', 'a.ts'], /--timeout-keep-alive must be a number of seconds/],
+    [['--ws-ping-timeout', '-1', 'a.ts'], /--ws-ping-timeout/],
+    [['--ws-ping-timeout=-1', 'a.ts'], /--ws-ping-timeout must be a number of seconds >= 0; got "-1"/],
+    [['--ws-max-size', '0', 'a.ts'], /--ws-max-size must be between 1/],
+    [['--root-path', 'api', 'a.ts'], /--root-path must start with "\/"/],
+    [['--root-path', '/api/', 'a.ts'], /--root-path/],
+    [['--proxy-headers', '--no-proxy-headers', 'a.ts'], /contradict/],
+    [['--port', 'a.ts'], /missing the app/],
+    [['--no-access-log=yes', 'a.ts'], /does not take an argument/],
+  ])('%j is refused: %s', (argv, message) => {
+    const e = failure(argv as string[]);
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toMatch(message);
+    expect(e.message).not.toContain('\n');
+  });
+
+  it('--help lists every flag of the issue and the detection rule', () => {
+    const text = serveUsage();
+    for (const flag of [
+      'host', 'port', 'uds', 'server', 'interface', 'workers', 'threads', 'root-path', 'proxy-headers', 'no-proxy-headers',
+      'forwarded-allow-ips', 'limit-concurrency', 'limit-max-requests', 'timeout-keep-alive', 'timeout-graceful-shutdown',
+      'ws-max-size', 'ws-ping-interval', 'ws-ping-timeout', 'lifespan', 'no-access-log', 'log-level',
+    ]) {
+      expect(text).toMatch(new RegExp(`^  --${flag}\\b`, 'm'));
+    }
+    expect(text).toMatch(/Interface detection/);
+    expect(text).toMatch(/2 parameters .*WSGI-TS/);
+  });
+});
