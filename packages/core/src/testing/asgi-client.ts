@@ -1,0 +1,226 @@
+/**
+ * AsgiTestClient: drives an ASGI-TS app in process, without a network, in
+ * the spirit of Starlette's TestClient and asgiref's ApplicationCommunicator.
+ *
+ * Scopes come from the servers' own builders (asgi/scope.ts) and every event
+ * the app sends goes through the servers' own state machines (http-cycle,
+ * websocket-cycle, lifespan-cycle), so an app that passes here behaves the
+ * same under @tsgi/uws. By default the app is also wrapped in validateAsgi,
+ * so a protocol mistake fails the test with the id of the broken clause.
+ */
+import { randomBytes } from 'node:crypto';
+import { buildHttpScope, buildWebSocketScope } from '../asgi/scope.js';
+import type { AsgiApplication, Extensions } from '../asgi/types.js';
+// PENDING(validate.ts): import { validateAsgi } from '../asgi/validate.js';
+const validateAsgi = (app: AsgiApplication): AsgiApplication => app;
+import { ClientDisconnected } from '../errors.js';
+import { HttpExchange, StreamingTestResponse, type AsgiTestResponse } from './asgi-http.js';
+import { LifespanSession } from './asgi-lifespan.js';
+import { WebSocketConnection, WebSocketSession } from './asgi-websocket.js';
+import {
+  bodySource,
+  buildRequestHead,
+  normalizeRequestHeaders,
+  resolveConnection,
+  withJson,
+  type ConnectionOptions,
+  type ResolvedConnection,
+  type TestHeadersInit,
+  type TestRequestInit,
+} from './request.js';
+
+/** Options of an AsgiTestClient. */
+export interface AsgiTestClientOptions extends ConnectionOptions {
+  /** Wrap the app in validateAsgi, so protocol mistakes fail with their clause id. Default true. */
+  validate?: boolean;
+  /**
+   * Default true (as in Starlette): an exception the app raises reaches the
+   * test (request() rejects with it). When false the test sees what a server
+   * would send instead: a 500 before the response started, a cut response
+   * (IncompleteResponseError) after.
+   */
+  raiseServerExceptions?: boolean;
+  /** `scope.extensions` of every scope; default DEFAULT_TEST_EXTENSIONS. */
+  extensions?: Extensions;
+}
+
+/** Options of one WebSocket connection. */
+export interface WebSocketConnectOptions {
+  /** Offered in Sec-WebSocket-Protocol (scope.subprotocols). */
+  subprotocols?: string[];
+  headers?: TestHeadersInit;
+}
+
+/**
+ * The extensions the test client announces unless told otherwise: those it
+ * can carry out in memory (trailers, early hints, pathsend, debug, and
+ * denial responses for WebSockets). Push and zerocopysend are not announced
+ * (no HTTP/2 here; zerocopysend hands over file descriptors) but work when
+ * passed in `extensions`.
+ */
+export const DEFAULT_TEST_EXTENSIONS: Extensions = Object.freeze({
+  'http.response.trailers': {},
+  'http.response.early_hint': {},
+  'http.response.pathsend': {},
+  'http.response.debug': {},
+  'websocket.http.response': {},
+}) as Extensions;
+
+/** Something the client must end on close(): an unfinished response or an open WebSocket. */
+interface OpenThing {
+  end(): void;
+  settled: Promise<void>;
+}
+
+/** An in-process client for an ASGI-TS app: HTTP requests, streamed responses, WebSocket sessions and lifespan. */
+export class AsgiTestClient implements AsyncDisposable {
+  /** The app as the client calls it (wrapped in validateAsgi unless `validate: false`). */
+  readonly app: AsgiApplication;
+  private readonly conn: ResolvedConnection;
+  private readonly raise: boolean;
+  private readonly extensions: Extensions;
+  private readonly open = new Set<OpenThing>();
+  private lifespanSession: LifespanSession | null = null;
+  private closed = false;
+
+  constructor(app: AsgiApplication, options: AsgiTestClientOptions = {}) {
+    this.app = options.validate === false ? app : validateAsgi(app);
+    this.conn = resolveConnection(options);
+    this.raise = options.raiseServerExceptions ?? true;
+    this.extensions = options.extensions ?? DEFAULT_TEST_EXTENSIONS;
+  }
+
+  /**
+   * Sends one request and reads the whole response. Resolves after the app
+   * has returned; rejects with the app's error (raiseServerExceptions), a
+   * ProtocolError naming the broken clause, or the abort reason of
+   * `init.signal`.
+   */
+  async request(method: string, path: string, init: TestRequestInit = {}): Promise<AsgiTestResponse> {
+    const res = await this.stream(method, path, init);
+    return res.read();
+  }
+
+  /**
+   * Sends one request and resolves as soon as the app has sent
+   * http.response.start; the body then arrives chunk by chunk as the test
+   * iterates the response. The app's send() of a body chunk resolves only
+   * when the test takes it, like a socket that is not read. Leaving the
+   * iteration early (or close()) disconnects the client.
+   */
+  async stream(method: string, path: string, init: TestRequestInit = {}): Promise<StreamingTestResponse> {
+    this.assertOpen();
+    const req = withJson(init);
+    const signal = req.signal;
+    signal?.throwIfAborted();
+    const body = bodySource(req.body);
+    const head = buildRequestHead(this.conn, method, path, req, body);
+    const scope = buildHttpScope(head, this.scopeOptions());
+    const exchange = new HttpExchange({ app: this.app, scope, body, raiseServerExceptions: this.raise });
+    const onAbort = (): void => exchange.disconnect(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.track({ end: () => exchange.disconnect(new ClientDisconnected('the test client was closed')), settled: exchange.settled });
+    void exchange.settled.then(() => signal?.removeEventListener('abort', onAbort));
+    const responseHead = await exchange.head.promise;
+    return new StreamingTestResponse(exchange, responseHead);
+  }
+
+  /** GET `path`. */
+  get(path: string, init?: TestRequestInit): Promise<AsgiTestResponse> {
+    return this.request('GET', path, init);
+  }
+  /** HEAD `path` (the app's body is counted, not returned). */
+  head(path: string, init?: TestRequestInit): Promise<AsgiTestResponse> {
+    return this.request('HEAD', path, init);
+  }
+  /** OPTIONS `path`. */
+  options(path: string, init?: TestRequestInit): Promise<AsgiTestResponse> {
+    return this.request('OPTIONS', path, init);
+  }
+  /** POST `path`. */
+  post(path: string, init?: TestRequestInit): Promise<AsgiTestResponse> {
+    return this.request('POST', path, init);
+  }
+  /** PUT `path`. */
+  put(path: string, init?: TestRequestInit): Promise<AsgiTestResponse> {
+    return this.request('PUT', path, init);
+  }
+  /** PATCH `path`. */
+  patch(path: string, init?: TestRequestInit): Promise<AsgiTestResponse> {
+    return this.request('PATCH', path, init);
+  }
+  /** DELETE `path`. */
+  delete(path: string, init?: TestRequestInit): Promise<AsgiTestResponse> {
+    return this.request('DELETE', path, init);
+  }
+
+  /**
+   * Opens a WebSocket connection: resolves with the session once the app
+   * sends websocket.accept; rejects with WebSocketDenied (holding the 403 or
+   * the app's denial response) when the app refuses, or with the app's error.
+   */
+  async websocket(path: string, options: WebSocketConnectOptions = {}): Promise<WebSocketSession> {
+    this.assertOpen();
+    const handshake = normalizeRequestHeaders([
+      ['connection', 'Upgrade'],
+      ['upgrade', 'websocket'],
+      ['sec-websocket-version', '13'],
+      ['sec-websocket-key', randomBytes(16).toString('base64')],
+    ]);
+    if (options.subprotocols !== undefined && options.subprotocols.length > 0) {
+      handshake.push(['sec-websocket-protocol', options.subprotocols.join(', ')]);
+    }
+    const init: TestRequestInit = options.headers === undefined ? {} : { headers: options.headers };
+    const head = buildRequestHead(this.conn, 'GET', path, init, bodySource(undefined), handshake);
+    const scope = buildWebSocketScope(head, this.scopeOptions());
+    const conn = new WebSocketConnection({ app: this.app, scope, raiseServerExceptions: this.raise });
+    this.track({ end: () => conn.disconnect(1001, ''), settled: conn.settled });
+    const accepted = await conn.handshake.promise;
+    return new WebSocketSession(conn, accepted);
+  }
+
+  /**
+   * The app's lifespan: `startup()` runs lifespan.startup and returns the
+   * state, which every later request and WebSocket scope gets a shallow copy
+   * of; `shutdown()` runs lifespan.shutdown. One per client; close() shuts
+   * it down if the test did not.
+   */
+  lifespan(): LifespanSession {
+    this.assertOpen();
+    this.lifespanSession ??= new LifespanSession(this.app);
+    return this.lifespanSession;
+  }
+
+  /**
+   * Ends what is still open: disconnects unfinished responses and open
+   * WebSockets (code 1001) and waits for their apps to return, then shuts
+   * the lifespan down if it was started. Rejects if the shutdown fails.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const open = [...this.open];
+    for (const thing of open) thing.end();
+    await Promise.all(open.map((t) => t.settled));
+    if (this.lifespanSession?.phase === 'started') await this.lifespanSession.shutdown();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private scopeOptions(): { rootPath: string; extensions: Extensions; state?: Record<string, unknown> } {
+    const opts: { rootPath: string; extensions: Extensions; state?: Record<string, unknown> } = { rootPath: this.conn.rootPath, extensions: this.extensions };
+    if (this.lifespanSession !== null && this.lifespanSession.phase !== 'idle') opts.state = this.lifespanSession.state;
+    return opts;
+  }
+
+  private track(thing: OpenThing): void {
+    this.open.add(thing);
+    void thing.settled.then(() => this.open.delete(thing));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('the test client is closed');
+  }
+}
