@@ -181,7 +181,7 @@ describe('callWsgiApp: write()', () => {
       }
       return [];
     });
-    expect(clauseOf(err)).toBe('wsgi.write.2');
+    expect(clauseOf(err)).toBe('wsgi.write.chunk.1');
   });
 });
 
@@ -329,6 +329,40 @@ describe('callWsgiApp: Content-Length and bodiless responses', () => {
     expect(result.bytes).toBe(4);
     expect(closed).toBe(1);
   });
+
+  it('stops iterating a HEAD or 304 response once the headers are final', () => {
+    for (const [method, status] of [['HEAD', '200 OK'], ['GET', '304 Not Modified']] as const) {
+      let produced = 0;
+      const { events } = run(
+        (_e, s) => {
+          s(status, [['Content-Length', '100']]);
+          return (function* () {
+            for (;;) {
+              produced++;
+              yield enc('x');
+            }
+          })();
+        },
+        { method },
+      );
+      expect(produced).toBe(1);
+      expect(events.map((e) => e[0])).toEqual(['start', 'end']);
+    }
+  });
+
+  it('tells the sink a list chunk may be batched, a generator chunk may not', () => {
+    const batches: boolean[] = [];
+    const sink: WsgiSink = { start() {}, body: (_c, batch) => void batches.push(batch), end() {}, abort() {} };
+    const environ = environFromScope(buildHttpScope({ method: 'GET', target: '/', httpVersion: '1.1', headers: [], client: null, server: null, scheme: 'http' }, { rootPath: '' }), {
+      input: createWsgiInput(memorySource([]), 0),
+      errors: { write() {}, writelines() {}, flush() {} },
+      multithread: false,
+      multiprocess: false,
+    });
+    callWsgiApp((_e, s) => (s('200 OK', []), [enc('a'), enc('b')]), environ, sink);
+    callWsgiApp((_e, s) => (s('200 OK', []), (function* () { yield enc('c'); })()), environ, sink);
+    expect(batches).toEqual([true, true, false]);
+  });
 });
 
 describe('wsgi.file_wrapper', () => {
@@ -370,6 +404,6 @@ describe('wsgi.file_wrapper', () => {
   });
 
   it('refuses a bad block size', () => {
-    expect(() => fileWrapper({ read: () => new Uint8Array(0) }, 0)).toThrow(/wsgi.file_wrapper.block_size.1/);
+    expect(() => fileWrapper({ read: () => new Uint8Array(0) }, 0)).toThrow(/wsgi.file_wrapper.1/);
   });
 });

@@ -25,8 +25,15 @@ import type { FileLike, FileWrapper, StartResponse, WriteCallable, WsgiApplicati
 export interface WsgiSink {
   /** The status and headers; called once, right before the first body bytes or at the end of an empty body. */
   start(status: number, reason: ByteString, headers: WsgiHeaders): void;
-  /** One non-empty body chunk. May block until the client takes more; throws ClientDisconnected once it is gone. */
-  body(chunk: Uint8Array): void;
+  /**
+   * One non-empty body chunk. May block until the client takes more; throws
+   * ClientDisconnected once it is gone. `batch` is true when the driver
+   * already holds what comes next (a list response, the 500 answer): no app
+   * code runs before the next call, so the sink may hold this chunk and send
+   * it together with what follows. When false the chunk must go out now
+   * (a generator may sleep before its next chunk).
+   */
+  body(chunk: Uint8Array, batch: boolean): void;
   /** The body is complete. */
   end(): void;
   /** The response cannot be completed after its headers went out: close the connection so the client sees it cut. */
@@ -37,7 +44,7 @@ export interface WsgiSink {
 export interface CallResult {
   /** The status sent to the client; 0 when nothing was sent (the client left first). */
   status: number;
-  /** Body bytes the app produced (for HEAD, what a GET would have sent). */
+  /** Body bytes the app produced (for a bodiless response, what it yielded before iteration stopped). */
   bytes: number;
   /** complete; error (500 sent, nothing of the app's got out); aborted (cut after headers); disconnected (client left). */
   outcome: 'complete' | 'error' | 'aborted' | 'disconnected';
@@ -76,7 +83,7 @@ class WsgiCall {
   private knownLength: number | null = null;
   private sent = 0;
   private disconnected = false;
-  /** HEAD, 204 and 304 responses carry no body: chunks are counted, not sent. */
+  /** HEAD, 1xx, 204 and 304 responses carry no body: iteration stops once headers are final. */
   private readonly isHead: boolean;
   private noBody = false;
 
@@ -100,7 +107,8 @@ class WsgiCall {
       if (response === null || response === undefined || typeof (response as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function') {
         throw new ProtocolError('wsgi.app.return.1', 'the app must return an iterable of Uint8Array chunks', response);
       }
-      if (Array.isArray(response)) this.knownLength = arrayLength(response);
+      const isList = Array.isArray(response);
+      if (isList) this.knownLength = arrayLength(response);
       // for-of calls a generator's return() if we stop early, so its finally blocks run too.
       for (const item of response) {
         const chunk = checkBodyChunk(item, 'wsgi.response.chunk.1');
@@ -108,7 +116,9 @@ class WsgiCall {
         if (this.status === null) {
           throw new ProtocolError('wsgi.start_response.before_body.1', 'start_response must be called before the first non-empty body chunk', chunk);
         }
-        this.send(chunk);
+        this.send(chunk, isList);
+        // No body to send (HEAD, 204, 304): the headers are final, so stop iterating (spec 8.2).
+        if (this.noBody) break;
       }
       if (this.status === null) {
         throw new ProtocolError('wsgi.start_response.before_body.1', 'the app returned without calling start_response', undefined);
@@ -156,13 +166,13 @@ class WsgiCall {
 
   private doWrite(data: unknown): void {
     if (this.status === null) {
-      throw new ProtocolError('wsgi.write.1', 'write() must not be called before start_response', data);
+      throw new ProtocolError('wsgi.start_response.before_body.1', 'write() must not be called before start_response', data);
     }
-    const chunk = checkBodyChunk(data, 'wsgi.write.2');
+    const chunk = checkBodyChunk(data, 'wsgi.write.chunk.1');
     // The list length computed up front no longer holds once the app writes too.
     this.knownLength = null;
     if (!this.headersSent) this.sendHeaders();
-    if (chunk.byteLength > 0) this.send(chunk);
+    if (chunk.byteLength > 0) this.send(chunk, false);
   }
 
   private sendHeaders(): void {
@@ -176,7 +186,7 @@ class WsgiCall {
     this.sink.start(st.code, st.reason, headers);
   }
 
-  private send(chunk: Uint8Array): void {
+  private send(chunk: Uint8Array, batch: boolean): void {
     // An app that swallowed the disconnect from write() learns again on its next chunk.
     if (this.disconnected) throw new ClientDisconnected();
     if (!this.headersSent) this.sendHeaders();
@@ -191,7 +201,7 @@ class WsgiCall {
     this.sent = total;
     if (this.noBody) return;
     try {
-      this.sink.body(chunk);
+      this.sink.body(chunk, batch);
     } catch (error) {
       if (isClientDisconnected(error)) this.disconnected = true;
       throw error;
@@ -213,7 +223,7 @@ class WsgiCall {
       this.headersSent = true;
       this.status = { code: 500, reason: 'Internal Server Error' };
       this.sink.start(500, 'Internal Server Error', INTERNAL_ERROR_HEADERS);
-      if (!this.isHead) this.sink.body(INTERNAL_ERROR_BODY);
+      if (!this.isHead) this.sink.body(INTERNAL_ERROR_BODY, true);
       this.sink.end();
     } catch (sinkError) {
       if (!isClientDisconnected(sinkError)) throw sinkError;
@@ -273,7 +283,7 @@ export class FileResponse implements Iterable<Uint8Array> {
     readonly blockSize: number = FILE_BLOCK_SIZE,
   ) {
     if (!Number.isInteger(blockSize) || blockSize <= 0) {
-      throw new ProtocolError('wsgi.file_wrapper.block_size.1', 'file_wrapper block size must be a positive integer', blockSize);
+      throw new ProtocolError('wsgi.file_wrapper.1', 'file_wrapper block size must be a positive integer', blockSize);
     }
   }
 
