@@ -108,7 +108,7 @@ class WsgiCall {
         throw new ProtocolError('wsgi.app.return.1', 'the app must return an iterable of Uint8Array chunks', response);
       }
       const isList = Array.isArray(response);
-      if (isList) this.knownLength = arrayLength(response);
+      if (isList) this.knownLength = arrayLength(response as unknown as readonly unknown[]);
       // for-of calls a generator's return() if we stop early, so its finally blocks run too.
       for (const item of response) {
         const chunk = checkBodyChunk(item, 'wsgi.response.chunk.1');
