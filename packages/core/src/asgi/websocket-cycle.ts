@@ -97,17 +97,18 @@ export class WebSocketCycle {
   }
 
   /**
-   * What the transport must do now that the app has returned: before any
-   * handshake answer the connection is refused with 403 (asgi.app.return.3);
-   * an accepted connection still open is closed with 1000; a denial response
-   * not finished is aborted.
+   * What the transport must do now that the app has returned normally
+   * (asgi.app.return.3): before any handshake answer the handshake gets an
+   * HTTP 500; an accepted connection still open is closed with 1000 (1011 if
+   * the app threw: the transport knows which); a denial response not finished
+   * is aborted.
    */
-  whenAppReturns(): 'complete' | 'deny_403' | 'close_1000' | 'abort' {
+  whenAppReturns(): 'complete' | 'respond_500' | 'close_1000' | 'abort' {
     switch (this._state) {
       case 'closed':
         return 'complete';
       case 'connecting':
-        return 'deny_403';
+        return 'respond_500';
       case 'connected':
         return 'close_1000';
       case 'responding':
