@@ -162,10 +162,10 @@ describe('WebSocketCycle', () => {
     expect(c.whenAppReturns()).toBe('complete');
   });
 
-  it('close before accept is a 403; returning before accept is a 500', () => {
+  it('close before accept is a 403; returning before accept too', () => {
     const c = new WebSocketCycle();
     expect(c.send({ type: 'websocket.close' })).toEqual({ kind: 'deny', status: 403 });
-    expect(new WebSocketCycle().whenAppReturns()).toBe('respond_500');
+    expect(new WebSocketCycle().whenAppReturns()).toBe('deny_403');
   });
 
   it('close defaults to 1000 and an empty reason', () => {

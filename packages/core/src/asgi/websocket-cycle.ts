@@ -98,17 +98,17 @@ export class WebSocketCycle {
 
   /**
    * What the transport must do now that the app has returned normally
-   * (asgi.app.return.3): before any handshake answer the handshake gets an
-   * HTTP 500; an accepted connection still open is closed with 1000 (1011 if
-   * the app threw: the transport knows which); a denial response not finished
-   * is aborted.
+   * (asgi.app.return.3): an unanswered handshake is refused with 403; an
+   * accepted connection still open is closed with 1000; a denial response not
+   * finished is aborted. (When the app threw instead, the transport answers an
+   * unanswered handshake with 500 and closes an open connection with 1011.)
    */
-  whenAppReturns(): 'complete' | 'respond_500' | 'close_1000' | 'abort' {
+  whenAppReturns(): 'complete' | 'deny_403' | 'close_1000' | 'abort' {
     switch (this._state) {
       case 'closed':
         return 'complete';
       case 'connecting':
-        return 'respond_500';
+        return 'deny_403';
       case 'connected':
         return 'close_1000';
       case 'responding':
