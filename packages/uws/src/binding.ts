@@ -1,0 +1,72 @@
+/**
+ * The one module that loads uWebSockets.js (DESIGN decision 7). It prefers an
+ * installed official `uWebSockets.js`, else the npm build
+ * `@trufflesuite/uws-js-unofficial` (same API as uWebSockets.js v20.30), and
+ * refuses to go on when only that package's slow JavaScript imitation
+ * loaded: it falls back silently when its native binary does not match the
+ * platform or Node ABI, and tsgi would rather fail loudly than be slow.
+ */
+import { createRequire } from 'node:module';
+import type * as Uws from '@trufflesuite/uws-js-unofficial';
+
+export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket, WebSocketBehavior, us_socket_context_t, RecognizedString } from '@trufflesuite/uws-js-unofficial';
+
+/** The uWebSockets.js module API. */
+export type UwsModule = typeof Uws;
+
+/** Which package the binding came from. */
+export interface LoadedBinding {
+  uws: UwsModule;
+  /** `uWebSockets.js` or `@trufflesuite/uws-js-unofficial`. */
+  packageName: string;
+}
+
+const require = createRequire(import.meta.url);
+let loaded: LoadedBinding | undefined;
+
+/** True when `App` is a native function, not the JavaScript fallback. */
+export function isNativeBinding(uws: Pick<UwsModule, 'App'>): boolean {
+  return typeof uws.App === 'function' && Function.prototype.toString.call(uws.App).includes('[native code]');
+}
+
+/** Loads (once) and returns the native uWebSockets.js binding; throws a clear Error when no native build loads. */
+export function loadBinding(): LoadedBinding {
+  if (loaded !== undefined) return loaded;
+  const errors: string[] = [];
+  for (const packageName of ['uWebSockets.js', '@trufflesuite/uws-js-unofficial']) {
+    let uws: UwsModule;
+    try {
+      uws = requireQuietly(packageName);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' || !String((e as Error).message).includes(packageName)) {
+        errors.push(`${packageName}: ${(e as Error).message}`);
+      }
+      continue;
+    }
+    if (isNativeBinding(uws)) {
+      loaded = { uws, packageName };
+      return loaded;
+    }
+    errors.push(`${packageName}: loaded its slow JavaScript fallback, not the native binary`);
+  }
+  throw new Error(
+    `@tsgi/uws needs a native uWebSockets.js binary for ${process.platform}-${process.arch} (Node ABI ${process.versions.modules}) and found none` +
+      (errors.length > 0 ? `:\n  ${errors.join('\n  ')}` : '') +
+      `\nInstall @trufflesuite/uws-js-unofficial@20.30.0-unofficial.0 (linux/darwin x64/arm64, Node 18/20) or the official uWebSockets.js from GitHub.`,
+  );
+}
+
+// The unofficial package prints a warning to the console when it falls back;
+// the refusal above says it better, so silence that warning while loading.
+function requireQuietly(packageName: string): UwsModule {
+  const warn = console.warn;
+  const log = console.log;
+  console.warn = () => {};
+  console.log = () => {};
+  try {
+    return require(packageName) as UwsModule;
+  } finally {
+    console.warn = warn;
+    console.log = log;
+  }
+}

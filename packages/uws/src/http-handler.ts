@@ -1,0 +1,484 @@
+/**
+ * The HTTP side of the uWebSockets.js transport: one HttpExchange per
+ * request carries the app's events to the socket. The rules of what an app
+ * may send when live in @tsgi/core's HttpResponseCycle and the body queue in
+ * flow-control.ts; this module only moves bytes, and keeps the promises uWS
+ * demands: onAborted attached synchronously, HttpRequest copied at entry,
+ * onData chunks copied, writes corked, write()/tryEnd() backpressure waited
+ * on through onWritable, and no exception ever unwinding into native code.
+ */
+import { open } from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
+import {
+  ClientDisconnected,
+  HttpResponseCycle,
+  isClientDisconnected,
+  ProtocolError,
+  buildHttpScope,
+  isByteString,
+  type HttpReceiveEvent,
+  type NormalizedHeaders,
+  type Receive,
+  type Send,
+} from '@tsgi/core';
+import type { HttpRequest, HttpResponse } from './binding.js';
+import type { ServerContext, TrackedConnection } from './context.js';
+import { RequestBodyQueue, type ReadControl } from './flow-control.js';
+import { readRequestHead, type BodyInfo } from './request-head.js';
+
+/** Size of the reads when streaming a file (pathsend): memory per response is this, whatever the file size. */
+const FILE_CHUNK = 256 * 1024;
+
+const NON_ASCII = /[\u0080-\u00ff]/;
+const statusLines = new Map<number, string>();
+
+/** `200 OK`-style status line for writeStatus (cached per status). */
+function statusLine(status: number): string {
+  let s = statusLines.get(status);
+  if (s === undefined) {
+    s = `${status} ${STATUS_CODES[status] ?? ''}`.trimEnd();
+    if (s.length === 3) s += ' ';
+    statusLines.set(status, s);
+  }
+  return s;
+}
+
+/** The response head the app sent, held until the first body bytes so framing can be chosen. */
+interface PendingStart {
+  status: number;
+  headers: NormalizedHeaders;
+  contentLength: number | null;
+}
+
+/** One request/response on a uWS connection; also the ReadControl of its body queue. */
+class HttpExchange implements TrackedConnection, ReadControl {
+  readonly cycle: HttpResponseCycle;
+  readonly body: RequestBodyQueue;
+  /** The client went away (onAborted) or we closed the connection: res is unusable. */
+  private aborted = false;
+  /** The response was ended on the wire: res is unusable. */
+  private ended = false;
+  private headWritten = false;
+  private start: PendingStart | null = null;
+  /** Close the connection after this response (shutdown, app's `connection: close`, keep-alive off). */
+  private closeAfter: boolean;
+  private received = 0;
+  // A send() waiting for onWritable; with tryEnd, the part of the chunk not yet taken.
+  private waitResolve: (() => void) | undefined;
+  private waitReject: ((e: unknown) => void) | undefined;
+  private retryChunk: Uint8Array | undefined;
+  private retryBase = 0;
+  private retryTotal = 0;
+  private writableHooked = false;
+
+  readonly receive: Receive<HttpReceiveEvent>;
+  readonly send: Send;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly res: HttpResponse,
+    private readonly method: string,
+    hasBody: boolean,
+    /** `client - "METHOD target HTTP/1.1"` for the access log, or null when it is off. */
+    private readonly accessPrefix: string | null,
+  ) {
+    this.cycle = new HttpResponseCycle({ method, extensions: ctx.httpScope.extensions });
+    this.body = new RequestBodyQueue(this, hasBody);
+    this.closeAfter = ctx.options.timeoutKeepAlive === 0 || ctx.connections.closing;
+    this.receive = () => this.body.receive();
+    this.send = (event) => this.onSend(event);
+  }
+
+  // ---- ReadControl: the body queue throttles the socket -------------------
+
+  pause(): void {
+    if (!this.aborted && !this.ended) this.res.pause();
+  }
+  resume(): void {
+    if (!this.aborted && !this.ended) this.res.resume();
+  }
+
+  // ---- TrackedConnection: graceful shutdown -------------------------------
+
+  shutdown(): void {
+    this.closeAfter = true;
+  }
+  abort(): void {
+    if (!this.aborted && !this.ended) this.res.close();
+  }
+
+  // ---- uWS callbacks (each wrapped by the caller in try/catch) ------------
+
+  onAborted(): void {
+    this.aborted = true;
+    this.cycle.disconnect();
+    this.body.disconnect();
+    this.rejectWaiter();
+  }
+
+  onData(chunk: ArrayBuffer, last: boolean): void {
+    if (this.aborted || this.ended) return; // after the response, the rest of the body is dropped
+    const n = chunk.byteLength;
+    this.received += n;
+    const limit = this.ctx.options.limitMaxBodySize;
+    if (limit !== null && this.received > limit) {
+      this.refuseBody();
+      return;
+    }
+    // uWS neuters the ArrayBuffer when this callback returns: copy it.
+    this.body.push(n === 0 ? new Uint8Array(0) : new Uint8Array(chunk.slice(0)), last);
+  }
+
+  onWritable(offset: number): boolean {
+    if (this.aborted || this.ended) return true;
+    const chunk = this.retryChunk;
+    if (chunk === undefined) {
+      // write() keeps the whole chunk: the socket drained, the send can resolve.
+      this.resolveWaiter();
+      return true;
+    }
+    const [ok, done] = this.res.tryEnd(chunk.subarray(offset - this.retryBase), this.retryTotal);
+    if (done) this.markEnded();
+    if (ok || done) {
+      this.retryChunk = undefined;
+      this.resolveWaiter();
+    }
+    return ok;
+  }
+
+  // ---- The app's side -----------------------------------------------------
+
+  private async onSend(event: unknown): Promise<void> {
+    const action = this.cycle.send(event);
+    switch (action.kind) {
+      case 'start':
+        this.start = { status: action.status, headers: action.headers, contentLength: action.contentLength };
+        return;
+      case 'body':
+        if (!action.transmit) {
+          if (!action.more) this.endBodyless(this.start!.contentLength);
+          return;
+        }
+        if (this.start!.contentLength !== null) return this.writeWithLength(action.body, this.start!.contentLength);
+        return this.writeChunked(action.body, action.more);
+      case 'pathsend':
+        return this.sendFile(action.path, action.transmit);
+      default:
+        // Extensions this transport does not announce never get here: the cycle refuses them.
+        return;
+    }
+  }
+
+  /** The app returned: finish what it left unfinished (asgi.app.return.*). */
+  appReturned(): void {
+    this.ctx.connections.delete(this);
+    if (this.aborted) return;
+    const outcome = this.cycle.whenAppReturns();
+    if (outcome === 'complete') return;
+    if (outcome === 'respond_500' && !this.headWritten) {
+      this.ctx.logger.error('ASGI callable returned without starting response.');
+      this.respondError(500, 'Internal Server Error');
+    } else {
+      this.ctx.logger.error('ASGI callable returned without completing response.');
+      this.closeConnection();
+    }
+  }
+
+  /** The app raised: 500 if nothing went out yet, else close the connection; a disconnect escaping is quiet. */
+  appFailed(err: unknown): void {
+    this.ctx.connections.delete(this);
+    if (this.cycle.disconnected && isClientDisconnected(err)) return;
+    this.ctx.logger.error('Exception in ASGI application', err);
+    if (this.aborted || this.ended) return;
+    if (!this.headWritten) this.respondError(500, 'Internal Server Error');
+    else this.closeConnection();
+  }
+
+  // ---- Writing ------------------------------------------------------------
+
+  /** Status and headers (inside a cork). Content-Length and framing headers are uWS's to write. */
+  private writeHead(extraContentLength: number | null): void {
+    const start = this.start!;
+    const res = this.res;
+    res.writeStatus(statusLine(start.status));
+    const headers = start.headers;
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i]!;
+      const name = h[0];
+      if (name === 'content-length' || name === 'transfer-encoding') continue;
+      if (name === 'connection') {
+        if (/\bclose\b/i.test(h[1])) this.closeAfter = true;
+        continue;
+      }
+      // uWS encodes JS strings as UTF-8: hand it the latin-1 bytes when there is a char >= 0x80.
+      res.writeHeader(name, NON_ASCII.test(h[1]) ? Buffer.from(h[1], 'latin1') : h[1]);
+    }
+    if (extraContentLength !== null) res.writeHeader('content-length', String(extraContentLength));
+    this.headWritten = true;
+    if (this.accessPrefix !== null) this.ctx.logger.access(`${this.accessPrefix} ${start.status}`);
+  }
+
+  /** A response without body bytes on the wire (HEAD, 204, 304). */
+  private endBodyless(contentLength: number | null): void {
+    if (this.aborted || this.ended) return;
+    const status = this.start!.status;
+    // 204 never carries Content-Length; HEAD and 304 report the length the body would have.
+    const cl = status === 204 ? null : contentLength;
+    this.res.cork(() => {
+      this.resumeBeforeEnd();
+      this.writeHead(cl);
+      this.res.endWithoutBody(undefined, this.closeAfter);
+    });
+    this.markEnded();
+  }
+
+  /** Body without Content-Length: one shot with a computed length, else chunked, waiting on backpressure. */
+  private writeChunked(chunk: Uint8Array, more: boolean): Promise<void> | void {
+    if (this.aborted) throw new ClientDisconnected();
+    if (this.ended) return;
+    const res = this.res;
+    if (!more) {
+      res.cork(() => {
+        this.resumeBeforeEnd();
+        if (!this.headWritten) this.writeHead(null);
+        res.end(chunk, this.closeAfter);
+      });
+      this.markEnded();
+      return;
+    }
+    if (chunk.byteLength === 0) return; // write('') would not start chunked framing: wait for bytes.
+    let ok = true;
+    res.cork(() => {
+      if (!this.headWritten) this.writeHead(null);
+      ok = res.write(chunk);
+    });
+    if (ok) return;
+    return this.waitWritable(undefined, 0, 0);
+  }
+
+  /** Body with the app's Content-Length: uWS's tryEnd frames it and may take only part of a chunk. */
+  private writeWithLength(chunk: Uint8Array, total: number): Promise<void> | void {
+    if (this.aborted) throw new ClientDisconnected();
+    if (this.ended) return;
+    const res = this.res;
+    let ok = false;
+    let done = false;
+    let base = 0;
+    res.cork(() => {
+      if (!this.headWritten) this.writeHead(null);
+      base = res.getWriteOffset();
+      if (base + chunk.byteLength >= total) this.resumeBeforeEnd();
+      [ok, done] = res.tryEnd(chunk, total);
+    });
+    if (done) this.markEnded();
+    if (ok || done) return;
+    return this.waitWritable(chunk, base, total);
+  }
+
+  private waitWritable(chunk: Uint8Array | undefined, base: number, total: number): Promise<void> {
+    this.retryChunk = chunk;
+    this.retryBase = base;
+    this.retryTotal = total;
+    if (!this.writableHooked) {
+      this.writableHooked = true;
+      this.res.onWritable((offset) => {
+        try {
+          return this.onWritable(offset);
+        } catch (e) {
+          this.ctx.logger.error('Internal error in onWritable', e);
+          return true;
+        }
+      });
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.waitResolve = resolve;
+      this.waitReject = reject;
+    });
+  }
+
+  /** http.response.pathsend: stream the file in FILE_CHUNK reads, each written before the next is read. */
+  private async sendFile(path: string, transmit: boolean): Promise<void> {
+    const file = await open(path, 'r');
+    try {
+      const size = (await file.stat()).size;
+      if (this.aborted) throw new ClientDisconnected();
+      const declared = this.start!.contentLength;
+      if (declared !== null && declared !== size) {
+        throw new ProtocolError(
+          size > declared ? 'asgi.http.length.2' : 'asgi.http.length.3',
+          `the file of http.response.pathsend has ${size} bytes but content-length says ${declared}`,
+          path,
+        );
+      }
+      if (!transmit) {
+        this.endBodyless(size);
+        return;
+      }
+      if (size === 0) {
+        await this.writeWithLength(new Uint8Array(0), 0);
+        return;
+      }
+      const buf = Buffer.allocUnsafe(Math.min(size, FILE_CHUNK));
+      let pos = 0;
+      while (pos < size) {
+        const { bytesRead } = await file.read(buf, 0, Math.min(buf.length, size - pos), pos);
+        if (bytesRead === 0) throw new Error(`${path} shrank while being sent (${pos} of ${size} bytes)`);
+        if (this.aborted) throw new ClientDisconnected();
+        await this.writeWithLength(buf.subarray(0, bytesRead), size);
+        pos += bytesRead;
+      }
+    } finally {
+      await file.close();
+    }
+  }
+
+  // ---- Endings ------------------------------------------------------------
+
+  /** A paused socket must read again before the response ends, or the next request on it would stall. */
+  private resumeBeforeEnd(): void {
+    if (this.body.paused) this.res.resume();
+  }
+
+  private markEnded(): void {
+    this.ended = true;
+    this.body.responseComplete();
+  }
+
+  /** A fixed-body error response (nothing of the app's exception reaches the client). */
+  respondError(status: number, text: string, close = this.closeAfter): void {
+    if (this.aborted || this.ended) return;
+    this.start = { status, headers: [['content-type', 'text/plain; charset=utf-8']], contentLength: null };
+    this.res.cork(() => {
+      this.resumeBeforeEnd();
+      this.writeHead(null);
+      this.res.end(text, close);
+    });
+    this.markEnded();
+  }
+
+  /** Drops the connection; the client sees a truncated response. */
+  private closeConnection(): void {
+    if (this.aborted || this.ended) return;
+    this.aborted = true;
+    this.cycle.disconnect();
+    this.body.disconnect();
+    this.rejectWaiter();
+    this.res.close();
+  }
+
+  /** The body went past limitMaxBodySize: 413 (and close) when nothing was sent yet, else drop the connection. */
+  private refuseBody(): void {
+    this.ctx.logger.warning(`Request body larger than limitMaxBodySize (${this.ctx.options.limitMaxBodySize} bytes): refused.`);
+    if (!this.headWritten) {
+      this.respondError(413, 'Payload Too Large', true);
+      this.aborted = true;
+      this.cycle.disconnect();
+      this.body.disconnect();
+      this.rejectWaiter();
+    } else {
+      this.closeConnection();
+    }
+  }
+
+  private resolveWaiter(): void {
+    const r = this.waitResolve;
+    this.waitResolve = this.waitReject = undefined;
+    r?.();
+  }
+
+  private rejectWaiter(): void {
+    const r = this.waitReject;
+    this.waitResolve = this.waitReject = undefined;
+    this.retryChunk = undefined;
+    r?.(new ClientDisconnected());
+  }
+}
+
+// Answers given without calling the app (limits, shutdown): fixed bodies, written inside the handler's own cork.
+function refuse(res: HttpResponse, status: number, text: string, close: boolean): void {
+  res.writeStatus(statusLine(status)).writeHeader('content-type', 'text/plain; charset=utf-8').end(text, close);
+}
+
+// Runs once the app's promise settles; an internal error here must not become an unhandled rejection.
+function settle(exchange: HttpExchange, logger: ServerContext['logger'], err: unknown, failed: boolean): void {
+  try {
+    if (failed) exchange.appFailed(err);
+    else exchange.appReturned();
+  } catch (e) {
+    logger.error('Internal error after the ASGI application finished', e);
+  }
+}
+
+const bodyInfo: BodyInfo = { contentLength: -1, chunked: false };
+
+/** The uWS route handler for every HTTP request of one server. */
+export function createHttpHandler(ctx: ServerContext): (res: HttpResponse, req: HttpRequest) => void {
+  const { logger, connections, options } = ctx;
+  const app = ctx.app;
+  return (res, req) => {
+    let ex: HttpExchange | undefined;
+    try {
+      if (connections.closing) {
+        refuse(res, 503, 'Service Unavailable', true);
+        return;
+      }
+      const head = readRequestHead(req, res, ctx, bodyInfo);
+      const limit = options.limitConcurrency;
+      if (limit !== null && connections.size >= limit) {
+        logger.warning('Exceeded concurrency limit.');
+        refuse(res, 503, 'Service Unavailable', false);
+        return;
+      }
+      const maxBody = options.limitMaxBodySize;
+      if (maxBody !== null && bodyInfo.contentLength > maxBody) {
+        logger.warning(`Request body of ${bodyInfo.contentLength} bytes is larger than limitMaxBodySize (${maxBody}): refused.`);
+        refuse(res, 413, 'Payload Too Large', true);
+        return;
+      }
+      const hasBody = bodyInfo.chunked || bodyInfo.contentLength > 0;
+      const accessPrefix = options.accessLog
+        ? `${head.client === null ? '-' : `${head.client[0]}:${head.client[1]}`} - "${head.method} ${isByteString(head.target) ? head.target : '?'} HTTP/1.1"`
+        : null;
+      const exchange = new HttpExchange(ctx, res, head.method, hasBody, accessPrefix);
+      ex = exchange;
+      res.onAborted(() => {
+        try {
+          exchange.onAborted();
+        } catch (e) {
+          logger.error('Internal error in onAborted', e);
+        }
+      });
+      if (hasBody) {
+        res.onData((chunk, last) => {
+          try {
+            exchange.onData(chunk, last);
+          } catch (e) {
+            logger.error('Internal error in onData', e);
+          }
+        });
+      }
+      connections.add(exchange);
+      const scope = buildHttpScope(head, ctx.httpScope);
+      let running: Promise<void>;
+      try {
+        running = app(scope, exchange.receive as Receive, exchange.send);
+      } catch (e) {
+        running = Promise.reject(e);
+      }
+      running.then(
+        () => settle(exchange, logger, undefined, false),
+        (e: unknown) => settle(exchange, logger, e, true),
+      );
+    } catch (e) {
+      logger.error('Internal error while handling a request', e);
+      if (ex !== undefined) ex.respondError(500, 'Internal Server Error');
+      else {
+        try {
+          refuse(res, 500, 'Internal Server Error', true);
+        } catch {
+          // The response was already answered or aborted: nothing more to do.
+        }
+      }
+    }
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * The options of `serve()`, named and defaulted as uvicorn's flags, each
+ * validated here in JavaScript before anything reaches native code (a bad
+ * value handed to uWebSockets.js can abort the process).
+ */
+import { describe } from '@tsgi/core';
+import { parseTrustedHosts, type TrustedHosts } from '@tsgi/core';
+import { LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
+
+/** uvicorn's --lifespan: `auto` runs it and tolerates an app that does not speak it. */
+export type LifespanMode = 'auto' | 'on' | 'off';
+
+/** Options of `serve()`. Times are in seconds, sizes in bytes. */
+export interface ServeOptions {
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string;
+  /** TCP port; 0 picks a free one; default 8000. */
+  port?: number;
+  /** Listen on this unix socket path instead of host/port. */
+  uds?: string;
+  /** The app's mount point (ASGI root_path); '' or a path starting with '/'. */
+  rootPath?: string;
+  /** Honor X-Forwarded-For/-Proto and Forwarded from trusted peers; default true (as uvicorn). */
+  proxyHeaders?: boolean;
+  /** Trusted proxies: IPs, CIDRs or '*'; default $FORWARDED_ALLOW_IPS or 127.0.0.1. */
+  forwardedAllowIps?: string | string[];
+  /** Largest request body accepted; past it the server answers 413. null: no limit (default). */
+  limitMaxBodySize?: number | null;
+  /** Most requests and WebSockets in flight at once; past it the server answers 503. null: no limit. */
+  limitConcurrency?: number | null;
+  /**
+   * Seconds an idle keep-alive connection stays open. uWebSockets.js v20.30
+   * closes idle HTTP connections after a fixed 10 s, so only 10 (default) and
+   * 0 (no keep-alive: every response closes its connection) can be honored.
+   */
+  timeoutKeepAlive?: number;
+  /** Seconds close() waits for in-flight requests before closing them; null: wait for ever (default, as uvicorn). */
+  timeoutGracefulShutdown?: number | null;
+  /** One log line per response; default true. */
+  accessLog?: boolean;
+  /** Lifespan protocol: 'auto' (default), 'on' or 'off'. */
+  lifespan?: LifespanMode;
+  /** Largest incoming WebSocket message; default 16 MiB (uvicorn's 16777216). */
+  wsMaxSize?: number;
+  /** Seconds between server pings on an idle WebSocket; null or 0 disables; default 20. */
+  wsPingInterval?: number | null;
+  /** Seconds to wait for the pong before closing; null or 0 disables; default 20. */
+  wsPingTimeout?: number | null;
+  /** Event loops on worker threads, each importing the app (needs a ModuleRef); default 1 (the calling thread). */
+  workers?: number;
+  /** Minimum level logged; default 'info'. */
+  logLevel?: LogLevel;
+  /** Replaces the console logger. */
+  logger?: Logger;
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  uds: string | null;
+  rootPath: string;
+  proxyHeaders: boolean;
+  /** Parsed forwardedAllowIps; null when proxyHeaders is off. */
+  trustedHosts: TrustedHosts | null;
+  forwardedAllowIps: string[];
+  limitMaxBodySize: number | null;
+  limitConcurrency: number | null;
+  timeoutKeepAlive: number;
+  timeoutGracefulShutdown: number | null;
+  accessLog: boolean;
+  lifespan: LifespanMode;
+  wsMaxSize: number;
+  wsPingInterval: number | null;
+  wsPingTimeout: number | null;
+  workers: number;
+  logLevel: LogLevel;
+}
+
+const KNOWN = new Set<string>([
+  'host', 'port', 'uds', 'rootPath', 'proxyHeaders', 'forwardedAllowIps', 'limitMaxBodySize', 'limitConcurrency',
+  'timeoutKeepAlive', 'timeoutGracefulShutdown', 'accessLog', 'lifespan', 'wsMaxSize', 'wsPingInterval',
+  'wsPingTimeout', 'workers', 'logLevel', 'logger',
+]);
+
+/** Largest WebSocket message uWebSockets.js takes (its maxPayloadLength is a 32-bit int). */
+export const MAX_WS_MAX_SIZE = 2 ** 31 - 1;
+
+/** Applies defaults and validates every option; throws a TypeError or RangeError naming the option and value. */
+export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`serve(): options must be an object; got ${describe(options)}`);
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new TypeError(`serve(): unknown option ${JSON.stringify(key)}`);
+  }
+  const o = options;
+  const host = o.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host === '' || /[\s/]/.test(host)) fail('host', 'a host name or IP address', host);
+  const port = o.port ?? 8000;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail('port', 'an integer from 0 to 65535', port);
+  const uds = o.uds ?? null;
+  if (uds !== null && (typeof uds !== 'string' || uds === '' || uds.includes('\0'))) fail('uds', 'a unix socket path', uds);
+  const rootPath = o.rootPath ?? '';
+  if (typeof rootPath !== 'string' || (rootPath !== '' && !rootPath.startsWith('/')) || /[?#]/.test(rootPath)) {
+    fail('rootPath', "'' or a path starting with '/' (no '?' or '#')", rootPath);
+  }
+  const proxyHeaders = o.proxyHeaders ?? true;
+  if (typeof proxyHeaders !== 'boolean') fail('proxyHeaders', 'a boolean', proxyHeaders);
+  const allow = o.forwardedAllowIps ?? process.env.FORWARDED_ALLOW_IPS ?? '127.0.0.1';
+  if (typeof allow !== 'string' && !(Array.isArray(allow) && allow.every((s) => typeof s === 'string'))) {
+    fail('forwardedAllowIps', 'a string or an array of strings', allow);
+  }
+  const trusted = parseTrustedHosts(allow);
+  const forwardedAllowIps = (typeof allow === 'string' ? [allow] : allow).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const limitMaxBodySize = o.limitMaxBodySize ?? null;
+  if (limitMaxBodySize !== null && !(Number.isSafeInteger(limitMaxBodySize) && limitMaxBodySize >= 0)) {
+    fail('limitMaxBodySize', 'null or a non-negative integer (bytes)', limitMaxBodySize);
+  }
+  const limitConcurrency = o.limitConcurrency ?? null;
+  if (limitConcurrency !== null && !(Number.isSafeInteger(limitConcurrency) && limitConcurrency >= 1)) {
+    fail('limitConcurrency', 'null or a positive integer', limitConcurrency);
+  }
+  const timeoutKeepAlive = o.timeoutKeepAlive ?? 10;
+  if (timeoutKeepAlive !== 0 && timeoutKeepAlive !== 10) {
+    fail('timeoutKeepAlive', '10 (uWebSockets.js v20.30 closes idle HTTP connections after a fixed 10 s) or 0 (no keep-alive)', timeoutKeepAlive);
+  }
+  const timeoutGracefulShutdown = o.timeoutGracefulShutdown ?? null;
+  if (timeoutGracefulShutdown !== null && !(typeof timeoutGracefulShutdown === 'number' && timeoutGracefulShutdown >= 0 && Number.isFinite(timeoutGracefulShutdown))) {
+    fail('timeoutGracefulShutdown', 'null or a non-negative number of seconds', timeoutGracefulShutdown);
+  }
+  const accessLog = o.accessLog ?? true;
+  if (typeof accessLog !== 'boolean') fail('accessLog', 'a boolean', accessLog);
+  const lifespan = o.lifespan ?? 'auto';
+  if (lifespan !== 'auto' && lifespan !== 'on' && lifespan !== 'off') fail('lifespan', "'auto', 'on' or 'off'", lifespan);
+  const wsMaxSize = o.wsMaxSize ?? 16 * 1024 * 1024;
+  if (!Number.isInteger(wsMaxSize) || wsMaxSize < 1 || wsMaxSize > MAX_WS_MAX_SIZE) fail('wsMaxSize', `an integer from 1 to ${MAX_WS_MAX_SIZE}`, wsMaxSize);
+  const wsPingInterval = seconds('wsPingInterval', o.wsPingInterval, 20);
+  const wsPingTimeout = seconds('wsPingTimeout', o.wsPingTimeout, 20);
+  const workers = o.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) fail('workers', 'an integer from 1 to 256', workers);
+  const logLevel = o.logLevel ?? 'info';
+  if (!(LOG_LEVELS as readonly unknown[]).includes(logLevel)) fail('logLevel', LOG_LEVELS.join(', '), logLevel);
+  if (o.logger !== undefined && (typeof o.logger !== 'object' || o.logger === null || typeof o.logger.error !== 'function')) {
+    fail('logger', 'a Logger object', o.logger);
+  }
+  return {
+    host, port, uds, rootPath, proxyHeaders, trustedHosts: proxyHeaders ? trusted : null, forwardedAllowIps,
+    limitMaxBodySize, limitConcurrency, timeoutKeepAlive, timeoutGracefulShutdown, accessLog, lifespan,
+    wsMaxSize, wsPingInterval, wsPingTimeout, workers, logLevel,
+  };
+}
+
+// WebSocket ping times: null/0 disable; otherwise at most 960 s, the largest idle timeout uWebSockets.js takes.
+function seconds(name: string, v: number | null | undefined, dflt: number): number | null {
+  if (v === undefined) return dflt;
+  if (v === null || v === 0) return null;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 960) fail(name, 'null, 0, or a number of seconds up to 960', v);
+  return v;
+}
+
+function fail(name: string, what: string, value: unknown): never {
+  throw new TypeError(`serve(): option '${name}' must be ${what}; got ${describe(value)}`);
+}
