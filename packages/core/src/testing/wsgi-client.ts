@@ -14,7 +14,7 @@ import { environFromScope } from '../wsgi/environ.js';
 import { createWsgiInput, type PullSource } from '../wsgi/input.js';
 import type { ByteString } from '../bytes.js';
 import type { WsgiApplication, WsgiErrors, WsgiHeaders } from '../wsgi/types.js';
-// PENDING(validate.ts): import { validateWsgi } from '../wsgi/validate.js';
+import { validateWsgi, type ValidatedWsgiApp } from '../wsgi/validate.js';
 import {
   bodySource,
   buildRequestHead,
@@ -28,8 +28,6 @@ import {
   type TestRequestInit,
 } from './request.js';
 import { BaseTestResponse, IncompleteResponseError, ResponseHeaders } from './response.js';
-
-const validateWsgi = (app: WsgiApplication): WsgiApplication => app;
 
 /** Options of a WsgiTestClient. */
 export interface WsgiTestClientOptions extends ConnectionOptions {
@@ -94,6 +92,7 @@ interface Collected {
 export class WsgiTestClient {
   /** The app as the client calls it (wrapped in validateWsgi unless `validate: false`). */
   readonly app: WsgiApplication;
+  private readonly validated: ValidatedWsgiApp | null;
   private readonly conn: ResolvedConnection;
   private readonly raise: boolean;
   private readonly multithread: boolean;
@@ -101,7 +100,8 @@ export class WsgiTestClient {
   private readonly allErrors: string[] = [];
 
   constructor(app: WsgiApplication, options: WsgiTestClientOptions = {}) {
-    this.app = options.validate === false ? app : validateWsgi(app);
+    this.validated = options.validate === false ? null : validateWsgi(app);
+    this.app = this.validated ?? app;
     this.conn = resolveConnection(options);
     this.raise = options.raiseServerExceptions ?? true;
     this.multithread = options.multithread ?? false;
@@ -188,6 +188,8 @@ export class WsgiTestClient {
         errors.write(describeError(error));
       },
     });
+    // The driver closes every response; the validator confirms it (wsgi.response.close.1).
+    this.validated?.assertClosed();
     const raised = appErrors.find((e) => !isClientDisconnected(e));
     if (this.raise && raised !== undefined) throw raised;
     if (got.aborted !== null) {
