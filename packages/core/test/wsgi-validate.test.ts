@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isProtocolError, validateWsgi } from '@tsgi/core';
 import type {
@@ -664,5 +665,74 @@ describe('validateWsgi: server-side violations', () => {
     const app = validateWsgi((env) => env['wsgi.file_wrapper']!({ read: () => new Uint8Array(0) }));
     const environ = makeEnviron(undefined, { 'wsgi.file_wrapper': () => 42 });
     expectViolation(() => callApp(app, undefined, environ), 'wsgi.file_wrapper.result.1', 'server');
+  });
+});
+
+/** One step of a scripted app, run inside its response generator. */
+type Step = { k: 'start'; exc: boolean } | { k: 'write'; n: 0 | 1 } | { k: 'yield'; n: 0 | 1 } | { k: 'yieldText' };
+
+/**
+ * What PEP 3333 says about a script, judged independently of the validator:
+ * 'ok', 'reraise' (the server rightly rethrows exc_info once headers are out),
+ * or the clause the app breaks first.
+ */
+function judge(steps: Step[]): string {
+  let started = false;
+  let sent = false;
+  for (const s of steps) {
+    if (s.k === 'start') {
+      if (s.exc && sent) return 'reraise';
+      if (!s.exc && started) return 'wsgi.start_response.once.1';
+      started = true;
+    } else if (s.k === 'write') {
+      if (started && s.n > 0) sent = true;
+    } else if (s.k === 'yield') {
+      if (s.n > 0 && !started) return 'wsgi.start_response.before_body.1';
+      if (s.n > 0) sent = true;
+    } else {
+      return 'wsgi.response.chunk.1';
+    }
+  }
+  return started ? 'ok' : 'wsgi.start_response.before_body.1';
+}
+
+function scriptedApp(steps: Step[], excValue: Error): WsgiApplication {
+  return function* (_env, startResponse) {
+    let write: WriteCallable | null = null;
+    for (const s of steps) {
+      if (s.k === 'start') write = s.exc ? startResponse('500 Oops', [], excValue) : startResponse('200 OK', []);
+      else if (s.k === 'write') write?.(s.n > 0 ? bytes('w') : new Uint8Array(0));
+      else if (s.k === 'yield') yield s.n > 0 ? bytes('y') : new Uint8Array(0);
+      else yield 'text' as unknown as Uint8Array;
+    }
+  };
+}
+
+describe('validateWsgi: random app scripts under a conforming server', () => {
+  const step = fc.oneof(
+    fc.record({ k: fc.constant('start' as const), exc: fc.boolean() }),
+    fc.record({ k: fc.constant('write' as const), n: fc.constantFrom(0 as const, 1 as const) }),
+    fc.record({ k: fc.constant('yield' as const), n: fc.constantFrom(0 as const, 1 as const) }),
+    fc.constant({ k: 'yieldText' as const }),
+  );
+
+  it('accepts exactly the scripts PEP 3333 allows and names the clause of the others', () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 8 }), (steps) => {
+        const boom = new Error('boom');
+        const app = validateWsgi(scriptedApp(steps, boom));
+        const expected = judge(steps);
+        let got: string;
+        try {
+          fakeServer(app);
+          got = 'ok';
+        } catch (e) {
+          got = e === boom ? 'reraise' : isProtocolError(e) && e.message.includes(`] app: `) ? e.clause : `unexpected ${String(e)}`;
+        }
+        expect(got).toBe(expected);
+        app.assertClosed();
+      }),
+      { numRuns: 500 },
+    );
   });
 });
