@@ -196,8 +196,13 @@ class HttpExchange implements TrackedConnection, ReadControl {
 
   // ---- Writing ------------------------------------------------------------
 
-  /** Status and headers (inside a cork). Content-Length and framing headers are uWS's to write. */
-  private writeHead(extraContentLength: number | null): void {
+  /**
+   * Status and headers (inside a cork). Content-Length and framing headers are
+   * uWS's to write. `closeHeader`: the response ends through a uWS call that
+   * cannot close the connection (tryEnd, endWithoutBody), so when it must
+   * close, `Connection: close` tells the client to.
+   */
+  private writeHead(extraContentLength: number | null, closeHeader = false): void {
     const start = this.start!;
     const res = this.res;
     res.writeStatus(statusLine(start.status));
@@ -214,6 +219,7 @@ class HttpExchange implements TrackedConnection, ReadControl {
       res.writeHeader(name, NON_ASCII.test(h[1]) ? Buffer.from(h[1], 'latin1') : h[1]);
     }
     if (extraContentLength !== null) res.writeHeader('content-length', String(extraContentLength));
+    if (closeHeader && this.closeAfter) res.writeHeader('connection', 'close');
     this.headWritten = true;
     if (this.accessPrefix !== null) this.ctx.logger.access(`${this.accessPrefix} ${start.status}`);
   }
@@ -226,8 +232,9 @@ class HttpExchange implements TrackedConnection, ReadControl {
     const cl = status === 204 ? null : contentLength;
     this.res.cork(() => {
       this.resumeBeforeEnd();
-      this.writeHead(cl);
-      this.res.endWithoutBody(undefined, this.closeAfter);
+      this.writeHead(cl, true);
+      // endWithoutBody() with arguments writes a Content-Length of its own (garbage for undefined): call it bare.
+      this.res.endWithoutBody();
     });
     this.markEnded();
   }
@@ -265,7 +272,7 @@ class HttpExchange implements TrackedConnection, ReadControl {
     let done = false;
     let base = 0;
     res.cork(() => {
-      if (!this.headWritten) this.writeHead(null);
+      if (!this.headWritten) this.writeHead(null, true);
       base = res.getWriteOffset();
       if (base + chunk.byteLength >= total) this.resumeBeforeEnd();
       [ok, done] = res.tryEnd(chunk, total);
