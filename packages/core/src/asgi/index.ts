@@ -4,3 +4,4 @@ export * from './events.js';
 export * from './http-cycle.js';
 export * from './websocket-cycle.js';
 export * from './lifespan-cycle.js';
+export * from './validate.js';
