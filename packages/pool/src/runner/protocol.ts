@@ -1,0 +1,91 @@
+/**
+ * The messages between the main thread and a worker thread while one request
+ * runs. The task itself travels through tinypool; everything that streams
+ * during the task (body chunks both ways, credit, disconnects, log lines)
+ * travels on a BroadcastChannel named for the worker's slot, so no channel is
+ * created per request. Each message carries the request id: a replacement
+ * worker in the same slot ignores what was meant for its predecessor.
+ *
+ * The worker blocks on a shared Int32Array cell of its slot: the main thread
+ * posts first, then bumps the cell and notifies (Atomics), so a message is
+ * always visible by the time the worker wakes.
+ */
+import type { HttpScope, ModuleRef, WsgiHeaders, CallResult } from '@tsgi/core';
+
+/** What every worker thread gets at startup (tinypool workerData). */
+export interface WorkerConfig {
+  /** Unique per runner: prefixes the channel names so two runners in one process never cross. */
+  runnerId: string;
+  /** One wake-up cell per worker slot (index = tinypool workerId, 1-based). */
+  signals: Int32Array;
+  /** The app to import. */
+  app: ModuleRef;
+  /** Bytes a worker may send ahead of the client before it blocks (response flow control). */
+  creditWindow: number;
+  /** Recycle the thread after this many requests; 0 = never. */
+  maxRequestsPerWorker: number;
+  /** environ['wsgi.multithread']: more than one worker thread runs the app (spec wsgi.loading.blocking.2). */
+  multithread: boolean;
+}
+
+/** The tinypool task of one request. */
+export interface RequestTask {
+  /** Request id, unique within the runner. */
+  id: number;
+  scope: HttpScope;
+  /** False when the request has no body at all: wsgi.input is empty without asking. */
+  hasBody: boolean;
+  /** A warm-up task: load the app, answer nothing. */
+  ping?: boolean;
+}
+
+/** The status line and headers, as the worker hands them over. */
+export interface ResponseHead {
+  status: number;
+  reason: string;
+  headers: WsgiHeaders;
+}
+
+/** The tinypool result of one request: what was not streamed yet, and how the call ended. */
+export interface TaskResult {
+  id: number;
+  /** How many channel messages the worker posted for this request; the main thread waits for all of them. */
+  posted: number;
+  head: ResponseHead | null;
+  chunks: Uint8Array[];
+  /** 'end': the body is complete; 'abort': cut it (after headers); 'none': the client left, send nothing more. */
+  finish: 'end' | 'abort' | 'none';
+  call: CallResult;
+  /** wsgi.errors text not flushed yet. */
+  log: string;
+  /** The result came over the channel instead (the worker is about to be recycled). */
+  viaChannel?: boolean;
+}
+
+/** Worker -> main, on the slot's channel. */
+export type UpMessage =
+  /** The worker needs the next body chunk (it is blocked until it gets one). */
+  | { t: 'pull'; id: number }
+  /** Response data: the head (first time) and chunks; costs `bytes` credit. */
+  | { t: 'res'; id: number; head: ResponseHead | null; chunks: Uint8Array[]; bytes: number }
+  /** wsgi.errors output, flushed. */
+  | { t: 'log'; id: number; text: string }
+  /** The final result, when it cannot go through tinypool (recycling). */
+  | { t: 'done'; id: number; result: TaskResult };
+
+/** Main -> worker, on the slot's channel. */
+export type DownMessage =
+  /** The next request body chunk, or null at the end of the body. */
+  | { t: 'chunk'; id: number; data: Uint8Array | null }
+  /** The client took `bytes` more of the response. */
+  | { t: 'credit'; id: number; bytes: number }
+  /** The client is gone (or its body broke): stop. */
+  | { t: 'disconnect'; id: number };
+
+/** The channel name of one worker slot. */
+export function channelName(runnerId: string, slot: number): string {
+  return `tsgi-runner:${runnerId}:${slot}`;
+}
+
+/** Error name a recycling worker dies with; the main thread knows it is no failure. */
+export const RECYCLE_ERROR = 'TsgiWorkerRecycle';

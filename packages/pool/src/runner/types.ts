@@ -1,0 +1,90 @@
+/**
+ * The public contract of the sync-app runner, shared by @tsgi/pool's HTTP
+ * front and @tsgi/bridge's wsgiToAsgi (DESIGN decision 6): a scope and a
+ * request body go in, a response comes out through a sink with backpressure.
+ */
+import type { CallResult, HttpScope, WsgiHeaders } from '@tsgi/core';
+import type { Logger } from '../log.js';
+
+/** The request body: chunks as they arrive (backpressure: the runner pulls only when the app reads), or null for none. */
+export type RequestBody = AsyncIterable<Uint8Array> | null;
+
+/**
+ * Where the response goes. Calls come in order (start, body..., then end or
+ * abort), each after the previous one's promise settled. Exactly one of
+ * end() and abort() ends every response that got start().
+ */
+export interface ResponseSink {
+  /** Status line and headers (WSGI spelling: [name, value] pairs, names in any case). */
+  start(status: number, reason: string, headers: WsgiHeaders): void | Promise<void>;
+  /** A body chunk; the promise settles when the sink can take more (that is the backpressure). */
+  body(chunk: Uint8Array): void | Promise<void>;
+  /** The body is complete. */
+  end(): void | Promise<void>;
+  /** The response cannot be completed: close the connection so the client sees it cut (or, before start, reset it). */
+  abort(reason: unknown): void;
+}
+
+/** Per-request options of SyncRunner.handle. */
+export interface HandleOptions {
+  /** Aborted when the client goes away: the app's next read or write raises ClientDisconnected, then close() runs. */
+  signal?: AbortSignal;
+  /** Tags this request's log lines (wsgi.errors, exceptions), e.g. "GET /path #42". */
+  tag?: string;
+}
+
+/** Options of createSyncRunner. */
+export interface SyncRunnerOptions {
+  /**
+   * Worker threads running the app, one request at a time each. Default:
+   * 8 per core (os.availableParallelism() * 8), since sync apps spend most of
+   * their time blocked (database, files, sleeps), like gunicorn's gthread
+   * advice. 0 runs the app inline on the calling thread (tests only: the
+   * request body and the response are buffered whole).
+   */
+  threads?: number;
+  /** Requests that may wait for a free thread; beyond that handle() answers 503. Default 1024. */
+  maxQueue?: number;
+  /**
+   * The longest a request may run, in ms, without the app making progress
+   * (output, or asking for input); time spent waiting for a slow client does
+   * not count. Past it the worker thread is terminated and replaced; the
+   * client gets a 504 if nothing was sent, else the connection is cut.
+   * Default 30000 (gunicorn's timeout); 0 disables it.
+   */
+  timeoutMs?: number;
+  /** Recycle a worker thread after it served this many requests (gunicorn's max_requests). Default 0: never. */
+  maxRequestsPerWorker?: number;
+  /** Response bytes a worker may produce ahead of the client before it blocks. Default 256 KiB. */
+  creditWindow?: number;
+  /** Where app exceptions and wsgi.errors output go. */
+  logger?: Logger;
+}
+
+/** A running sync app: hand it requests. */
+export interface SyncRunner {
+  /** Worker threads (0 in inline mode). */
+  readonly threads: number;
+  /** Resolves once the app has been imported (in a worker, or inline); rejects with the import error. */
+  ready(): Promise<void>;
+  /**
+   * Runs one request and streams both ways. Resolves when the response is
+   * complete, cut, or the client left; never rejects for an app's or a
+   * client's fault (those become 500/503/504 answers or an abort).
+   */
+  handle(scope: HttpScope, body: RequestBody, sink: ResponseSink, options?: HandleOptions): Promise<CallResult>;
+  /** Stops taking requests (new ones get 503), waits for those in flight up to `graceMs`, then ends the threads. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** An error a request body source may throw to have the runner answer with this status (413, 400) if it still can. */
+export class RequestBodyError extends Error {
+  override name = 'RequestBodyError';
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * The worker-thread side of the sync-app runner: imports the app once per
+ * thread, then runs one request per task with callWsgiApp, blocking the
+ * thread where PEP 3333 says it blocks (DESIGN decision 4):
+ * - `wsgi.input.read()` asks the main thread for the next body chunk and
+ *   sleeps in Atomics.wait until it is there;
+ * - a response chunk goes to the main thread as soon as it is produced and
+ *   costs credit; out of credit, the thread sleeps until the client took
+ *   more (so a slow client holds at most `creditWindow` bytes in flight).
+ */
+import { BroadcastChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import {
+  ClientDisconnected,
+  callWsgiApp,
+  createWsgiInput,
+  environFromScope,
+  fileWrapper,
+  type CallResult,
+  type PullSource,
+  type WsgiErrors,
+  type WsgiHeaders,
+  type WsgiSink,
+} from '@tsgi/core';
+import { loadWsgiApp } from './load-app.js';
+import { RECYCLE_ERROR, channelName, type DownMessage, type RequestTask, type ResponseHead, type TaskResult, type UpMessage, type WorkerConfig } from './protocol.js';
+
+const tinypool = process.__tinypool_state__;
+const config = tinypool.workerData as WorkerConfig;
+const slot = tinypool.workerId;
+const signals = config.signals;
+const channel = new BroadcastChannel(channelName(config.runnerId, slot));
+// Nothing listens on this side (we read with receiveMessageOnPort), so it must not keep the thread alive.
+(channel as unknown as { unref?: () => void }).unref?.();
+const app = await loadWsgiApp(config.app);
+
+// Atomics.wait always gets a timeout (tinypool pitfall): a missed wake-up costs at most this, never a hang.
+const WAIT_SLICE_MS = 500;
+// A list response is held back up to this many bytes and sent in one message with what follows.
+const BATCH_BYTES = 64 * 1024;
+// Views this much smaller than their buffer are copied before posting: cloning copies the whole buffer.
+const SLICE_RATIO = 2;
+
+let handled = 0;
+let exitRequested = false;
+
+// process.exit() inside a worker would end the thread under a running task,
+// which tinypool does not notice. Refuse it instead: the request gets a 500
+// and the thread is replaced right after.
+process.exit = ((code?: number) => {
+  exitRequested = true;
+  throw new Error(`[wsgi.server.error.4] the app called process.exit(${code ?? ''}) in a worker thread; refused, the thread will be replaced`);
+}) as typeof process.exit;
+
+/** The conversation with the main thread about one request. */
+class RequestLink implements WsgiSink, PullSource {
+  posted = 0;
+  credit = config.creditWindow;
+  disconnected = false;
+  /** The answer to our last pull: undefined while waiting, null at the end of the body. */
+  private answer: Uint8Array | null | undefined = undefined;
+  private bodyDone: boolean;
+  private head: ResponseHead | null = null;
+  private out: Uint8Array[] = [];
+  private outBytes = 0;
+  finish: TaskResult['finish'] = 'none';
+  log = '';
+
+  constructor(
+    readonly id: number,
+    hasBody: boolean,
+  ) {
+    this.bodyDone = !hasBody;
+  }
+
+  // ---- PullSource: wsgi.input's bytes ----
+
+  pull(): Uint8Array | null {
+    if (this.bodyDone) return null;
+    this.receive();
+    if (this.disconnected) throw new ClientDisconnected('client disconnected before the request body was complete');
+    this.answer = undefined;
+    this.post({ t: 'pull', id: this.id });
+    this.block(() => this.answer !== undefined || this.disconnected);
+    const chunk = this.answer;
+    if (chunk === undefined) throw new ClientDisconnected('client disconnected before the request body was complete');
+    this.answer = undefined;
+    if (chunk === null) this.bodyDone = true;
+    return chunk;
+  }
+
+  // ---- WsgiSink: the response ----
+
+  start(status: number, reason: string, headers: WsgiHeaders): void {
+    this.head = { status, reason, headers };
+  }
+
+  body(chunk: Uint8Array, batch: boolean): void {
+    this.receive();
+    if (this.disconnected) throw new ClientDisconnected();
+    this.out.push(postable(chunk));
+    this.outBytes += chunk.byteLength;
+    // No app code runs before the next call: holding the chunk costs no latency.
+    if (batch && this.outBytes < BATCH_BYTES && this.outBytes < this.credit) return;
+    this.flush();
+    if (this.credit <= 0) {
+      this.block(() => this.credit > 0 || this.disconnected);
+      if (this.disconnected) throw new ClientDisconnected();
+    }
+  }
+
+  end(): void {
+    this.finish = 'end';
+  }
+
+  abort(): void {
+    this.finish = 'abort';
+  }
+
+  // ---- wsgi.errors ----
+
+  readonly errors: WsgiErrors = {
+    write: (s: string) => {
+      this.log += String(s);
+      if (this.log.length > 8192) this.errors.flush();
+    },
+    writelines: (lines: Iterable<string>) => {
+      for (const line of lines) this.errors.write(line);
+    },
+    flush: () => {
+      if (this.log === '') return;
+      this.post({ t: 'log', id: this.id, text: this.log });
+      this.log = '';
+    },
+  };
+
+  /** What was not streamed, and how the call ended: the task's result. */
+  result(call: CallResult): TaskResult {
+    const result: TaskResult = { id: this.id, posted: this.posted, head: this.head, chunks: this.out, finish: this.finish, call, log: this.log };
+    this.head = null;
+    this.out = [];
+    return result;
+  }
+
+  private flush(): void {
+    const bytes = this.outBytes;
+    this.post({ t: 'res', id: this.id, head: this.head, chunks: this.out, bytes });
+    this.head = null;
+    this.out = [];
+    this.outBytes = 0;
+    this.credit -= bytes;
+  }
+
+  post(message: UpMessage): void {
+    this.posted++;
+    channel.postMessage(message);
+  }
+
+  /** Takes in what the main thread sent about this request, without blocking. */
+  private receive(): void {
+    for (;;) {
+      const entry = receiveMessageOnPort(channel as unknown as MessagePort);
+      if (entry === undefined) return;
+      const msg = entry.message as DownMessage | UpMessage;
+      // Leftovers of an earlier request, or of a predecessor in this slot.
+      if (msg.id !== this.id) continue;
+      if (msg.t === 'chunk') this.answer = msg.data;
+      else if (msg.t === 'credit') this.credit += msg.bytes;
+      else if (msg.t === 'disconnect') this.disconnected = true;
+    }
+  }
+
+  /** Sleeps until `done()` holds; the main thread posts first, then bumps our cell and notifies. */
+  private block(done: () => boolean): void {
+    for (;;) {
+      const seen = Atomics.load(signals, slot);
+      this.receive();
+      if (done()) return;
+      // 'not-equal' means a message came in between: loop and read it.
+      Atomics.wait(signals, slot, seen, WAIT_SLICE_MS);
+    }
+  }
+}
+
+/** A chunk fit for structured cloning: a small view of a big buffer is copied first (cloning copies the whole buffer). */
+function postable(chunk: Uint8Array): Uint8Array {
+  const buffer = chunk.buffer;
+  if (buffer instanceof ArrayBuffer && buffer.byteLength <= chunk.byteLength * SLICE_RATIO + 4096) return chunk;
+  const copy = new Uint8Array(chunk.byteLength);
+  copy.set(chunk);
+  return copy;
+}
+
+/** The request's declared body length (CONTENT_LENGTH), or null when unknown (chunked). */
+function declaredLength(headers: ReadonlyArray<readonly [string, string]>): number | null {
+  for (const [name, value] of headers) {
+    if (name === 'content-length' && /^[0-9]+$/.test(value)) return Number(value);
+  }
+  return null;
+}
+
+/** Runs one request (the tinypool task). */
+export function handleTask(task: RequestTask): TaskResult | Promise<never> {
+  const link = new RequestLink(task.id, task.hasBody);
+  if (task.ping) return link.result({ status: 0, bytes: 0, outcome: 'complete' });
+  const input = createWsgiInput(link, task.hasBody ? declaredLength(task.scope.headers) : 0);
+  const environ = environFromScope(task.scope, {
+    input,
+    errors: link.errors,
+    multithread: config.multithread,
+    multiprocess: false,
+    fileWrapper,
+  });
+  const call = callWsgiApp(app, environ, link, {
+    onError: (error) => {
+      link.errors.write(describeError(error) + '\n');
+      link.errors.flush();
+    },
+  });
+  const result = link.result(call);
+  handled++;
+  if (exitRequested || (config.maxRequestsPerWorker > 0 && handled >= config.maxRequestsPerWorker)) return recycle(link, result);
+  return result;
+}
+
+/**
+ * Hands the result over on the channel, then dies with a marker error while
+ * the task is still open: tinypool removes a worker whose thread errors and
+ * starts a fresh one, and the main thread, already holding the result,
+ * ignores the marker. tinypool has no other way to retire one worker.
+ */
+function recycle(link: RequestLink, result: TaskResult): Promise<never> {
+  result.viaChannel = true;
+  link.post({ t: 'done', id: link.id, result: { ...result, posted: link.posted + 1 } });
+  setImmediate(() => {
+    const marker = new Error('worker thread recycled');
+    marker.name = RECYCLE_ERROR;
+    throw marker;
+  });
+  return new Promise<never>(() => {});
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  return `non-Error thrown: ${String(error)}`;
+}
