@@ -18,25 +18,26 @@ export interface WsgiStatus {
 
 // Three digits (100-999), one space, a reason phrase of at least one char.
 // The phrase may hold HTAB, SP, visible ASCII and obs-text (RFC 9110 reason-phrase).
+const STATUS = /^[1-9][0-9]{2} [\t\u0020-\u007e\u0080-\u00ff]+$/;
 const STATUS_FORM = /^[1-9][0-9]{2} ./s;
-const REASON_PHRASE = /^[\t\u0020-\u007e\u0080-\u00ff]+$/;
 
 /** Checks a start_response status ("200 OK") and returns its code and reason phrase. */
 export function checkStatus(status: unknown): WsgiStatus {
-  if (!isByteString(status)) {
-    throw new ProtocolError('wsgi.start_response.status.1', 'status must be a byte string (chars <= 0xFF)', status);
-  }
-  if (!STATUS_FORM.test(status)) {
-    throw new ProtocolError(
-      'wsgi.start_response.status.2',
-      'status must be a three-digit code from 100 to 999, one space and a reason phrase, like "200 OK"',
-      status,
-    );
-  }
-  const reason = status.slice(4);
-  if (!REASON_PHRASE.test(reason)) {
+  // One regex on the common path; the diagnosis below runs only for a bad status.
+  if (typeof status !== 'string' || !STATUS.test(status)) {
+    if (!isByteString(status)) {
+      throw new ProtocolError('wsgi.start_response.status.1', 'status must be a byte string (chars <= 0xFF)', status);
+    }
+    if (!STATUS_FORM.test(status)) {
+      throw new ProtocolError(
+        'wsgi.start_response.status.2',
+        'status must be a three-digit code from 100 to 999, one space and a reason phrase, like "200 OK"',
+        status,
+      );
+    }
     throw new ProtocolError('wsgi.start_response.status.3', 'status reason phrase must not contain CR, LF, NUL or other control chars', status);
   }
+  const reason = status.slice(4);
   // The three chars are ASCII digits: compute the code without parseInt's scan.
   const code = (status.charCodeAt(0) - 48) * 100 + (status.charCodeAt(1) - 48) * 10 + (status.charCodeAt(2) - 48);
   return { code, reason };
@@ -81,16 +82,18 @@ export function checkResponseHeaders(headers: unknown): WsgiHeaders {
     }
     const name: unknown = pair[0];
     const value: unknown = pair[1];
-    if (!isByteString(name)) {
-      throw new ProtocolError('wsgi.start_response.headers.2', `response header ${i}: name must be a byte string`, name);
-    }
-    if (!isByteString(value)) {
-      throw new ProtocolError('wsgi.start_response.headers.2', `response header ${JSON.stringify(name)}: value must be a byte string`, value);
-    }
-    if (!isToken(name)) {
+    // A token and a field value are byte strings by construction: one regex each
+    // on the common path, the byte-string diagnosis only when one fails.
+    if (typeof name !== 'string' || !isToken(name)) {
+      if (!isByteString(name)) {
+        throw new ProtocolError('wsgi.start_response.headers.2', `response header ${i}: name must be a byte string`, name);
+      }
       throw new ProtocolError('wsgi.start_response.headers.3', `response header ${i}: name must be an RFC 9110 token`, name);
     }
-    if (!isHeaderValue(value)) {
+    if (typeof value !== 'string' || !isHeaderValue(value)) {
+      if (!isByteString(value)) {
+        throw new ProtocolError('wsgi.start_response.headers.2', `response header ${JSON.stringify(name)}: value must be a byte string`, value);
+      }
       throw new ProtocolError(
         'wsgi.start_response.headers.4',
         `response header ${JSON.stringify(name)}: value must not contain CR, LF, NUL or other control chars`,
