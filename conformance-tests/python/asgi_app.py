@@ -1,0 +1,335 @@
+"""The ASGI conformance app of @tsgi/conformance, ported to Python.
+
+Same endpoints and behavior as conformance-tests/apps/asgi-app.ts, so that the
+suite can be pointed at uvicorn, hypercorn or daphne:
+
+    uvicorn --app-dir conformance-tests/python asgi_app:app --port 8000
+
+Reports that cannot travel in the response itself (what the app saw after the
+client left) go to a file store: one JSON file per token in
+$TSGI_CONFORMANCE_STATE_DIR (default: <tmp>/tsgi-conformance-state), read back
+over HTTP with GET /report?token=T.  See docs/conformance.md for the endpoint
+list and the JSON encoding of byte strings ({"$bytes": latin-1 text}).
+"""
+import asyncio
+import json
+import os
+import tempfile
+from urllib.parse import parse_qs
+
+STATE_DIR = os.environ.get("TSGI_CONFORMANCE_STATE_DIR") or os.path.join(tempfile.gettempdir(), "tsgi-conformance-state")
+FIXTURE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "apps", "fixtures", "file.txt"))
+
+LIFESPAN = {"startup": False, "events": []}
+
+
+def encode(v):
+    """JSON-safe form of any value; bytes become {"$bytes": latin-1 text}."""
+    if isinstance(v, (bytes, bytearray)):
+        return {"$bytes": bytes(v).decode("latin-1")}
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, (list, tuple)):
+        return [encode(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): encode(x) for k, x in v.items()}
+    return {"$type": type(v).__name__}
+
+
+def record(token, data):
+    if not token:
+        return
+    os.makedirs(STATE_DIR, exist_ok=True)
+    tmp = os.path.join(STATE_DIR, f"{token}.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump(encode(data), f)
+    os.replace(tmp, os.path.join(STATE_DIR, f"{token}.json"))
+
+
+def read_record(token):
+    try:
+        with open(os.path.join(STATE_DIR, f"{os.path.basename(token)}.json")) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def query(scope):
+    q = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return {k: v[0] for k, v in q.items()}
+
+
+def route(scope):
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root):] or "/"
+    return path
+
+
+async def respond(send, status, body=b"", headers=None, content_type=b"text/plain"):
+    hs = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": hs + list(headers or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def respond_json(send, value, status=200):
+    await respond(send, status, json.dumps(encode(value)).encode(), content_type=b"application/json")
+
+
+async def read_body(receive):
+    body, events = b"", []
+    while True:
+        ev = await receive()
+        events.append(ev)
+        if ev["type"] == "http.request":
+            body += ev.get("body", b"")
+            if not ev.get("more_body", False):
+                return body, events
+        else:
+            return body, events
+
+
+def describe_error(e):
+    return f"{type(e).__name__}: {e}"
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        return await lifespan(scope, receive, send)
+    if scope["type"] == "websocket":
+        return await websocket(scope, receive, send)
+    return await http(scope, receive, send)
+
+
+async def lifespan(scope, receive, send):
+    while True:
+        ev = await receive()
+        LIFESPAN["events"].append(ev["type"])
+        if ev["type"] == "lifespan.startup":
+            LIFESPAN["startup"] = True
+            LIFESPAN["asgi"] = scope.get("asgi")
+            if "state" in scope:
+                scope["state"]["conformance"] = "lifespan-state"
+                scope["state"]["items"] = ["from-startup"]
+            await send({"type": "lifespan.startup.complete"})
+        elif ev["type"] == "lifespan.shutdown":
+            record(os.environ.get("TSGI_CONFORMANCE_SHUTDOWN_TOKEN"), {"shutdown": True})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def http(scope, receive, send):
+    p, q = route(scope), query(scope)
+    if p == "/scope" or p.startswith("/scope/"):
+        return await respond_json(send, scope)
+    if p == "/lifespan":
+        return await respond_json(send, LIFESPAN)
+    if p == "/state-mutate":
+        state = scope.get("state")
+        if state is None:
+            return await respond_json(send, None)
+        state["mutated"] = True
+        return await respond_json(send, state)
+    if p == "/report":
+        data = read_record(q.get("token", ""))
+        if data is None:
+            return await respond(send, 404, b"no report")
+        return await respond(send, 200, data.encode(), content_type=b"application/json")
+    if p == "/echo":
+        body, events = await read_body(receive)
+        n = sum(1 for e in events if e["type"] == "http.request")
+        return await respond(send, 200, body, [(b"x-events", str(n).encode())], b"application/octet-stream")
+    if p == "/events":
+        body, events = await read_body(receive)
+        out = [{"type": e["type"], "keys": sorted(e.keys()), "body_type": type(e.get("body")).__name__ if "body" in e else None,
+                "body_len": len(e.get("body", b"")), "more_body": e.get("more_body")} for e in events]
+        return await respond_json(send, {"events": out, "body": body})
+    if p == "/receive-after":
+        token = q.get("token")
+        await read_body(receive)
+        await respond(send, 200, b"done")
+        ev = await asyncio.wait_for(receive(), 30)
+        return record(token, {"event": ev["type"]})
+    if p == "/disconnect":
+        token = q.get("token")
+        body, events = await read_body(receive)
+        last = events[-1]["type"]
+        while last != "http.disconnect":
+            last = (await asyncio.wait_for(receive(), 30))["type"]
+        return record(token, {"event": last, "body_len": len(body)})
+    if p == "/send-after-disconnect":
+        token = q.get("token")
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"late"})
+        except Exception as e:
+            return record(token, {"raised": True, "error": describe_error(e), "oserror": isinstance(e, OSError)})
+        return record(token, {"raised": False})
+    if p == "/stream":
+        n, size, delay = int(q.get("n", "3")), int(q.get("size", "8")), int(q.get("delay", "0"))
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/octet-stream")]})
+        for i in range(n):
+            await send({"type": "http.response.body", "body": bytes([97 + i % 26]) * size, "more_body": True})
+            if delay:
+                await asyncio.sleep(delay / 1000)
+        return await send({"type": "http.response.body", "body": b"", "more_body": False})
+    if p == "/chunks":
+        sizes = [int(s) for s in q.get("sizes", "").split(",") if s]
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for i, s in enumerate(sizes):
+            await send({"type": "http.response.body", "body": b"z" * s, "more_body": True})
+        return await send({"type": "http.response.body"})
+    if p == "/ignore-body":
+        return await respond(send, 200, b"ok")
+    if p == "/raise-before":
+        raise RuntimeError("conformance: raised before http.response.start (SECRET-TRACE)")
+    if p == "/raise-after":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"partial", "more_body": True})
+        raise RuntimeError("conformance: raised after http.response.start")
+    if p == "/no-response":
+        return
+    if p == "/status":
+        code = int(q.get("code", "200"))
+        body = b"" if code in (204, 304) or code < 200 else f"status {code}".encode()
+        hs = [] if code in (204, 304) or code < 200 else [(b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": code, "headers": hs})
+        return await send({"type": "http.response.body", "body": body})
+    if p == "/headers":
+        hs = [(b"x-dup", b"one"), (b"x-dup", b"two"), (b"x-latin1", b"caf\xe9"), (b"x-empty", b""), (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")]
+        return await respond(send, 200, b"headers", hs)
+    if p == "/content-length":
+        declared, actual = int(q.get("declared", "0")), int(q.get("actual", "0"))
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(declared).encode())]})
+        return await send({"type": "http.response.body", "body": b"y" * actual})
+    if p == "/head":
+        return await respond(send, 200, b"hello world")
+    if p == "/invalid":
+        return await invalid(q.get("kind", ""), q.get("token"), send)
+    if p == "/pathsend":
+        if "http.response.pathsend" not in (scope.get("extensions") or {}):
+            return await respond(send, 404, b"pathsend not announced")
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        return await send({"type": "http.response.pathsend", "path": FIXTURE})
+    if p == "/trailers":
+        if "http.response.trailers" not in (scope.get("extensions") or {}):
+            return await respond(send, 404, b"trailers not announced")
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"trailer", b"x-checksum")], "trailers": True})
+        await send({"type": "http.response.body", "body": b"with trailers"})
+        return await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"abc")], "more_trailers": False})
+    if p == "/early-hint":
+        if "http.response.early_hint" not in (scope.get("extensions") or {}):
+            return await respond(send, 404, b"early_hint not announced")
+        await send({"type": "http.response.early_hint", "links": [b"</style.css>; rel=preload; as=style"]})
+        return await respond(send, 200, b"hinted")
+    return await respond(send, 404, b"not found")
+
+
+INVALID = {
+    "status-str": lambda: {"type": "http.response.start", "status": "200", "headers": []},
+    "status-range": lambda: {"type": "http.response.start", "status": 1000, "headers": []},
+    "header-name-str": lambda: {"type": "http.response.start", "status": 200, "headers": [("x-text", b"v")]},
+    "header-value-crlf": lambda: {"type": "http.response.start", "status": 200, "headers": [(b"x-bad", b"a\r\nx-injected: 1")]},
+    "unknown-type": lambda: {"type": "http.response.bogus"},
+    "body-before-start": lambda: {"type": "http.response.body", "body": b"too early"},
+}
+
+
+async def invalid(kind, token, send):
+    """Sends one invalid event; records whether send() raised, then answers as well as it can."""
+    started = False
+    try:
+        if kind == "body-str":
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            started = True
+            await send({"type": "http.response.body", "body": "text, not bytes", "more_body": True})
+        elif kind == "start-twice":
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            started = True
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+        elif kind == "after-complete":
+            await respond(send, 200, b"complete")
+            started = None
+            await send({"type": "http.response.body", "body": b"extra"})
+        elif kind in INVALID:
+            await send(INVALID[kind]())
+        else:
+            return await respond(send, 404, b"unknown kind")
+    except Exception as e:
+        record(token, {"raised": True, "error": describe_error(e)})
+        result = json.dumps({"raised": True, "error": describe_error(e)}).encode()
+    else:
+        record(token, {"raised": False})
+        result = json.dumps({"raised": False}).encode()
+    if started is None:
+        return
+    if not started:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": result})
+
+
+async def websocket(scope, receive, send):
+    p, q = route(scope), query(scope)
+    token = q.get("token")
+    ev = await receive()
+    if ev["type"] != "websocket.connect":
+        return record(token, {"first_event": ev["type"]})
+    if p == "/ws/deny":
+        return await send({"type": "websocket.close"})
+    if p == "/ws/deny-response":
+        if "websocket.http.response" not in (scope.get("extensions") or {}):
+            return await send({"type": "websocket.close"})
+        await send({"type": "websocket.http.response.start", "status": 401, "headers": [(b"content-type", b"text/plain"), (b"x-denied", b"yes")]})
+        return await send({"type": "websocket.http.response.body", "body": b"denied by app"})
+    if p == "/ws/raise-before":
+        raise RuntimeError("conformance: raised before websocket.accept")
+    if p == "/ws/no-accept":
+        return
+    accept = {"type": "websocket.accept"}
+    if p == "/ws/subprotocol" and scope.get("subprotocols"):
+        accept["subprotocol"] = scope["subprotocols"][-1]
+    if p == "/ws/headers":
+        accept["headers"] = [(b"x-extra", b"accepted"), (b"set-cookie", b"ws=1")]
+    await send(accept)
+    if p == "/ws/scope":
+        await send({"type": "websocket.send", "text": json.dumps(encode(scope))})
+    elif p == "/ws/close":
+        code = int(q.get("code", "1000"))
+        return await send({"type": "websocket.close", "code": code, "reason": q.get("reason", "")})
+    elif p == "/ws/raise-after":
+        raise RuntimeError("conformance: raised after websocket.accept")
+    elif p == "/ws/return":
+        return
+    elif p == "/ws/send-n":
+        n, size = int(q.get("n", "3")), int(q.get("size", "4"))
+        for i in range(n):
+            await send({"type": "websocket.send", "bytes": bytes([i % 256]) * size})
+        await send({"type": "websocket.send", "text": "done"})
+    elif p == "/ws/invalid":
+        try:
+            await send({"type": "websocket.send", "text": "both", "bytes": b"both"})
+            await send({"type": "websocket.send", "text": "raised: False"})
+        except Exception as e:
+            await send({"type": "websocket.send", "text": "raised: " + describe_error(e)})
+    elif p == "/ws/send-after-close":
+        while True:
+            ev = await receive()
+            if ev["type"] == "websocket.disconnect":
+                break
+        try:
+            await send({"type": "websocket.send", "text": "late"})
+        except Exception as e:
+            return record(token, {"raised": True, "error": describe_error(e), "oserror": isinstance(e, OSError)})
+        return record(token, {"raised": False})
+    # echo until the client leaves
+    while True:
+        ev = await receive()
+        if ev["type"] == "websocket.receive":
+            if ev.get("text") is not None:
+                await send({"type": "websocket.send", "text": ev["text"]})
+            else:
+                await send({"type": "websocket.send", "bytes": ev["bytes"]})
+        elif ev["type"] == "websocket.disconnect":
+            return record(token, {"event": ev["type"], "code": ev.get("code"), "reason": ev.get("reason"), "keys": sorted(ev.keys())})

@@ -1,0 +1,222 @@
+/**
+ * What a check is, and the context it runs in: the address of the server
+ * under test, the raw clients, the server's announced features, and
+ * assertions that report "expected vs got" and cite nothing but facts.
+ */
+import { RawConnection, serializeRequest, type RawRequest, type RawResponse } from './raw-http.js';
+import { handshake, type HandshakeOptions, type HandshakeResult } from './raw-ws.js';
+import { decodeJson } from './json-bytes.js';
+
+/** The interface a server hosts. */
+export type Interface = 'asgi' | 'wsgi';
+
+/** Optional features a check may need; when the server does not announce one, the check is skipped. */
+export type Feature = 'lifespan' | 'lifespan-state' | `ext:${string}` | `spec:${'http' | 'websocket'}:${string}`;
+
+/** One check of the suite. */
+export interface Check {
+  /** Stable id of the check, e.g. `http-keepalive-reuse`. */
+  id: string;
+  /** Clause ids of spec/ that this check verifies. */
+  clauses: string[];
+  title: string;
+  /** Which interfaces it applies to. */
+  interfaces: Interface[];
+  /** Feature the server must announce for the check to run. */
+  requires?: Feature;
+  run(t: CheckContext): Promise<void>;
+}
+
+/** A check's verdict. */
+export interface CheckResult {
+  id: string;
+  clauses: string[];
+  title: string;
+  status: 'pass' | 'fail' | 'skip';
+  /** Why it failed (expected vs got) or was skipped. */
+  detail?: string;
+  durationMs: number;
+}
+
+/** Thrown by assertions: the check failed. */
+export class CheckFailure extends Error {
+  override name = 'CheckFailure';
+}
+
+/** Thrown by `t.skip()`: the check does not apply to this server. */
+export class CheckSkipped extends Error {
+  override name = 'CheckSkipped';
+}
+
+/** Where the server under test listens and how long a check may wait for it. */
+export interface Target {
+  host: string;
+  port: number;
+  iface: Interface;
+  timeoutMs: number;
+}
+
+/** Everything a check can use. */
+export class CheckContext {
+  private readonly opened: RawConnection[] = [];
+
+  constructor(readonly target: Target, private readonly features: FeatureProbe) {}
+
+  get iface(): Interface {
+    return this.target.iface;
+  }
+
+  /** Opens a raw connection, closed after the check. */
+  async connect(): Promise<RawConnection> {
+    const c = await RawConnection.open(this.target.host, this.target.port, this.target.timeoutMs);
+    this.opened.push(c);
+    return c;
+  }
+
+  /** Sends one request on a fresh connection and reads one response. */
+  async request(req: RawRequest | string, opts: { timeoutMs?: number } = {}): Promise<RawResponse> {
+    const r = typeof req === 'string' ? { target: req } : req;
+    const c = await this.connect();
+    await c.write(this.serialize(r));
+    return c.readResponse({ method: r.method ?? 'GET', timeoutMs: opts.timeoutMs ?? this.target.timeoutMs });
+  }
+
+  /** The bytes of a request, with this server's Host header. */
+  serialize(req: RawRequest): Buffer {
+    return serializeRequest(req, `${this.target.host.includes(':') ? `[${this.target.host}]` : this.target.host}:${this.target.port}`);
+  }
+
+  /** GETs a JSON endpoint of the conformance app, decoding byte strings. */
+  async json<T = any>(req: RawRequest | string): Promise<T> {
+    const res = await this.request(req);
+    this.eq(res.status, 200, `status of ${typeof req === 'string' ? req : req.target}`);
+    return parseJsonBody<T>(res);
+  }
+
+  /** Opens a connection and performs a WebSocket handshake. */
+  async ws(target: string, opts: HandshakeOptions = {}): Promise<HandshakeResult> {
+    const c = await this.connect();
+    return handshake(c, target, { timeoutMs: this.target.timeoutMs, ...opts });
+  }
+
+  /** True when the server announces the feature (probed once per run). */
+  has(f: Feature): Promise<boolean> {
+    return this.features.has(f, this);
+  }
+
+  /** A fresh token that names one check's record in the app's report store. */
+  token(): string {
+    return `t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+  }
+
+  /** Polls the app's report store until `pred` accepts the record for `token` (or the time runs out). */
+  async report<T = any>(token: string, pred: (r: T) => boolean = () => true, what = 'a report'): Promise<T> {
+    const deadline = Date.now() + this.target.timeoutMs;
+    let last: unknown = null;
+    for (;;) {
+      const res = await this.request(`/report?token=${token}`);
+      if (res.status === 200) {
+        last = parseJsonBody<T>(res);
+        if (pred(last as T)) return last as T;
+      }
+      if (Date.now() > deadline) throw new CheckFailure(`expected ${what} from the app; got ${JSON.stringify(last)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  skip(reason: string): never {
+    throw new CheckSkipped(reason);
+  }
+
+  fail(message: string): never {
+    throw new CheckFailure(message);
+  }
+
+  /** Deep equality (JSON-shaped values). */
+  eq<T>(got: T, expected: T, what: string): void {
+    if (!deepEqual(got, expected)) throw new CheckFailure(`${what}: expected ${show(expected)}; got ${show(got)}`);
+  }
+
+  ok(cond: unknown, what: string, got?: unknown): void {
+    if (!cond) throw new CheckFailure(arguments.length >= 3 ? `${what}; got ${show(got)}` : what);
+  }
+
+  /** Closes every connection the check opened. */
+  cleanup(): void {
+    for (const c of this.opened) c.destroy();
+    this.opened.length = 0;
+  }
+}
+
+/** Parses a JSON response body of the conformance app (byte strings decoded). */
+export function parseJsonBody<T>(res: RawResponse): T {
+  const text = res.body.toString('utf8');
+  try {
+    return decodeJson(text) as T;
+  } catch {
+    throw new CheckFailure(`expected a JSON body; got ${show(text.slice(0, 200))} (status ${res.status})`);
+  }
+}
+
+/** Finds out, once per run, which optional features the server announces. */
+export class FeatureProbe {
+  private scope: Promise<any> | null = null;
+  private wsScope: Promise<any> | null = null;
+
+  /** The scope (ASGI) or environ (WSGI) of a plain request, as the app echoes it. */
+  baseline(t: CheckContext): Promise<any> {
+    this.scope ??= t.json(t.iface === 'asgi' ? '/scope' : '/environ');
+    return this.scope;
+  }
+
+  private async websocketScope(t: CheckContext): Promise<any> {
+    const r = await t.ws('/ws/scope');
+    if (!r.ws) return null;
+    const e = await r.ws.readMessage();
+    r.ws.conn.destroy();
+    return e.kind === 'text' ? JSON.parse(e.data) : null;
+  }
+
+  async has(f: Feature, t: CheckContext): Promise<boolean> {
+    if (t.iface !== 'asgi') return false;
+    const scope = await this.baseline(t);
+    if (f === 'lifespan') {
+      const r = await t.json('/lifespan');
+      return r.startup === true;
+    }
+    if (f === 'lifespan-state') return scope.state !== undefined && scope.state !== null;
+    if (f.startsWith('spec:')) {
+      // A server announces the version of the HTTP or WebSocket text it follows; older ones
+      // are not held to rules added later (e.g. send() raising after a disconnect in 2.4).
+      const [, proto, wanted] = f.split(':') as [string, string, string];
+      const s = proto === 'http' ? scope : await (this.wsScope ??= this.websocketScope(t));
+      return versionAtLeast(s?.asgi?.spec_version ?? '2.0', wanted);
+    }
+    const ext = f.slice(4);
+    return typeof scope.extensions === 'object' && scope.extensions !== null && ext in scope.extensions;
+  }
+}
+
+/** True when dotted version `v` is at least `wanted` ("2.10" > "2.9"). */
+export function versionAtLeast(v: string, wanted: string): boolean {
+  const a = v.split('.').map(Number);
+  const b = wanted.split('.').map(Number);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? 0;
+    const y = b[i] ?? 0;
+    if (x !== y) return x > y;
+  }
+  return true;
+}
+
+export function show(v: unknown): string {
+  if (Buffer.isBuffer(v)) return `bytes ${JSON.stringify(v.toString('latin1').slice(0, 200))}`;
+  const s = JSON.stringify(v);
+  if (s === undefined) return String(v);
+  return s.length > 300 ? s.slice(0, 297) + '...' : s;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  return JSON.stringify(a) === JSON.stringify(b);
+}

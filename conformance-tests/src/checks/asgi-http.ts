@@ -1,0 +1,433 @@
+/**
+ * ASGI `http` scope, request and response events, disconnects, event
+ * validation, the optional HTTP extensions and lifespan — as far as each can
+ * be seen from a client talking to the ASGI conformance app.
+ */
+import type { Check, CheckContext } from '../check.js';
+import { asBytes } from '../json-bytes.js';
+import { header } from '../raw-http.js';
+
+const ASGI = ['asgi'] as const;
+
+/** The echoed scope of a request. */
+async function scopeOf(t: CheckContext, target = '/scope', extra: { headers?: Array<[string, string]>; version?: string; method?: string } = {}): Promise<any> {
+  const res = await t.request({ target, ...extra });
+  t.eq(res.status, 200, `status of ${target}`);
+  return JSON.parse(res.body.toString('utf8'));
+}
+
+/** Asserts a value is a tagged byte string and returns its latin-1 text. */
+function bytesField(t: CheckContext, v: unknown, what: string): string {
+  const b = asBytes(v);
+  if (b === null) t.fail(`${what} must be a byte string ({"$bytes": ...}); got ${JSON.stringify(v)}`);
+  return b;
+}
+
+function scopeCheck(id: string, clauses: string[], title: string, fn: (t: CheckContext, scope: any) => void | Promise<void>, target?: string): Check {
+  return { id, clauses, title, interfaces: [...ASGI], async run(t) { await fn(t, await scopeOf(t, target)); } };
+}
+
+/**
+ * An invalid event the app sends; the server must reject it with an exception
+ * out of send(). The app records whether send() raised before it tries to
+ * answer, so what the server does with the connection afterwards does not matter.
+ */
+function invalidEventCheck(kind: string, clauses: string[], title: string): Check {
+  return {
+    id: `asgi-invalid-${kind}`,
+    clauses,
+    title,
+    interfaces: [...ASGI],
+    async run(t) {
+      const token = t.token();
+      await t.request(`/invalid?kind=${kind}&token=${token}`).catch(() => null);
+      const r = await t.report(token, undefined, 'a report of send()');
+      t.eq(r.raised, true, 'send() raised on the invalid event');
+    },
+  };
+}
+
+export const asgiHttpChecks: Check[] = [
+  scopeCheck('asgi-scope-type', ['asgi.http.scope.type.1'], 'scope["type"] is "http"', (t, s) => t.eq(s.type, 'http', 'type')),
+  scopeCheck('asgi-scope-asgi-version', ['asgi.scope.asgi.1'], 'scope["asgi"]["version"] is "3.0"', (t, s) => t.eq(s.asgi?.version, '3.0', 'asgi.version')),
+  scopeCheck('asgi-scope-spec-version', ['asgi.scope.asgi.2'], 'scope["asgi"]["spec_version"] is absent or a "2.x" string', (t, s) => {
+    const v = s.asgi?.spec_version;
+    t.ok(v === undefined || (typeof v === 'string' && /^2\.\d+$/.test(v)), 'asgi.spec_version', v);
+  }),
+  scopeCheck('asgi-scope-http-version', ['asgi.http.scope.http_version.1'], 'http_version is "1.1" for an HTTP/1.1 request', (t, s) => t.eq(s.http_version, '1.1', 'http_version')),
+  {
+    id: 'asgi-scope-http-version-10',
+    clauses: ['asgi.http.scope.http_version.1'],
+    title: 'http_version is "1.0" for an HTTP/1.0 request',
+    interfaces: [...ASGI],
+    async run(t) {
+      const s = await scopeOf(t, '/scope', { version: 'HTTP/1.0' });
+      t.eq(s.http_version, '1.0', 'http_version');
+    },
+  },
+  scopeCheck('asgi-scope-method', ['asgi.http.scope.method.1'], 'method is the upper-case method as sent', (t, s) => t.eq(s.method, 'GET', 'method')),
+  ...['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m): Check => ({
+    id: `asgi-scope-method-${m.toLowerCase()}`,
+    clauses: ['asgi.http.scope.method.1'],
+    title: `method ${m} reaches the app as "${m}"`,
+    interfaces: [...ASGI],
+    async run(t) {
+      const s = await scopeOf(t, '/scope', { method: m });
+      t.eq(s.method, m, 'method');
+    },
+  })),
+  scopeCheck('asgi-scope-scheme', ['asgi.http.scope.scheme.1'], 'scheme is "http" on a plain connection', (t, s) => t.ok(s.scheme === undefined || s.scheme === 'http', 'scheme', s.scheme)),
+  scopeCheck('asgi-scope-path-str', ['asgi.http.scope.path.1'], 'path is a text string', (t, s) => t.eq(typeof s.path, 'string', 'type of path')),
+  scopeCheck('asgi-scope-path-decoded', ['asgi.http.scope.path.1'], 'path is percent-decoded and read as UTF-8', (t, s) => t.eq(s.path, '/scope/a b/\u00e9', 'path'), '/scope/a%20b/%C3%A9'),
+  scopeCheck('asgi-scope-path-no-query', ['asgi.http.scope.path.1'], 'path does not contain the query string', (t, s) => t.eq(s.path, '/scope', 'path'), '/scope?x=1'),
+  scopeCheck('asgi-scope-raw-path', ['asgi.http.scope.raw_path.1'], 'raw_path is the path exactly as sent, as bytes, without the query', (t, s) => {
+    if (s.raw_path === null || s.raw_path === undefined) t.skip('raw_path not provided (optional)');
+    t.eq(bytesField(t, s.raw_path, 'raw_path'), '/scope/a%20b/%C3%A9', 'raw_path');
+  }, '/scope/a%20b/%C3%A9?q=1'),
+  scopeCheck('asgi-scope-query-string', ['asgi.http.scope.query_string.1'], 'query_string is the bytes after "?", exactly as sent', (t, s) => {
+    t.eq(bytesField(t, s.query_string, 'query_string'), 'a=1&b=%20x&c', 'query_string');
+  }, '/scope?a=1&b=%20x&c'),
+  scopeCheck('asgi-scope-query-string-empty', ['asgi.http.scope.query_string.1'], 'query_string is empty bytes when the target has no "?"', (t, s) => {
+    t.eq(bytesField(t, s.query_string, 'query_string'), '', 'query_string');
+  }),
+  scopeCheck('asgi-scope-query-string-raw', ['asgi.http.scope.query_string.1'], 'query_string keeps percent-escapes and "+" undecoded', (t, s) => {
+    t.eq(bytesField(t, s.query_string, 'query_string'), 'q=%C3%A9+%2B', 'query_string');
+  }, '/scope?q=%C3%A9+%2B'),
+  scopeCheck('asgi-scope-root-path', ['asgi.http.scope.root_path.1'], 'root_path is a string, "" when the server is not mounted under a prefix', (t, s) => {
+    t.ok(s.root_path === undefined || s.root_path === '', 'root_path', s.root_path);
+  }),
+  scopeCheck('asgi-scope-headers-shape', ['asgi.http.scope.headers.1'], 'headers is a list of [name, value] byte-string pairs', (t, s) => {
+    t.ok(Array.isArray(s.headers), 'headers must be a list', s.headers);
+    for (const h of s.headers) {
+      t.ok(Array.isArray(h) && h.length === 2, 'each header is a pair', h);
+      bytesField(t, h[0], 'header name');
+      bytesField(t, h[1], 'header value');
+    }
+  }),
+  {
+    id: 'asgi-scope-headers-lowercase',
+    clauses: ['asgi.http.scope.headers.2'],
+    title: 'header names are lower-cased',
+    interfaces: [...ASGI],
+    async run(t) {
+      const s = await scopeOf(t, '/scope', { headers: [['X-MiXeD-CaSe', 'Value-Kept']] });
+      const names = s.headers.map((h: unknown[]) => asBytes(h[0]));
+      t.ok(names.includes('x-mixed-case'), 'lower-cased name present', names);
+      t.ok(names.every((n: string | null) => n === n?.toLowerCase()), 'all names lower-case', names);
+    },
+  },
+  {
+    id: 'asgi-scope-headers-values-exact',
+    clauses: ['asgi.http.scope.headers.3'],
+    title: 'header values are byte-exact (case, inner spaces and a 0xE9 byte kept)',
+    interfaces: [...ASGI],
+    async run(t) {
+      const s = await scopeOf(t, '/scope', { headers: [['X-Value', 'Mixed  Case caf\u00e9']] });
+      const h = s.headers.find((p: unknown[]) => asBytes(p[0]) === 'x-value');
+      t.ok(h, 'x-value header present', s.headers);
+      t.eq(asBytes(h[1]), 'Mixed  Case caf\u00e9', 'x-value');
+    },
+  },
+  {
+    id: 'asgi-scope-headers-order-dups',
+    clauses: ['asgi.http.scope.headers.4'],
+    title: 'repeated request headers are kept as separate entries, in order',
+    interfaces: [...ASGI],
+    async run(t) {
+      const s = await scopeOf(t, '/scope', { headers: [['X-Rep', 'first'], ['X-Other', 'mid'], ['X-Rep', 'second']] });
+      const reps = s.headers.filter((p: unknown[]) => asBytes(p[0]) === 'x-rep').map((p: unknown[]) => asBytes(p[1]));
+      t.eq(reps, ['first', 'second'], 'x-rep values');
+    },
+  },
+  {
+    id: 'asgi-scope-headers-host',
+    clauses: ['asgi.http.scope.headers.1'],
+    title: 'the Host header is among the scope headers',
+    interfaces: [...ASGI],
+    async run(t) {
+      const s = await scopeOf(t);
+      t.ok(s.headers.some((p: unknown[]) => asBytes(p[0]) === 'host'), 'host header present', s.headers);
+    },
+  },
+  {
+    id: 'asgi-scope-client',
+    clauses: ['asgi.http.scope.client.1'],
+    title: 'client is [host, port] of the connecting socket (or absent)',
+    interfaces: [...ASGI],
+    async run(t) {
+      const c = await t.connect();
+      await c.write(t.serialize({ target: '/scope' }));
+      const s = JSON.parse((await c.readResponse()).body.toString());
+      if (s.client === null || s.client === undefined) t.skip('client not provided (optional)');
+      t.eq(s.client, [c.socket.localAddress, c.socket.localPort], 'client');
+    },
+  },
+  {
+    id: 'asgi-scope-server',
+    clauses: ['asgi.http.scope.server.1'],
+    title: 'server is [host, port] the request came in on (or absent)',
+    interfaces: [...ASGI],
+    async run(t) {
+      const s = await scopeOf(t);
+      if (s.server === null || s.server === undefined) t.skip('server not provided (optional)');
+      t.ok(Array.isArray(s.server) && s.server.length === 2 && typeof s.server[0] === 'string', 'server is [host, port]', s.server);
+      t.eq(s.server[1], t.target.port, 'server port');
+    },
+  },
+  {
+    id: 'asgi-scope-extensions-shape',
+    clauses: ['asgi.scope.extensions.1'],
+    title: 'extensions, when present, is a dict of dicts',
+    interfaces: [...ASGI],
+    async run(t) {
+      const s = await scopeOf(t);
+      if (s.extensions === undefined || s.extensions === null) return;
+      t.ok(typeof s.extensions === 'object' && !Array.isArray(s.extensions), 'extensions is a dict', s.extensions);
+      for (const [k, v] of Object.entries(s.extensions)) t.ok(typeof v === 'object' && v !== null, `extensions["${k}"] is a dict`, v);
+    },
+  },
+  {
+    id: 'asgi-scope-fresh-per-request',
+    clauses: ['asgi.http.scope.1'],
+    title: 'each request gets its own scope (a second request sees its own path and headers)',
+    interfaces: [...ASGI],
+    async run(t) {
+      const c = await t.connect();
+      await c.write(t.serialize({ target: '/scope/one', headers: [['X-N', '1']] }));
+      const a = JSON.parse((await c.readResponse()).body.toString());
+      await c.write(t.serialize({ target: '/scope/two', headers: [['X-N', '2']] }));
+      const b = JSON.parse((await c.readResponse()).body.toString());
+      t.eq([a.path, b.path], ['/scope/one', '/scope/two'], 'paths');
+      const xn = (s: any) => asBytes(s.headers.find((p: unknown[]) => asBytes(p[0]) === 'x-n')?.[1]);
+      t.eq([xn(a), xn(b)], ['1', '2'], 'x-n header of each scope');
+    },
+  },
+  // ---- request events
+  {
+    id: 'asgi-request-event-shape',
+    clauses: ['asgi.http.request.1'],
+    title: 'a body arrives as http.request events with bytes "body" and a final more_body=False',
+    interfaces: [...ASGI],
+    async run(t) {
+      const r = await t.json({ method: 'POST', target: '/events', body: 'hello events' });
+      t.ok(r.events.length >= 1, 'at least one event', r.events);
+      for (const e of r.events) {
+        t.eq(e.type, 'http.request', 'event type');
+        t.ok(e.body_type === 'bytes' || e.body_type === 'Uint8Array' || e.body_type === 'Buffer', 'body is bytes', e.body_type);
+      }
+      t.eq(r.events.at(-1).more_body, false, 'more_body of the last event');
+      t.eq(asBytes(r.body), 'hello events', 'the concatenated body');
+    },
+  },
+  {
+    id: 'asgi-request-empty-body',
+    clauses: ['asgi.http.request.1'],
+    title: 'a request without a body gives one http.request with empty body and more_body False',
+    interfaces: [...ASGI],
+    async run(t) {
+      const r = await t.json({ target: '/events' });
+      t.eq(r.events.map((e: any) => [e.type, e.body_len, e.more_body === true]), [['http.request', 0, false]], 'events');
+    },
+  },
+  {
+    id: 'asgi-request-chunked-stream',
+    clauses: ['asgi.http.request.1', 'asgi.http.request.2'],
+    title: 'a chunked body that arrives over time gives several events, all but the last with more_body True',
+    interfaces: [...ASGI],
+    async run(t) {
+      const c = await t.connect();
+      await c.write(t.serialize({ method: 'POST', target: '/events', headers: [['Transfer-Encoding', 'chunked']] }));
+      for (const part of ['aaa', 'bbbb', 'cc']) {
+        await c.write(`${part.length.toString(16)}\r\n${part}\r\n`);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      await c.write('0\r\n\r\n');
+      const r = JSON.parse((await c.readResponse()).body.toString());
+      t.eq(asBytes(r.body), 'aaabbbbcc', 'body');
+      const mores = r.events.map((e: any) => e.more_body === true);
+      t.ok(mores.length >= 2, 'more than one http.request event for a body sent in pauses', r.events);
+      t.eq(mores.slice(0, -1).every(Boolean) && mores.at(-1) === false, true, 'more_body True on all but the last');
+    },
+  },
+  {
+    id: 'asgi-disconnect-event',
+    clauses: ['asgi.http.disconnect.1'],
+    title: 'when the client goes away, receive() returns http.disconnect',
+    interfaces: [...ASGI],
+    async run(t) {
+      const token = t.token();
+      const c = await t.connect();
+      await c.write(t.serialize({ method: 'POST', target: `/disconnect?token=${token}`, body: 'abc' }));
+      await new Promise((r) => setTimeout(r, 200));
+      c.destroy();
+      const r = await t.report(token, undefined, 'a report of http.disconnect');
+      t.eq(r.event, 'http.disconnect', 'event after the client left');
+    },
+  },
+  {
+    id: 'asgi-disconnect-mid-body',
+    clauses: ['asgi.http.disconnect.1'],
+    title: 'a client that leaves mid-upload turns into http.disconnect',
+    interfaces: [...ASGI],
+    async run(t) {
+      const token = t.token();
+      const c = await t.connect();
+      await c.write(t.serialize({ method: 'POST', target: `/disconnect?token=${token}`, headers: [['Content-Length', '100000']] }));
+      await c.write('x'.repeat(1000));
+      await new Promise((r) => setTimeout(r, 200));
+      c.destroy();
+      const r = await t.report(token, undefined, 'a report of http.disconnect');
+      t.eq(r.event, 'http.disconnect', 'event after the client left mid-body');
+    },
+  },
+  {
+    id: 'asgi-receive-after-response',
+    clauses: ['asgi.http.disconnect.2'],
+    title: 'receive() after the response is complete returns http.disconnect once the client closes',
+    interfaces: [...ASGI],
+    async run(t) {
+      const token = t.token();
+      const c = await t.connect();
+      await c.write(t.serialize({ target: `/receive-after?token=${token}` }));
+      t.eq((await c.readResponse()).body.toString(), 'done', 'body');
+      c.destroy();
+      const r = await t.report(token, undefined, 'a report of the event');
+      t.eq(r.event, 'http.disconnect', 'event');
+    },
+  },
+  {
+    id: 'asgi-send-after-disconnect',
+    clauses: ['asgi.http.disconnect.3'],
+    title: 'send() after the client disconnected raises (spec_version 2.4)',
+    interfaces: [...ASGI],
+    requires: 'spec:http:2.4',
+    async run(t) {
+      const token = t.token();
+      const c = await t.connect();
+      await c.write(t.serialize({ target: `/send-after-disconnect?token=${token}` }));
+      await new Promise((r) => setTimeout(r, 200));
+      c.destroy();
+      const r = await t.report(token, undefined, 'a report of send()');
+      t.eq(r.raised, true, 'send() raised after the disconnect');
+    },
+  },
+  // ---- response events the app gets wrong
+  invalidEventCheck('status-str', ['asgi.http.start.3'], 'http.response.start with a string status is rejected'),
+  invalidEventCheck('status-range', ['asgi.http.start.3'], 'http.response.start with status 1000 is rejected'),
+  invalidEventCheck('header-name-str', ['asgi.events.headers.1'], 'a response header that is not a byte string is rejected'),
+  invalidEventCheck('header-value-crlf', ['asgi.events.headers.3'], 'a response header value containing CR LF is rejected (no header injection)'),
+  invalidEventCheck('unknown-type', ['asgi.events.type.2'], 'an event of unknown type is rejected'),
+  invalidEventCheck('body-before-start', ['asgi.http.order.1'], 'http.response.body before http.response.start is rejected'),
+  invalidEventCheck('start-twice', ['asgi.http.order.2'], 'a second http.response.start is rejected'),
+  invalidEventCheck('body-str', ['asgi.http.body.6'], 'a body that is text instead of bytes is rejected'),
+  {
+    id: 'asgi-invalid-header-injection-wire',
+    clauses: ['asgi.events.headers.3'],
+    title: 'a CR LF in a header value never produces an extra header on the wire',
+    interfaces: [...ASGI],
+    async run(t) {
+      const res = await t.request('/invalid?kind=header-value-crlf').catch(() => null);
+      if (res === null) return; // connection closed without a response: nothing was injected
+      t.eq(header(res.headers, 'x-injected'), null, 'x-injected header');
+    },
+  },
+  {
+    id: 'asgi-invalid-after-complete',
+    clauses: ['asgi.http.order.3'],
+    title: 'a body event after the final body is rejected',
+    interfaces: [...ASGI],
+    async run(t) {
+      const token = t.token();
+      const res = await t.request(`/invalid?kind=after-complete&token=${token}`);
+      t.eq(res.body.toString(), 'complete', 'body of the completed response');
+      const r = await t.report(token, undefined, 'a report of the late send()');
+      t.eq(r.raised, true, 'send() raised');
+    },
+  },
+  // ---- extensions
+  {
+    id: 'asgi-ext-pathsend',
+    clauses: ['asgi.ext.pathsend.1'],
+    title: 'http.response.pathsend sends the file as the body',
+    interfaces: [...ASGI],
+    requires: 'ext:http.response.pathsend',
+    async run(t) {
+      const res = await t.request('/pathsend');
+      t.eq(res.status, 200, 'status');
+      const { readFileSync } = await import('node:fs');
+      const expected = readFileSync(new URL('../../apps/fixtures/file.txt', import.meta.url));
+      t.ok(res.body.equals(expected), 'body equals the file', `${res.body.length} bytes`);
+    },
+  },
+  {
+    id: 'asgi-ext-trailers',
+    clauses: ['asgi.ext.trailers.1'],
+    title: 'http.response.trailers are sent as chunked trailers',
+    interfaces: [...ASGI],
+    requires: 'ext:http.response.trailers',
+    async run(t) {
+      const res = await t.request({ target: '/trailers', headers: [['TE', 'trailers']] });
+      t.eq(res.body.toString(), 'with trailers', 'body');
+      t.eq(header(res.trailers, 'x-checksum'), 'abc', 'trailer');
+    },
+  },
+  {
+    id: 'asgi-ext-early-hint',
+    clauses: ['asgi.ext.early_hint.1'],
+    title: 'http.response.early_hint becomes a 103 interim response with the Link headers',
+    interfaces: [...ASGI],
+    requires: 'ext:http.response.early_hint',
+    async run(t) {
+      const res = await t.request('/early-hint');
+      t.eq(res.status, 200, 'final status');
+      t.eq(res.interim.map((r) => [r.status, header(r.headers, 'link')]), [[103, '</style.css>; rel=preload; as=style']], 'interim responses');
+    },
+  },
+  // ---- lifespan
+  {
+    id: 'asgi-lifespan-startup',
+    clauses: ['asgi.lifespan.startup.1'],
+    title: 'lifespan.startup was delivered before the first request',
+    interfaces: [...ASGI],
+    requires: 'lifespan',
+    async run(t) {
+      const r = await t.json('/lifespan');
+      t.eq(r.events[0], 'lifespan.startup', 'first lifespan event');
+    },
+  },
+  {
+    id: 'asgi-lifespan-scope',
+    clauses: ['asgi.lifespan.scope.1'],
+    title: 'the lifespan scope carries asgi.version "3.0"',
+    interfaces: [...ASGI],
+    requires: 'lifespan',
+    async run(t) {
+      const r = await t.json('/lifespan');
+      t.eq(r.asgi?.version, '3.0', 'lifespan scope asgi.version');
+    },
+  },
+  {
+    id: 'asgi-lifespan-state-copied',
+    clauses: ['asgi.lifespan.state.1'],
+    title: 'state set during startup appears in each request scope',
+    interfaces: [...ASGI],
+    requires: 'lifespan-state',
+    async run(t) {
+      const s = await scopeOf(t);
+      t.eq(s.state?.conformance, 'lifespan-state', 'scope.state.conformance');
+    },
+  },
+  {
+    id: 'asgi-lifespan-state-shallow',
+    clauses: ['asgi.lifespan.state.2'],
+    title: 'state is copied per request: a key one request adds is not seen by the next',
+    interfaces: [...ASGI],
+    requires: 'lifespan-state',
+    async run(t) {
+      const mutated = await t.json('/state-mutate');
+      t.eq(mutated.mutated, true, 'the request saw its own change');
+      const s = await scopeOf(t);
+      t.eq(s.state?.mutated, undefined, 'state.mutated in the next request');
+    },
+  },
+];

@@ -1,0 +1,11 @@
+/** Every check of the suite, in the order they run. */
+import type { Check } from '../check.js';
+import { asgiHttpChecks } from './asgi-http.js';
+import { asgiWebSocketChecks } from './asgi-websocket.js';
+import { httpWireChecks } from './http-wire.js';
+import { wsgiChecks } from './wsgi.js';
+
+export { asgiHttpChecks, asgiWebSocketChecks, httpWireChecks, wsgiChecks };
+
+/** The whole suite; ids are unique (the suite's own test asserts it). */
+export const allChecks: Check[] = [...httpWireChecks, ...asgiHttpChecks, ...asgiWebSocketChecks, ...wsgiChecks];

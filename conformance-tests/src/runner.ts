@@ -1,0 +1,87 @@
+/**
+ * Runs checks against one server: filters them by interface and id prefix,
+ * skips those whose feature the server does not announce, bounds each with a
+ * timeout, and hands back one verdict per check.
+ */
+import { CheckContext, CheckFailure, CheckSkipped, FeatureProbe, type Check, type CheckResult, type Interface, type Target } from './check.js';
+import { allChecks } from './checks/index.js';
+
+/** How to run the suite against a server that is already listening. */
+export interface RunOptions {
+  target: Target;
+  /** Only checks whose id or one of whose clause ids starts with this prefix. */
+  only?: string;
+  /** Defaults to every check of the suite. */
+  checks?: Check[];
+  /** Called after each check, e.g. to print its line. */
+  onResult?: (r: CheckResult) => void;
+}
+
+/** The checks that apply to an interface, optionally narrowed to an id prefix. */
+export function selectChecks(iface: Interface, only?: string, checks: Check[] = allChecks): Check[] {
+  return checks.filter((c) => c.interfaces.includes(iface) && (!only || c.id.startsWith(only) || c.clauses.some((id) => id.startsWith(only))));
+}
+
+/** The clause ids a check cites for one interface (a check shared by both cites clauses of each spec). */
+export function clausesFor(check: Check, iface: Interface): string[] {
+  return check.clauses.filter((id) => id.startsWith(`${iface}.`));
+}
+
+function describeFeature(f: string): string {
+  if (f.startsWith('ext:')) return `the extension ${f.slice(4)}`;
+  if (f.startsWith('spec:')) return `${f.split(':')[1]} spec_version ${f.split(':')[2]} or later`;
+  return f;
+}
+
+/** Runs one check and returns its verdict; never throws. */
+export async function runCheck(check: Check, target: Target, probe: FeatureProbe): Promise<CheckResult> {
+  const t = new CheckContext(target, probe);
+  const started = Date.now();
+  const base = { id: check.id, clauses: clausesFor(check, target.iface), title: check.title };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    if (check.requires && !(await t.has(check.requires))) {
+      return { ...base, status: 'skip', detail: `the server does not announce ${describeFeature(check.requires)}`, durationMs: Date.now() - started };
+    }
+    const limit = target.timeoutMs * 4;
+    await Promise.race([
+      check.run(t),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new CheckFailure(`the check did not finish within ${limit} ms`)), limit);
+      }),
+    ]);
+    return { ...base, status: 'pass', durationMs: Date.now() - started };
+  } catch (e) {
+    if (e instanceof CheckSkipped) return { ...base, status: 'skip', detail: e.message, durationMs: Date.now() - started };
+    const detail = e instanceof CheckFailure ? e.message : `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`;
+    return { ...base, status: 'fail', detail, durationMs: Date.now() - started };
+  } finally {
+    clearTimeout(timer);
+    t.cleanup();
+  }
+}
+
+/** Runs the selected checks one after the other (they share one server) and returns every verdict. */
+export async function runChecks(opts: RunOptions): Promise<CheckResult[]> {
+  const probe = new FeatureProbe();
+  const results: CheckResult[] = [];
+  for (const check of selectChecks(opts.target.iface, opts.only, opts.checks)) {
+    const r = await runCheck(check, opts.target, probe);
+    results.push(r);
+    opts.onResult?.(r);
+  }
+  return results;
+}
+
+/** The closing line: `N passed, N failed, N skipped`. */
+export function summaryLine(results: CheckResult[]): string {
+  const n = (s: CheckResult['status']) => results.filter((r) => r.status === s).length;
+  return `${n('pass')} passed, ${n('fail')} failed, ${n('skip')} skipped`;
+}
+
+/** One report line per check. */
+export function formatResult(r: CheckResult): string {
+  const tag = r.status === 'pass' ? 'PASS' : r.status === 'fail' ? 'FAIL' : 'SKIP';
+  const ids = r.clauses.length ? ` [${r.clauses.join(', ')}]` : '';
+  return `${tag} ${r.id}${ids} ${r.title}${r.detail ? ` -- ${r.detail}` : ''}`;
+}

@@ -1,0 +1,64 @@
+/**
+ * Library mode: the suite as vitest tests, for a server's own test file.
+ *
+ *   import { conformanceSuite } from '@tsgi/conformance/vitest';
+ *   conformanceSuite({
+ *     interface: 'asgi',
+ *     start: async (appPath) => { const h = await serve(...); return { url: h.url, close: () => h.close() }; },
+ *   });
+ *
+ * `start` gets the conformance app as `/abs/path/app.ts:app` (and the parts
+ * apart); each check becomes one test named after its id and clauses; a check
+ * whose feature the server does not announce is reported as skipped.
+ */
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { FeatureProbe, type Interface, type Target } from './check.js';
+import { runCheck, selectChecks } from './runner.js';
+import { conformanceApp } from './server-process.js';
+
+/** What `start` must return: where the server listens, and how to stop it. */
+export interface StartedForSuite {
+  /** `http://host:port`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Options of `conformanceSuite`. */
+export interface SuiteOptions {
+  interface: Interface;
+  /** Starts a server hosting the app at `appPath` (`/abs/path/file.ts:export`). */
+  start(appPath: string, app: { path: string; exportName: string }): Promise<StartedForSuite>;
+  /** Only checks whose id or a clause id starts with this prefix. */
+  only?: string;
+  /** Per-check wait, as --timeout-ms (default 5000). */
+  timeoutMs?: number;
+  /** Name of the describe block. */
+  name?: string;
+}
+
+/** Declares one vitest test per check of the interface, against a server `start` brings up once. */
+export function conformanceSuite(opts: SuiteOptions): void {
+  const checks = selectChecks(opts.interface, opts.only);
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  describe(opts.name ?? `tsgi conformance (${opts.interface})`, () => {
+    let started: StartedForSuite | null = null;
+    let target: Target | null = null;
+    const probe = new FeatureProbe();
+    beforeAll(async () => {
+      const app = conformanceApp(opts.interface);
+      started = await opts.start(app.spec, { path: app.path, exportName: app.exportName });
+      const u = new URL(started.url);
+      target = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port), iface: opts.interface, timeoutMs };
+    }, 60_000);
+    afterAll(async () => {
+      await started?.close();
+    }, 30_000);
+    for (const check of checks) {
+      it(`${check.id} [${check.clauses.filter((c) => c.startsWith(opts.interface)).join(', ')}] ${check.title}`, async (ctx) => {
+        const r = await runCheck(check, target!, probe);
+        if (r.status === 'skip') ctx.skip(r.detail);
+        if (r.status === 'fail') throw new Error(r.detail);
+      }, timeoutMs * 5);
+    }
+  });
+}
