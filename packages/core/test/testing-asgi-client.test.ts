@@ -212,10 +212,12 @@ describe('AsgiTestClient: streamed request bodies', () => {
 describe('AsgiTestClient: streamed responses and backpressure', () => {
   it('resolves stream() at http.response.start and hands chunks over one at a time', async () => {
     const sent: string[] = [];
+    const started = signal();
     const proceed = signal();
     const app: AsgiApplication = async (_scope, _receive, send) => {
       await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
       sent.push('start');
+      started.resolve();
       await proceed.promise;
       for (const part of ['one', 'two', 'three']) {
         await send({ type: 'http.response.body', body: bytes(part), more_body: true });
@@ -226,14 +228,14 @@ describe('AsgiTestClient: streamed responses and backpressure', () => {
     };
     await using client = new AsgiTestClient(app);
     const res = await client.stream('GET', '/events');
+    proceed.resolve();
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/plain');
-    expect(sent).toEqual(['start']);
-    proceed.resolve();
+    await started.promise;
     const it = res[Symbol.asyncIterator]();
     const first = await it.next();
     expect(new TextDecoder().decode(first.value as Uint8Array)).toBe('one');
-    // The app's send of 'two' waits until the test takes it, like a socket nobody reads.
+    // Every pending microtask has run by setImmediate: the app's send of 'two' still waits for the test to take it.
     await new Promise((r) => setImmediate(r));
     expect(sent).toEqual(['start', 'one']);
     expect(new TextDecoder().decode((await it.next()).value as Uint8Array)).toBe('two');
@@ -311,6 +313,15 @@ describe('AsgiTestClient: streamed responses and backpressure', () => {
     expect(outcome).toBe('disconnected');
     await expect(client.get('/')).rejects.toThrow(/closed/);
   });
+  it('close() reports an app that never returns instead of hanging', async () => {
+    const app: AsgiApplication = async (_scope, _receive, send) => {
+      await send({ type: 'http.response.start', status: 200 });
+      await new Promise(() => undefined);
+    };
+    const client = new AsgiTestClient(app, { closeTimeoutMs: 50 });
+    await client.stream('GET', '/');
+    await expect(client.close()).rejects.toThrow(/1 app call\(s\) did not return .* within 50 ms/);
+  });
 });
 
 describe('AsgiTestClient: app errors and protocol mistakes', () => {
@@ -345,9 +356,11 @@ describe('AsgiTestClient: app errors and protocol mistakes', () => {
     await expect(res.read()).rejects.toBeInstanceOf(IncompleteResponseError);
   });
 
-  it('an app that returns without responding breaks asgi.app.return.1 (or gets a 500)', async () => {
+  it('an app that returns without responding: the validator names asgi.http.order.4, the client alone asgi.app.return.1, or a 500', async () => {
     const silent: AsgiApplication = async () => undefined;
-    await using raising = new AsgiTestClient(silent);
+    await using validated = new AsgiTestClient(silent);
+    await expect(validated.get('/')).rejects.toSatisfy((e: unknown) => isProtocolError(e) && e.clause === 'asgi.http.order.4');
+    await using raising = new AsgiTestClient(silent, { validate: false });
     await expect(raising.get('/')).rejects.toSatisfy((e: unknown) => isProtocolError(e) && e.clause === 'asgi.app.return.1');
     await using quiet = new AsgiTestClient(silent, { raiseServerExceptions: false, validate: false });
     expect((await quiet.get('/')).status).toBe(500);

@@ -11,8 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildHttpScope, buildWebSocketScope } from '../asgi/scope.js';
 import type { AsgiApplication, Extensions } from '../asgi/types.js';
-// PENDING(validate.ts): import { validateAsgi } from '../asgi/validate.js';
-const validateAsgi = (app: AsgiApplication): AsgiApplication => app;
+import { validateAsgi } from '../asgi/validate.js';
 import { ClientDisconnected } from '../errors.js';
 import { HttpExchange, StreamingTestResponse, type AsgiTestResponse } from './asgi-http.js';
 import { LifespanSession } from './asgi-lifespan.js';
@@ -42,6 +41,13 @@ export interface AsgiTestClientOptions extends ConnectionOptions {
   raiseServerExceptions?: boolean;
   /** `scope.extensions` of every scope; default DEFAULT_TEST_EXTENSIONS. */
   extensions?: Extensions;
+  /**
+   * How long close() waits for apps to return after disconnecting them (and
+   * for lifespan shutdown) before it fails, so a stuck app (often one still
+   * waiting on a test that already failed) is reported instead of hanging
+   * the test run. Default 5000 ms.
+   */
+  closeTimeoutMs?: number;
 }
 
 /** Options of one WebSocket connection. */
@@ -79,6 +85,7 @@ export class AsgiTestClient implements AsyncDisposable {
   private readonly conn: ResolvedConnection;
   private readonly raise: boolean;
   private readonly extensions: Extensions;
+  private readonly closeTimeoutMs: number;
   private readonly open = new Set<OpenThing>();
   private lifespanSession: LifespanSession | null = null;
   private closed = false;
@@ -88,6 +95,7 @@ export class AsgiTestClient implements AsyncDisposable {
     this.conn = resolveConnection(options);
     this.raise = options.raiseServerExceptions ?? true;
     this.extensions = options.extensions ?? DEFAULT_TEST_EXTENSIONS;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
   }
 
   /**
@@ -194,15 +202,18 @@ export class AsgiTestClient implements AsyncDisposable {
   /**
    * Ends what is still open: disconnects unfinished responses and open
    * WebSockets (code 1001) and waits for their apps to return, then shuts
-   * the lifespan down if it was started. Rejects if the shutdown fails.
+   * the lifespan down if it was started. Rejects if the shutdown fails, or
+   * if that takes longer than `closeTimeoutMs`.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const open = [...this.open];
     for (const thing of open) thing.end();
-    await Promise.all(open.map((t) => t.settled));
-    if (this.lifespanSession?.phase === 'started') await this.lifespanSession.shutdown();
+    await withDeadline(Promise.all(open.map((t) => t.settled)), this.closeTimeoutMs, `${open.length} app call(s) did not return after the test client disconnected them`);
+    if (this.lifespanSession?.phase === 'started') {
+      await withDeadline(this.lifespanSession.shutdown(), this.closeTimeoutMs, 'lifespan shutdown did not finish');
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -222,5 +233,19 @@ export class AsgiTestClient implements AsyncDisposable {
 
   private assertOpen(): void {
     if (this.closed) throw new Error('the test client is closed');
+  }
+}
+
+/** `promise`, or a rejection naming `what` once `ms` have passed; the timer never keeps the process alive. */
+async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms (closeTimeoutMs)`)), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }
