@@ -632,6 +632,16 @@ describe('validateWsgi: server-side violations', () => {
     expectViolation(withInput({ read: () => bytes('abcd') }, (i) => i.read(2)), 'wsgi.input.read.1', 'server');
   });
 
+  it('wsgi.input.read.1: read() returns all CONTENT_LENGTH leaves, and nothing after the end', () => {
+    expectViolation(withInput({ read: () => bytes('abc') }, (i) => i.read()), 'wsgi.input.read.1', 'server');
+    let calls = 0;
+    const revived = { read: () => (calls++ === 0 ? new Uint8Array(0) : bytes('a')) };
+    expectViolation(withInput(revived, (i) => [i.read(5), i.read(5)]), 'wsgi.input.read.1', 'server');
+    // read(0) returning empty is no end-of-body report.
+    const zero = withInput({}, (i) => [i.read(0), i.read(3), i.readline(0), i.readline()]);
+    expect(zero).not.toThrow();
+  });
+
   it('wsgi.input.readline.1: one line, ending at its first LF, at most size bytes', () => {
     expectViolation(withInput({ readline: () => bytes('abc\ndef') }, (i) => i.readline()), 'wsgi.input.readline.1', 'server');
     expectViolation(withInput({ readline: () => bytes('abc\n') }, (i) => i.readline(2)), 'wsgi.input.readline.1', 'server');

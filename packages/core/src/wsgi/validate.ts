@@ -299,6 +299,8 @@ function isOneLine(b: Uint8Array): boolean {
 /** wsgi.input as the app sees it: argument types on the app's side, results and CONTENT_LENGTH on the server's. */
 class ValidatedInput implements WsgiInput {
   private total = 0;
+  /** The server has reported the end of the body (an empty result where bytes were asked for). */
+  private ended = false;
   constructor(
     private readonly inner: WsgiInput,
     private readonly limit: number | null,
@@ -308,28 +310,33 @@ class ValidatedInput implements WsgiInput {
     this.checkArgs('read', arguments.length, size);
     const b = arguments.length === 0 ? this.inner.read() : this.inner.read(size);
     if (!isUint8Array(b)) throw violation('server', 'wsgi.input.read.1', 'wsgi.input.read() must return a Uint8Array', b);
-    if (size !== undefined && size >= 0 && b.byteLength > size) {
+    const all = size === undefined || size < 0;
+    if (!all && b.byteLength > size) {
       throw violation('server', 'wsgi.input.read.1', `wsgi.input.read(${size}) returned more than ${size} bytes`, b);
     }
-    return this.count(b);
+    if (all && this.limit !== null && this.total + b.byteLength < this.limit) {
+      const left = this.limit - this.total;
+      throw violation('server', 'wsgi.input.read.1', `wsgi.input.read() must return all ${left} bytes CONTENT_LENGTH leaves`, b);
+    }
+    return this.count(b, 'wsgi.input.read.1', all || size > 0);
   }
 
   readline(size?: number): Uint8Array {
     this.checkArgs('readline', arguments.length, size);
     const b = arguments.length === 0 ? this.inner.readline() : this.inner.readline(size);
-    return this.count(this.checkLine(b, 'wsgi.input.readline.1', size));
+    return this.count(this.checkLine(b, 'wsgi.input.readline.1', size), 'wsgi.input.readline.1', size !== 0);
   }
 
   readlines(hint?: number): Uint8Array[] {
     this.checkArgs('readlines', arguments.length, hint);
     const lines: unknown = arguments.length === 0 ? this.inner.readlines() : this.inner.readlines(hint);
     if (!Array.isArray(lines)) throw violation('server', 'wsgi.input.readlines.1', 'wsgi.input.readlines() must return an Array', lines);
-    for (const line of lines) this.count(this.checkLine(line, 'wsgi.input.readlines.1'));
+    for (const line of lines) this.count(this.checkLine(line, 'wsgi.input.readlines.1'), 'wsgi.input.readlines.1', false);
     return lines as Uint8Array[];
   }
 
   *[Symbol.iterator](): Iterator<Uint8Array> {
-    for (const line of this.inner) yield this.count(this.checkLine(line, 'wsgi.input.iter.1'));
+    for (const line of this.inner) yield this.count(this.checkLine(line, 'wsgi.input.iter.1'), 'wsgi.input.iter.1', false);
   }
 
   /** The app must not close the server's input stream. */
@@ -352,7 +359,17 @@ class ValidatedInput implements WsgiInput {
     return b;
   }
 
-  private count(b: Uint8Array): Uint8Array {
+  /**
+   * Adds a result to the bytes read: never past CONTENT_LENGTH, nothing after
+   * the end was reported. `askedForBytes` is false where an empty result is
+   * not an end-of-body report (read(0), readline(0), a line list).
+   */
+  private count(b: Uint8Array, clause: string, askedForBytes: boolean): Uint8Array {
+    if (b.byteLength === 0) {
+      if (askedForBytes) this.ended = true;
+      return b;
+    }
+    if (this.ended) throw violation('server', clause, 'wsgi.input returned bytes after it had reported the end of the body', b);
     this.total += b.byteLength;
     if (this.limit !== null && this.total > this.limit) {
       throw violation('server', 'wsgi.input.eof.1', `wsgi.input returned ${this.total} bytes, more than CONTENT_LENGTH ${this.limit}`, b);
