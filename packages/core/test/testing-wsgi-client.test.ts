@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   IncompleteResponseError,
   WsgiTestClient,
+  isClientDisconnected,
   isProtocolError,
   openFile,
   type WsgiApplication,
@@ -192,6 +193,49 @@ describe('WsgiTestClient: responses', () => {
     expect(first.status).toBe(204);
     expect(first.errors).toBe('warning for /one\nab\n');
     expect(client.errors).toBe('warning for /one\nab\nwarning for /two\nab\n');
+  });
+});
+
+describe('WsgiTestClient: client disconnects', () => {
+  it('an aborted signal makes the next chunk throw ClientDisconnected into the app, which is closed, and the request rejects', async () => {
+    const controller = new AbortController();
+    const produced: string[] = [];
+    let closed = 0;
+    const app: WsgiApplication = (_environ, startResponse) => {
+      startResponse('200 OK', []);
+      function* gen(): Generator<Uint8Array> {
+        for (const part of ['a', 'b', 'c', 'd']) {
+          produced.push(part);
+          // The client leaves once it got 'b'.
+          if (part === 'c') controller.abort();
+          yield bytes(part);
+        }
+      }
+      return Object.assign(gen(), { close: () => void closed++ });
+    };
+    const client = new WsgiTestClient(app);
+    await expect(client.get('/', { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(produced).toEqual(['a', 'b', 'c']);
+    expect(closed).toBe(1);
+  });
+
+  it('a wsgi.input read after the client left throws ClientDisconnected', async () => {
+    const controller = new AbortController();
+    let readError: unknown;
+    const app: WsgiApplication = (environ, startResponse) => {
+      environ['wsgi.input'].read(1);
+      controller.abort();
+      try {
+        environ['wsgi.input'].read(1);
+      } catch (e) {
+        readError = e;
+        throw e;
+      }
+      startResponse('200 OK', []);
+      return [];
+    };
+    await expect(new WsgiTestClient(app).post('/', { body: ['x', 'y'], signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(isClientDisconnected(readError)).toBe(true);
   });
 });
 

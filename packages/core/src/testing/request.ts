@@ -28,7 +28,12 @@ export interface TestRequestInit {
   body?: RequestBody;
   /** Sent as the UTF-8 JSON body with `content-type: application/json` (instead of `body`). */
   json?: unknown;
-  /** Aborting it disconnects the client: the app's receive() gets http.disconnect, its send() throws ClientDisconnected. */
+  /**
+   * Aborting it disconnects the client. ASGI: receive() returns
+   * http.disconnect and send() throws ClientDisconnected. WSGI: the next
+   * response chunk or wsgi.input read throws ClientDisconnected. The request
+   * then rejects with the abort reason.
+   */
   signal?: AbortSignal;
   httpVersion?: '1.0' | '1.1';
 }

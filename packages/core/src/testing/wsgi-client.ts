@@ -8,7 +8,7 @@
  * and close() follow exactly the server's rules.
  */
 import { buildHttpScope } from '../asgi/scope.js';
-import { isClientDisconnected } from '../errors.js';
+import { ClientDisconnected, isClientDisconnected } from '../errors.js';
 import { callWsgiApp, fileWrapper, type WsgiSink } from '../wsgi/call.js';
 import { environFromScope } from '../wsgi/environ.js';
 import { createWsgiInput, type PullSource } from '../wsgi/input.js';
@@ -119,6 +119,12 @@ export class WsgiTestClient {
    * wsgi.input; an async iterable body is read whole first (the app runs
    * inline and cannot block on it). Rejects with the app's error when
    * raiseServerExceptions is on.
+   *
+   * `init.signal` simulates a client that leaves: once it is aborted (say by
+   * the app's own generator, after the chunk the client should still get),
+   * the next response chunk or wsgi.input read throws ClientDisconnected
+   * into the app, as the pool server does, and the request rejects with the
+   * abort reason once the call has ended (close() included).
    */
   async request(method: string, path: string, init: TestRequestInit = {}): Promise<WsgiTestResponse> {
     const req = withJson(init);
@@ -158,12 +164,16 @@ export class WsgiTestClient {
   }
 
   private run(method: string, path: string, init: TestRequestInit, body: Exclude<BodySource, { kind: 'async' }>): WsgiTestResponse {
+    const signal = init.signal;
+    const gone = (): void => {
+      if (signal?.aborted === true) throw new ClientDisconnected('the test aborted the request');
+    };
     const head = buildRequestHead(this.conn, method, path, init, body);
     const scope = buildHttpScope(head, { rootPath: this.conn.rootPath });
     const errors = new CapturedErrors((s) => this.allErrors.push(s));
     const contentLength = declaredLength(head.headers);
     const environ = environFromScope(scope, {
-      input: createWsgiInput(pullSource(body), contentLength),
+      input: createWsgiInput(pullSource(body, gone), contentLength),
       errors,
       multithread: this.multithread,
       multiprocess: this.multiprocess,
@@ -177,7 +187,10 @@ export class WsgiTestClient {
         got.headers = headers;
       },
       // The app may reuse its buffer for the next chunk; keep a copy as the wire would.
-      body: (chunk) => void got.chunks.push(chunk.slice()),
+      body: (chunk) => {
+        gone();
+        got.chunks.push(chunk.slice());
+      },
       end: () => void (got.ended = true),
       abort: (error) => void (got.aborted = { error }),
     };
@@ -192,6 +205,7 @@ export class WsgiTestClient {
     this.validated?.assertClosed();
     const raised = appErrors.find((e) => !isClientDisconnected(e));
     if (this.raise && raised !== undefined) throw raised;
+    if (signal?.aborted === true) throw signal.reason;
     if (got.aborted !== null) {
       throw new IncompleteResponseError('the app failed after its headers went out; a server would close the connection', { cause: got.aborted.error });
     }
@@ -208,11 +222,12 @@ function declaredLength(headers: ReadonlyArray<readonly [ByteString, ByteString]
 }
 
 /** wsgi.input's pull source over the test's body: one chunk per pull, taken from the iterator only when the app reads. */
-function pullSource(body: Exclude<BodySource, { kind: 'async' }>): PullSource {
+function pullSource(body: Exclude<BodySource, { kind: 'async' }>, gone: () => void): PullSource {
   if (body.kind === 'bytes') {
     let given = body.bytes.byteLength === 0;
     return {
       pull() {
+        gone();
         if (given) return null;
         given = true;
         return body.bytes;
@@ -222,6 +237,7 @@ function pullSource(body: Exclude<BodySource, { kind: 'async' }>): PullSource {
   const it = body.iterator;
   return {
     pull() {
+      gone();
       for (;;) {
         const r = it.next();
         if (r.done === true) return null;
