@@ -1,1 +1,12 @@
-export {};
+/**
+ * @tsgi/bridge: apps of one convention served by hosts of another.
+ * - fetch interop: an ASGI-TS app as a `(Request) => Response` handler
+ *   (toFetchHandler), and a fetch handler or Hono app as an ASGI-TS app
+ *   (fromFetchHandler);
+ * - wsgiToAsgi: a WSGI-TS app under an ASGI server, on worker threads;
+ * - mount: several apps under path prefixes in one server.
+ */
+export * from './fetch/from-fetch-handler.js';
+export * from './lifespan.js';
+export * from './logger.js';
+export * from './mount.js';

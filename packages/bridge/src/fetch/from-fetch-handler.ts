@@ -1,0 +1,277 @@
+/**
+ * fromFetchHandler: a fetch-style handler (`(Request) => Response`, the JS
+ * world's gateway convention: Hono, itty-router, `export default { fetch }`)
+ * as an ASGI-TS app, so an ASGI server such as @tsgi/uws serves it with
+ * streaming and backpressure in both directions.
+ */
+import {
+  ClientDisconnected,
+  isByteString,
+  isClientDisconnected,
+  utf8ToLatin1,
+  type AsgiApplication,
+  type ByteString,
+  type HttpScope,
+  type Receive,
+  type Scope,
+  type Send,
+} from '@tsgi/core';
+import { answerLifespan } from '../lifespan.js';
+import { consoleLogger, type BridgeLogger } from '../logger.js';
+import { requestUrl } from './url.js';
+
+/** A fetch-style handler: what Hono's `app.fetch`, Deno.serve and Bun.serve take. */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** An object with a `fetch` method, such as a Hono app or `export default { fetch }`. */
+export interface FetchHandlerObject {
+  fetch(request: Request, ...rest: never[]): Response | Promise<Response>;
+}
+
+/** Options of fromFetchHandler. */
+export interface FromFetchHandlerOptions {
+  /** Where handler errors are logged (default: console). */
+  logger?: BridgeLogger;
+}
+
+const EMPTY = new Uint8Array(0);
+// Methods whose Request may not carry a body (fetch spec).
+const NO_BODY_METHODS = new Set(['GET', 'HEAD']);
+// Statuses whose Response never has a body.
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * Wraps a fetch handler (or an object with a `fetch` method, e.g. a Hono app)
+ * as an ASGI-TS app: each `http` scope becomes a Request whose body pulls
+ * `receive()` on demand and whose signal aborts on `http.disconnect`; the
+ * Response goes out through `send()` chunk by chunk, awaiting each send.
+ * Lifespan is answered (startup/shutdown complete); WebSocket connections
+ * are refused (closed before accept, which the server turns into a 403).
+ */
+export function fromFetchHandler(handler: FetchHandler | FetchHandlerObject, options: FromFetchHandlerOptions = {}): AsgiApplication {
+  const fetch: FetchHandler =
+    typeof handler === 'function'
+      ? handler
+      : typeof handler === 'object' && handler !== null && typeof handler.fetch === 'function'
+        ? (request) => handler.fetch(request)
+        : invalidHandler(handler);
+  const logger = options.logger ?? consoleLogger;
+
+  return async function fetchHandlerApp(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    if (scope.type === 'http') return serveHttp(fetch, scope, receive, send, logger);
+    if (scope.type === 'lifespan') return answerLifespan(receive, send);
+    // A fetch handler has no WebSocket API: refuse the handshake cleanly.
+    await receive();
+    await send({ type: 'websocket.close', code: 1000 });
+  };
+}
+
+function invalidHandler(handler: unknown): never {
+  throw new TypeError(`fromFetchHandler() needs a function (request) => Response or an object with a fetch method; got ${typeof handler}`);
+}
+
+async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive, send: Send, logger: BridgeLogger): Promise<void> {
+  const abort = new AbortController();
+  const inbound = new InboundBody(receive, abort);
+  let request: Request;
+  try {
+    request = new Request(requestUrl(scope), {
+      method: scope.method,
+      headers: requestHeaders(scope.headers),
+      body: NO_BODY_METHODS.has(scope.method) ? null : inbound.stream(),
+      signal: abort.signal,
+      // Node's fetch needs this for a streamed body; it is the only mode there is.
+      duplex: 'half',
+    } as RequestInit);
+  } catch (e) {
+    // A request the fetch API cannot represent (e.g. an unparsable Host): the client's fault.
+    logger.warn?.(`fromFetchHandler: cannot build a Request for ${scope.method} ${scope.path}: ${String(e)}`);
+    await sendSimple(send, 400, 'Bad Request');
+    return;
+  }
+  if (request.body === null) inbound.watchForDisconnect();
+
+  let response: Response;
+  try {
+    response = await fetch(request);
+    if (!(response instanceof Response)) {
+      throw new TypeError(`the fetch handler must return a Response; got ${response === null ? 'null' : typeof response}`);
+    }
+  } catch (e) {
+    if (abort.signal.aborted) return; // the client left: nobody to answer
+    logger.error(`fromFetchHandler: the handler failed for ${scope.method} ${scope.path}`, e);
+    await sendSimple(send, 500, 'Internal Server Error');
+    return;
+  }
+  if (abort.signal.aborted) {
+    // The client left while the handler worked: release the body, answer nobody.
+    await response.body?.cancel(abort.signal.reason).catch(() => {});
+    return;
+  }
+
+  const body = NULL_BODY_STATUSES.has(response.status) ? null : response.body;
+  try {
+    await send({ type: 'http.response.start', status: response.status, headers: responseHeaders(response.headers) });
+    if (body === null) {
+      await send({ type: 'http.response.body', body: EMPTY, more_body: false });
+      return;
+    }
+    await pipeBody(body, send);
+  } catch (e) {
+    if (isClientDisconnected(e)) {
+      abort.abort(e);
+      return; // the server ends the request quietly; the body's reader was cancelled
+    }
+    throw e;
+  }
+}
+
+// The Response body goes out one chunk per send(), each awaited: that is the backpressure.
+async function pipeBody(body: ReadableStream<Uint8Array>, send: Send): Promise<void> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      await send({ type: 'http.response.body', body: asBytes(value), more_body: true });
+    }
+  } catch (e) {
+    // Disconnect or a failing body stream: stop the producer, then report.
+    await reader.cancel(e).catch(() => {});
+    throw e;
+  } finally {
+    reader.releaseLock();
+  }
+  await send({ type: 'http.response.body', body: EMPTY, more_body: false });
+}
+
+function asBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  throw new TypeError(`a Response body stream must yield Uint8Array chunks; got ${typeof chunk}`);
+}
+
+function requestHeaders(headers: ReadonlyArray<readonly [ByteString, ByteString]>): Headers {
+  const out = new Headers();
+  for (const [name, value] of headers) out.append(name, value);
+  return out;
+}
+
+/** The Response's headers as ASGI headers: lower-case names, every Set-Cookie on its own line. */
+export function responseHeaders(headers: Headers): Array<[ByteString, ByteString]> {
+  const out: Array<[ByteString, ByteString]> = [];
+  for (const [name, value] of headers) {
+    if (name === 'set-cookie') continue; // iteration joins them; taken one by one below
+    out.push([name, toByteString(value)]);
+  }
+  for (const cookie of headers.getSetCookie()) out.push(['set-cookie', toByteString(cookie)]);
+  return out;
+}
+
+// Header values with chars > 0xFF go out as their UTF-8 bytes, as browsers send them.
+function toByteString(value: string): ByteString {
+  return isByteString(value) ? value : utf8ToLatin1(value);
+}
+
+async function sendSimple(send: Send, status: number, text: string): Promise<void> {
+  const body = new TextEncoder().encode(text);
+  try {
+    await send({
+      type: 'http.response.start',
+      status,
+      headers: [
+        ['content-type', 'text/plain; charset=utf-8'],
+        ['content-length', String(body.byteLength)],
+      ],
+    });
+    await send({ type: 'http.response.body', body, more_body: false });
+  } catch (e) {
+    if (!isClientDisconnected(e)) throw e;
+  }
+}
+
+/**
+ * The request body as a ReadableStream that calls `receive()` only when the
+ * handler reads (pull), and the watch for `http.disconnect` that fires the
+ * Request's AbortSignal. Only one `receive()` is ever outstanding.
+ */
+class InboundBody {
+  private watching = false;
+  /** The last http.request event (more_body false) has been received. */
+  private bodyComplete = false;
+  private pulling: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly receive: Receive,
+    private readonly abort: AbortController,
+  ) {}
+
+  stream(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: (controller) => {
+          const p = this.pullOnce(controller);
+          this.pulling = p;
+          return p;
+        },
+        cancel: () => {
+          // The handler gave up on the body: the rest is drained while watching for the disconnect.
+          this.watchForDisconnect();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  // Resolves once a chunk is enqueued or the stream ends: a pull that enqueues nothing is not called again.
+  private async pullOnce(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    for (;;) {
+      const event = await this.receive();
+      if (event.type === 'http.request') {
+        if (event.body.byteLength > 0) controller.enqueue(event.body);
+        if (!event.more_body) {
+          this.bodyComplete = true;
+          controller.close();
+          this.watchForDisconnect();
+          return;
+        }
+        if (event.body.byteLength > 0) return;
+      } else if (event.type === 'http.disconnect') {
+        this.watching = true; // seen already: nothing left to watch for
+        const reason = new ClientDisconnected('client disconnected before the request body was complete');
+        this.abort.abort(reason);
+        controller.error(reason);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Once the body is read, cancelled or absent, waits for `http.disconnect`
+   * in the background so the Request's signal fires when the client leaves.
+   * (While the handler may still read the body, receive() belongs to it; a
+   * disconnect then shows as the body stream's error or a failing send().)
+   */
+  watchForDisconnect(): void {
+    if (this.watching) return;
+    this.watching = true;
+    void (async () => {
+      try {
+        if (this.pulling !== null) await this.pulling.catch(() => {});
+        for (;;) {
+          const event = await this.receive();
+          if (event.type === 'http.disconnect') {
+            this.abort.abort(new ClientDisconnected());
+            return;
+          }
+          // Draining a body the handler cancelled; once it is complete only a disconnect may follow.
+          if (event.type === 'http.request' && this.bodyComplete) return;
+          if (event.type === 'http.request' && !event.more_body) this.bodyComplete = true;
+        }
+      } catch {
+        // The server ended the request; nothing more to watch.
+      }
+    })();
+  }
+}

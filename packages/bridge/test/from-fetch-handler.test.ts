@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import { ClientDisconnected, type ReceiveEvent, type SendEvent } from '@tsgi/core';
+import { fromFetchHandler } from '../src/index.js';
+import { app as hono } from '../../../examples/hono/app.js';
+import { bytes, callHttp, httpScope, text, wsScope } from './harness.js';
+
+const quiet = { error: () => {}, warn: () => {} };
+
+describe('fromFetchHandler with a real Hono app', () => {
+  const app = fromFetchHandler(hono);
+
+  it('answers a plain GET', async () => {
+    const r = await callHttp(app, httpScope({ path: '/' }));
+    expect(r.status).toBe(200);
+    expect(text(r.body)).toBe('Hello from Hono on tsgi\n');
+    expect(r.headers).toContainEqual(['content-type', 'text/plain;charset=UTF-8']);
+  });
+
+  it('keeps every Set-Cookie header as its own line', async () => {
+    const r = await callHttp(app, httpScope({ path: '/cookies' }));
+    const cookies = r.headers.filter(([n]) => n === 'set-cookie').map(([, v]) => v);
+    expect(cookies).toEqual(['session=abc123; Path=/; HttpOnly', 'theme=dark; Max-Age=3600; Path=/', 'lang=en; Path=/; SameSite=Lax']);
+  });
+
+  it('streams the response chunk by chunk, then ends with an empty final body', async () => {
+    const r = await callHttp(app, httpScope({ path: '/stream', raw_path: '/stream', query_string: 'chunks=5&size=10' }));
+    const bodies = r.sent.filter((e) => e.type === 'http.response.body');
+    expect(bodies).toHaveLength(6);
+    expect(bodies.slice(0, 5).every((e) => e.more_body === true && e.body?.byteLength === 10)).toBe(true);
+    expect(bodies[5]).toMatchObject({ more_body: false });
+    expect([...r.body]).toEqual([0, 1, 2, 3, 4].flatMap((i) => Array(10).fill(i)));
+  });
+
+  it('streams an upload into the handler', async () => {
+    const chunks = Array.from({ length: 8 }, (_, i) => new Uint8Array(10_000).fill(i + 1));
+    const r = await callHttp(app, httpScope({ method: 'POST', path: '/upload', headers: [['host', 'x'], ['content-length', '80000']] }), chunks);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(text(r.body))).toMatchObject({ bytes: 80_000 });
+  });
+
+  it('builds the Request URL from Host, raw_path and query_string, byte-exact', async () => {
+    const scope = httpScope({
+      method: 'PUT',
+      path: '/echo/é x',
+      raw_path: '/echo/%C3%A9%20x',
+      query_string: 'q=1&r=%2F',
+      headers: [['host', 'api.example:8080'], ['x-multi', 'a'], ['x-multi', 'b']],
+    });
+    const r = await callHttp(app, scope);
+    const seen = JSON.parse(text(r.body));
+    expect(seen.method).toBe('PUT');
+    expect(seen.url).toBe('http://api.example:8080/echo/%C3%A9%20x?q=1&r=%2F');
+    expect(seen.headers['x-multi']).toBe('a, b');
+  });
+
+  it('percent-encodes raw bytes >= 0x80 instead of re-encoding them as UTF-8', async () => {
+    // raw_path holds the single byte 0xE9 (latin-1 é sent raw by a client): it must stay one byte.
+    const r = await callHttp(app, httpScope({ path: '/echo/\ufffd', raw_path: '/echo/\u00e9', headers: [] }));
+    expect(JSON.parse(text(r.body)).url).toBe('http://127.0.0.1:8000/echo/%E9');
+  });
+});
+
+describe('fromFetchHandler: the protocol around the handler', () => {
+  it('accepts { fetch } objects and refuses anything else', async () => {
+    const app = fromFetchHandler({ fetch: () => new Response('obj') });
+    expect(text((await callHttp(app, httpScope())).body)).toBe('obj');
+    expect(() => fromFetchHandler(42 as never)).toThrow(/needs a function/);
+  });
+
+  it('answers lifespan so servers start and stop', async () => {
+    const app = fromFetchHandler(() => new Response(''));
+    const inbox: ReceiveEvent[] = [{ type: 'lifespan.startup' }, { type: 'lifespan.shutdown' }];
+    const sent: SendEvent[] = [];
+    await app({ type: 'lifespan', asgi: { version: '3.0', spec_version: '2.0' } }, async () => inbox.shift()!, async (e) => {
+      sent.push(e);
+    });
+    expect(sent.map((e) => e.type)).toEqual(['lifespan.startup.complete', 'lifespan.shutdown.complete']);
+  });
+
+  it('refuses a WebSocket by closing before accept', async () => {
+    const app = fromFetchHandler(() => new Response(''));
+    const sent: SendEvent[] = [];
+    await app(wsScope(), async () => ({ type: 'websocket.connect' }), async (e) => {
+      sent.push(e);
+    });
+    expect(sent).toEqual([{ type: 'websocket.close', code: 1000 }]);
+  });
+
+  it('answers 500 when the handler throws or returns something else, logging it server-side only', async () => {
+    const logged: unknown[] = [];
+    const logger = { error: (_m: string, e?: unknown) => logged.push(e) };
+    const boom = fromFetchHandler(() => {
+      throw new Error('secret stack detail');
+    }, { logger });
+    const r = await callHttp(boom, httpScope());
+    expect(r.status).toBe(500);
+    expect(text(r.body)).toBe('Internal Server Error');
+    const notResponse = fromFetchHandler((() => 'oops') as never, { logger });
+    expect((await callHttp(notResponse, httpScope())).status).toBe(500);
+    expect(logged).toHaveLength(2);
+    expect(String(logged[1])).toMatch(/must return a Response/);
+  });
+
+  it('sends no body for 204 and 304', async () => {
+    const app = fromFetchHandler(() => new Response(null, { status: 204 }));
+    const r = await callHttp(app, httpScope());
+    expect(r.status).toBe(204);
+    expect(r.sent.filter((e) => e.type === 'http.response.body')).toEqual([{ type: 'http.response.body', body: new Uint8Array(0), more_body: false }]);
+  });
+
+  it('pulls receive() only as the handler reads the body', async () => {
+    let receives = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const app = fromFetchHandler(async (req) => {
+      await gate;
+      const reader = req.body!.getReader();
+      const first = await reader.read();
+      return new Response(`${first.value?.byteLength}`);
+    });
+    const chunks = [bytes('aaaa'), bytes('bb'), bytes('c')];
+    let i = 0;
+    const done = app(
+      httpScope({ method: 'POST' }),
+      async () => {
+        receives++;
+        const body = chunks[i++] ?? new Uint8Array(0);
+        return { type: 'http.request', body, more_body: i < chunks.length };
+      },
+      async () => {},
+    );
+    await new Promise((r) => setImmediate(r));
+    expect(receives).toBe(0); // nothing read before the handler asks
+    release();
+    await done;
+    expect(receives).toBe(1); // exactly the one chunk it read
+  });
+
+  it('fires the Request signal on http.disconnect', async () => {
+    let aborted: unknown = null;
+    const app = fromFetchHandler(
+      (req) =>
+        new Promise<Response>((resolve) => {
+          req.signal.addEventListener('abort', () => {
+            aborted = req.signal.reason;
+            resolve(new Response('late'));
+          });
+        }),
+    );
+    let n = 0;
+    const sent: SendEvent[] = [];
+    await app(
+      httpScope(),
+      async () => (n++ === 0 ? { type: 'http.request', body: new Uint8Array(0), more_body: false } : { type: 'http.disconnect' }),
+      async (e) => {
+        sent.push(e);
+      },
+    );
+    expect(aborted).toBeInstanceOf(ClientDisconnected);
+    expect(sent).toEqual([]); // nobody left to answer
+  });
+
+  it('awaits every send (backpressure) and cancels the body when the client disconnects mid-stream', async () => {
+    let produced = 0;
+    let cancelled: unknown = null;
+    const app = fromFetchHandler(
+      () =>
+        new Response(
+          new ReadableStream<Uint8Array>(
+            {
+              pull(c) {
+                produced++;
+                c.enqueue(new Uint8Array(1024));
+              },
+              cancel(reason) {
+                cancelled = reason;
+              },
+            },
+            { highWaterMark: 0 },
+          ),
+        ),
+    );
+    let bodies = 0;
+    let slow!: () => void;
+    const sends: Array<Promise<void>> = [];
+    const done = app(httpScope(), async () => ({ type: 'http.request', body: new Uint8Array(0), more_body: false }), (e) => {
+      if (e.type !== 'http.response.body') return Promise.resolve();
+      bodies++;
+      if (bodies <= 3) return Promise.resolve();
+      // The 4th chunk waits on a slow client, which then disconnects.
+      const p = new Promise<void>((_resolve, reject) => (slow = () => reject(new ClientDisconnected())));
+      sends.push(p);
+      return p;
+    });
+    while (sends.length === 0) await new Promise((r) => setImmediate(r));
+    for (let k = 0; k < 5; k++) await new Promise((r) => setImmediate(r));
+    expect(produced).toBeLessThanOrEqual(5); // the producer waits for the slow send
+    slow();
+    await done; // ends quietly
+    expect(cancelled).toBeInstanceOf(ClientDisconnected);
+  });
+
+  it('errors the body stream when the client disconnects during the upload', async () => {
+    let seen: unknown = null;
+    const app = fromFetchHandler(async (req) => {
+      try {
+        await req.arrayBuffer();
+      } catch (e) {
+        seen = e;
+      }
+      return new Response('x');
+    }, { logger: quiet });
+    let n = 0;
+    await app(
+      httpScope({ method: 'POST' }),
+      async () => (n++ === 0 ? { type: 'http.request', body: bytes('part'), more_body: true } : { type: 'http.disconnect' }),
+      async () => {
+        throw new ClientDisconnected();
+      },
+    );
+    expect(seen).not.toBeNull();
+  });
+});
