@@ -15,6 +15,7 @@ import {
   isProtocolError,
   memorySource,
   validateWsgi,
+  WsgiValidationError,
 } from '@tsgi/core';
 import type { CallResult, FileLike, WsgiApplication, WsgiErrors, WsgiSink } from '@tsgi/core';
 
@@ -207,7 +208,7 @@ describe('validateWsgi over the real environ builder and call driver', () => {
     expect(o.errors).toHaveLength(1);
     const e = o.errors[0];
     expect(isProtocolError(e) && e.clause).toBe('wsgi.response.chunk.1');
-    expect((e as Error).message).toContain('app: ');
+    expect(e instanceof WsgiValidationError && e.side).toBe('app');
     expect(o.body).not.toContain('not bytes');
     app.assertClosed();
   });

@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isProtocolError, validateWsgi } from '@tsgi/core';
+import { WsgiValidationError, isProtocolError, validateWsgi } from '@tsgi/core';
 import type {
   FileLike,
   ProtocolError,
@@ -34,7 +34,9 @@ function protocolErrorOf(fn: () => unknown): ProtocolError {
 function expectViolation(fn: () => unknown, clause: string, side: 'app' | 'server'): void {
   const e = protocolErrorOf(fn);
   expect(e.clause).toBe(clause);
-  expect(e.message).toContain(`[${clause}] ${side}: `);
+  expect(e).toBeInstanceOf(WsgiValidationError);
+  expect((e as WsgiValidationError).side).toBe(side);
+  expect(e.message).toContain(`[${clause}] ${side} broke: `);
 }
 
 /** A wsgi.input over an in-memory body, honoring CONTENT_LENGTH like a real server. */
@@ -578,7 +580,7 @@ describe('validateWsgi: server-side violations', () => {
     fakeServer(app);
     const e = protocolErrorOf(() => app.assertClosed());
     expect(e.clause).toBe('wsgi.response.close.1');
-    expect(e.message).toMatch(/server: close\(\) was never called on 2 response\(s\): GET \/test, GET \/second/);
+    expect(e.message).toMatch(/server broke: close\(\) was never called on 2 response\(s\): GET \/test, GET \/second/);
     // Reported once; a server that closes from then on passes.
     app.assertClosed();
   });
@@ -597,7 +599,7 @@ describe('validateWsgi: server-side violations', () => {
     }
     expect(reports).toHaveLength(1);
     expect(reports[0]!.clause).toBe('wsgi.response.close.1');
-    expect(reports[0]!.message).toContain('server: the response of GET /test was garbage-collected without close()');
+    expect(reports[0]!.message).toContain('server broke: the response of GET /test was garbage-collected without close()');
   });
 
   it('wsgi.response.close.2: no iteration after close()', () => {
@@ -737,7 +739,7 @@ describe('validateWsgi: random app scripts under a conforming server', () => {
           fakeServer(app);
           got = 'ok';
         } catch (e) {
-          got = e === boom ? 'reraise' : isProtocolError(e) && e.message.includes(`] app: `) ? e.clause : `unexpected ${String(e)}`;
+          got = e === boom ? 'reraise' : e instanceof WsgiValidationError && e.side === 'app' ? e.clause : `unexpected ${String(e)}`;
         }
         expect(got).toBe(expected);
         app.assertClosed();

@@ -5,9 +5,9 @@
  * crosses between them: the environ (with wsgi.input, wsgi.errors and
  * wsgi.file_wrapper), start_response, write() and the response iterable.
  *
- * A violation throws a ProtocolError naming the clause. Its message starts
- * with "app:" or "server:" to say who broke the rule (wsgi.validate.error.1),
- * and it is thrown to whoever made the call, so it surfaces at the bug.
+ * A violation throws a WsgiValidationError (a ProtocolError) naming the
+ * clause and the side that broke it (wsgi.validate.error.1), thrown to
+ * whoever made the call, so it surfaces at the bug.
  */
 import { isUint8Array } from 'node:util/types';
 import { ProtocolError, isProtocolError } from '../errors.js';
@@ -26,6 +26,17 @@ import type {
 
 /** Who broke a rule: the app or the server calling it. */
 type Side = 'app' | 'server';
+
+/** A ProtocolError raised by validateWsgi, telling whether the app or the server broke the rule (wsgi.validate.error.1). */
+export class WsgiValidationError extends ProtocolError {
+  override name = 'WsgiValidationError';
+  readonly side: Side;
+  constructor(side: Side, clause: string, message: string, value?: unknown, hasValue = arguments.length >= 4) {
+    // Same message shape as validateAsgi's errors: "[clause] app broke: ...".
+    super(clause, `${side} broke: ${message}`, value, hasValue);
+    this.side = side;
+  }
+}
 
 /** Options of validateWsgi. */
 export interface ValidateWsgiOptions {
@@ -47,8 +58,8 @@ export interface ValidatedWsgiApp extends WsgiApplication {
 }
 
 /** A rule broken by `side`; `value` is the offending value when there is one. */
-function violation(side: Side, clause: string, message: string, ...value: [unknown?]): ProtocolError {
-  return value.length > 0 ? new ProtocolError(clause, `${side}: ${message}`, value[0]) : new ProtocolError(clause, `${side}: ${message}`);
+function violation(side: Side, clause: string, message: string, ...value: [unknown?]): WsgiValidationError {
+  return value.length > 0 ? new WsgiValidationError(side, clause, message, value[0]) : new WsgiValidationError(side, clause, message);
 }
 
 /** Runs a check from checks.ts and tags its ProtocolError with the side that broke the rule. */
@@ -57,8 +68,8 @@ function blame<T>(side: Side, check: () => T): T {
     return check();
   } catch (e) {
     if (!isProtocolError(e)) throw e;
-    const body = e.message.slice(`[${e.clause}] `.length);
-    throw new ProtocolError(e.clause, `${side}: ${body}`, e.value, false);
+    // The check's message already ends with the offending value: do not append it twice.
+    throw new WsgiValidationError(side, e.clause, e.message.slice(`[${e.clause}] `.length), e.value, false);
   }
 }
 
