@@ -1,0 +1,446 @@
+/**
+ * WebSocket connections on uWebSockets.js: the `app.ws('/*', …)` behavior
+ * that runs one ASGI-TS `websocket` scope per upgrade request.
+ *
+ * The protocol rules (what the app may send when, the handshake outcomes)
+ * are @tsgi/core's sans-IO WebSocketCycle; this module only carries its
+ * actions out on uWebSockets.js and turns socket events into receive events:
+ *
+ * - handshake: `websocket.connect` -> the app answers with `websocket.accept`
+ *   (101, with its subprotocol and extra headers), `websocket.close` (403), or
+ *   a denial response (`websocket.http.response.*`, announced in
+ *   scope.extensions). A client gone during the handshake gets the app a
+ *   `websocket.disconnect` with 1006.
+ * - messages both ways; `websocket.disconnect` carries the close code and
+ *   reason (spec_version 2.5).
+ * - send backpressure: send() resolves once uWebSockets.js holds less than a
+ *   high-water mark of unsent bytes, else waits for its `drain` event.
+ * - receive bound: uWebSockets.js v20.30 cannot pause a WebSocket, so the
+ *   messages the app has not received are capped (see websocket-inbox.ts);
+ *   past the cap the connection is closed with 1008.
+ * - wsMaxSize: larger messages close the connection with 1009 (uWebSockets.js
+ *   does it); automatic pings close a peer that stops answering with 1011.
+ * - app errors: before the handshake is answered -> HTTP 500; after accept ->
+ *   close 1011; both logged, nothing leaks to the client. ClientDisconnected
+ *   escaping the app ends the connection quietly.
+ *
+ * No exception may unwind through a uWebSockets.js callback: every handler
+ * body here is guarded.
+ */
+import { STATUS_CODES } from 'node:http';
+import {
+  ClientDisconnected,
+  WebSocketCycle,
+  buildWebSocketScope,
+  isClientDisconnected,
+  type ByteString,
+  type Extensions,
+  type WebSocketReceiveEventUnion,
+  type WebSocketScope,
+  type WebSocketSendEventUnion,
+} from '@tsgi/core';
+import type { HttpResponse, WebSocket, WebSocketBehavior, us_socket_context_t } from './binding.js';
+import type { ServerContext, TrackedConnection } from './context.js';
+import { readRequestHead } from './request-head.js';
+import { Keepalive } from './websocket-keepalive.js';
+import { WebSocketInbox } from './websocket-inbox.js';
+
+/** Knobs below the uvicorn-level options (ServerContext.options); defaults suit most servers. */
+export interface WebSocketTuning {
+  /** Unsent bytes held by uWebSockets.js above which send() waits for `drain`; default 64 KiB. */
+  sendHighWaterMark?: number;
+  /** Most received messages queued for an app that does not call receive(); default 1024. */
+  maxQueuedMessages?: number;
+  /** Most received bytes queued for such an app; default wsMaxSize (one maximal message always fits). */
+  maxQueuedBytes?: number;
+}
+
+/** The extensions a websocket scope announces. */
+const WEBSOCKET_EXTENSIONS: Extensions = Object.freeze({ 'websocket.http.response': Object.freeze({}) as Record<string, never> });
+
+/** uWebSockets.js keeps maxPayloadLength in a signed 32-bit int. */
+const MAX_NATIVE_PAYLOAD = 2 ** 31 - 1;
+const CLOSE_TOO_BIG = 1009;
+const CLOSE_INTERNAL_ERROR = 1011;
+const CLOSE_POLICY = 1008;
+const CLOSE_GOING_AWAY_RESTART = 1012;
+const CLOSE_ABNORMAL = 1006;
+const EMPTY_BODY = new Uint8Array(0);
+
+/** The uWebSockets.js behavior for `app.ws('/*', …)`: one ASGI-TS websocket scope per upgrade. */
+export function createWebSocketBehavior(ctx: ServerContext, tuning: WebSocketTuning = {}): WebSocketBehavior<SocketData> {
+  const o = ctx.options;
+  const limits = {
+    sendHighWaterMark: positive('sendHighWaterMark', tuning.sendHighWaterMark, 64 * 1024),
+    maxQueuedMessages: positive('maxQueuedMessages', tuning.maxQueuedMessages, 1024),
+    maxQueuedBytes: positive('maxQueuedBytes', tuning.maxQueuedBytes, o.wsMaxSize),
+    pingIntervalMs: o.wsPingInterval === null ? null : o.wsPingInterval * 1000,
+    pingTimeoutMs: o.wsPingTimeout === null ? null : o.wsPingTimeout * 1000,
+  };
+  const scopeOptions = { rootPath: o.rootPath, extensions: WEBSOCKET_EXTENSIONS };
+  return {
+    // uWebSockets.js drops the TCP connection without a close frame (the client sees
+    // 1006) on a message over its maxPayloadLength. To close with 1009 as uvicorn
+    // does, the native limit is twice wsMaxSize and received() enforces wsMaxSize;
+    // only messages over twice the limit still get the abrupt close.
+    maxPayloadLength: Math.min(o.wsMaxSize * 2, MAX_NATIVE_PAYLOAD),
+    // uWebSockets.js drops a message sent past maxBackpressure; send() waits at the
+    // high-water mark long before that, so this limit is never the one that bites.
+    maxBackpressure: 2 ** 31 - 1,
+    closeOnBackpressureLimit: 0,
+    // Pings and dead-peer detection run on JS timers (websocket-keepalive.ts).
+    idleTimeout: 0,
+    sendPingsAutomatically: false,
+    compression: 0,
+    upgrade(res, req, context) {
+      try {
+        // Copied now: req is valid only during this callback (proxy headers applied when trusted).
+        const head = readRequestHead(req, res, ctx);
+        if (ctx.connections.closing || (o.limitConcurrency !== null && ctx.connections.size >= o.limitConcurrency)) {
+          res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'text/plain; charset=utf-8').end('Service Unavailable', true));
+          return;
+        }
+        const scope = buildWebSocketScope(head, { ...scopeOptions, state: ctx.state });
+        const conn = new WsConnection(ctx, scope, limits, res, context, {
+          key: req.getHeader('sec-websocket-key'),
+          extensions: req.getHeader('sec-websocket-extensions'),
+        });
+        conn.start();
+      } catch (e) {
+        // Only a bug of ours gets here (reading the request cannot fail otherwise).
+        ctx.logger.error('WebSocket upgrade failed', e);
+        try {
+          res.cork(() => res.writeStatus('500 Internal Server Error').end('Internal Server Error', true));
+        } catch {
+          // the response was already used; nothing more to do
+        }
+      }
+    },
+    open(ws) {
+      guard(ctx, () => ws.getUserData().conn.opened(ws));
+    },
+    message(ws, message, isBinary) {
+      guard(ctx, () => ws.getUserData().conn.received(message, isBinary));
+    },
+    drain(ws) {
+      guard(ctx, () => ws.getUserData().conn.drained());
+    },
+    pong(ws) {
+      guard(ctx, () => ws.getUserData().conn.ponged());
+    },
+    close(ws, code, message) {
+      guard(ctx, () => ws.getUserData().conn.closed(code, message));
+    },
+  };
+}
+
+function guard(ctx: ServerContext, fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    ctx.logger.error('internal error in a WebSocket callback', e);
+  }
+}
+
+function positive(name: string, value: number | undefined, dflt: number): number {
+  if (value === undefined) return dflt;
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`createWebSocketBehavior(): ${name} must be a positive integer; got ${String(value)}`);
+  return value;
+}
+
+interface Limits {
+  sendHighWaterMark: number;
+  maxQueuedMessages: number;
+  maxQueuedBytes: number;
+  pingIntervalMs: number | null;
+  pingTimeoutMs: number | null;
+}
+
+/** uWS copies the own properties of the user data it is given into a plain object, so the connection rides in a field. */
+export interface SocketData {
+  conn: WsConnection;
+}
+
+/** What res.upgrade() needs from the request, copied at entry. */
+interface HandshakeRequest {
+  key: string;
+  extensions: string;
+}
+
+/** One WebSocket connection from upgrade request to the app's return: the glue between the cycle, the inbox and uWebSockets.js. */
+export class WsConnection implements TrackedConnection {
+  private readonly cycle: WebSocketCycle;
+  private readonly inbox: WebSocketInbox;
+  private readonly keepalive: Keepalive;
+  /** The upgrade response, until the handshake is answered or aborted. */
+  private res: HttpResponse | null;
+  /** The socket, from open to close. */
+  private ws: WebSocket<SocketData> | null = null;
+  private denialStatus = 0;
+  private denialHeaders: Array<[ByteString, ByteString]> = [];
+  private denialBody: Uint8Array[] = [];
+  private drainWaiters: Array<() => void> = [];
+  private shuttingDown = false;
+  private appDone = false;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly scope: WebSocketScope,
+    private readonly limits: Limits,
+    res: HttpResponse,
+    private readonly context: us_socket_context_t,
+    private readonly request: HandshakeRequest,
+  ) {
+    this.res = res;
+    this.cycle = new WebSocketCycle({ subprotocols: scope.subprotocols, extensions: scope.extensions });
+    this.inbox = new WebSocketInbox({ maxMessages: limits.maxQueuedMessages, maxBytes: limits.maxQueuedBytes });
+    this.keepalive = new Keepalive(limits.pingIntervalMs, limits.pingTimeoutMs, {
+      ping: () => this.ws?.ping(),
+      timedOut: () => {
+        this.ctx.logger.debug('WebSocket keepalive ping timeout: closing the connection');
+        this.ws?.end(CLOSE_INTERNAL_ERROR, 'keepalive ping timeout');
+      },
+    });
+    // The one abort handler of this response (uWS calls only the last registered).
+    res.onAborted(() => this.handshakeAborted());
+  }
+
+  /** Starts the app with `websocket.connect` waiting in its inbox. */
+  start(): void {
+    this.ctx.connections.add(this);
+    this.inbox.push({ type: 'websocket.connect' });
+    const receive = (): Promise<WebSocketReceiveEventUnion> => this.inbox.receive();
+    const send = (event: WebSocketSendEventUnion): Promise<void> => this.send(event);
+    let result: Promise<void>;
+    try {
+      result = Promise.resolve(this.ctx.app(this.scope, receive as never, send as never));
+    } catch (e) {
+      result = Promise.reject(e);
+    }
+    result.then(
+      () => this.appReturned(null),
+      (e: unknown) => this.appReturned(e),
+    );
+  }
+
+  // ---- the app's send() ---------------------------------------------------
+
+  private async send(event: WebSocketSendEventUnion): Promise<void> {
+    const action = this.cycle.send(event);
+    switch (action.kind) {
+      case 'accept':
+        return this.accept(action.subprotocol, action.headers);
+      case 'deny':
+        return this.respond(403, [], EMPTY_BODY);
+      case 'response_start':
+        this.denialStatus = action.status;
+        this.denialHeaders = action.headers;
+        return;
+      case 'response_body':
+        if (action.body.length > 0) this.denialBody.push(action.body.slice());
+        if (!action.more) {
+          const body = this.denialBody.length === 1 ? this.denialBody[0]! : Buffer.concat(this.denialBody);
+          this.denialBody = [];
+          this.respond(this.denialStatus, this.denialHeaders, body);
+        }
+        return;
+      case 'text':
+      case 'binary':
+        return this.sendMessage(action.kind === 'text' ? action.text : action.bytes, action.kind === 'binary');
+      case 'close':
+        this.closeSocket(action.code, action.reason);
+        return;
+    }
+  }
+
+  private accept(subprotocol: string | null, headers: Array<[ByteString, ByteString]>): void {
+    const res = this.res;
+    if (res === null) throw new ClientDisconnected('the WebSocket client went away during the handshake');
+    this.res = null;
+    res.cork(() => {
+      if (headers.length > 0) {
+        res.writeStatus('101 Switching Protocols');
+        for (const [name, value] of headers) res.writeHeader(name, latin1(value));
+      }
+      // uWS answers 101 with Sec-WebSocket-Accept and, when non-empty, this subprotocol; open() runs inside upgrade().
+      res.upgrade<SocketData>({ conn: this }, this.request.key, subprotocol ?? '', this.request.extensions, this.context);
+    });
+  }
+
+  /** Answers the handshake with a plain HTTP response (403 or the app's denial response) and closes. */
+  private respond(status: number, headers: Array<[ByteString, ByteString]>, body: Uint8Array): void {
+    const res = this.res;
+    if (res === null) throw new ClientDisconnected('the WebSocket client went away during the handshake');
+    this.res = null;
+    res.cork(() => {
+      res.writeStatus(`${status} ${STATUS_CODES[status] ?? 'Unknown'}`);
+      for (const [name, value] of headers) {
+        // uWS writes its own Content-Length for end(body).
+        if (name !== 'content-length' && name !== 'transfer-encoding') res.writeHeader(name, latin1(value));
+      }
+      res.end(body, true);
+    });
+    // No socket was opened: the app's next receive() says so with 1006 (no close frame), as uvicorn.
+    this.inbox.close({ type: 'websocket.disconnect', code: CLOSE_ABNORMAL, reason: null });
+  }
+
+  private async sendMessage(data: string | Uint8Array, binary: boolean): Promise<void> {
+    while (this.ws !== null && this.ws.getBufferedAmount() > this.limits.sendHighWaterMark) await this.waitForDrain();
+    const ws = this.ws;
+    if (ws === null) throw new ClientDisconnected('send() after the WebSocket client disconnected');
+    ws.cork(() => ws.send(data, binary));
+    // Handed over; if the client leaves while it drains, this send still succeeded.
+    if (ws.getBufferedAmount() > this.limits.sendHighWaterMark) await this.waitForDrain();
+  }
+
+  private waitForDrain(): Promise<void> {
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private wakeSenders(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private closeSocket(code: number, reason: string): void {
+    // end() calls the close handler at once, which ends the cycle and the inbox.
+    this.ws?.end(code, reason);
+  }
+
+  // ---- uWebSockets.js events ---------------------------------------------
+
+  /** The 101 went out: the socket is live. */
+  opened(ws: WebSocket<SocketData>): void {
+    this.ws = ws;
+    this.keepalive.start();
+    if (this.shuttingDown) ws.end(CLOSE_GOING_AWAY_RESTART, 'server shutting down');
+  }
+
+  /** A message arrived; the ArrayBuffer is neutered when this returns, so it is copied. */
+  received(message: ArrayBuffer, isBinary: boolean): void {
+    if (message.byteLength > this.ctx.options.wsMaxSize) {
+      this.ws?.end(CLOSE_TOO_BIG, 'message too big');
+      return;
+    }
+    let event: WebSocketReceiveEventUnion;
+    let size: number;
+    if (isBinary) {
+      event = { type: 'websocket.receive', bytes: new Uint8Array(message.slice(0)), text: null };
+      size = message.byteLength;
+    } else {
+      const text = Buffer.from(message).toString('utf8');
+      event = { type: 'websocket.receive', bytes: null, text };
+      size = text.length * 2;
+    }
+    if (!this.inbox.push(event, size)) {
+      this.ctx.logger.warning(
+        `WebSocket ${this.scope.path}: the app is not receiving (${this.inbox.length} messages, ${this.inbox.queuedBytes} bytes queued); closing with ${CLOSE_POLICY}`,
+      );
+      this.ws?.end(CLOSE_POLICY, 'receive queue full');
+    }
+  }
+
+  drained(): void {
+    if (this.ws === null || this.drainWaiters.length === 0 || this.ws.getBufferedAmount() > this.limits.sendHighWaterMark) return;
+    // Resume the senders after this native callback has returned: a send() made while
+    // uWS is still in its writable handler is buffered without a later drain event.
+    setImmediate(() => this.wakeSenders());
+  }
+
+  ponged(): void {
+    this.keepalive.pong();
+  }
+
+  /** The socket closed (either side, or lost); the code is 1006 when no close frame came, 1005 when it had no code. */
+  closed(code: number, message: ArrayBuffer): void {
+    const reason = message.byteLength > 0 ? Buffer.from(message).toString('utf8') : '';
+    this.ws = null;
+    this.keepalive.stop();
+    this.cycle.disconnect(code, reason);
+    this.inbox.close({ type: 'websocket.disconnect', code, reason });
+    this.wakeSenders();
+    this.finishIfDone();
+  }
+
+  /** The client went away before the handshake was answered. */
+  private handshakeAborted(): void {
+    this.res = null;
+    this.cycle.disconnect(CLOSE_ABNORMAL, null);
+    this.inbox.close({ type: 'websocket.disconnect', code: CLOSE_ABNORMAL, reason: null });
+    this.finishIfDone();
+  }
+
+  // ---- the app's end -----------------------------------------------------
+
+  private appReturned(error: unknown): void {
+    this.appDone = true;
+    try {
+      if (error !== null && !isClientDisconnected(error)) {
+        this.ctx.logger.error(`Exception in ASGI application (websocket ${this.scope.path})`, error);
+        if (this.res !== null) {
+          // Before the handshake was answered (or mid denial response): a 500, as uvicorn.
+          const res = this.res;
+          this.res = null;
+          if (this.cycle.state === 'responding') res.close();
+          else res.cork(() => res.writeStatus('500 Internal Server Error').writeHeader('content-type', 'text/plain; charset=utf-8').end('Internal Server Error', true));
+        } else {
+          this.ws?.end(CLOSE_INTERNAL_ERROR, 'Internal Server Error');
+        }
+      } else {
+        switch (this.cycle.whenAppReturns()) {
+          case 'deny_403':
+            if (this.res !== null) this.respond(403, [], EMPTY_BODY);
+            break;
+          case 'close_1000':
+            this.ws?.end(1000, '');
+            break;
+          case 'abort':
+            this.res?.close();
+            this.res = null;
+            break;
+          case 'complete':
+            break;
+        }
+      }
+    } catch (e) {
+      this.ctx.logger.error('internal error while ending a WebSocket', e);
+    }
+    this.finishIfDone();
+  }
+
+  /** Leaves the connection tracker once both the app and the transport are done. */
+  private finishIfDone(): void {
+    if (this.appDone && this.res === null && this.ws === null) this.ctx.connections.delete(this);
+  }
+
+  // ---- graceful shutdown (TrackedConnection) -------------------------------
+
+  /** Server shutdown began: an open socket is closed with 1012 (service restart), as uvicorn does. */
+  shutdown(): void {
+    this.shuttingDown = true;
+    this.ws?.end(CLOSE_GOING_AWAY_RESTART, 'server shutting down');
+  }
+
+  /** The graceful timeout passed: drop the connection now. */
+  abort(): void {
+    try {
+      if (this.res !== null) {
+        const res = this.res;
+        this.res = null;
+        res.close();
+      }
+      this.ws?.close();
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Header values are byte strings; uWS writes JS strings as UTF-8, so hand it the bytes. */
+function latin1(value: ByteString): string | Uint8Array {
+  for (let i = 0; i < value.length; i++) {
+    if (value.charCodeAt(i) > 0x7f) return Buffer.from(value, 'latin1');
+  }
+  return value;
+}
