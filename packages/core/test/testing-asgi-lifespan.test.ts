@@ -83,6 +83,16 @@ describe('AsgiTestClient: lifespan', () => {
     expect(log).toEqual(['lifespan.startup', 'lifespan.shutdown']);
   });
 
+  it('AsgiTestClient.start() runs startup first and close() runs shutdown; a failed startup rejects', async () => {
+    const log: string[] = [];
+    {
+      await using client = await AsgiTestClient.start(statefulApp(log));
+      expect((await client.get('/')).json()).toEqual({ db: 'connected', counter: { hits: 0 } });
+    }
+    expect(log).toEqual(['lifespan.startup', 'lifespan.shutdown']);
+    await expect(AsgiTestClient.start(statefulApp([], { failStartup: 'no config' }))).rejects.toThrow('no config');
+  });
+
   it('an app that raises during startup rejects startup() with its error', async () => {
     const app: AsgiApplication = async (scope) => {
       throw new Error(`unsupported scope ${scope.type}`);

@@ -99,6 +99,23 @@ export class AsgiTestClient implements AsyncDisposable {
   }
 
   /**
+   * Creates a client and runs lifespan startup, so requests see the app's
+   * state from the first one on: `await using client = await
+   * AsgiTestClient.start(app)`; close() (or leaving the block) runs shutdown.
+   * Rejects with LifespanStartupFailed (the app's message) if startup fails.
+   */
+  static async start(app: AsgiApplication, options: AsgiTestClientOptions = {}): Promise<AsgiTestClient> {
+    const client = new AsgiTestClient(app, options);
+    try {
+      await client.lifespan().startup();
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw error;
+    }
+    return client;
+  }
+
+  /**
    * Sends one request and reads the whole response. Resolves after the app
    * has returned; rejects with the app's error (raiseServerExceptions), a
    * ProtocolError naming the broken clause, or the abort reason of
