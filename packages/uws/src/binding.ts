@@ -70,3 +70,26 @@ function requireQuietly(packageName: string): UwsModule {
     console.log = log;
   }
 }
+
+let sharePort: boolean | undefined;
+
+/**
+ * True when two uWS apps can listen on the same port (SO_REUSEPORT), which
+ * `workers > 1` needs. The npm build of v20.30 cannot; checked once by trying.
+ */
+export async function canSharePort(): Promise<boolean> {
+  if (sharePort !== undefined) return sharePort;
+  const { uws } = loadBinding();
+  const a = uws.App();
+  const b = uws.App();
+  const close = (app: unknown) => (app as { close(): void }).close();
+  sharePort = await new Promise<boolean>((resolve) => {
+    a.listen('127.0.0.1', 0, (first) => {
+      if (!first) return resolve(false);
+      b.listen('127.0.0.1', uws.us_socket_local_port(first), (second) => resolve(Boolean(second)));
+    });
+  });
+  close(a);
+  close(b);
+  return sharePort;
+}

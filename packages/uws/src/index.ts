@@ -4,5 +4,5 @@ export { resolveOptions, type ServeOptions, type ResolvedOptions, type LifespanM
 export { consoleLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
 export { ConnectionTracker, type ServerContext, type TrackedConnection } from './context.js';
 export { Lifespan, LifespanStartupFailed } from './lifespan.js';
-export { loadBinding, isNativeBinding, type LoadedBinding } from './binding.js';
+export { loadBinding, isNativeBinding, canSharePort, type LoadedBinding } from './binding.js';
 export { readRequestHead, remoteAddress } from './request-head.js';

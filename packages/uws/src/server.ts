@@ -48,8 +48,13 @@ export async function importApp(ref: ModuleRef): Promise<AsgiApplication> {
   return fn as AsgiApplication;
 }
 
+/** A server on this thread; `closeNow()` drops every socket at once (a worker thread about to end must leave no socket open). */
+export interface RunningServer extends ServerHandle {
+  closeNow(): void;
+}
+
 /** Serves `app` on this thread's event loop (what each worker runs too). */
-export async function startServer(app: AsgiApplication, options: ResolvedOptions, logger: Logger): Promise<ServerHandle> {
+export async function startServer(app: AsgiApplication, options: ResolvedOptions, logger: Logger): Promise<RunningServer> {
   const { uws } = loadBinding();
   const state: Record<string, unknown> = {};
   const lifespan = new Lifespan(app, options.lifespan, state, logger);
@@ -114,7 +119,13 @@ export async function startServer(app: AsgiApplication, options: ResolvedOptions
     })();
     return closing;
   };
-  return { address, url, close };
+  const closeNow = (): void => {
+    ctx.connections.closing = true;
+    if (listenSocket !== false) uws.us_listen_socket_close(listenSocket);
+    listenSocket = false;
+    (uwsApp as TemplatedApp & { close(): void }).close();
+  };
+  return { address, url, close, closeNow };
 }
 
 function listen(app: TemplatedApp, options: ResolvedOptions): Promise<us_listen_socket> {
