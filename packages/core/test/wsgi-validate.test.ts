@@ -36,7 +36,7 @@ function expectViolation(fn: () => unknown, clause: string, side: 'app' | 'serve
   expect(e.clause).toBe(clause);
   expect(e).toBeInstanceOf(WsgiValidationError);
   expect((e as WsgiValidationError).side).toBe(side);
-  expect(e.message).toContain(`[${clause}] ${side} broke: `);
+  expect(e.message).toContain(`[${clause}] ${side}: `);
 }
 
 /** A wsgi.input over an in-memory body, honoring CONTENT_LENGTH like a real server. */
@@ -580,7 +580,7 @@ describe('validateWsgi: server-side violations', () => {
     fakeServer(app);
     const e = protocolErrorOf(() => app.assertClosed());
     expect(e.clause).toBe('wsgi.response.close.1');
-    expect(e.message).toMatch(/server broke: close\(\) was never called on 2 response\(s\): GET \/test, GET \/second/);
+    expect(e.message).toMatch(/server: close\(\) was never called on 2 response\(s\): GET \/test, GET \/second/);
     // Reported once; a server that closes from then on passes.
     app.assertClosed();
   });
@@ -599,7 +599,7 @@ describe('validateWsgi: server-side violations', () => {
     }
     expect(reports).toHaveLength(1);
     expect(reports[0]!.clause).toBe('wsgi.response.close.1');
-    expect(reports[0]!.message).toContain('server broke: the response of GET /test was garbage-collected without close()');
+    expect(reports[0]!.message).toContain('server: the response of GET /test was garbage-collected without close()');
   });
 
   it('wsgi.response.close.2: no iteration after close()', () => {

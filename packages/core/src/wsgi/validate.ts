@@ -32,8 +32,7 @@ export class WsgiValidationError extends ProtocolError {
   override name = 'WsgiValidationError';
   readonly side: Side;
   constructor(side: Side, clause: string, message: string, value?: unknown, hasValue = arguments.length >= 4) {
-    // Same message shape as validateAsgi's errors: "[clause] app broke: ...".
-    super(clause, `${side} broke: ${message}`, value, hasValue);
+    super(clause, `${side}: ${message}`, value, hasValue);
     this.side = side;
   }
 }
