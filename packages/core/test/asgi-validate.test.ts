@@ -86,6 +86,11 @@ describe('validateAsgi: server-side violations', () => {
     ['a websocket http_version 0.9', 'asgi.websocket.scope.3', wsScope({ http_version: '0.9' })],
     ['a websocket path without root_path', 'asgi.http.path.1', wsScope({ root_path: '/a', path: '/ws' })],
     ['websocket subprotocols as a string', 'asgi.websocket.scope.8', wsScope({ subprotocols: 'chat' })],
+    ['an empty websocket scheme', 'asgi.websocket.scope.4', wsScope({ scheme: '' })],
+    ['a websocket query_string above 0xFF', 'asgi.websocket.scope.5', wsScope({ query_string: '\u0100' })],
+    ['websocket headers with a number', 'asgi.websocket.scope.6', wsScope({ headers: [['host', 1]] })],
+    ['a websocket client without a port', 'asgi.websocket.scope.7', wsScope({ client: ['1.2.3.4'] })],
+    ['websocket state that is a string', 'asgi.websocket.scope.9', wsScope({ state: 'x' })],
   ];
   it.each(scopeCases)('%s -> %s', async (_, clause, scope) => {
     const srv = fakeServer([]);
@@ -124,6 +129,34 @@ describe('validateAsgi: server-side violations', () => {
     const srv = fakeServer(inbox);
     const err = await failure(validateAsgi(app ?? receiveApp)(scope, srv.receive, srv.send));
     expect([err.side, err.clause]).toEqual(['server', clause]);
+  });
+
+  it('lifespan state: request scopes need a fresh shallow copy (asgi.lifespan.state.1 / asgi.lifespan.state.2)', async () => {
+    const app = validateAsgi(async (scope, receive, send) => {
+      if (scope.type === 'lifespan') {
+        await receive();
+        scope.state!.pool = { name: 'pool' };
+        await send({ type: 'lifespan.startup.complete' });
+        return;
+      }
+      await ok(scope, receive, send);
+    });
+    const ls = lifespanScope();
+    await app(ls, fakeServer([{ type: 'lifespan.startup' }]).receive, fakeServer([]).send);
+    const run = (state: unknown) => {
+      const srv = fakeServer([{ type: 'http.request' }]);
+      return app(httpScope(state === undefined ? {} : { state }), srv.receive, srv.send);
+    };
+    await run({ ...ls.state });
+    for (const [state, clause] of [
+      [undefined, 'asgi.lifespan.state.1'],
+      [ls.state, 'asgi.lifespan.state.2'],
+      [{ pool: { name: 'pool' } }, 'asgi.lifespan.state.2'],
+      [{ ...ls.state, extra: 1 }, 'asgi.lifespan.state.2'],
+    ] as const) {
+      const err = await failure(run(state));
+      expect([err.side, err.clause]).toEqual(['server', clause]);
+    }
   });
 
   it('receive() and send() that do not return Promises -> asgi.app.call.2 / asgi.app.call.3', async () => {

@@ -48,12 +48,12 @@ const HTTP_VERSIONS = new Set(['1.0', '1.1', '2', '3']);
 /** Clause ids of the scope keys, per scope type (websocket groups several keys under one clause). */
 const SCOPE_CLAUSES = {
   http: {
-    type: 'asgi.http.scope.1', asgi: 'asgi.http.scope.2', http_version: 'asgi.http.scope.3', scheme: 'asgi.http.scope.5',
+    http_version: 'asgi.http.scope.3', scheme: 'asgi.http.scope.5',
     path: 'asgi.http.scope.6', raw_path: 'asgi.http.scope.7', query_string: 'asgi.http.scope.8', root_path: 'asgi.http.scope.9',
     headers: 'asgi.http.scope.10', client: 'asgi.http.scope.11', server: 'asgi.http.scope.12', state: 'asgi.http.scope.13',
   },
   websocket: {
-    type: 'asgi.websocket.scope.1', asgi: 'asgi.websocket.scope.2', http_version: 'asgi.websocket.scope.3', scheme: 'asgi.websocket.scope.4',
+    http_version: 'asgi.websocket.scope.3', scheme: 'asgi.websocket.scope.4',
     path: 'asgi.websocket.scope.5', raw_path: 'asgi.websocket.scope.5', query_string: 'asgi.websocket.scope.5', root_path: 'asgi.websocket.scope.5',
     headers: 'asgi.websocket.scope.6', client: 'asgi.websocket.scope.7', server: 'asgi.websocket.scope.7', state: 'asgi.websocket.scope.9',
   },
@@ -192,8 +192,12 @@ export function validateAsgi(app: AsgiApplication, options: ValidateAsgiOptions 
     throw new AsgiValidationError('app', 'asgi.app.call.1', 'an ASGI app must be a function (scope, receive, send)', app);
   }
   const headerCase = options.headerCase ?? 'require';
+  // The lifespan state this wrapper saw, to check the copies in later scopes (asgi.lifespan.state.*).
+  let lifespanState: Record<string, unknown> | undefined;
   return async function validatedAsgiApp(scopeIn: Scope, receive: Receive, send: Send): Promise<void> {
     const scope = checkScope(scopeIn);
+    if (scope.type === 'lifespan') lifespanState = scope.state;
+    else if (lifespanState !== undefined) checkStateCopy(lifespanState, scope.state);
     if (typeof receive !== 'function' || typeof send !== 'function') {
       throw serverError('asgi.app.call.1', 'the server must call the app with (scope, receive, send) functions', typeof receive !== 'function' ? receive : send);
     }
@@ -264,6 +268,25 @@ export function validateAsgi(app: AsgiApplication, options: ValidateAsgiOptions 
       throw appViolation(e);
     }
   };
+}
+
+/** A connection scope's state must be a fresh shallow copy of the lifespan state (asgi.lifespan.state.1/2). */
+function checkStateCopy(original: Record<string, unknown>, copy: Record<string, unknown> | undefined): void {
+  if (copy === undefined) {
+    throw serverError('asgi.lifespan.state.1', 'the lifespan scope had a state, so every connection scope needs its copy; scope.state is missing');
+  }
+  if (copy === original) {
+    throw serverError('asgi.lifespan.state.2', 'scope.state must be a shallow copy of the lifespan state, not the same object');
+  }
+  const keys = Object.keys(original);
+  for (const key of keys) {
+    if (!Object.is(copy[key], original[key])) {
+      throw serverError('asgi.lifespan.state.2', `scope.state[${JSON.stringify(key)}] must be the lifespan state's value (shallow copy)`, copy[key]);
+    }
+  }
+  if (Object.keys(copy).length !== keys.length) {
+    throw serverError('asgi.lifespan.state.2', 'scope.state holds keys the lifespan state does not (not a shallow copy)', Object.keys(copy));
+  }
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
