@@ -299,6 +299,6 @@ describe('WsgiTestClient: app errors and protocol mistakes', () => {
     };
     const err = await new WsgiTestClient(badChunk).get('/').catch((e: unknown) => e);
     expect(isProtocolError(err)).toBe(true);
-    expect((err as Error).message).toMatch(/app:/);
+    expect(err).toMatchObject({ side: 'app', clause: 'wsgi.response.chunk.1' });
   });
 });
