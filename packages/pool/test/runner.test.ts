@@ -64,3 +64,147 @@ describe('sync runner on worker threads', () => {
     expect(rec.chunkCount()).toBeLessThan(2000);
   });
 });
+
+describe('sync runner: failing and stuck workers', () => {
+  let runner: SyncRunner;
+  const { logger, lines } = captureLogger();
+  beforeAll(async () => {
+    // Generous: a fresh thread's first request can be slow on a loaded 2-core machine.
+    runner = createSyncRunner(BEHAVIORS, { threads: 1, logger, timeoutMs: 1000 });
+    await runner.ready();
+  });
+  afterAll(() => runner.close());
+
+  it('terminates and replaces a hung worker after the timeout: 504, then serves again', async () => {
+    const { sink, rec } = recordingSink();
+    const t0 = performance.now();
+    const result = await runner.handle(scopeFor('/hang'), null, sink, { tag: 'hang' });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(990);
+    expect(rec.status).toBe(504);
+    expect(result.outcome).toBe('error');
+    expect(lines.some((l) => l.includes('hang: [wsgi.server.timeout.1]'))).toBe(true);
+    const again = recordingSink();
+    await runner.handle(scopeFor('/hello'), null, again.sink);
+    expect(again.rec.text).toBe('Hello, world!');
+  });
+
+  it('cuts the response when the timeout hits after headers were sent', async () => {
+    const { sink, rec } = recordingSink();
+    const result = await runner.handle(scopeFor('/stream?n=3&size=10&gap=5000'), null, sink);
+    expect(rec.status).toBe(200);
+    expect(rec.aborted).toBeTruthy();
+    expect(rec.ended).toBe(false);
+    expect(result.outcome).toBe('aborted');
+  });
+
+  it('does not count time spent waiting for a slow client against the timeout', async () => {
+    const { sink, rec } = recordingSink({ delayMs: 1300 });
+    // Chunks as big as the credit window: after each one the worker waits 1.3 s for the client, past the 1 s timeout.
+    const result = await runner.handle(scopeFor('/stream?n=3&size=262144'), null, sink);
+    expect(result.outcome).toBe('complete');
+    expect(rec.ended).toBe(true);
+    expect(rec.body.byteLength).toBe(3 * 262144);
+  });
+
+  it('logs an uncaught exception in a worker thread, replaces the thread and keeps serving', async () => {
+    const { sink } = recordingSink();
+    await runner.handle(scopeFor('/crash'), null, sink, { tag: 'crash' });
+    const next = recordingSink();
+    await runner.handle(scopeFor('/hello'), null, next.sink);
+    expect(next.rec.status).toBe(200);
+    expect(lines.some((l) => l.includes('uncaught exception in worker thread') && l.includes('worker crash'))).toBe(true);
+    const served = recordingSink();
+    await runner.handle(scopeFor('/served'), null, served.sink);
+    // A fresh thread: its module-level request counter starts again.
+    expect(served.rec.text).toBe('1');
+  });
+
+  it('refuses process.exit() in the app with a 500 and replaces the thread', async () => {
+    const before = recordingSink();
+    await runner.handle(scopeFor('/thread'), null, before.sink);
+    const { sink, rec } = recordingSink();
+    await runner.handle(scopeFor('/exit'), null, sink, { tag: 'exit' });
+    expect(rec.status).toBe(500);
+    expect(lines.some((l) => l.includes('exit: Error: [wsgi.server.error.4] the app called process.exit(3)'))).toBe(true);
+    const served = recordingSink();
+    await runner.handle(scopeFor('/served'), null, served.sink);
+    // A fresh thread: its module-level counter starts again.
+    expect(served.rec.text).toBe('1');
+  });
+});
+
+describe('sync runner: queue limit and recycling', () => {
+  it('answers 503 when every thread is busy and the queue is full', async () => {
+    const runner = createSyncRunner(BEHAVIORS, { threads: 1, maxQueue: 1, logger: captureLogger().logger });
+    await runner.ready();
+    try {
+      const sinks = [0, 1, 2, 3].map(() => recordingSink());
+      await Promise.all(sinks.map((s) => runner.handle(scopeFor('/sleep?ms=150'), null, s.sink)));
+      const statuses = sinks.map((s) => s.rec.status).sort();
+      expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(2);
+      expect(statuses).toContain(503);
+      const busy = sinks.find((s) => s.rec.status === 503)!;
+      expect(busy.rec.headers).toContainEqual(['Retry-After', '1']);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('recycles a worker thread after maxRequestsPerWorker requests, with no request lost', async () => {
+    const runner = createSyncRunner(BEHAVIORS, { threads: 1, maxRequestsPerWorker: 3, logger: captureLogger().logger });
+    await runner.ready();
+    try {
+      const counts: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const { sink, rec } = recordingSink();
+        await runner.handle(scopeFor('/served'), null, sink);
+        expect(rec.ended).toBe(true);
+        counts.push(rec.text);
+      }
+      expect(counts).toEqual(['1', '2', '3', '1', '2', '3', '1']);
+    } finally {
+      await runner.close();
+    }
+  });
+});
+
+describe('sync runner: inline mode (threads: 0)', () => {
+  it('runs the app on the calling thread with the same semantics', async () => {
+    const { logger, lines } = captureLogger();
+    const runner = createSyncRunner(BEHAVIORS, { threads: 0, logger });
+    await runner.ready();
+    const hello = recordingSink();
+    await runner.handle(scopeFor('/hello'), null, hello.sink);
+    expect(hello.rec.text).toBe('Hello, world!');
+    const upload = recordingSink();
+    await runner.handle(scopeFor('/upload', { method: 'POST' }), generatedBody(200_000, 1000), upload.sink);
+    expect(upload.rec.text.split(' ')[0]).toBe('200000');
+    const boom = recordingSink();
+    await runner.handle(scopeFor('/throw'), null, boom.sink, { tag: 'inl' });
+    expect(boom.rec.status).toBe(500);
+    expect(lines.some((l) => l.startsWith('ERROR inl: Error: app exception'))).toBe(true);
+    await runner.close();
+  });
+});
+
+describe('sync runner: request body errors', () => {
+  it('answers the status a RequestBodyError carries (413) and the app sees a disconnect', async () => {
+    const { RequestBodyError } = await import('@tsgi/pool');
+    const runner = createSyncRunner(BEHAVIORS, { threads: 1, logger: captureLogger().logger });
+    await runner.ready();
+    try {
+      async function* tooBig() {
+        yield new Uint8Array(10);
+        throw new RequestBodyError(413, 'Content Too Large', 'request body over 10 bytes');
+      }
+      const { sink, rec } = recordingSink();
+      await runner.handle(scopeFor('/upload', { method: 'POST' }), tooBig(), sink);
+      expect(rec.status).toBe(413);
+      const again = recordingSink();
+      await runner.handle(scopeFor('/hello'), null, again.sink);
+      expect(again.rec.status).toBe(200);
+    } finally {
+      await runner.close();
+    }
+  });
+});

@@ -18,6 +18,8 @@ export interface WorkerConfig {
   runnerId: string;
   /** One wake-up cell per worker slot (index = tinypool workerId, 1-based). */
   signals: Int32Array;
+  /** Per slot, the id of the request its worker is running (0 when idle): lets the timeout skip time spent queued. */
+  running: Int32Array;
   /** The app to import. */
   app: ModuleRef;
   /** Bytes a worker may send ahead of the client before it blocks (response flow control). */

@@ -49,6 +49,7 @@ class ThreadRunner implements SyncRunner {
   private readonly pool: Tinypool;
   private readonly runnerId = randomUUID();
   private readonly signals: Int32Array;
+  private readonly running: Int32Array;
   private readonly channels: BroadcastChannel[] = [];
   private readonly exchanges = new Map<number, Exchange>();
   private readonly logger: Logger;
@@ -65,9 +66,11 @@ class ThreadRunner implements SyncRunner {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.creditWindow = options.creditWindow ?? DEFAULT_CREDIT_WINDOW;
     this.signals = new Int32Array(new SharedArrayBuffer(4 * (threads + 1)));
+    this.running = new Int32Array(new SharedArrayBuffer(4 * (threads + 1)));
     const config: WorkerConfig = {
       runnerId: this.runnerId,
       signals: this.signals,
+      running: this.running,
       app: ref,
       creditWindow: this.creditWindow,
       maxRequestsPerWorker: options.maxRequestsPerWorker ?? 0,
@@ -160,6 +163,12 @@ class ThreadRunner implements SyncRunner {
     return this.creditWindow;
   }
 
+  /** True once a worker has started running request `id` (before that it waits in the queue). */
+  isRunning(id: number): boolean {
+    for (let slot = 1; slot <= this.threads; slot++) if (Atomics.load(this.running, slot) === id) return true;
+    return false;
+  }
+
   forget(id: number): void {
     this.exchanges.delete(id);
   }
@@ -173,8 +182,12 @@ class ThreadRunner implements SyncRunner {
 
   private onMessage(slot: number, message: UpMessage): void {
     const exchange = this.exchanges.get(message.id);
-    // Late messages of a finished request, or of a terminated predecessor in this slot.
-    if (exchange === undefined) return;
+    if (exchange === undefined) {
+      // A thread's own trouble (an uncaught exception) may come after its request finished: still log it.
+      if (message.t === 'log') this.logger.error(`worker thread ${slot}: ${message.text.trimEnd()}`);
+      // Other late messages are of a finished request, or of a terminated predecessor in this slot.
+      return;
+    }
     exchange.onMessage(slot, message);
   }
 }
@@ -230,6 +243,11 @@ class Exchange {
   private onTimeout(): void {
     this.timer = null;
     if (this.finished) return;
+    // Still queued, or waiting for a fresh worker to boot: not the app's time yet (the queue limit bounds that).
+    if (this.slot === 0 && !this.runner.isRunning(this.id)) {
+      this.armTimer();
+      return;
+    }
     this.runner.log.error(
       `${this.tag}: [wsgi.server.timeout.1] no progress for ${this.runner.timeout} ms; its worker thread is terminated and replaced`,
     );

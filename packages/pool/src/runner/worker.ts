@@ -42,11 +42,30 @@ const SLICE_RATIO = 2;
 
 let handled = 0;
 let exitRequested = false;
+let inApp = false;
+let currentId = 0;
+
+// An exception nothing caught (say, thrown later by something the app
+// scheduled) would kill the thread; tinypool then races the dying thread's
+// last result against its error and can hand the next task to a dead worker.
+// So the thread logs it, finishes what it is doing, and is replaced right
+// after its next request (its state is suspect from here on).
+process.on('uncaughtException', onUncaught);
+function onUncaught(error: unknown): void {
+  exitRequested = true;
+  channel.postMessage({
+    t: 'log',
+    id: currentId,
+    text: `uncaught exception in worker thread ${slot}; it will be replaced: ${describeError(error)}\n`,
+  } satisfies UpMessage);
+}
 
 // process.exit() inside a worker would end the thread under a running task,
 // which tinypool does not notice. Refuse it instead: the request gets a 500
 // and the thread is replaced right after.
+const realExit = process.exit.bind(process);
 process.exit = ((code?: number) => {
+  if (!inApp) return realExit(code);
   exitRequested = true;
   throw new Error(`[wsgi.server.error.4] the app called process.exit(${code ?? ''}) in a worker thread; refused, the thread will be replaced`);
 }) as typeof process.exit;
@@ -202,6 +221,7 @@ function declaredLength(headers: ReadonlyArray<readonly [string, string]>): numb
 export function handleTask(task: RequestTask): TaskResult | Promise<never> {
   const link = new RequestLink(task.id, task.hasBody);
   if (task.ping) return link.result({ status: 0, bytes: 0, outcome: 'complete' });
+  currentId = task.id;
   const input = createWsgiInput(link, task.hasBody ? declaredLength(task.scope.headers) : 0);
   const environ = environFromScope(task.scope, {
     input,
@@ -210,12 +230,20 @@ export function handleTask(task: RequestTask): TaskResult | Promise<never> {
     multiprocess: false,
     fileWrapper,
   });
-  const call = callWsgiApp(app, environ, link, {
-    onError: (error) => {
-      link.errors.write(describeError(error) + '\n');
-      link.errors.flush();
-    },
-  });
+  Atomics.store(config.running, slot, task.id);
+  inApp = true;
+  let call: CallResult;
+  try {
+    call = callWsgiApp(app, environ, link, {
+      onError: (error) => {
+        link.errors.write(describeError(error) + '\n');
+        link.errors.flush();
+      },
+    });
+  } finally {
+    inApp = false;
+    Atomics.store(config.running, slot, 0);
+  }
   const result = link.result(call);
   handled++;
   if (exitRequested || (config.maxRequestsPerWorker > 0 && handled >= config.maxRequestsPerWorker)) return recycle(link, result);
@@ -232,6 +260,8 @@ function recycle(link: RequestLink, result: TaskResult): Promise<never> {
   result.viaChannel = true;
   link.post({ t: 'done', id: link.id, result: { ...result, posted: link.posted + 1 } });
   setImmediate(() => {
+    // This one must be fatal: it is how tinypool learns to replace the thread.
+    process.off('uncaughtException', onUncaught);
     const marker = new Error('worker thread recycled');
     marker.name = RECYCLE_ERROR;
     throw marker;
