@@ -4,11 +4,13 @@
  * Conforming apps must pass with no violation blamed on the server; a
  * violating app's error must reach the driver's error log, naming its clause.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ClientDisconnected,
   buildHttpScope,
   callWsgiApp,
+  checkEnviron,
   createWsgiInput,
   environFromScope,
   fileWrapper,
@@ -211,5 +213,47 @@ describe('validateWsgi over the real environ builder and call driver', () => {
     expect(e instanceof WsgiValidationError && e.side).toBe('app');
     expect(o.body).not.toContain('not bytes');
     app.assertClosed();
+  });
+});
+
+describe('environFromScope output always passes checkEnviron', () => {
+  const tokenChar = fc.constantFrom(...("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz".split('')));
+  const token = fc.string({ unit: tokenChar, minLength: 1, maxLength: 12 });
+  const valueChar = fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c));
+  const value = fc.string({ unit: valueChar, maxLength: 20 }).map((v) => v.trim());
+  const pathChar = fc.oneof(
+    fc.constantFrom(...("abc/.-_~!$&'()*+,;=:@".split(''))),
+    fc.integer({ min: 0x80, max: 0xff }).map((c) => String.fromCharCode(c)),
+    fc.constantFrom('%2F', '%00', '%E2%82%AC', '%zz', '%'),
+  );
+  const query = fc.string({ unit: fc.constantFrom(...'a=b&%+x'.split('')), maxLength: 10 });
+  const target = fc.tuple(fc.string({ unit: pathChar, maxLength: 20 }), fc.option(query)).map(([p, q]) => '/' + p + (q === null ? '' : '?' + q));
+
+  it('for random methods, targets, headers, root paths, versions, bodies and peers', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'M-SEARCH'),
+        target,
+        fc.array(fc.tuple(token, value), { maxLength: 6 }),
+        // Root paths as servers hand them over: '' or a mount point without a trailing slash.
+        fc.constantFrom('', '/app', '/a b', '/caf\u00e9'),
+        fc.constantFrom('1.0' as const, '1.1' as const),
+        fc.option(fc.nat({ max: 1000 })),
+        fc.boolean(),
+        fc.constantFrom('http' as const, 'https' as const),
+        (method, tgt, hs, rootPath, httpVersion, length, unix, scheme) => {
+          const headers = hs.filter(([n]) => n !== 'content-length' && n !== 'transfer-encoding');
+          if (length !== null) headers.push(['content-length', String(length)]);
+          const scope = buildHttpScope(
+            { method, target: tgt, httpVersion, headers, client: unix ? null : ['::1', 1234], server: unix ? null : ['127.0.0.1', 8000], scheme },
+            { rootPath },
+          );
+          const errors = { write() {}, writelines() {}, flush() {} };
+          const environ = environFromScope(scope, { input: createWsgiInput(memorySource([]), length), errors, multithread: true, multiprocess: false });
+          expect(checkEnviron(environ)).toBe(environ);
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
