@@ -77,6 +77,16 @@ describe('AsgiTestClient: WebSocket sessions', () => {
     expect(() => ws.sendText('late')).toThrow(WebSocketClosed);
   });
 
+  it('simulates a lost connection (1006) and refuses close codes and reasons a client cannot send', async () => {
+    const log: WebSocketReceiveEventUnion[] = [];
+    await using client = new AsgiTestClient(echoApp(log));
+    const ws = await client.websocket('/');
+    await expect(ws.close(1005)).rejects.toThrow(RangeError);
+    await expect(ws.close(1000, 'x'.repeat(124))).rejects.toThrow(/123 UTF-8 bytes/);
+    await ws.close(1006);
+    expect(log.at(-1)).toEqual({ type: 'websocket.disconnect', code: 1006, reason: '' });
+  });
+
   it('the app closing gives the test the close frame, and the app then hears websocket.disconnect with that code', async () => {
     const log: WebSocketReceiveEventUnion[] = [];
     await using client = new AsgiTestClient(echoApp(log));

@@ -7,6 +7,7 @@
  */
 import type { ByteString } from '../bytes.js';
 import { isClientDisconnected } from '../errors.js';
+import { isSendableCloseCode } from '../asgi/events.js';
 import { WebSocketCycle, type WebSocketAction } from '../asgi/websocket-cycle.js';
 import type {
   AsgiApplication,
@@ -283,9 +284,15 @@ export class WebSocketSession implements AsyncDisposable {
    * Closes the connection from the client side (the app receives
    * websocket.disconnect with `code` and `reason`) unless it is already
    * closed, then waits for the app to return. Rethrows the app's error when
-   * it raised and raiseServerExceptions is on.
+   * it raised and raiseServerExceptions is on. `code` is one a client may
+   * send (RFC 6455 7.4), or 1006 to simulate a connection lost without a
+   * close frame; `reason` fits a close frame (<= 123 UTF-8 bytes).
    */
   async close(code = 1000, reason = ''): Promise<void> {
+    if (code !== ABNORMAL_CLOSURE && !isSendableCloseCode(code)) {
+      throw new RangeError(`close code must be one a client can send (1000-1003, 1007-1014, 3000-4999) or 1006 for a lost connection; got ${code}`);
+    }
+    if (Buffer.byteLength(reason, 'utf8') > 123) throw new RangeError(`close reason must fit a close frame (<= 123 UTF-8 bytes); got ${Buffer.byteLength(reason, 'utf8')}`);
     this.conn.disconnect(code, reason);
     await this.conn.settled;
     const failure = this.conn.appError;
