@@ -80,8 +80,9 @@ describe('HttpResponseCycle: happy paths', () => {
     const c = new HttpResponseCycle({ method: 'GET', extensions: ALL_HTTP_EXT });
     expect(c.send({ type: 'http.response.debug', info: { template: 'x' } })).toEqual({ kind: 'debug', info: { template: 'x' } });
     expect(c.send({ type: 'http.response.early_hint', links: ['</s.css>; rel=preload'] })).toEqual({ kind: 'early_hint', links: ['</s.css>; rel=preload'] });
-    expect(c.send({ type: 'http.response.push', path: '/s.css', headers: [] })).toEqual({ kind: 'push', path: '/s.css', headers: [] });
     c.send(start(200, [['content-length', '10']]));
+    expect(c.send({ type: 'http.response.push', path: '/s.css', headers: [] })).toEqual({ kind: 'push', path: '/s.css', headers: [] });
+    expect(c.send({ type: 'http.response.early_hint', links: ['</b.js>; rel=preload'] })).toEqual({ kind: 'early_hint', links: ['</b.js>; rel=preload'] });
     expect(c.send({ type: 'http.response.zerocopysend', file: 7, count: 4, more_body: true })).toEqual({ kind: 'zerocopysend', file: 7, offset: null, count: 4, more: true, transmit: true });
     expect(c.send({ type: 'http.response.pathsend', path: '/etc/hosts' })).toEqual({ kind: 'pathsend', path: '/etc/hosts', transmit: true });
     expect(c.finished).toBe(true);
@@ -102,7 +103,11 @@ describe('HttpResponseCycle: every rule it enforces', () => {
     ['start twice', 'asgi.http.order.2', [start(), start()]],
     ['body after the final body', 'asgi.http.order.3', [start(), body(), body()]],
     ['start after the response', 'asgi.http.order.3', [start(), body(), start()]],
-    ['debug after the response', 'asgi.http.order.3', [start(), body(), { type: 'http.response.debug', info: {} }], { extensions: ALL_HTTP_EXT }],
+    ['debug after start', 'asgi.ext.debug.3', [start(), { type: 'http.response.debug', info: {} }], { extensions: ALL_HTTP_EXT }],
+    ['debug twice', 'asgi.ext.debug.3', [{ type: 'http.response.debug', info: {} }, { type: 'http.response.debug', info: {} }], { extensions: ALL_HTTP_EXT }],
+    ['push before start', 'asgi.ext.push.3', [{ type: 'http.response.push', path: '/a', headers: [] }], { extensions: ALL_HTTP_EXT }],
+    ['push after the final body with trailers due', 'asgi.ext.push.3', [start(200, [], true), body(), { type: 'http.response.push', path: '/a', headers: [] }], { extensions: ALL_HTTP_EXT }],
+    ['push after the response', 'asgi.http.order.3', [start(), body(), { type: 'http.response.push', path: '/a', headers: [] }], { extensions: ALL_HTTP_EXT }],
     ['bad content-length', 'asgi.http.length.1', [start(200, [['content-length', '1x']])]],
     ['negative content-length', 'asgi.http.length.1', [start(200, [['content-length', '-1']])]],
     ['conflicting content-lengths', 'asgi.http.length.1', [start(200, [['content-length', '1'], ['content-length', '2']])]],
@@ -120,7 +125,8 @@ describe('HttpResponseCycle: every rule it enforces', () => {
     ['pathsend without the extension', 'asgi.ext.pathsend.1', [start(), { type: 'http.response.pathsend', path: '/x' }]],
     ['zerocopysend without the extension', 'asgi.ext.zerocopysend.1', [start(), { type: 'http.response.zerocopysend', file: 3 }]],
     ['early_hint without the extension', 'asgi.ext.early_hint.1', [{ type: 'http.response.early_hint', links: [] }]],
-    ['early_hint after start', 'asgi.ext.early_hint.3', [start(), { type: 'http.response.early_hint', links: [] }], { extensions: ALL_HTTP_EXT }],
+    ['early_hint after the final body with trailers due', 'asgi.ext.early_hint.3', [start(200, [], true), body(), { type: 'http.response.early_hint', links: [] }], { extensions: ALL_HTTP_EXT }],
+    ['early_hint after the response', 'asgi.http.order.3', [start(), body(), { type: 'http.response.early_hint', links: [] }], { extensions: ALL_HTTP_EXT }],
     ['push without the extension', 'asgi.ext.push.1', [{ type: 'http.response.push', path: '/a', headers: [] }]],
     ['debug without the extension', 'asgi.ext.debug.1', [{ type: 'http.response.debug', info: {} }]],
     ['upper-case header names in strict mode', 'asgi.events.headers.2', [start(200, [['X-A', 'b']])]],

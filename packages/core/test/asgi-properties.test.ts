@@ -97,6 +97,7 @@ function httpReference(method: string, ext: ReadonlySet<string>, steps: HttpStep
   let total = 0;
   let trailers = false;
   let lengthKnown = true;
+  let debugSent = false;
   const noBody = () => method === 'HEAD' || status === 204 || status === 304;
   const addBytes = (n: number, more: boolean): boolean => {
     total += n;
@@ -137,11 +138,17 @@ function httpReference(method: string, ext: ReadonlySet<string>, steps: HttpStep
         if (!s.more) phase = 'done';
         break;
       case 'early_hint':
-        if (!ext.has('http.response.early_hint') || phase !== 'init') return i;
+        // Before the final body (asgi.ext.early_hint.3).
+        if (!ext.has('http.response.early_hint') || (phase !== 'init' && phase !== 'body')) return i;
+        break;
+      case 'push':
+        // After start, before the final body (asgi.ext.push.3).
+        if (!ext.has('http.response.push') || phase !== 'body') return i;
         break;
       case 'debug':
-      case 'push':
-        if (!ext.has(`http.response.${s.k}`) || phase === 'done') return i;
+        // Once, before start (asgi.ext.debug.3).
+        if (!ext.has('http.response.debug') || phase !== 'init' || debugSent) return i;
+        debugSent = true;
         break;
     }
   }

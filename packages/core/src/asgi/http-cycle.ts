@@ -32,7 +32,7 @@ export type HttpAction =
   | { kind: 'pathsend'; path: string; transmit: boolean }
   /** Send trailer fields; when `more` is false the response is complete. */
   | { kind: 'trailers'; headers: NormalizedHeaders; more: boolean }
-  /** Send a 103 Early Hints response carrying these Link values. */
+  /** Send a 103 Early Hints response carrying these Link values if the final status line is not yet on the wire; else drop it (asgi.ext.early_hint.4). */
   | { kind: 'early_hint'; links: ByteString[] }
   /** Push this resource (HTTP/2); a transport that cannot push drops it silently (asgi.ext.push.4). */
   | { kind: 'push'; path: string; headers: NormalizedHeaders }
@@ -84,6 +84,7 @@ export class HttpResponseCycle {
   private _bytes = 0;
   /** False once the body length cannot be known here (zerocopysend without count, pathsend). */
   private _lengthKnown = true;
+  private _debugSent = false;
   private readonly head: boolean;
   private readonly extensions: Extensions | undefined;
   private readonly headerCase: HeaderCase;
@@ -180,17 +181,24 @@ export class HttpResponseCycle {
         return { kind: 'pathsend', path: e.path, transmit: !this._bodyless };
       case 'http.response.early_hint':
         this.needExtension('http.response.early_hint', 'asgi.ext.early_hint.1', e.type);
-        if (this._state !== 'init') {
-          throw new ProtocolError('asgi.ext.early_hint.3', 'http.response.early_hint must come before http.response.start', this._state);
+        this.notDone(e.type);
+        if (this._state === 'trailers') {
+          throw new ProtocolError('asgi.ext.early_hint.3', 'http.response.early_hint must come before the final body', e.type);
         }
         return { kind: 'early_hint', links: e.links };
       case 'http.response.push':
         this.needExtension('http.response.push', 'asgi.ext.push.1', e.type);
         this.notDone(e.type);
+        if (this._state !== 'body') {
+          throw new ProtocolError('asgi.ext.push.3', 'http.response.push must come after http.response.start and before the final body', this._state);
+        }
         return { kind: 'push', path: e.path, headers: e.headers };
       case 'http.response.debug':
         this.needExtension('http.response.debug', 'asgi.ext.debug.1', e.type);
-        this.notDone(e.type);
+        if (this._state !== 'init' || this._debugSent) {
+          throw new ProtocolError('asgi.ext.debug.3', 'http.response.debug is sent at most once, before http.response.start', e.type);
+        }
+        this._debugSent = true;
         return { kind: 'debug', info: e.info };
     }
   }
