@@ -10,3 +10,4 @@ export * from './fetch/from-fetch-handler.js';
 export * from './lifespan.js';
 export * from './logger.js';
 export * from './mount.js';
+export * from './wsgi-to-asgi.js';

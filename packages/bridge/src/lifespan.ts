@@ -7,12 +7,10 @@
 import {
   ASGI_VERSION,
   LIFESPAN_SPEC_VERSION,
-  ProtocolError,
-  checkLifespanSendEvent,
+  LifespanCycle,
   type AsgiApplication,
   type LifespanReceiveEvent,
   type LifespanScope,
-  type LifespanSendEvent,
   type Receive,
   type Send,
 } from '@tsgi/core';
@@ -52,6 +50,8 @@ export class LifespanDriver {
   private readonly app: AsgiApplication;
   private readonly mode: 'auto' | 'on';
   private phase: Phase = 'idle';
+  /** The one judge of which lifespan event is legal when (shared with the servers and the validator). */
+  private readonly cycle = new LifespanCycle();
   /** False once the app has shown it does not speak lifespan (returned or raised without answering). */
   private supported = true;
   private appDone: Promise<void> | null = null;
@@ -133,6 +133,7 @@ export class LifespanDriver {
   }
 
   private deliver(event: LifespanReceiveEvent): void {
+    this.cycle.delivered(event);
     const wake = this.wakeReceive;
     if (wake !== null) {
       this.wakeReceive = null;
@@ -155,17 +156,12 @@ export class LifespanDriver {
   };
 
   private readonly send: Send = async (raw) => {
-    const event: LifespanSendEvent = checkLifespanSendEvent(raw);
-    const expected = this.phase === 'starting' ? 'startup' : this.phase === 'stopping' ? 'shutdown' : null;
-    const phase = event.type.startsWith('lifespan.startup') ? 'startup' : 'shutdown';
-    if (phase !== expected || this.answer === null) {
-      throw new ProtocolError('asgi.lifespan.order.1', `"${event.type}" sent while the lifespan is ${this.phase}`, event.type);
-    }
-    if (event.type.endsWith('.complete')) {
+    const event = this.cycle.send(raw);
+    const phase = this.phase === 'starting' ? 'startup' : 'shutdown';
+    if (event.type === 'lifespan.startup.complete' || event.type === 'lifespan.shutdown.complete') {
       this.settle();
     } else {
-      const message = 'message' in event && event.message ? event.message : `lifespan ${phase} failed`;
-      this.settle(new LifespanFailed(phase, message));
+      this.settle(new LifespanFailed(phase, event.message || `lifespan ${phase} failed`));
     }
   };
 

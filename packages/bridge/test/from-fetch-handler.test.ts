@@ -121,7 +121,7 @@ describe('fromFetchHandler: the protocol around the handler', () => {
     const chunks = [bytes('aaaa'), bytes('bb'), bytes('c')];
     let i = 0;
     const done = app(
-      httpScope({ method: 'POST' }),
+      httpScope({ method: 'POST', headers: [['content-length', '7']] }),
       async () => {
         receives++;
         const body = chunks[i++] ?? new Uint8Array(0);
@@ -212,7 +212,7 @@ describe('fromFetchHandler: the protocol around the handler', () => {
     }, { logger: quiet });
     let n = 0;
     await app(
-      httpScope({ method: 'POST' }),
+      httpScope({ method: 'POST', headers: [['transfer-encoding', 'chunked']] }),
       async () => (n++ === 0 ? { type: 'http.request', body: bytes('part'), more_body: true } : { type: 'http.disconnect' }),
       async () => {
         throw new ClientDisconnected();

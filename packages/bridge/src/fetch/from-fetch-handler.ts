@@ -5,7 +5,6 @@
  * streaming and backpressure in both directions.
  */
 import {
-  ClientDisconnected,
   isByteString,
   isClientDisconnected,
   utf8ToLatin1,
@@ -16,6 +15,7 @@ import {
   type Scope,
   type Send,
 } from '@tsgi/core';
+import { hasRequestBody, InboundBody } from '../inbound-body.js';
 import { answerLifespan } from '../lifespan.js';
 import { consoleLogger, type BridgeLogger } from '../logger.js';
 import { requestUrl } from './url.js';
@@ -71,15 +71,15 @@ function invalidHandler(handler: unknown): never {
 }
 
 async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive, send: Send, logger: BridgeLogger): Promise<void> {
-  const abort = new AbortController();
-  const inbound = new InboundBody(receive, abort);
+  const inbound = new InboundBody(receive);
+  const withBody = !NO_BODY_METHODS.has(scope.method) && hasRequestBody(scope.headers);
   let request: Request;
   try {
     request = new Request(requestUrl(scope), {
       method: scope.method,
       headers: requestHeaders(scope.headers),
-      body: NO_BODY_METHODS.has(scope.method) ? null : inbound.stream(),
-      signal: abort.signal,
+      body: withBody ? inbound.stream() : null,
+      signal: inbound.signal,
       // Node's fetch needs this for a streamed body; it is the only mode there is.
       duplex: 'half',
     } as RequestInit);
@@ -89,7 +89,7 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
     await sendSimple(send, 400, 'Bad Request');
     return;
   }
-  if (request.body === null) inbound.watchForDisconnect();
+  if (!withBody) inbound.watch();
 
   let response: Response;
   try {
@@ -98,14 +98,14 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
       throw new TypeError(`the fetch handler must return a Response; got ${response === null ? 'null' : typeof response}`);
     }
   } catch (e) {
-    if (abort.signal.aborted) return; // the client left: nobody to answer
+    if (inbound.signal.aborted) return; // the client left: nobody to answer
     logger.error(`fromFetchHandler: the handler failed for ${scope.method} ${scope.path}`, e);
     await sendSimple(send, 500, 'Internal Server Error');
     return;
   }
-  if (abort.signal.aborted) {
+  if (inbound.signal.aborted) {
     // The client left while the handler worked: release the body, answer nobody.
-    await response.body?.cancel(abort.signal.reason).catch(() => {});
+    await response.body?.cancel(inbound.signal.reason).catch(() => {});
     return;
   }
 
@@ -119,7 +119,7 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
     await pipeBody(body, send);
   } catch (e) {
     if (isClientDisconnected(e)) {
-      abort.abort(e);
+      inbound.abort(e);
       return; // the server ends the request quietly; the body's reader was cancelled
     }
     throw e;
@@ -188,90 +188,5 @@ async function sendSimple(send: Send, status: number, text: string): Promise<voi
     await send({ type: 'http.response.body', body, more_body: false });
   } catch (e) {
     if (!isClientDisconnected(e)) throw e;
-  }
-}
-
-/**
- * The request body as a ReadableStream that calls `receive()` only when the
- * handler reads (pull), and the watch for `http.disconnect` that fires the
- * Request's AbortSignal. Only one `receive()` is ever outstanding.
- */
-class InboundBody {
-  private watching = false;
-  /** The last http.request event (more_body false) has been received. */
-  private bodyComplete = false;
-  private pulling: Promise<unknown> | null = null;
-
-  constructor(
-    private readonly receive: Receive,
-    private readonly abort: AbortController,
-  ) {}
-
-  stream(): ReadableStream<Uint8Array> {
-    return new ReadableStream<Uint8Array>(
-      {
-        pull: (controller) => {
-          const p = this.pullOnce(controller);
-          this.pulling = p;
-          return p;
-        },
-        cancel: () => {
-          // The handler gave up on the body: the rest is drained while watching for the disconnect.
-          this.watchForDisconnect();
-        },
-      },
-      { highWaterMark: 0 },
-    );
-  }
-
-  // Resolves once a chunk is enqueued or the stream ends: a pull that enqueues nothing is not called again.
-  private async pullOnce(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
-    for (;;) {
-      const event = await this.receive();
-      if (event.type === 'http.request') {
-        if (event.body.byteLength > 0) controller.enqueue(event.body);
-        if (!event.more_body) {
-          this.bodyComplete = true;
-          controller.close();
-          this.watchForDisconnect();
-          return;
-        }
-        if (event.body.byteLength > 0) return;
-      } else if (event.type === 'http.disconnect') {
-        this.watching = true; // seen already: nothing left to watch for
-        const reason = new ClientDisconnected('client disconnected before the request body was complete');
-        this.abort.abort(reason);
-        controller.error(reason);
-        return;
-      }
-    }
-  }
-
-  /**
-   * Once the body is read, cancelled or absent, waits for `http.disconnect`
-   * in the background so the Request's signal fires when the client leaves.
-   * (While the handler may still read the body, receive() belongs to it; a
-   * disconnect then shows as the body stream's error or a failing send().)
-   */
-  watchForDisconnect(): void {
-    if (this.watching) return;
-    this.watching = true;
-    void (async () => {
-      try {
-        if (this.pulling !== null) await this.pulling.catch(() => {});
-        for (;;) {
-          const event = await this.receive();
-          if (event.type === 'http.disconnect') {
-            this.abort.abort(new ClientDisconnected());
-            return;
-          }
-          // Draining a body the handler cancelled; once it is complete only a disconnect may follow.
-          if (event.type === 'http.request' && this.bodyComplete) return;
-          if (event.type === 'http.request' && !event.more_body) this.bodyComplete = true;
-        }
-      } catch {
-        // The server ended the request; nothing more to watch.
-      }
-    })();
   }
 }

@@ -1,0 +1,138 @@
+/**
+ * wsgiToAsgi: a WSGI-TS app (loaded by module path, DESIGN decision 3) as an
+ * ASGI-TS app, so an async server such as @tsgi/uws hosts sync and async
+ * apps side by side. The app runs on worker threads through @tsgi/pool's
+ * sync-app runner, the same implementation the pool server uses (decision
+ * 6); this module is only the ASGI front of it:
+ *
+ * - the request body is pulled from `receive()` only when the app reads
+ *   `wsgi.input` (which blocks its thread until the chunk arrives);
+ * - response chunks go out through `send()`, and the worker blocks once it
+ *   is a credit window ahead of the client (backpressure both ways);
+ * - `http.disconnect` makes the app's next write raise, and its iterable is
+ *   closed;
+ * - SCRIPT_NAME is the scope's root_path, PATH_INFO the rest of the path.
+ *
+ * Unlike asgiref's WsgiToAsgi (and uvicorn's, Starlette's, hypercorn's), the
+ * body is never read whole before the app is called.
+ */
+import {
+  isClientDisconnected,
+  type AsgiApplication,
+  type HttpScope,
+  type ModuleRef,
+  type Receive,
+  type Scope,
+  type Send,
+  type WsgiHeaders,
+} from '@tsgi/core';
+import { consoleLogger as poolConsoleLogger, createSyncRunner, type Logger, type ResponseSink, type SyncRunner, type SyncRunnerOptions } from '@tsgi/pool';
+import { hasRequestBody, InboundBody } from './inbound-body.js';
+import { answerLifespan } from './lifespan.js';
+
+/** Options of wsgiToAsgi: those of @tsgi/pool's runner (threads, maxQueue, timeoutMs, ...). */
+export interface WsgiToAsgiOptions extends SyncRunnerOptions {
+  /** How long lifespan shutdown waits for requests in flight before ending the threads, in ms. Default: no limit. */
+  shutdownGraceMs?: number;
+}
+
+/** The ASGI app wsgiToAsgi returns: an AsgiApplication that can also be closed by hosts without lifespan. */
+export interface WsgiAsgiApp extends AsgiApplication {
+  /** Starts the worker threads and imports the app (lifespan startup does this; the first request otherwise). */
+  start(): Promise<void>;
+  /** Ends the worker threads after the requests in flight (lifespan shutdown does this). */
+  close(graceMs?: number): Promise<void>;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Wraps the WSGI-TS app exported by `ref` as an ASGI-TS app running it on
+ * worker threads. Lifespan startup starts the threads (and fails if the app
+ * cannot be imported), shutdown ends them; WebSocket connections are
+ * refused (closed before accept: the server answers 403).
+ */
+export function wsgiToAsgi(ref: ModuleRef, options: WsgiToAsgiOptions = {}): WsgiAsgiApp {
+  const { shutdownGraceMs, ...runnerOptions } = options;
+  const logger: Logger = runnerOptions.logger ?? poolConsoleLogger();
+  let runner: SyncRunner | null = null;
+  let starting: Promise<SyncRunner> | null = null;
+  let nextId = 1;
+
+  // One runner for the app's life: created on lifespan startup or on the first request.
+  const ensureRunner = (): Promise<SyncRunner> => {
+    starting ??= (async () => {
+      const r = createSyncRunner(ref, { ...runnerOptions, logger });
+      try {
+        await r.ready();
+      } catch (e) {
+        starting = null;
+        await r.close(0).catch(() => {});
+        throw e;
+      }
+      runner = r;
+      return r;
+    })();
+    return starting;
+  };
+
+  const close = async (graceMs = shutdownGraceMs): Promise<void> => {
+    const r = starting === null ? null : await starting.catch(() => null);
+    starting = null;
+    runner = null;
+    if (r !== null) await r.close(graceMs);
+  };
+
+  const app = async function wsgiApp(scope: Scope, receive: Receive, send: Send): Promise<void> {
+    if (scope.type === 'http') {
+      const r = runner ?? (await ensureRunner());
+      return serveHttp(r, scope, receive, send, nextId++);
+    }
+    if (scope.type === 'lifespan') {
+      return answerLifespan(receive, send, {
+        startup: async () => {
+          await ensureRunner();
+        },
+        shutdown: () => close(),
+      });
+    }
+    // WSGI has no WebSockets: refuse the handshake cleanly.
+    await receive();
+    await send({ type: 'websocket.close', code: 1000 });
+  } as WsgiAsgiApp;
+  app.start = async () => {
+    await ensureRunner();
+  };
+  app.close = close;
+  return app;
+}
+
+/** One HTTP request through the runner, with the ASGI connection as its transport. */
+async function serveHttp(runner: SyncRunner, scope: HttpScope, receive: Receive, send: Send, id: number): Promise<void> {
+  const inbound = new InboundBody(receive);
+  const withBody = hasRequestBody(scope.headers);
+  if (!withBody) inbound.watch();
+  let failure: unknown = null;
+  const sink: ResponseSink = {
+    start: (status, _reason, headers) => send({ type: 'http.response.start', status, headers: lowerCaseNames(headers) }),
+    body: (chunk) => send({ type: 'http.response.body', body: chunk, more_body: true }),
+    end: () => send({ type: 'http.response.body', body: EMPTY, more_body: false }),
+    abort: (reason) => {
+      failure = reason;
+    },
+  };
+  await runner.handle(scope, withBody ? inbound : null, sink, { signal: inbound.signal, tag: `${scope.method} ${scope.path} #${id}` });
+  // A cut response is an app error after start: raising makes the server close the connection.
+  // A client that left needs no answer; the server ends the request quietly.
+  if (failure !== null && !isClientDisconnected(failure) && !inbound.signal.aborted) throw failure;
+}
+
+// ASGI header names are lower-case; WSGI apps may send any case.
+function lowerCaseNames(headers: WsgiHeaders): Array<[string, string]> {
+  const out: Array<[string, string]> = new Array(headers.length);
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i]!;
+    out[i] = [name.toLowerCase(), value];
+  }
+  return out;
+}
