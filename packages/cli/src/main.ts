@@ -79,7 +79,7 @@ async function serveCommand(config: ServeConfig, io: Io): Promise<number> {
     config.limitMaxRequests === undefined
       ? undefined
       : () => {
-          if (++served === config.limitMaxRequests) stop(`maximum number of requests (${config.limitMaxRequests}) reached`);
+          if (++served === config.limitMaxRequests) stop(`Maximum request limit of ${config.limitMaxRequests} exceeded. Terminating process.`);
         };
 
   info(`Started server process [${process.pid}]`);
@@ -94,14 +94,13 @@ async function serveCommand(config: ServeConfig, io: Io): Promise<number> {
     }
     throw new CliError(`cannot start the server: ${e instanceof Error ? e.message : String(e)}`, EXIT_FAILURE);
   }
-  const where = 'path' in handle.address ? `unix socket ${handle.address.path}` : handle.url;
-  info(`tsgi running on ${where} (${iface.toUpperCase()} app on ${server}; press CTRL+C to quit)`);
+  const label = iface === 'fetch' ? 'fetch handler' : `${iface.toUpperCase()}-TS app`;
+  info(`Serving ${label} ${spec.display} with ${server} on ${handle.url}`);
 
-  const onSignal = (signal: NodeJS.Signals) => stop(`received ${signal}`);
+  const onSignal = (signal: NodeJS.Signals) => stop(`Received ${signal}: shutting down gracefully.`);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const reason = await stopped;
-  info(`Shutting down (${reason})`);
+  info(await stopped);
   // A second signal while draining forces the exit, as uvicorn does.
   const force = (signal: NodeJS.Signals) => {
     io.err(`tsgi: forced exit on a second ${signal}`);
@@ -117,7 +116,6 @@ async function serveCommand(config: ServeConfig, io: Io): Promise<number> {
     process.removeListener('SIGINT', force);
     process.removeListener('SIGTERM', force);
   }
-  info('Finished server process');
   return EXIT_OK;
 }
 

@@ -34,8 +34,8 @@ export interface ServeConfig {
   forwardedAllowIps: string[];
   limitConcurrency: number | undefined;
   limitMaxRequests: number | undefined;
-  /** Seconds. */
-  timeoutKeepAlive: number;
+  /** Seconds; undefined: the server's default. */
+  timeoutKeepAlive: number | undefined;
   /** Seconds; undefined: wait for in-flight requests without a limit. */
   timeoutGracefulShutdown: number | undefined;
   /** Bytes. */
@@ -72,7 +72,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'forwarded-allow-ips', kind: 'string', metavar: 'TEXT', help: 'Comma-separated IPs or CIDRs to trust with proxy headers, or "*". [default: $FORWARDED_ALLOW_IPS or 127.0.0.1]' },
   { name: 'limit-concurrency', kind: 'string', metavar: 'INTEGER', help: 'Maximum number of concurrent connections or tasks before answering 503.' },
   { name: 'limit-max-requests', kind: 'string', metavar: 'INTEGER', help: 'Maximum number of requests to serve before shutting down gracefully (for use under a process manager).' },
-  { name: 'timeout-keep-alive', kind: 'string', metavar: 'SECONDS', help: 'Close keep-alive connections idle for this long. [default: 5]' },
+  { name: 'timeout-keep-alive', kind: 'string', metavar: 'SECONDS', help: 'Close keep-alive connections idle for this long. [default: the server\'s; uws: 10, the only idle time uWebSockets.js v20.30 has, or 0 for no keep-alive]' },
   { name: 'timeout-graceful-shutdown', kind: 'string', metavar: 'SECONDS', help: 'Maximum time to wait for in-flight requests on shutdown. [default: no limit]' },
   { name: 'ws-max-size', kind: 'string', metavar: 'BYTES', help: 'WebSocket maximum message size; larger messages close the connection with 1009. [default: 16777216]' },
   { name: 'ws-ping-interval', kind: 'string', metavar: 'SECONDS', help: 'WebSocket ping interval; 0 disables pings. [default: 20]' },
@@ -157,7 +157,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     forwardedAllowIps: ipList(str('forwarded-allow-ips') ?? env.FORWARDED_ALLOW_IPS ?? '127.0.0.1'),
     limitConcurrency: optional(str('limit-concurrency'), (v) => integer('--limit-concurrency', v, 1)),
     limitMaxRequests: optional(str('limit-max-requests'), (v) => integer('--limit-max-requests', v, 1)),
-    timeoutKeepAlive: seconds('--timeout-keep-alive', str('timeout-keep-alive') ?? '5'),
+    timeoutKeepAlive: optional(str('timeout-keep-alive'), (v) => seconds('--timeout-keep-alive', v)),
     timeoutGracefulShutdown: optional(str('timeout-graceful-shutdown'), (v) => seconds('--timeout-graceful-shutdown', v)),
     wsMaxSize: integer('--ws-max-size', str('ws-max-size') ?? String(16 * 1024 * 1024), 1),
     wsPingInterval: seconds('--ws-ping-interval', str('ws-ping-interval') ?? '20'),

@@ -5,6 +5,8 @@
  * @tsgi/uws through the bridge's fromFetchHandler.
  */
 import type { AsgiApplication, ModuleRef, ServerHandle } from '@tsgi/core';
+import { fromFetchHandler, type FetchHandler, type FetchHandlerObject } from '@tsgi/bridge';
+import { serve as serveUws, type ServeOptions as UwsOptions } from '@tsgi/uws';
 import { CliError } from './errors.js';
 import type { AppInterface } from './detect-interface.js';
 import type { ServeConfig, ServerChoice } from './options.js';
@@ -16,7 +18,7 @@ export interface StartRequest {
   iface: AppInterface;
   server: ServerChoice;
   config: ServeConfig;
-  /** Called once per request or connection the app is handed (for --limit-max-requests). */
+  /** Called once per request or connection the app has finished (for --limit-max-requests). */
   onRequest?: () => void;
 }
 
@@ -30,18 +32,14 @@ async function requireExport<T extends AnyFn>(pkg: string, name: string, needed:
   return fn as T;
 }
 
-/** The uvicorn-style flags as @tsgi/uws options. */
-function uwsOptions(config: ServeConfig): Record<string, unknown> {
-  return {
+/** The uvicorn-style flags as @tsgi/uws options; flags left at their default are left to the server. */
+function uwsOptions(config: ServeConfig): UwsOptions {
+  const options: UwsOptions = {
     host: config.host,
     port: config.port,
-    uds: config.uds,
     rootPath: config.rootPath,
     proxyHeaders: config.proxyHeaders,
     forwardedAllowIps: config.forwardedAllowIps,
-    limitConcurrency: config.limitConcurrency,
-    timeoutKeepAlive: config.timeoutKeepAlive,
-    timeoutGracefulShutdown: config.timeoutGracefulShutdown,
     wsMaxSize: config.wsMaxSize,
     wsPingInterval: config.wsPingInterval,
     wsPingTimeout: config.wsPingTimeout,
@@ -50,13 +48,30 @@ function uwsOptions(config: ServeConfig): Record<string, unknown> {
     logLevel: config.logLevel,
     workers: config.workers,
   };
+  if (config.uds !== undefined) options.uds = config.uds;
+  if (config.limitConcurrency !== undefined) options.limitConcurrency = config.limitConcurrency;
+  if (config.timeoutKeepAlive !== undefined) options.timeoutKeepAlive = config.timeoutKeepAlive;
+  if (config.timeoutGracefulShutdown !== undefined) options.timeoutGracefulShutdown = config.timeoutGracefulShutdown;
+  return options;
 }
 
-/** Wraps an ASGI app so each http/websocket connection is counted. */
+/** serve() refuses bad options with a TypeError before binding anything: that is a usage error. */
+async function serveOrExplain(start: () => Promise<ServerHandle>): Promise<ServerHandle> {
+  try {
+    return await start();
+  } catch (e) {
+    if (e instanceof TypeError && /^serve\(\): /.test(e.message)) throw new CliError(e.message.replace(/^serve\(\): /, ''));
+    throw e;
+  }
+}
+
+/** Wraps an ASGI app so each finished http/websocket connection is counted. */
 function counted(app: AsgiApplication, onRequest: () => void): AsgiApplication {
   return (scope, receive, send) => {
-    if (scope.type !== 'lifespan') onRequest();
-    return app(scope, receive, send);
+    const running = app(scope, receive, send);
+    // Counted once the app is done with it and its last write has left this tick,
+    // so shutting down never cuts the Nth response short.
+    return scope.type === 'lifespan' ? running : running.finally(() => setImmediate(onRequest));
   };
 }
 
@@ -70,7 +85,7 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
     if (config.workers !== 1) throw new CliError('--workers applies to --server uws; the pool server scales with --threads');
     if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests is not supported by --server pool yet');
     const serve = await requireExport<(ref: ModuleRef, options: Record<string, unknown>) => Promise<ServerHandle>>('@tsgi/pool', 'serve', 'a WSGI-TS app on --server pool');
-    return serve(req.ref, {
+    return serveOrExplain(() => serve(req.ref, {
       host: config.host,
       port: config.port,
       uds: config.uds,
@@ -82,15 +97,14 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
       timeoutGracefulShutdown: config.timeoutGracefulShutdown,
       accessLog: config.accessLog,
       logLevel: config.logLevel,
-    });
+    }));
   }
 
-  const serve = await requireExport<(app: AsgiApplication | ModuleRef, options: Record<string, unknown>) => Promise<ServerHandle>>('@tsgi/uws', 'serve', 'serving on --server uws');
   let app: AsgiApplication;
   if (iface === 'asgi') {
     if (config.workers > 1) {
       if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests cannot be combined with --workers > 1 yet');
-      return serve(req.ref, uwsOptions(config));
+      return serveOrExplain(() => serveUws(req.ref, uwsOptions(config)));
     }
     app = req.value as AsgiApplication;
   } else {
@@ -99,10 +113,9 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
       const wsgiToAsgi = await requireExport<(ref: ModuleRef, options: Record<string, unknown>) => AsgiApplication>('@tsgi/bridge', 'wsgiToAsgi', 'a WSGI-TS app on --server uws');
       app = wsgiToAsgi(req.ref, { threads: config.threads });
     } else {
-      const fromFetchHandler = await requireExport<(handler: unknown) => AsgiApplication>('@tsgi/bridge', 'fromFetchHandler', 'a fetch handler');
-      app = fromFetchHandler(req.value);
+      app = fromFetchHandler(req.value as FetchHandler | FetchHandlerObject);
     }
   }
   if (req.onRequest) app = counted(app, req.onRequest);
-  return serve(app, uwsOptions(config));
+  return serveOrExplain(() => serveUws(app, uwsOptions(config)));
 }

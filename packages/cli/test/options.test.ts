@@ -34,7 +34,7 @@ describe('tsgi serve flags', () => {
       forwardedAllowIps: ['127.0.0.1'],
       limitConcurrency: undefined,
       limitMaxRequests: undefined,
-      timeoutKeepAlive: 5,
+      timeoutKeepAlive: undefined,
       timeoutGracefulShutdown: undefined,
       wsMaxSize: 16777216,
       wsPingInterval: 20,

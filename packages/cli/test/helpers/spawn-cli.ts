@@ -36,17 +36,21 @@ export async function runCli(args: string[], opts: { bin?: boolean; cwd?: string
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
 
-/** Waits for the "tsgi running on http://host:port" line and returns the URL. */
-export async function waitForUrl(run: CliRun): Promise<string> {
-  const pattern = /tsgi running on (http:\/\/\S+)/;
+/** Waits until stderr matches `pattern` and returns the match. */
+export async function waitForStderr(run: CliRun, pattern: RegExp): Promise<RegExpExecArray> {
   for (;;) {
     const m = pattern.exec(run.stderr());
-    if (m) return m[1]!;
+    if (m) return m;
     const done = await Promise.race([once(run.child.stderr!, 'data').then(() => false), run.exited.then(() => true)]);
     if (done) {
       const m2 = pattern.exec(run.stderr());
-      if (m2) return m2[1]!;
-      throw new Error(`the CLI exited before listening:\n${run.stderr()}`);
+      if (m2) return m2;
+      throw new Error(`the CLI exited before printing ${pattern}:\n${run.stderr()}`);
     }
   }
+}
+
+/** Waits for the "Serving … on http://host:port" line and returns the URL. */
+export async function waitForUrl(run: CliRun): Promise<string> {
+  return (await waitForStderr(run, /Serving .* on ((?:http:\/\/|unix:)\S+)/))[1]!;
 }

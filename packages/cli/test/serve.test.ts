@@ -1,0 +1,117 @@
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixtures, runCli, startCli, waitForStderr, waitForUrl, type CliRun } from './helpers/spawn-cli.js';
+
+const running: CliRun[] = [];
+afterEach(async () => {
+  for (const run of running.splice(0)) {
+    if (run.child.exitCode === null && run.child.signalCode === null) {
+      run.child.kill('SIGKILL');
+      await run.exited;
+    }
+  }
+});
+
+/** Starts `tsgi serve` on an ephemeral port and waits until it listens. */
+async function serve(args: string[], opts: { bin?: boolean } = {}): Promise<{ run: CliRun; url: string }> {
+  const run = startCli(['serve', '--port', '0', ...args], opts);
+  running.push(run);
+  const url = await waitForUrl(run);
+  return { run, url };
+}
+
+async function stop(run: CliRun, signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+  run.child.kill(signal);
+  return run.exited;
+}
+
+describe('tsgi serve', () => {
+  it('serves a .ts ASGI-TS app (detected: async function) and exits 0 on SIGTERM', async () => {
+    const { run, url } = await serve([join(fixtures, 'asgi-app.ts')]);
+    expect(run.stderr()).toMatch(/Serving ASGI-TS app .*asgi-app\.ts with uws on http:\/\/127\.0\.0\.1:\d+/);
+    const res = await fetch(`${url}/hello`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('asgi |/hello');
+    expect(await stop(run)).toBe(0);
+    expect(run.stderr()).toMatch(/Received SIGTERM/);
+  });
+
+  it('serves a .js app declared with three parameters, and exits 0 on SIGINT', async () => {
+    const { run, url } = await serve([`${join(fixtures, 'plain-app.js')}:app`]);
+    expect(await (await fetch(url)).text()).toBe('js app');
+    expect(await stop(run, 'SIGINT')).toBe(0);
+  });
+
+  it('serves a fetch handler (default export with a fetch method) through the bridge', async () => {
+    const { run, url } = await serve([`${join(fixtures, 'fetch-app.ts')}:default`]);
+    expect(run.stderr()).toMatch(/Serving fetch handler/);
+    expect(await (await fetch(`${url}/a/b`)).text()).toBe('fetch /a/b');
+    expect(await stop(run)).toBe(0);
+  });
+
+  it('passes --root-path to the scope (path includes root_path)', async () => {
+    const { run, url } = await serve(['--root-path', '/api', join(fixtures, 'asgi-app.ts')]);
+    expect(await (await fetch(`${url}/items`)).text()).toBe('asgi /api|/api/items');
+    expect(await stop(run)).toBe(0);
+  });
+
+  it('graceful shutdown: a request in flight when SIGTERM arrives still completes', async () => {
+    const { run, url } = await serve([join(fixtures, 'asgi-app.ts')]);
+    const pending = fetch(`${url}/slow`);
+    await waitForStderr(run, /slow request started/);
+    run.child.kill('SIGTERM');
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('asgi |/slow');
+    expect(await run.exited).toBe(0);
+  });
+
+  it('a failed lifespan startup prints the app\'s message and exits 3', async () => {
+    const r = await runCli(['serve', '--port', '0', join(fixtures, 'failing-startup.ts')]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/database unreachable/);
+  });
+
+  it('--lifespan off skips the lifespan protocol entirely', async () => {
+    const { run, url } = await serve(['--lifespan', 'off', join(fixtures, 'failing-startup.ts')]);
+    // The app answers nothing for http: the server's 500, but it is serving.
+    expect((await fetch(url)).status).toBe(500);
+    expect(await stop(run)).toBe(0);
+  });
+
+  it('--limit-max-requests: after N requests the server shuts down gracefully and exits 0', async () => {
+    const { run, url } = await serve(['--limit-max-requests', '2', join(fixtures, 'asgi-app.ts')]);
+    expect((await fetch(url)).status).toBe(200);
+    expect((await fetch(url)).status).toBe(200);
+    expect(await run.exited).toBe(0);
+    expect(run.stderr()).toMatch(/Maximum request limit of 2 exceeded/);
+  });
+
+  it('an option the server refuses is a usage error naming it, exit 2', async () => {
+    const r = await runCli(['serve', '--port', '0', '--timeout-keep-alive', '3', join(fixtures, 'asgi-app.ts')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/tsgi: error: .*timeoutKeepAlive/);
+  });
+
+  it('a port already in use: a one-line error, exit 1', async () => {
+    const blocker = createServer();
+    blocker.listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = await runCli(['serve', '--port', String(port), join(fixtures, 'asgi-app.ts')]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/tsgi: error: cannot start the server: could not listen/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('the built bin (what pnpm exec tsgi runs) serves too', async () => {
+    const { run, url } = await serve([join(fixtures, 'asgi-app.ts')], { bin: true });
+    expect(await (await fetch(url)).text()).toBe('asgi |/');
+    expect(await stop(run)).toBe(0);
+  });
+});
