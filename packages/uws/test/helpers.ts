@@ -66,7 +66,10 @@ export interface RawResponse {
  */
 export class RawClient {
   readonly socket: Socket;
-  private buf: Buffer = Buffer.alloc(0);
+  // Received bytes not yet consumed, kept as a list: concatenating on every
+  // data event would make a 64 MiB body cost gigabytes of copying.
+  private parts: Buffer[] = [];
+  private length = 0;
   private closed = false;
   private wake: (() => void) | undefined;
   readonly ready: Promise<void>;
@@ -78,7 +81,8 @@ export class RawClient {
       this.socket.once('error', reject);
     });
     this.socket.on('data', (d: Buffer) => {
-      this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+      this.parts.push(d);
+      this.length += d.length;
       this.wake?.();
     });
     this.socket.on('close', () => {
@@ -109,7 +113,7 @@ export class RawClient {
       await this.next();
     }
     const head = this.buf.subarray(0, end).toString('latin1');
-    this.buf = this.buf.subarray(end + 4);
+    this.consume(end + 4);
     const [statusLine, ...lines] = head.split('\r\n');
     const m = /^HTTP\/1\.[01] (\d{3}) ?(.*)$/.exec(statusLine!);
     if (m === null) throw new Error(`bad status line ${JSON.stringify(statusLine)}`);
@@ -128,27 +132,45 @@ export class RawClient {
         let le: number;
         while ((le = this.buf.indexOf('\r\n')) === -1) await this.needMore();
         const size = parseInt(this.buf.subarray(0, le).toString('latin1'), 16);
-        while (this.buf.length < le + 2 + size + 2) await this.needMore();
+        await this.atLeast(le + 2 + size + 2);
         parts.push(Buffer.from(this.buf.subarray(le + 2, le + 2 + size)));
-        this.buf = this.buf.subarray(le + 2 + size + 2);
+        this.consume(le + 2 + size + 2);
         if (size === 0) break;
       }
       body = Buffer.concat(parts);
     } else if (header('content-length') !== undefined) {
       const n = Number(header('content-length'));
-      while (this.buf.length < n) await this.needMore();
+      await this.atLeast(n);
       body = Buffer.from(this.buf.subarray(0, n));
-      this.buf = this.buf.subarray(n);
+      this.consume(n);
     } else {
       await this.waitClosed();
       body = this.buf;
-      this.buf = Buffer.alloc(0);
+      this.consume(body.length);
     }
     return { status, reason: m[2]!, headers, header, body, head };
   }
 
   close(): void {
     this.socket.destroy();
+  }
+
+  /** The unconsumed bytes as one buffer. */
+  private get buf(): Buffer {
+    if (this.parts.length !== 1) this.parts = [this.parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(this.parts, this.length)];
+    return this.parts[0]!;
+  }
+
+  /** Drops the first `n` unconsumed bytes. */
+  private consume(n: number): void {
+    const b = this.buf.subarray(n);
+    this.parts = [b];
+    this.length = b.length;
+  }
+
+  /** Waits until at least `n` bytes are unconsumed. */
+  private async atLeast(n: number): Promise<void> {
+    while (this.length < n) await this.needMore();
   }
 
   private async needMore(): Promise<void> {
