@@ -84,6 +84,7 @@ describe('validateAsgi: server-side violations', () => {
     ['a server without a port slot', 'asgi.http.scope.12', httpScope({ server: ['x'] })],
     ['state that is an array', 'asgi.http.scope.13', httpScope({ state: [] })],
     ['a websocket http_version 0.9', 'asgi.websocket.scope.3', wsScope({ http_version: '0.9' })],
+    ['a websocket over HTTP/1.0', 'asgi.websocket.scope.3', wsScope({ http_version: '1.0' })],
     ['a websocket path without root_path', 'asgi.http.path.1', wsScope({ root_path: '/a', path: '/ws' })],
     ['websocket subprotocols as a string', 'asgi.websocket.scope.8', wsScope({ subprotocols: 'chat' })],
     ['an empty websocket scheme', 'asgi.websocket.scope.4', wsScope({ scheme: '' })],

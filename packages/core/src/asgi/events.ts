@@ -43,55 +43,64 @@ export interface CheckOptions {
   headerCase?: HeaderCase;
 }
 
-const UPPER = /[A-Z]/;
+// An RFC 9110 token without upper-case letters: the name as it should be, checked in one test.
+const LOWER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 // A lone surrogate cannot be encoded as UTF-8: sending it would silently become U+FFFD.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * Validates headers as an app or server hands them over: any iterable of
  * 2-item iterables of byte strings, names RFC 9110 tokens, values without
- * CR, LF, NUL or other controls. Returns them as plain arrays. `clause` is
+ * CR, LF, NUL or other controls. Returns a fresh array of [name, value]
+ * arrays (valid, already lower-case array pairs are reused, not copied). `clause` is
  * the id cited for a malformed header; with `headerCase: 'require'` an
  * upper-case name breaks asgi.events.headers.2, otherwise it is lower-cased.
  */
 export function normalizeHeaders(headers: unknown, clause: string, headerCase: HeaderCase = 'fold'): NormalizedHeaders {
   if (headers === undefined) return [];
+  if (Array.isArray(headers)) {
+    // Fast path: the common array of arrays, walked without an iterator.
+    const out: NormalizedHeaders = new Array(headers.length);
+    for (let i = 0; i < headers.length; i++) out[i] = normalizeHeader(headers[i], i, clause, headerCase);
+    return out;
+  }
   if (typeof headers === 'string' || headers === null || typeof (headers as Iterable<unknown>)[Symbol.iterator] !== 'function') {
     throw new ProtocolError(clause, 'headers must be an iterable of [name, value] pairs', headers);
   }
   const out: NormalizedHeaders = [];
   let i = 0;
-  for (const pair of headers as Iterable<unknown>) {
-    let name: unknown;
-    let value: unknown;
-    if (Array.isArray(pair)) {
-      if (pair.length !== 2) throw new ProtocolError(clause, `header ${i} must be a [name, value] pair`, pair);
-      name = pair[0];
-      value = pair[1];
-    } else if (pair !== null && typeof pair === 'object' && typeof (pair as Iterable<unknown>)[Symbol.iterator] === 'function') {
-      const items = Array.from(pair as Iterable<unknown>);
-      if (items.length !== 2) throw new ProtocolError(clause, `header ${i} must be a [name, value] pair`, pair);
-      name = items[0];
-      value = items[1];
-    } else {
-      throw new ProtocolError(clause, `header ${i} must be a [name, value] pair`, pair);
-    }
-    if (typeof name !== 'string' || !isToken(name)) {
-      throw new ProtocolError(clause, `header ${i} name must be a byte string that is an RFC 9110 token`, name);
-    }
-    if (typeof value !== 'string' || !isHeaderValue(value)) {
-      throw new ProtocolError(clause, `header ${i} (${name}) value must be a byte string without CR, LF, NUL or other controls`, value);
-    }
-    if (UPPER.test(name)) {
-      if (headerCase === 'require') {
-        throw new ProtocolError('asgi.events.headers.2', `header ${i} name must be lower-case`, name);
-      }
-      name = name.toLowerCase();
-    }
-    out.push([name as string, value]);
-    i++;
-  }
+  for (const pair of headers as Iterable<unknown>) out.push(normalizeHeader(pair, i++, clause, headerCase));
   return out;
+}
+
+function normalizeHeader(pair: unknown, i: number, clause: string, headerCase: HeaderCase): [ByteString, ByteString] {
+  let name: unknown;
+  let value: unknown;
+  if (Array.isArray(pair)) {
+    if (pair.length !== 2) throw new ProtocolError(clause, `header ${i} must be a [name, value] pair`, pair);
+    name = pair[0];
+    value = pair[1];
+  } else if (pair !== null && typeof pair === 'object' && typeof (pair as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    const items = Array.from(pair as Iterable<unknown>);
+    if (items.length !== 2) throw new ProtocolError(clause, `header ${i} must be a [name, value] pair`, pair);
+    name = items[0];
+    value = items[1];
+  } else {
+    throw new ProtocolError(clause, `header ${i} must be a [name, value] pair`, pair);
+  }
+  if (typeof name !== 'string') {
+    throw new ProtocolError(clause, `header ${i} name must be a byte string that is an RFC 9110 token`, name);
+  }
+  if (!LOWER_TOKEN.test(name)) {
+    if (!isToken(name)) throw new ProtocolError(clause, `header ${i} name must be a byte string that is an RFC 9110 token`, name);
+    if (headerCase === 'require') throw new ProtocolError('asgi.events.headers.2', `header ${i} name must be lower-case`, name);
+    name = name.toLowerCase();
+  }
+  if (typeof value !== 'string' || !isHeaderValue(value)) {
+    throw new ProtocolError(clause, `header ${i} (${name as string}) value must be a byte string without CR, LF, NUL or other controls`, value);
+  }
+  // A valid plain pair is kept as is (no copy per header on the hot path); anything else becomes a fresh pair.
+  return Array.isArray(pair) && pair[0] === name ? (pair as [ByteString, ByteString]) : [name as string, value];
 }
 
 /** Throws asgi.events.type.1 unless `event` is an object with a string `type`; returns the type. */

@@ -44,6 +44,8 @@ export interface ValidateAsgiOptions {
 }
 
 const HTTP_VERSIONS = new Set(['1.0', '1.1', '2', '3']);
+// A WebSocket handshake needs HTTP/1.1 (RFC 6455) or an extended CONNECT (HTTP/2, HTTP/3).
+const WEBSOCKET_HTTP_VERSIONS = new Set(['1.1', '2', '3']);
 
 /** Clause ids of the scope keys, per scope type (websocket groups several keys under one clause). */
 const SCOPE_CLAUSES = {
@@ -98,8 +100,8 @@ export function checkScope(scope: unknown): Scope {
     return scope as unknown as Scope;
   }
   const c = SCOPE_CLAUSES[type];
-  if (!HTTP_VERSIONS.has(scope.http_version as string)) {
-    throw serverError(c.http_version, 'http_version must be "1.0", "1.1", "2" or "3"', scope.http_version);
+  if (!(type === 'http' ? HTTP_VERSIONS : WEBSOCKET_HTTP_VERSIONS).has(scope.http_version as string)) {
+    throw serverError(c.http_version, `http_version must be ${type === 'http' ? '"1.0", ' : ''}"1.1", "2" or "3"`, scope.http_version);
   }
   if (type === 'http' && (typeof scope.method !== 'string' || !isToken(scope.method))) {
     throw serverError('asgi.http.scope.4', 'method must be an RFC 9110 token', scope.method);
