@@ -98,6 +98,22 @@ describe('AsgiTestClient: WebSocket sessions', () => {
     await expect(ws.receive()).rejects.toBeInstanceOf(WebSocketClosed);
   });
 
+  it('a receive() pending in another task wakes with websocket.disconnect when the app itself closes', async () => {
+    let readerSaw: WebSocketReceiveEventUnion | undefined;
+    const app: AsgiApplication = async (_s, receive, send) => {
+      await receive();
+      await send({ type: 'websocket.accept' });
+      const reader = receive().then((e) => (readerSaw = e as WebSocketReceiveEventUnion));
+      await send({ type: 'websocket.close', code: 4001 });
+      await reader;
+    };
+    await using client = new AsgiTestClient(app);
+    const ws = await client.websocket('/');
+    expect(await ws.receiveClose()).toEqual({ code: 4001, reason: '' });
+    await ws.close();
+    expect(readerSaw).toEqual({ type: 'websocket.disconnect', code: 4001, reason: '' });
+  });
+
   it('an app that returns while connected closes with 1000', async () => {
     const app: AsgiApplication = async (_s, receive, send) => {
       await receive();

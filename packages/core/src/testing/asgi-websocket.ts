@@ -211,8 +211,11 @@ export class WebSocketConnection {
     }
   }
 
+  // The connection ended on the server side: a pending receive() (say, a reader task) wakes with websocket.disconnect too.
   private endFromServer(code: number, reason: string): void {
-    if (this.finalEvent === null) this.finalEvent = { type: 'websocket.disconnect', code, reason };
+    if (this.finalEvent !== null) return;
+    this.finalEvent = { type: 'websocket.disconnect', code, reason };
+    this.toApp.put(this.finalEvent);
   }
 }
 
