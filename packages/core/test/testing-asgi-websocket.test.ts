@@ -187,10 +187,11 @@ describe('AsgiTestClient: WebSocket sessions', () => {
     await using quiet = new AsgiTestClient(failsAfter, { raiseServerExceptions: false });
     const ws2 = await quiet.websocket('/');
     ws2.sendText('trigger');
-    expect(await ws2.receiveClose()).toEqual({ code: 1011, reason: '' });
+    expect(await ws2.receiveClose()).toEqual({ code: 1011, reason: 'Internal Server Error' });
     await using quietBefore = new AsgiTestClient(failsBefore, { raiseServerExceptions: false });
     const denied = (await quietBefore.websocket('/').catch((e: unknown) => e)) as WebSocketDenied;
     expect(denied.response.status).toBe(500);
+    expect(denied.response.text()).toBe('Internal Server Error');
   });
 
   it('after the client left, the app send() throws ClientDisconnected; client close() stays quiet about it', async () => {

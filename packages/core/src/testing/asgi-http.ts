@@ -14,18 +14,11 @@ import { HttpResponseCycle, type HttpAction } from '../asgi/http-cycle.js';
 import type { AsgiApplication, HttpReceiveEvent, HttpScope, Receive, Send, SendEvent } from '../asgi/types.js';
 import { deferred, Rendezvous, type Deferred } from './channel.js';
 import { chunkBytes, type BodySource } from './request.js';
-import { BaseTestResponse, IncompleteResponseError, ResponseHeaders } from './response.js';
+import { BaseTestResponse, IncompleteResponseError, INTERNAL_ERROR_BODY, INTERNAL_ERROR_HEADERS, ResponseHeaders } from './response.js';
 
 const EMPTY = new Uint8Array(0);
 const DISCONNECT: HttpReceiveEvent = Object.freeze({ type: 'http.disconnect' }) as HttpReceiveEvent;
 const readFd = promisify(fsRead);
-
-/** What a server answers when the app fails before starting its response (asgi spec: 500, nothing of the error leaks). */
-const INTERNAL_ERROR_BODY = new TextEncoder().encode('Internal Server Error');
-const INTERNAL_ERROR_HEADERS: Array<[ByteString, ByteString]> = [
-  ['content-type', 'text/plain; charset=utf-8'],
-  ['content-length', String(INTERNAL_ERROR_BODY.byteLength)],
-];
 
 /** The response of an ASGI app: what every TestResponse has, plus what only ASGI extensions produce. */
 export class AsgiTestResponse extends BaseTestResponse {

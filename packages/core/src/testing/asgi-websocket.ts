@@ -19,7 +19,7 @@ import type {
   WebSocketScope,
 } from '../asgi/types.js';
 import { deferred, Mailbox, type Deferred } from './channel.js';
-import { BaseTestResponse, IncompleteResponseError, ResponseHeaders } from './response.js';
+import { BaseTestResponse, IncompleteResponseError, INTERNAL_ERROR_BODY, INTERNAL_ERROR_HEADERS, ResponseHeaders } from './response.js';
 
 /** A message the app sent, as the test receives it; `close` ends the stream. */
 export type WebSocketMessage =
@@ -138,9 +138,23 @@ export class WebSocketConnection {
         this.inbox.fail(failure.error);
         return;
       }
-      if (outcome === 'deny_403' || outcome === 'abort') return this.deny(500, [], [], 'the app raised before accepting');
-      if (outcome === 'close_1000') this.inbox.put({ type: 'close', code: INTERNAL_ERROR, reason: '' });
-      this.inbox.fail(new WebSocketClosed('the app raised; the server closed the connection with 1011', INTERNAL_ERROR));
+      // What @tsgi/uws does (spec asgi.app.return.3): a 500 before the handshake was answered,
+      // a cut connection mid denial response, a 1011 close once accepted.
+      switch (outcome) {
+        case 'deny_403':
+          this.deny(500, INTERNAL_ERROR_HEADERS, [INTERNAL_ERROR_BODY], 'the app raised before accepting');
+          break;
+        case 'abort':
+          this.handshake.reject(new IncompleteResponseError('the app raised during its denial response; a server would close the connection', { cause: failure.error }));
+          break;
+        case 'close_1000':
+          this.closeSeen = { code: INTERNAL_ERROR, reason: 'Internal Server Error' };
+          this.inbox.put({ type: 'close', ...this.closeSeen });
+          break;
+        case 'complete':
+          break;
+      }
+      this.inbox.fail(new WebSocketClosed('the app raised; the server ended the connection', this.closeSeen?.code ?? null));
       return;
     }
     switch (outcome) {
@@ -161,7 +175,7 @@ export class WebSocketConnection {
     this.inbox.fail(new WebSocketClosed('the WebSocket connection is closed: no more messages', this.closeSeen?.code ?? null));
   }
 
-  private deny(status: number, headers: Array<[ByteString, ByteString]>, chunks: Uint8Array[], how: string): void {
+  private deny(status: number, headers: ReadonlyArray<readonly [ByteString, ByteString]>, chunks: Uint8Array[], how: string): void {
     this.handshake.reject(new WebSocketDenied(new BaseTestResponse(status, new ResponseHeaders(headers), chunks), how));
   }
 

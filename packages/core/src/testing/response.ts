@@ -109,3 +109,12 @@ export class BaseTestResponse implements TestResponse {
 export class IncompleteResponseError extends Error {
   override name = 'IncompleteResponseError';
 }
+
+/** The body of the 500 a server sends when the app fails before responding: generic, nothing of the error leaks. */
+export const INTERNAL_ERROR_BODY: Uint8Array = new TextEncoder().encode('Internal Server Error');
+
+/** The headers of that 500. */
+export const INTERNAL_ERROR_HEADERS: ReadonlyArray<readonly [ByteString, ByteString]> = [
+  ['content-type', 'text/plain; charset=utf-8'],
+  ['content-length', String(INTERNAL_ERROR_BODY.byteLength)],
+];
