@@ -268,6 +268,20 @@ describe('AsgiTestClient: streamed responses and backpressure', () => {
     expect(seen).toEqual(['ClientDisconnected', 'http.disconnect']);
   });
 
+  it('close() while a next() is pending ends both: the pending read rejects with ClientDisconnected', async () => {
+    const app: AsgiApplication = async (_scope, receive, send) => {
+      await send({ type: 'http.response.start', status: 200 });
+      await receive();
+      // The request body is done: this receive() waits for the disconnect.
+      expect((await receive()).type).toBe('http.disconnect');
+    };
+    await using client = new AsgiTestClient(app);
+    const res = await client.stream('GET', '/');
+    const pending = res[Symbol.asyncIterator]().next();
+    await res.close();
+    await expect(pending).rejects.toSatisfy(isClientDisconnected);
+  });
+
   it('an AbortSignal disconnects mid-request: the app hears http.disconnect and request() rejects with the reason', async () => {
     const controller = new AbortController();
     const seen: string[] = [];

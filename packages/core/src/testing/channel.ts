@@ -72,7 +72,7 @@ interface Offer<T> {
  */
 export class Rendezvous<T> {
   private readonly offers: Array<Offer<T>> = [];
-  private taker: Deferred<IteratorResult<T, undefined>> | null = null;
+  private readonly takers: Array<Deferred<IteratorResult<T, undefined>>> = [];
   private finished: { error?: unknown; failed: boolean } | null = null;
   private cancelled: { error: unknown } | null = null;
 
@@ -80,9 +80,8 @@ export class Rendezvous<T> {
   put(item: T): Promise<void> {
     if (this.cancelled !== null) return Promise.reject(this.cancelled.error);
     const taken = deferred<void>();
-    const taker = this.taker;
-    if (taker !== null) {
-      this.taker = null;
+    const taker = this.takers.shift();
+    if (taker !== undefined) {
       taken.resolve();
       taker.resolve({ done: false, value: item });
     } else {
@@ -101,9 +100,9 @@ export class Rendezvous<T> {
     if (this.finished !== null) {
       return this.finished.failed ? Promise.reject(this.finished.error) : Promise.resolve({ done: true, value: undefined });
     }
-    if (this.taker !== null) throw new Error('one take() at a time');
-    this.taker = deferred();
-    return this.taker.promise;
+    const taker = deferred<IteratorResult<T, undefined>>();
+    this.takers.push(taker);
+    return taker.promise;
   }
 
   /** The producer is done: takers get `done` once the offered items are gone. */
@@ -131,9 +130,8 @@ export class Rendezvous<T> {
   private finish(state: { error?: unknown; failed: boolean }): void {
     if (this.finished !== null) return;
     this.finished = state;
-    const taker = this.taker;
-    if (taker !== null && this.offers.length === 0) {
-      this.taker = null;
+    // Waiting takers exist only while no offer is queued: they all get the end now.
+    for (const taker of this.takers.splice(0)) {
       if (state.failed) taker.reject(state.error);
       else taker.resolve({ done: true, value: undefined });
     }
