@@ -58,8 +58,9 @@ export function recordingSink(opts: { delayMs?: number; failAfter?: number } = {
 export function captureLogger() {
   const lines: string[] = [];
   const logger: Logger = {
+    debug: (m) => void lines.push(`DEBUG ${m}`),
     error: (m) => void lines.push(`ERROR ${m}`),
-    warn: (m) => void lines.push(`WARN ${m}`),
+    warning: (m) => void lines.push(`WARN ${m}`),
     info: (m) => void lines.push(`INFO ${m}`),
     access: (m) => void lines.push(`ACCESS ${m}`),
   };

@@ -20,6 +20,8 @@ export interface WorkerConfig {
   signals: Int32Array;
   /** Per slot, the id of the request its worker is running (0 when idle): lets the timeout skip time spent queued. */
   running: Int32Array;
+  /** The runner runs from TypeScript source (tests): the worker must load its own modules through tsx. */
+  fromSource: boolean;
   /** The app to import. */
   app: ModuleRef;
   /** Bytes a worker may send ahead of the client before it blocks (response flow control). */

@@ -67,7 +67,10 @@ class ThreadRunner implements SyncRunner {
     this.creditWindow = options.creditWindow ?? DEFAULT_CREDIT_WINDOW;
     this.signals = new Int32Array(new SharedArrayBuffer(4 * (threads + 1)));
     this.running = new Int32Array(new SharedArrayBuffer(4 * (threads + 1)));
+    // Running from TypeScript source (tests): workers must resolve @tsgi/* to source too.
+    const fromSource = import.meta.url.endsWith('.ts');
     const config: WorkerConfig = {
+      fromSource,
       runnerId: this.runnerId,
       signals: this.signals,
       running: this.running,
@@ -83,8 +86,6 @@ class ThreadRunner implements SyncRunner {
       (channel as unknown as { unref?: () => void }).unref?.();
       this.channels[slot] = channel;
     }
-    // Running from TypeScript source (tests): workers must resolve @tsgi/* to source too.
-    const fromSource = import.meta.url.endsWith('.ts');
     this.pool = new Tinypool({
       filename: new URL('./worker-entry.js', import.meta.url).href,
       minThreads: threads,
@@ -298,7 +299,7 @@ class Exchange {
     if (name === RECYCLE_ERROR) return;
     const message = String((error as { message?: unknown } | null)?.message ?? error);
     if (/queue is at limit|No task queue available/.test(message)) {
-      this.runner.log.warn(`${this.tag}: every worker thread is busy and the queue is full; answered 503`);
+      this.runner.log.warning(`${this.tag}: every worker thread is busy and the queue is full; answered 503`);
       this.answer(answerFor(503, 'Service Unavailable', [['Retry-After', '1']]), 'error');
       return;
     }
@@ -434,7 +435,7 @@ class Exchange {
   /** Shutdown grace ran out: end the request now. */
   cancel(why: string): void {
     if (this.finished) return;
-    this.runner.log.warn(`${this.tag}: ${why}; request cut`);
+    this.runner.log.warning(`${this.tag}: ${why}; request cut`);
     this.abort.abort();
     this.answer(answerFor(503, 'Service Unavailable'), 'error');
   }

@@ -64,6 +64,7 @@ export const app: WsgiApplication = (env, start) => {
     case '/served':
       return text(start, String(served));
     case '/thread':
+      sleep(Number(q.get('ms') ?? 0));
       return text(start, String(process.__tinypool_state__?.workerId ?? 0));
     case '/errors':
       env['wsgi.errors'].write('first line\nsecond line\n');

@@ -1,0 +1,178 @@
+/**
+ * The pool server: node:http parses HTTP on the main thread, the sync-app
+ * runner runs the WSGI-TS app on worker threads. Per request: the head
+ * becomes an ASGI scope (core's buildHttpScope, shared with every tsgi
+ * server), the runner builds the environ from it on the worker, and the
+ * response streams back through a sink over the ServerResponse.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { availableParallelism } from 'node:os';
+import { ClientDisconnected, buildHttpScope, type ModuleRef, type ServerAddress, type ServerHandle } from '@tsgi/core';
+import { consoleLogger, formatError, type Logger } from '../log.js';
+import { answerFor, sendAnswer } from '../runner/answer.js';
+import { createSyncRunner } from '../runner/runner.js';
+import { RequestBodyError, type SyncRunner } from '../runner/types.js';
+import { resolvePoolOptions, type PoolServeOptions, type ResolvedPoolOptions } from './options.js';
+import { bodyInfo, readRequestHead } from './request-head.js';
+import { responseSink } from './response-sink.js';
+
+/**
+ * Serves the WSGI-TS app at `app` (a module reference: each worker thread
+ * imports it) until close() is called. Resolves once the app has loaded in a
+ * worker and the socket is listening; rejects if the app fails to import or
+ * the address cannot be bound.
+ */
+export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Promise<ServerHandle> {
+  const opts = resolvePoolOptions(options, availableParallelism());
+  const logger = options.logger ?? consoleLogger(opts.logLevel);
+  const runner = createSyncRunner(app, {
+    threads: opts.threads,
+    maxQueue: opts.maxQueue,
+    timeoutMs: opts.timeout * 1000,
+    maxRequestsPerWorker: opts.maxRequestsPerWorker,
+    logger,
+  });
+  try {
+    await runner.ready();
+  } catch (error) {
+    await runner.close(0);
+    throw error;
+  }
+  const front = new HttpFront(runner, opts, logger);
+  const server = createServer(
+    {
+      keepAliveTimeout: opts.timeoutKeepAlive * 1000,
+      // A whole upload may take long (it streams): bound the head, and idle sockets, not the body.
+      requestTimeout: 0,
+      headersTimeout: 60_000,
+    },
+    (req, res) => front.onRequest(req, res),
+  );
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    // Malformed HTTP, oversized heads: node answers 400/431; we only make sure the socket goes.
+    logger.debug(`client error: ${error.code ?? error.message}`);
+    if (!socket.destroyed && socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    socket.destroy();
+  });
+  try {
+    await listen(server, opts);
+  } catch (error) {
+    await runner.close(0);
+    throw error;
+  }
+  const address = boundAddress(server, opts);
+  const url = 'path' in address ? `unix:${address.path}` : `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+  logger.info(`tsgi pool serving ${app.module} on ${url} with ${runner.threads} worker thread(s)`);
+  let closing: Promise<void> | null = null;
+  return {
+    address,
+    url,
+    close() {
+      closing ??= front.shutdown(server, opts.timeoutGracefulShutdown);
+      return closing;
+    },
+  };
+}
+
+/** Turns node:http requests into runner requests. */
+class HttpFront {
+  private count = 0;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closing = false;
+
+  constructor(
+    private readonly runner: SyncRunner,
+    private readonly opts: ResolvedPoolOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const n = ++this.count;
+    const started = performance.now();
+    const head = readRequestHead(req, this.opts.trustedHosts, this.opts.uds);
+    const tag = `${head.method} ${head.target.length > 200 ? head.target.slice(0, 200) + '...' : head.target} #${n}`;
+    if (this.closing || this.opts.timeoutKeepAlive === 0) res.shouldKeepAlive = false;
+    const info = bodyInfo(req);
+    const limit = this.opts.limitMaxBodySize;
+    if (limit !== null && info.contentLength !== null && info.contentLength > limit) {
+      // Refuse before the app runs; the unread body is not worth draining.
+      res.shouldKeepAlive = false;
+      void sendAnswer(responseSink(res), answerFor(413, 'Content Too Large'));
+      this.accessLog(head.client, req, 413, started);
+      return;
+    }
+    const scope = buildHttpScope(head, { rootPath: this.opts.rootPath });
+    const disconnect = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) disconnect.abort();
+    });
+    const body = info.hasBody ? requestBody(req, limit) : null;
+    const p = this.runner
+      .handle(scope, body, responseSink(res), { signal: disconnect.signal, tag })
+      .then(
+        (result) => this.accessLog(head.client, req, result.status, started),
+        (error: unknown) => {
+          // The runner answers app and client faults itself; reaching here is a server bug.
+          this.logger.error(`${tag}: internal error in the pool server`, error);
+          res.destroy();
+        },
+      );
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /** Stops accepting, lets in-flight requests finish (up to `graceSeconds`), then cuts what is left and ends the threads. */
+  async shutdown(server: Server, graceSeconds: number | null): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const graceMs = graceSeconds === null ? Infinity : graceSeconds * 1000;
+    await this.runner.close(graceMs);
+    await Promise.all(this.inFlight);
+    server.closeAllConnections();
+    await closed;
+  }
+
+  private accessLog(client: [string, number] | null, req: IncomingMessage, status: number, started: number): void {
+    if (!this.opts.accessLog) return;
+    const who = client === null ? '-' : `${client[0]}:${client[1]}`;
+    const ms = (performance.now() - started).toFixed(1);
+    this.logger.access(`${who} - "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status === 0 ? '-' : status} ${ms}ms`);
+  }
+}
+
+/** The request body as the runner pulls it; past `limit` bytes it fails with a 413, a cut-off upload with ClientDisconnected. */
+async function* requestBody(req: IncomingMessage, limit: number | null): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      total += chunk.byteLength;
+      if (limit !== null && total > limit) {
+        throw new RequestBodyError(413, 'Content Too Large', `request body over the ${limit}-byte limit`);
+      }
+      yield chunk;
+    }
+  } catch (error) {
+    if (error instanceof RequestBodyError) throw error;
+    throw new ClientDisconnected(`request body cut off: ${formatError(error).split('\n')[0]}`);
+  }
+  if (!req.complete) throw new ClientDisconnected('request body cut off');
+}
+
+function listen(server: Server, opts: ResolvedPoolOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    const done = () => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (opts.uds !== null) server.listen(opts.uds, done);
+    else server.listen(opts.port, opts.host, done);
+  });
+}
+
+function boundAddress(server: Server, opts: ResolvedPoolOptions): ServerAddress {
+  const a = server.address();
+  if (opts.uds !== null || typeof a === 'string' || a === null) return { path: opts.uds ?? String(a) };
+  return { host: a.address, port: a.port };
+}
