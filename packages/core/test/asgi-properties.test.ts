@@ -355,6 +355,73 @@ describe('validateAsgi accepts exactly the legal websocket event sequences', () 
   });
 });
 
+describe('validateAsgi accepts exactly the legal websocket deliveries', () => {
+  type Delivery = 'connect' | 'text' | 'disconnect';
+  it('server side: connect, messages and disconnects in any order, the app accepting at any point', async () => {
+    const seen = { legal: 0, illegal: 0 };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom<Delivery>('connect', 'text', 'text', 'disconnect'), { minLength: 1, maxLength: 6 }),
+        fc.nat({ max: 6 }),
+        async (inbox, acceptAfter) => {
+          // Reference (asgi.websocket.connect.1/2, asgi.websocket.disconnect.6): connect first and once,
+          // messages only once the app accepted, nothing but disconnect after a disconnect.
+          let expected: number | null = null;
+          let connected = false;
+          let accepted = false;
+          let gone = false;
+          for (let i = 0; i < inbox.length && expected === null; i++) {
+            if (connected && !gone && i >= acceptAfter) accepted = true;
+            const d = inbox[i];
+            if (gone) {
+              if (d !== 'disconnect') expected = i;
+            } else if (d === 'connect') {
+              if (connected) expected = i;
+              connected = true;
+            } else if (d === 'text') {
+              if (!connected || !accepted) expected = i;
+            } else {
+              gone = true;
+            }
+          }
+          const events = inbox.map((d) =>
+            d === 'connect' ? { type: 'websocket.connect' } : d === 'text' ? { type: 'websocket.receive', text: 'x' } : { type: 'websocket.disconnect', code: 1001 },
+          );
+          let received = 0;
+          let connectSeen = false;
+          let gotDisconnect = false;
+          const app: AsgiApplication = async (_s, receive, send) => {
+            for (let i = 0; i < events.length; i++) {
+              // The app accepts before its receive() number `acceptAfter`, once connected and while the client is there.
+              if (connectSeen && !gotDisconnect && i >= acceptAfter && i > 0) {
+                await send({ type: 'websocket.accept' }).catch(() => undefined);
+                connectSeen = false;
+              }
+              const ev = await receive();
+              received++;
+              if (ev.type === 'websocket.connect') connectSeen = true;
+              if (ev.type === 'websocket.disconnect') gotDisconnect = true;
+            }
+          };
+          const srv = fakeServer(events, { rejectSendsAfterDisconnect: true });
+          const err = await outcome(validateAsgi(app)(wsScope(), srv.receive, srv.send));
+          if (expected === null) {
+            seen.legal++;
+            expect(err).toBeNull();
+          } else {
+            seen.illegal++;
+            expect(err?.side).toBe('server');
+            expect(received).toBe(expected);
+          }
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    expect(seen.legal).toBeGreaterThan(RUNS / 20);
+    expect(seen.illegal).toBeGreaterThan(RUNS / 20);
+  });
+});
+
 // ---- Lifespan ----------------------------------------------------------------
 
 const LIFESPAN_SENDS = ['lifespan.startup.complete', 'lifespan.startup.failed', 'lifespan.shutdown.complete', 'lifespan.shutdown.failed', 'lifespan.bogus'] as const;
