@@ -82,11 +82,21 @@ async function serveCommand(config: ServeConfig, io: Io): Promise<number> {
           if (++served === config.limitMaxRequests) stop(`Maximum request limit of ${config.limitMaxRequests} exceeded. Terminating process.`);
         };
 
+  // Signals are taken from the start: one that arrives while the server starts stops it right after.
+  const onSignal = (signal: NodeJS.Signals) => stop(`Received ${signal}: shutting down gracefully.`);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const forget = () => {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  };
+
   info(`Started server process [${process.pid}]`);
   let handle: ServerHandle;
   try {
     handle = await startServer({ value, ref: moduleRefOf(spec), iface, server, config, onRequest });
   } catch (e) {
+    forget();
     if (e instanceof CliError) throw e;
     if (isStartupFailure(e)) {
       io.err(`tsgi: error: application startup failed: ${(e as Error).message}`);
@@ -97,17 +107,13 @@ async function serveCommand(config: ServeConfig, io: Io): Promise<number> {
   const label = iface === 'fetch' ? 'fetch handler' : `${iface.toUpperCase()}-TS app`;
   info(`Serving ${label} ${spec.display} with ${server} on ${handle.url}`);
 
-  const onSignal = (signal: NodeJS.Signals) => stop(`Received ${signal}: shutting down gracefully.`);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   info(await stopped);
+  forget();
   // A second signal while draining forces the exit, as uvicorn does.
   const force = (signal: NodeJS.Signals) => {
     io.err(`tsgi: forced exit on a second ${signal}`);
     process.exit(EXIT_FAILURE);
   };
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
   try {

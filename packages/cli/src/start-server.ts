@@ -5,7 +5,7 @@
  * @tsgi/uws through the bridge's fromFetchHandler.
  */
 import type { AsgiApplication, ModuleRef, ServerHandle } from '@tsgi/core';
-import { fromFetchHandler, type FetchHandler, type FetchHandlerObject } from '@tsgi/bridge';
+import { fromFetchHandler, wsgiToAsgi, type FetchHandler, type FetchHandlerObject } from '@tsgi/bridge';
 import { serve as serveUws, type ServeOptions as UwsOptions } from '@tsgi/uws';
 import { CliError } from './errors.js';
 import type { AppInterface } from './detect-interface.js';
@@ -110,8 +110,7 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
   } else {
     if (config.workers > 1) throw new CliError(`--workers > 1 needs an ASGI-TS app; for a ${iface === 'wsgi' ? 'WSGI-TS app use --threads' : 'fetch handler run one process per core'}`);
     if (iface === 'wsgi') {
-      const wsgiToAsgi = await requireExport<(ref: ModuleRef, options: Record<string, unknown>) => AsgiApplication>('@tsgi/bridge', 'wsgiToAsgi', 'a WSGI-TS app on --server uws');
-      app = wsgiToAsgi(req.ref, { threads: config.threads });
+      app = wsgiToAsgi(req.ref, config.threads === undefined ? {} : { threads: config.threads });
     } else {
       app = fromFetchHandler(req.value as FetchHandler | FetchHandlerObject);
     }

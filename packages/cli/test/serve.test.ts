@@ -51,6 +51,21 @@ describe('tsgi serve', () => {
     expect(await stop(run)).toBe(0);
   });
 
+  it('serves a WSGI-TS app (detected: two parameters) on --server uws through the bridge\'s wsgiToAsgi', async () => {
+    const { run, url } = await serve(['--server', 'uws', '--threads', '2', join(fixtures, 'wsgi-app.ts')]);
+    expect(run.stderr()).toMatch(/Serving WSGI-TS app .* with uws/);
+    expect(await (await fetch(`${url}/abc`)).text()).toBe('wsgi /abc');
+    expect(await stop(run)).toBe(0);
+  }, 60_000);
+
+  it('a signal that arrives while the server starts stops it once started, exit 0', async () => {
+    const run = startCli(['serve', '--port', '0', join(fixtures, 'asgi-app.ts')]);
+    running.push(run);
+    await waitForStderr(run, /Started server process/);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
   it('passes --root-path to the scope (path includes root_path)', async () => {
     const { run, url } = await serve(['--root-path', '/api', join(fixtures, 'asgi-app.ts')]);
     expect(await (await fetch(`${url}/items`)).text()).toBe('asgi /api|/api/items');
