@@ -11,3 +11,4 @@ export * from './lifespan.js';
 export * from './logger.js';
 export * from './mount.js';
 export * from './wsgi-to-asgi.js';
+export * from './fetch/to-fetch-handler.js';

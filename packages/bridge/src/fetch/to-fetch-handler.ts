@@ -1,0 +1,254 @@
+/**
+ * toFetchHandler: an ASGI-TS app as a fetch handler, `(Request) =>
+ * Promise<Response>`, so it runs wherever one runs (Node servers through an
+ * adapter, Deno.serve, Bun.serve, edge workers). Both bodies stream:
+ * `receive()` reads the Request body only as the app asks, and the Response
+ * body is a stream that each `send()` waits on (backpressure).
+ *
+ * The app's events go through @tsgi/core's HttpResponseCycle, the same state
+ * machine the servers use, so an app that breaks the protocol here gets the
+ * same ProtocolError (naming the clause) it would get from @tsgi/uws.
+ */
+import {
+  ClientDisconnected,
+  HttpResponseCycle,
+  buildHttpScope,
+  isClientDisconnected,
+  type AsgiApplication,
+  type ByteString,
+  type HttpReceiveEvent,
+  type RequestHead,
+  type SendEvent,
+} from '@tsgi/core';
+import { LifespanDriver } from '../lifespan.js';
+import { consoleLogger, type BridgeLogger } from '../logger.js';
+import { ResponseBody } from './response-body.js';
+
+/**
+ * What runtimes pass next to the Request; only the peer address is read from
+ * it: Deno.serve's `info.remoteAddr`, or @hono/node-server's
+ * `env.incoming.socket`. Anything else is ignored.
+ */
+export type FetchConnectionInfo = unknown;
+
+/** Options of toFetchHandler. */
+export interface ToFetchHandlerOptions {
+  /** A path prefix the host or a proxy stripped (uvicorn's --root-path): scope.root_path, and prefixed to path. Default ''. */
+  rootPath?: string;
+  /** scope.server; default: the Request URL's host and port. */
+  server?: [host: string, port: number | null] | null;
+  /** scope.client when the runtime does not pass `info.remoteAddr`; default null. */
+  client?: [host: string, port: number] | null;
+  /** Response bytes queued ahead of the reader before send() waits; default 0 (each send waits for the reader). */
+  highWaterMark?: number;
+  /** Lifespan mode of startup(): 'auto' (default: an app that raises just has no lifespan) or 'on'. */
+  lifespan?: 'auto' | 'on';
+  /** Where app exceptions are logged (default: console); they never reach the client. */
+  logger?: BridgeLogger;
+}
+
+/** A fetch handler for an ASGI app, with the app's lifespan for hosts that have none. */
+export interface AsgiFetchHandler {
+  (request: Request, info?: FetchConnectionInfo): Promise<Response>;
+  /** Runs the app's lifespan startup; call once before serving (rejects with LifespanFailed). */
+  startup(): Promise<void>;
+  /** Runs the app's lifespan shutdown; call once after serving. */
+  shutdown(): Promise<void>;
+  /** The lifespan state; each request scope gets a shallow copy. */
+  readonly state: Record<string, unknown>;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Wraps an ASGI-TS app as a fetch handler. The returned promise resolves
+ * with the Response as soon as the app sends `http.response.start`; its body
+ * then streams. An app that raises or returns before starting gets a 500
+ * (logged, nothing leaked); one that fails after starting cuts the body.
+ * The Request's abort signal, or the Response body being cancelled, becomes
+ * `http.disconnect`.
+ */
+export function toFetchHandler(app: AsgiApplication, options: ToFetchHandlerOptions = {}): AsgiFetchHandler {
+  const rootPath = options.rootPath ?? '';
+  if (rootPath !== '' && (!rootPath.startsWith('/') || rootPath.endsWith('/'))) {
+    throw new TypeError(`rootPath must be '' or start with '/' and not end with '/'; got ${JSON.stringify(rootPath)}`);
+  }
+  const highWaterMark = options.highWaterMark ?? 0;
+  const logger = options.logger ?? consoleLogger;
+  const lifespan = new LifespanDriver(app, { mode: options.lifespan ?? 'auto' });
+
+  const handler = ((request: Request, info?: FetchConnectionInfo) => {
+    const url = new URL(request.url);
+    const head: RequestHead = {
+      method: request.method,
+      // WHATWG URL serializations are ASCII (already percent-encoded), hence valid byte strings.
+      target: url.pathname + url.search,
+      httpVersion: '1.1',
+      headers: requestHeaders(request.headers),
+      client: peerAddress(info) ?? options.client ?? null,
+      server: options.server !== undefined ? options.server : [url.hostname.replace(/^\[|\]$/g, ''), url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)],
+      scheme: url.protocol === 'https:' ? 'https' : 'http',
+    };
+    const scope = buildHttpScope(head, { rootPath, state: lifespan.state });
+    return new FetchExchange(app, request, highWaterMark, logger, `${scope.method} ${scope.path}`).run(scope);
+  }) as AsgiFetchHandler;
+  handler.startup = () => lifespan.startup();
+  handler.shutdown = () => lifespan.shutdown();
+  Object.defineProperty(handler, 'state', { get: () => lifespan.state });
+  return handler;
+}
+
+/** The client's address from what the runtime passed next to the Request, if it tells. */
+function peerAddress(info: unknown): [string, number] | null {
+  if (typeof info !== 'object' || info === null) return null;
+  const deno = (info as { remoteAddr?: { hostname?: unknown; port?: unknown } }).remoteAddr;
+  if (typeof deno?.hostname === 'string' && typeof deno.port === 'number') return [deno.hostname, deno.port];
+  const socket = (info as { incoming?: { socket?: { remoteAddress?: unknown; remotePort?: unknown } } }).incoming?.socket;
+  if (typeof socket?.remoteAddress === 'string' && typeof socket.remotePort === 'number') return [socket.remoteAddress, socket.remotePort];
+  return null;
+}
+
+function requestHeaders(headers: Headers): Array<[ByteString, ByteString]> {
+  const out: Array<[ByteString, ByteString]> = [];
+  // Headers iterates lower-case names; repeated fields arrive joined by ", " (the fetch API keeps no duplicates).
+  for (const [name, value] of headers) out.push([name, value]);
+  return out;
+}
+
+/** One request: the ASGI connection of the app, on top of a Request and a Response being built. */
+class FetchExchange {
+  private readonly cycle: HttpResponseCycle;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array> | null;
+  private bodyDone = false;
+  private disconnected = false;
+  /** Settles receive() calls waiting for the end of the connection. */
+  private readonly gone: Promise<void>;
+  private markGone!: () => void;
+  private body: ResponseBody | null = null;
+  private resolveResponse!: (r: Response) => void;
+  private responded = false;
+  private readonly onAbort = () => this.disconnect();
+
+  constructor(
+    private readonly app: AsgiApplication,
+    private readonly request: Request,
+    private readonly highWaterMark: number,
+    private readonly logger: BridgeLogger,
+    private readonly tag: string,
+  ) {
+    this.cycle = new HttpResponseCycle({ method: request.method });
+    this.reader = request.body === null ? null : request.body.getReader();
+    this.gone = new Promise<void>((resolve) => (this.markGone = resolve));
+  }
+
+  run(scope: Parameters<AsgiApplication>[0]): Promise<Response> {
+    const response = new Promise<Response>((resolve) => (this.resolveResponse = resolve));
+    const signal = this.request.signal;
+    if (signal.aborted) this.disconnect();
+    else signal.addEventListener('abort', this.onAbort, { once: true });
+    void this.app(scope, this.receive, this.send).then(
+      () => this.onAppReturn(),
+      (error: unknown) => this.onAppError(error),
+    );
+    return response;
+  }
+
+  private readonly receive = async (): Promise<HttpReceiveEvent> => {
+    if (this.disconnected) return { type: 'http.disconnect' };
+    if (!this.bodyDone) {
+      if (this.reader === null) {
+        this.bodyDone = true;
+        return { type: 'http.request', body: EMPTY, more_body: false };
+      }
+      const next = await Promise.race([this.reader.read().catch(() => null), this.gone.then(() => null)]);
+      if (next === null) {
+        this.disconnect();
+        return { type: 'http.disconnect' };
+      }
+      if (next.done) {
+        this.bodyDone = true;
+        return { type: 'http.request', body: EMPTY, more_body: false };
+      }
+      return { type: 'http.request', body: next.value, more_body: true };
+    }
+    // After the body, receive() waits for the end of the connection (the client leaving, or the response done).
+    await this.gone;
+    return { type: 'http.disconnect' };
+  };
+
+  private readonly send = async (event: SendEvent): Promise<void> => {
+    const action = this.cycle.send(event);
+    switch (action.kind) {
+      case 'start': {
+        const headers = new Headers();
+        for (const [name, value] of action.headers) headers.append(name, value);
+        let response: Response;
+        if (action.bodyless) {
+          response = new Response(null, { status: action.status, headers });
+        } else {
+          this.body = new ResponseBody(this.highWaterMark, () => this.disconnect());
+          response = new Response(this.body.stream, { status: action.status, headers });
+        }
+        this.respond(response);
+        return;
+      }
+      case 'body':
+        if (action.transmit && action.body.byteLength > 0) await this.body!.write(action.body);
+        if (!action.more) this.finish();
+        return;
+      default:
+        // No extension is announced in the scope, so the cycle rejects their events before this point.
+        return;
+    }
+  };
+
+  private respond(response: Response): void {
+    this.responded = true;
+    this.resolveResponse(response);
+  }
+
+  private finish(): void {
+    this.body?.close();
+    this.done();
+  }
+
+  /** The client left: receive() reports it and the cycle makes later sends raise. */
+  private disconnect(): void {
+    if (this.disconnected) return;
+    this.disconnected = true;
+    this.cycle.disconnect();
+    this.body?.error(new ClientDisconnected());
+    this.done();
+  }
+
+  private done(): void {
+    this.request.signal.removeEventListener('abort', this.onAbort);
+    this.markGone();
+    if (this.reader !== null && !this.bodyDone) void this.reader.cancel().catch(() => {});
+  }
+
+  private onAppReturn(): void {
+    const outcome = this.cycle.whenAppReturns();
+    if (outcome === 'complete') return;
+    if (outcome === 'respond_500') {
+      if (!this.disconnected) this.logger.error(`toFetchHandler: ${this.tag}: the app returned without sending a response [asgi.app.return.1]`);
+      this.respond(internalError());
+    } else {
+      if (!this.disconnected) this.logger.error(`toFetchHandler: ${this.tag}: the app returned before the response body was complete [asgi.app.return.2]`);
+      this.body?.error(new Error('the ASGI app returned before completing the response'));
+    }
+    this.done();
+  }
+
+  private onAppError(error: unknown): void {
+    const quiet = isClientDisconnected(error) && this.disconnected;
+    if (!quiet) this.logger.error(`toFetchHandler: ${this.tag}: the app raised`, error);
+    if (!this.responded) this.respond(internalError());
+    else this.body?.error(error);
+    this.done();
+  }
+}
+
+function internalError(): Response {
+  return new Response('Internal Server Error', { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+}

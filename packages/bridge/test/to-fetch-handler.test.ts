@@ -1,0 +1,297 @@
+import { describe, expect, it } from 'vitest';
+import { ClientDisconnected, isProtocolError, type AsgiApplication, type HttpScope, type ReceiveEvent } from '@tsgi/core';
+import { toFetchHandler } from '../src/index.js';
+import { bytes } from './harness.js';
+
+const quiet = { error: () => {} };
+const tick = () => new Promise((r) => setImmediate(r));
+
+// An app that answers with its scope as JSON.
+const scopeApp: AsgiApplication = async (scope, _receive, send) => {
+  if (scope.type !== 'http') return;
+  const { asgi, ...rest } = scope;
+  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/json']] });
+  await send({ type: 'http.response.body', body: bytes(JSON.stringify(rest)) });
+};
+
+describe('toFetchHandler: the scope', () => {
+  it('builds the http scope from the Request (method, path, raw_path, query, headers, server, client)', async () => {
+    const handler = toFetchHandler(scopeApp);
+    const res = await handler(new Request('http://api.example:8080/a%20b/%C3%A9?x=1&y=%2F', { headers: { 'X-Custom': 'v', Cookie: 'a=1' } }), {
+      remoteAddr: { hostname: '10.0.0.7', port: 5555 },
+    });
+    expect(res.status).toBe(200);
+    const scope = (await res.json()) as HttpScope;
+    expect(scope).toMatchObject({
+      type: 'http',
+      method: 'GET',
+      scheme: 'http',
+      http_version: '1.1',
+      path: '/a b/é',
+      raw_path: '/a%20b/%C3%A9',
+      query_string: 'x=1&y=%2F',
+      root_path: '',
+      server: ['api.example', 8080],
+      client: ['10.0.0.7', 5555],
+      state: {},
+    });
+    expect(scope.headers).toContainEqual(['x-custom', 'v']);
+    expect(scope.headers).toContainEqual(['cookie', 'a=1']);
+  });
+
+  it("reads the client from @hono/node-server's bindings too", async () => {
+    const handler = toFetchHandler(scopeApp);
+    const res = await handler(new Request('http://h/'), { incoming: { socket: { remoteAddress: '::1', remotePort: 9 } } });
+    expect(((await res.json()) as HttpScope).client).toEqual(['::1', 9]);
+  });
+
+  it('puts rootPath in root_path and in front of path (uvicorn --root-path)', async () => {
+    const handler = toFetchHandler(scopeApp, { rootPath: '/api', client: ['1.2.3.4', 1] });
+    const scope = (await (await handler(new Request('https://h/users'))).json()) as HttpScope;
+    expect(scope).toMatchObject({ path: '/api/users', root_path: '/api', scheme: 'https', server: ['h', 443], client: ['1.2.3.4', 1] });
+    expect(() => toFetchHandler(scopeApp, { rootPath: 'api/' })).toThrow(/rootPath/);
+  });
+});
+
+describe('toFetchHandler: responses', () => {
+  it('keeps every Set-Cookie header', async () => {
+    const handler = toFetchHandler(async (_s, _r, send) => {
+      await send({ type: 'http.response.start', status: 201, headers: [['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['x-a', 'y']] });
+      await send({ type: 'http.response.body', body: bytes('ok') });
+    });
+    const res = await handler(new Request('http://h/'));
+    expect(res.status).toBe(201);
+    expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    expect(await res.text()).toBe('ok');
+  });
+
+  it('resolves at http.response.start and streams; send() waits for the reader (backpressure)', async () => {
+    let sent = 0;
+    let release!: () => void;
+    const finish = new Promise<void>((r) => (release = r));
+    const handler = toFetchHandler(async (_s, _r, send) => {
+      await send({ type: 'http.response.start', status: 200 });
+      for (let i = 0; i < 100; i++) {
+        await send({ type: 'http.response.body', body: new Uint8Array(1000).fill(i), more_body: true });
+        sent++;
+      }
+      await finish;
+      await send({ type: 'http.response.body', body: bytes('end') });
+    });
+    const res = await handler(new Request('http://h/'));
+    for (let k = 0; k < 10; k++) await tick();
+    expect(sent).toBeLessThanOrEqual(1); // nobody reads yet: the app is held at its first chunk
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    expect(first.value?.[0]).toBe(0);
+    release();
+    let total = first.value!.byteLength;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+    }
+    expect(total).toBe(100_003);
+    expect(sent).toBe(100);
+  });
+
+  it('sends no body for HEAD, but keeps the headers', async () => {
+    const handler = toFetchHandler(async (_s, _r, send) => {
+      await send({ type: 'http.response.start', status: 200, headers: [['content-length', '5']] });
+      await send({ type: 'http.response.body', body: bytes('hello') });
+    });
+    const res = await handler(new Request('http://h/', { method: 'HEAD' }));
+    expect(res.headers.get('content-length')).toBe('5');
+    expect(res.body).toBeNull();
+  });
+});
+
+describe('toFetchHandler: request bodies and disconnects', () => {
+  it('pulls the Request body only as the app calls receive()', async () => {
+    let pulls = 0;
+    const source = new ReadableStream<Uint8Array>(
+      {
+        pull(c) {
+          pulls++;
+          if (pulls <= 3) c.enqueue(new Uint8Array(10).fill(pulls));
+          else c.close();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const events: ReceiveEvent[] = [];
+    let go!: () => void;
+    const gate = new Promise<void>((r) => (go = r));
+    const handler = toFetchHandler(async (_s, receive, send) => {
+      await gate;
+      for (;;) {
+        const e = await receive();
+        events.push(e);
+        if (e.type !== 'http.request' || !e.more_body) break;
+      }
+      await send({ type: 'http.response.start', status: 200 });
+      await send({ type: 'http.response.body', body: bytes(String(events.length)) });
+    });
+    const pending = handler(new Request('http://h/', { method: 'POST', body: source, duplex: 'half' } as RequestInit));
+    for (let k = 0; k < 5; k++) await tick();
+    expect(pulls).toBe(0);
+    go();
+    const res = await pending;
+    expect(await res.text()).toBe('4');
+    expect(events.map((e) => (e.type === 'http.request' ? `${e.body.byteLength}/${e.more_body}` : e.type))).toEqual([
+      '10/true',
+      '10/true',
+      '10/true',
+      '0/false',
+    ]);
+  });
+
+  it('turns the Request signal into http.disconnect', async () => {
+    const ac = new AbortController();
+    let seen: ReceiveEvent | null = null;
+    const handler = toFetchHandler(async (_s, receive, send) => {
+      await receive(); // the (empty) body
+      await send({ type: 'http.response.start', status: 200 });
+      seen = await receive(); // waits for the end of the connection
+    });
+    const res = await handler(new Request('http://h/', { signal: ac.signal }));
+    expect(res.status).toBe(200);
+    await tick();
+    expect(seen).toBeNull();
+    ac.abort();
+    for (let k = 0; k < 5 && seen === null; k++) await tick();
+    expect(seen).toEqual({ type: 'http.disconnect' });
+  });
+
+  it('turns a cancelled Response body into ClientDisconnected for the app', async () => {
+    let raised: unknown = null;
+    const handler = toFetchHandler(async (_s, _r, send) => {
+      await send({ type: 'http.response.start', status: 200 });
+      try {
+        for (;;) await send({ type: 'http.response.body', body: new Uint8Array(100), more_body: true });
+      } catch (e) {
+        raised = e;
+        throw e;
+      }
+    }, { logger: quiet });
+    const res = await handler(new Request('http://h/'));
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    for (let k = 0; k < 5 && raised === null; k++) await tick();
+    expect(raised).toBeInstanceOf(ClientDisconnected);
+  });
+
+  it('returns http.disconnect from receive() once the response is complete', async () => {
+    let after: ReceiveEvent | null = null;
+    const handler = toFetchHandler(async (_s, receive, send) => {
+      await receive();
+      await send({ type: 'http.response.start', status: 204 });
+      await send({ type: 'http.response.body' });
+      after = await receive();
+    });
+    await handler(new Request('http://h/'));
+    for (let k = 0; k < 5 && after === null; k++) await tick();
+    expect(after).toEqual({ type: 'http.disconnect' });
+  });
+});
+
+describe('toFetchHandler: app errors', () => {
+  function logged() {
+    const errors: string[] = [];
+    return { errors, logger: { error: (m: string) => void errors.push(m) } };
+  }
+
+  it('answers 500 when the app raises before starting, logging only server-side', async () => {
+    const { errors, logger } = logged();
+    const handler = toFetchHandler(async () => {
+      throw new Error('db password is hunter2');
+    }, { logger });
+    const res = await handler(new Request('http://h/'));
+    expect(res.status).toBe(500);
+    expect(await res.text()).toBe('Internal Server Error');
+    expect(errors).toHaveLength(1);
+  });
+
+  it('answers 500 when the app returns without responding', async () => {
+    const { errors, logger } = logged();
+    const res = await toFetchHandler(async () => {}, { logger })(new Request('http://h/'));
+    expect(res.status).toBe(500);
+    expect(errors[0]).toMatch(/asgi\.app\.return\.1/);
+  });
+
+  it('cuts the body when the app fails after starting, or returns before the final body', async () => {
+    const { errors, logger } = logged();
+    const raises = toFetchHandler(async (_s, _r, send) => {
+      await send({ type: 'http.response.start', status: 200 });
+      await send({ type: 'http.response.body', body: bytes('part'), more_body: true });
+      throw new Error('mid-stream');
+    }, { logger, highWaterMark: 1024 });
+    await expect((await raises(new Request('http://h/'))).text()).rejects.toThrow();
+    const returns = toFetchHandler(async (_s, _r, send) => {
+      await send({ type: 'http.response.start', status: 200 });
+      await send({ type: 'http.response.body', body: bytes('part'), more_body: true });
+    }, { logger, highWaterMark: 1024 });
+    await expect((await returns(new Request('http://h/'))).text()).rejects.toThrow();
+    expect(errors.some((e) => /asgi\.app\.return\.2/.test(e))).toBe(true);
+  });
+
+  it('rejects protocol misuse in send() with the clause id (the same state machine as the servers)', async () => {
+    let error: unknown = null;
+    const handler = toFetchHandler(async (_s, _r, send) => {
+      try {
+        await send({ type: 'http.response.body', body: bytes('too early') });
+      } catch (e) {
+        error = e;
+        throw e;
+      }
+    }, { logger: quiet });
+    expect((await handler(new Request('http://h/'))).status).toBe(500);
+    expect(isProtocolError(error) && error.clause).toBe('asgi.http.order.1');
+  });
+});
+
+describe('toFetchHandler: lifespan for hosts without one', () => {
+  it('runs startup and shutdown, and copies the state into each request scope', async () => {
+    const log: string[] = [];
+    const app: AsgiApplication = async (scope, receive, send) => {
+      if (scope.type === 'lifespan') {
+        for (;;) {
+          const e = await receive();
+          log.push(e.type);
+          if (e.type === 'lifespan.startup') {
+            scope.state!.db = 'connected';
+            await send({ type: 'lifespan.startup.complete' });
+          } else {
+            await send({ type: 'lifespan.shutdown.complete' });
+            return;
+          }
+        }
+      }
+      return scopeApp(scope, receive, send);
+    };
+    const handler = toFetchHandler(app);
+    await handler.startup();
+    const scope = (await (await handler(new Request('http://h/'))).json()) as HttpScope;
+    expect(scope.state).toEqual({ db: 'connected' });
+    await handler.shutdown();
+    expect(log).toEqual(['lifespan.startup', 'lifespan.shutdown']);
+  });
+
+  it('rejects startup with the app\'s failure message', async () => {
+    const handler = toFetchHandler(async (scope, receive, send) => {
+      if (scope.type !== 'lifespan') return;
+      await receive();
+      await send({ type: 'lifespan.startup.failed', message: 'no database' });
+    });
+    await expect(handler.startup()).rejects.toThrow('no database');
+  });
+
+  it('carries on for an app without lifespan support (auto mode)', async () => {
+    const handler = toFetchHandler(async (scope) => {
+      if (scope.type === 'lifespan') throw new Error('unsupported');
+    });
+    await expect(handler.startup()).resolves.toBeUndefined();
+    await expect(handler.shutdown()).resolves.toBeUndefined();
+  });
+});
