@@ -95,6 +95,16 @@ describe('AsgiTestClient: plain requests', () => {
     ]);
   });
 
+  it('appends query parameters and drops the fragment, as a client does', async () => {
+    await using client = new AsgiTestClient(scopeEcho);
+    const q = async (path: string, query?: Record<string, string | number | string[]>): Promise<string> =>
+      (await client.get(path, query === undefined ? {} : { query })).json<HttpScope>().query_string;
+    expect(await q('/s', { q: 'caf\u00e9 & co', n: 2, tag: ['a', 'b'] })).toBe('q=caf%C3%A9+%26+co&n=2&tag=a&tag=b');
+    expect(await q('/s?x=1', { y: '2' })).toBe('x=1&y=2');
+    expect(await q('/s?x=1#frag')).toBe('x=1');
+    expect((await client.get('/p#frag')).json<HttpScope>().path).toBe('/p');
+  });
+
   it('sends a known body in one http.request event with content-length', async () => {
     const events: HttpReceiveEvent[] = [];
     let seen: HttpScope | undefined;

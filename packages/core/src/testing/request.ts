@@ -28,6 +28,8 @@ export interface TestRequestInit {
   body?: RequestBody;
   /** Sent as the UTF-8 JSON body with `content-type: application/json` (instead of `body`). */
   json?: unknown;
+  /** Query parameters, form-encoded (as URLSearchParams does) and appended to the path's own query. */
+  query?: Record<string, string | number | boolean | ReadonlyArray<string | number | boolean>> | URLSearchParams;
   /**
    * Aborting it disconnects the client. ASGI: receive() returns
    * http.disconnect and send() throws ClientDisconnected. WSGI: the next
@@ -97,13 +99,20 @@ function isPairIterable(init: TestHeadersInit): init is Iterable<readonly [strin
 }
 
 /**
- * The request-target as a client puts it on the wire: characters that may
- * not appear there (controls, space, non-ASCII) are percent-encoded as UTF-8;
- * existing `%XX` escapes are kept, so a test can send any raw bytes.
+ * The request-target as a client puts it on the wire: the fragment dropped,
+ * `query` appended, characters that may not appear there (controls, space,
+ * non-ASCII) percent-encoded as UTF-8; existing `%XX` escapes are kept, so a
+ * test can send any raw bytes.
  */
-export function toRequestTarget(path: string): ByteString {
+export function toRequestTarget(path: string, query?: TestRequestInit['query']): ByteString {
   if (path !== '*' && !path.startsWith('/')) {
     throw new TypeError(`path must start with '/' (origin-form) or be '*'; got ${JSON.stringify(path)}`);
+  }
+  const hash = path.indexOf('#');
+  if (hash !== -1) path = path.slice(0, hash);
+  if (query !== undefined) {
+    const qs = encodeQuery(query);
+    if (qs !== '') path += (path.includes('?') ? (path.endsWith('?') || path.endsWith('&') ? '' : '&') : '?') + qs;
   }
   // eslint-disable-next-line no-control-regex
   return path.replace(/[\u0000-\u0020\u007f-\uffff]+/g, (run) => {
@@ -111,6 +120,15 @@ export function toRequestTarget(path: string): ByteString {
     for (const byte of encoder.encode(run)) out += '%' + byte.toString(16).toUpperCase().padStart(2, '0');
     return out;
   });
+}
+
+function encodeQuery(query: NonNullable<TestRequestInit['query']>): string {
+  if (query instanceof URLSearchParams) return query.toString();
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    for (const v of Array.isArray(value) ? (value as ReadonlyArray<string | number | boolean>) : [value as string | number | boolean]) params.append(name, String(v));
+  }
+  return params.toString();
 }
 
 /** A request body resolved to what the transport needs: all bytes now, or a stream of chunks. */
@@ -170,7 +188,7 @@ export function buildRequestHead(
   }
   return {
     method,
-    target: toRequestTarget(path),
+    target: toRequestTarget(path, init.query),
     httpVersion: init.httpVersion ?? '1.1',
     headers,
     client: conn.client,
