@@ -66,6 +66,7 @@ describe('validateAsgi: server-side violations', () => {
     ['an unknown scope type', 'asgi.scope.type.1', httpScope({ type: 'tcp' })],
     ['asgi.version 2.0', 'asgi.scope.asgi.1', httpScope({ asgi: { version: '2.0' } })],
     ['a numeric spec_version', 'asgi.scope.asgi.1', httpScope({ asgi: { version: '3.0', spec_version: 2.5 } })],
+    ['a spec_version that is not a version', 'asgi.scope.asgi.1', httpScope({ asgi: { version: '3.0', spec_version: 'latest' } })],
     ['extensions holding a boolean', 'asgi.scope.extensions.1', httpScope({ extensions: { 'http.response.pathsend': true } })],
     ['lifespan state that is not an object', 'asgi.lifespan.scope.2', { ...lifespanScope(), state: 5 }],
     ['http_version 1.2', 'asgi.http.scope.3', httpScope({ http_version: '1.2' })],

@@ -85,8 +85,11 @@ export function checkScope(scope: unknown): Scope {
     throw serverError('asgi.scope.type.1', 'scope.type must be "http", "websocket" or "lifespan"', type);
   }
   const asgi = scope.asgi;
-  if (!isPlainObject(asgi) || asgi.version !== '3.0' || (asgi.spec_version !== undefined && typeof asgi.spec_version !== 'string')) {
+  if (!isPlainObject(asgi) || asgi.version !== '3.0') {
     throw serverError('asgi.scope.asgi.1', 'scope.asgi must be { version: "3.0", spec_version?: string }', asgi);
+  }
+  if (asgi.spec_version !== undefined && (typeof asgi.spec_version !== 'string' || !/^[0-9]+\.[0-9]+$/.test(asgi.spec_version))) {
+    throw serverError('asgi.scope.asgi.1', 'scope.asgi.spec_version must be a version string such as "2.5"', asgi.spec_version);
   }
   if (scope.extensions !== undefined) {
     if (!isPlainObject(scope.extensions) || Object.values(scope.extensions).some((v) => !isPlainObject(v))) {
