@@ -108,6 +108,7 @@ async def lifespan(scope, receive, send):
         if ev["type"] == "lifespan.startup":
             LIFESPAN["startup"] = True
             LIFESPAN["asgi"] = scope.get("asgi")
+            LIFESPAN["state_keys_at_startup"] = sorted(scope["state"].keys()) if "state" in scope else None
             if "state" in scope:
                 scope["state"]["conformance"] = "lifespan-state"
                 scope["state"]["items"] = ["from-startup"]
@@ -191,6 +192,24 @@ async def http(scope, receive, send):
         raise RuntimeError("conformance: raised after http.response.start")
     if p == "/no-response":
         return
+    if p == "/start-then-raise":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        raise RuntimeError("conformance: raised after http.response.start, before any body")
+    if p == "/extra-keys":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")], "x_future_key": 1})
+        return await send({"type": "http.response.body", "body": b"ok", "x_future_key": True})
+    if p == "/pathsend-missing":
+        if "http.response.pathsend" not in (scope.get("extensions") or {}):
+            return await respond(send, 404, b"pathsend not announced")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        return await send({"type": "http.response.pathsend", "path": FIXTURE + ".does-not-exist"})
+    if p == "/zerocopysend":
+        if "http.response.zerocopysend" not in (scope.get("extensions") or {}):
+            return await respond(send, 404, b"zerocopysend not announced")
+        with open(FIXTURE, "rb") as f:
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"20")]})
+            await send({"type": "http.response.body", "body": b"0123456789", "more_body": True})
+            return await send({"type": "http.response.zerocopysend", "file": f, "offset": 0, "count": 10})
     if p == "/status":
         code = int(q.get("code", "200"))
         body = b"" if code in (204, 304) or code < 200 else f"status {code}".encode()
@@ -234,6 +253,7 @@ INVALID = {
     "header-value-crlf": lambda: {"type": "http.response.start", "status": 200, "headers": [(b"x-bad", b"a\r\nx-injected: 1")]},
     "unknown-type": lambda: {"type": "http.response.bogus"},
     "body-before-start": lambda: {"type": "http.response.body", "body": b"too early"},
+    "debug-unannounced": lambda: {"type": "http.response.debug", "info": {"template": "x"}},
 }
 
 
@@ -270,6 +290,16 @@ async def invalid(kind, token, send):
     await send({"type": "http.response.body", "body": result})
 
 
+WS_INVALID = {
+    "both": lambda: {"type": "websocket.send", "text": "both", "bytes": b"both"},
+    "bytes-text": lambda: {"type": "websocket.send", "bytes": "text, not bytes"},
+    "text-bytes": lambda: {"type": "websocket.send", "text": b"bytes, not text"},
+    "close-code-reserved": lambda: {"type": "websocket.close", "code": 1005},
+    "close-reason-long": lambda: {"type": "websocket.close", "code": 1000, "reason": "r" * 124},
+    "accept-twice": lambda: {"type": "websocket.accept"},
+}
+
+
 async def websocket(scope, receive, send):
     p, q = route(scope), query(scope)
     token = q.get("token")
@@ -286,6 +316,37 @@ async def websocket(scope, receive, send):
     if p == "/ws/raise-before":
         raise RuntimeError("conformance: raised before websocket.accept")
     if p == "/ws/no-accept":
+        return
+    if p == "/ws/handshake-leave":
+        await asyncio.sleep(0.5)
+        try:
+            ev = await asyncio.wait_for(receive(), 2)
+        except asyncio.TimeoutError:
+            return record(token, {"event": "timeout"})
+        try:
+            await send({"type": "websocket.accept"})
+        except Exception as e:
+            return record(token, {"event": ev["type"], "code": ev.get("code"), "accept_raised": True})
+        return record(token, {"event": ev["type"], "code": ev.get("code"), "accept_raised": False})
+    if p == "/ws/invalid-handshake":
+        kind = q.get("kind", "")
+        events = {
+            "subprotocol-not-offered": {"type": "websocket.accept", "subprotocol": "not-offered"},
+            "protocol-header": {"type": "websocket.accept", "headers": [(b"sec-websocket-protocol", b"chat")]},
+            "send-before-accept": {"type": "websocket.send", "text": "too early"},
+        }
+        try:
+            if kind == "after-close":
+                await send({"type": "websocket.close"})
+                await send({"type": "websocket.accept"})
+            else:
+                await send(events[kind])
+        except Exception as e:
+            record(token, {"raised": True, "error": describe_error(e)})
+            if kind != "after-close":
+                await send({"type": "websocket.close"})
+            return
+        record(token, {"raised": False})
         return
     accept = {"type": "websocket.accept"}
     if p == "/ws/subprotocol" and scope.get("subprotocols"):
@@ -313,6 +374,15 @@ async def websocket(scope, receive, send):
             await send({"type": "websocket.send", "text": "raised: False"})
         except Exception as e:
             await send({"type": "websocket.send", "text": "raised: " + describe_error(e)})
+    elif p == "/ws/invalid-event":
+        kind = q.get("kind", "")
+        try:
+            await send(WS_INVALID[kind]())
+        except Exception as e:
+            record(token, {"raised": True, "error": describe_error(e)})
+        else:
+            record(token, {"raised": False})
+        return await send({"type": "websocket.close", "code": 1000})
     elif p == "/ws/send-after-close":
         while True:
             ev = await receive()
@@ -332,4 +402,10 @@ async def websocket(scope, receive, send):
             else:
                 await send({"type": "websocket.send", "bytes": ev["bytes"]})
         elif ev["type"] == "websocket.disconnect":
-            return record(token, {"event": ev["type"], "code": ev.get("code"), "reason": ev.get("reason"), "keys": sorted(ev.keys())})
+            again = None
+            if q.get("again"):
+                try:
+                    again = (await asyncio.wait_for(receive(), 1))["type"]
+                except asyncio.TimeoutError:
+                    again = "timeout"
+            return record(token, {"event": ev["type"], "code": ev.get("code"), "reason": ev.get("reason"), "keys": sorted(ev.keys()), "again": again})

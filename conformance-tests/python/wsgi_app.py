@@ -87,10 +87,13 @@ class Recorded:
     """A response iterable whose close() calls are counted in the report store."""
 
     def __init__(self, token, chunks, fail_after=None):
-        self.token, self.chunks, self.fail_after, self.closes = token, chunks, fail_after, 0
+        self.token, self.chunks, self.fail_after, self.closes, self.next_after_close = token, chunks, fail_after, 0, False
 
     def __iter__(self):
         for i, c in enumerate(self.chunks):
+            if self.closes:
+                self.next_after_close = True
+                record(self.token, {"closes": self.closes, "next_after_close": True})
             if self.fail_after is not None and i == self.fail_after:
                 raise RuntimeError("conformance: raised while iterating")
             yield c
@@ -98,13 +101,13 @@ class Recorded:
 
     def close(self):
         self.closes += 1
-        record(self.token, {"closes": self.closes})
+        record(self.token, {"closes": self.closes, "next_after_close": self.next_after_close})
 
 
 def app(environ, start_response):
     p = environ.get("PATH_INFO", "")
     q = query(environ)
-    if p == "/environ":
+    if p == "/environ" or p.startswith("/environ/"):
         return as_json(start_response, environ)
     if p == "/report":
         data = read_record(q.get("token", ""))
@@ -188,10 +191,11 @@ def app(environ, start_response):
             try:
                 raise RuntimeError("conformance: error after the body started")
             except RuntimeError:
+                exc = sys.exc_info()
                 try:
-                    start_response("500 Too Late", [], sys.exc_info())
+                    start_response("500 Too Late", [], exc)
                 except Exception as e:
-                    record(token, {"reraised": True, "error": describe_error(e)})
+                    record(token, {"reraised": True, "same": e is exc[1], "error": describe_error(e)})
                     raise
                 record(token, {"reraised": False})
         return gen()
@@ -204,6 +208,47 @@ def app(environ, start_response):
         return [json.dumps({"raised": False}).encode()]
     if p == "/no-start-response":
         return [b"never started"]
+    if p == "/environ-meta":
+        return as_json(start_response, {"plain": type(environ) is dict, "keys_are_str": all(isinstance(k, str) for k in environ)})
+    if p == "/start-response-invalid":
+        kind, token = q.get("kind", ""), q.get("token")
+        bad = {
+            "status-crlf": ("200 OK\r\nX-Injected: 1", [("Content-Type", "text/plain")]),
+            "header-name-space": ("200 OK", [("Bad Name", "v")]),
+            "header-value-crlf": ("200 OK", [("X-Bad", "a\r\nX-Injected: 1")]),
+            "two-content-length": ("200 OK", [("Content-Length", "2"), ("Content-Length", "3")]),
+        }[kind]
+        try:
+            start_response(*bad)
+        except Exception as e:
+            record(token, {"raised": True, "error": describe_error(e)})
+            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "7")], sys.exc_info())
+            return [b"refused"]
+        record(token, {"raised": False})
+        return [b"ok"]
+    if p == "/return-string":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return "a string is not a response"
+    if p == "/close-generator":
+        token = q.get("token")
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def gen():
+            try:
+                for _ in range(2000):
+                    yield b"x" * 65536
+            finally:
+                record(token, {"finally": True})
+        return gen()
+    if p == "/read-short":
+        token = q.get("token")
+        try:
+            body = read_all(environ)
+        except Exception as e:
+            record(token, {"raised": True, "error": describe_error(e)})
+            raise
+        record(token, {"raised": False, "body_len": len(body)})
+        return plain(start_response, "200 OK", b"read")
     if p == "/status":
         code, reason = q.get("code", "200"), q.get("reason", "Custom Reason")
         body = b"" if code in ("204", "304") else f"status {code}".encode()

@@ -24,6 +24,8 @@ export interface Check {
   interfaces: Interface[];
   /** Feature the server must announce for the check to run. */
   requires?: Feature;
+  /** Runs after the suite stopped the server (only when the suite started it), reading what the app recorded. */
+  afterStop?: boolean;
   run(t: CheckContext): Promise<void>;
 }
 
@@ -54,6 +56,9 @@ export interface Target {
   port: number;
   iface: Interface;
   timeoutMs: number;
+  /** The app's report folder and lifespan-shutdown token, when the suite started the server. */
+  stateDir?: string;
+  shutdownToken?: string;
 }
 
 /** Everything a check can use. */
@@ -190,6 +195,8 @@ export class FeatureProbe {
       // are not held to rules added later (e.g. send() raising after a disconnect in 2.4).
       const [, proto, wanted] = f.split(':') as [string, string, string];
       const s = proto === 'http' ? scope : await (this.wsScope ??= this.websocketScope(t));
+      // No websocket scope to read (the handshake failed): run the check, which then fails on the handshake.
+      if (s === null) return true;
       return versionAtLeast(s?.asgi?.spec_version ?? '2.0', wanted);
     }
     const ext = f.slice(4);

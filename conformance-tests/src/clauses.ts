@@ -23,10 +23,13 @@ export function defaultSpecDir(): string {
   return fileURLToPath(new URL('../../spec/', import.meta.url));
 }
 
-/** Reads every clause of every spec/*.md; duplicates are kept so callers can report them. */
+/**
+ * Reads every clause of every spec/*.md except README.md (which describes the
+ * format with an example clause); duplicates are kept so callers can report them.
+ */
 export function readClauses(specDir = defaultSpecDir()): Clause[] {
   const out: Clause[] = [];
-  for (const file of readdirSync(specDir).filter((f) => f.endsWith('.md')).sort()) {
+  for (const file of readdirSync(specDir).filter((f) => f.endsWith('.md') && f !== 'README.md').sort()) {
     for (const line of readFileSync(join(specDir, file), 'utf8').split('\n')) {
       const m = CLAUSE_RE.exec(line);
       if (m) out.push({ id: m[1]!, level: m[2]!, file, summary: line.slice(m[0].length).trim() });

@@ -96,11 +96,13 @@ async function runCommand(argv: string[], out: (line: string) => void): Promise<
     out(`# server: ${server.command}`);
   }
   let results: CheckResult[];
+  const started = server;
   try {
     results = await runChecks({
-      target: { host, port, iface, timeoutMs },
+      target: { host, port, iface, timeoutMs, stateDir: started?.stateDir, shutdownToken: started?.shutdownToken },
       only: values.only === undefined ? undefined : String(values.only),
       onResult: (r) => out(formatResult(r)),
+      stop: started ? async () => void (await started.stop()) : undefined,
     });
   } finally {
     await server?.stop();

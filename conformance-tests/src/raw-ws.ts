@@ -139,6 +139,9 @@ export function handshakeProblem(res: RawResponse, key: string): string | null {
 
 /** An open WebSocket as seen from the client: send frames, read frames or whole messages. */
 export class WsSession {
+  /** The message being reassembled from fragments, if any. */
+  private partial: { opcode: number; parts: Buffer[] } | null = null;
+
   constructor(readonly conn: RawConnection) {}
 
   /** Sends one frame built from `spec`. */
@@ -181,9 +184,6 @@ export class WsSession {
    * nothing by itself (checks decide what to do with pings).
    */
   async read(timeoutMs?: number): Promise<WsEvent> {
-    const parts: Buffer[] = [];
-    let first: number | null = null;
-    let frames = 0;
     for (;;) {
       const f = await this.readFrame(timeoutMs);
       if (!f) return { kind: 'eof' };
@@ -193,12 +193,14 @@ export class WsSession {
         const code = f.payload.length >= 2 ? f.payload.readUInt16BE(0) : null;
         return { kind: 'close', code, reason: f.payload.subarray(2).toString('utf8'), raw: f.payload };
       }
-      if (first === null) first = f.opcode;
-      frames++;
-      parts.push(f.payload);
+      // A message in fragments survives control frames read in between.
+      const m = (this.partial ??= { opcode: f.opcode, parts: [] });
+      m.parts.push(f.payload);
       if (f.fin) {
-        const data = Buffer.concat(parts);
-        return first === OP.TEXT ? { kind: 'text', data: data.toString('utf8'), raw: data, frames } : { kind: 'binary', data, frames };
+        this.partial = null;
+        const data = Buffer.concat(m.parts);
+        const frames = m.parts.length;
+        return m.opcode === OP.TEXT ? { kind: 'text', data: data.toString('utf8'), raw: data, frames } : { kind: 'binary', data, frames };
       }
     }
   }

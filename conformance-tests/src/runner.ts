@@ -15,6 +15,8 @@ export interface RunOptions {
   checks?: Check[];
   /** Called after each check, e.g. to print its line. */
   onResult?: (r: CheckResult) => void;
+  /** Stops the server; when given, the after-stop checks run once it has stopped. */
+  stop?: () => Promise<void>;
 }
 
 /** The checks that apply to an interface, optionally narrowed to an id prefix. */
@@ -34,13 +36,13 @@ function describeFeature(f: string): string {
 }
 
 /** Runs one check and returns its verdict; never throws. */
-export async function runCheck(check: Check, target: Target, probe: FeatureProbe): Promise<CheckResult> {
+export async function runCheck(check: Check, target: Target, probe: FeatureProbe, announced?: boolean): Promise<CheckResult> {
   const t = new CheckContext(target, probe);
   const started = Date.now();
   const base = { id: check.id, clauses: clausesFor(check, target.iface), title: check.title };
   let timer: NodeJS.Timeout | undefined;
   try {
-    if (check.requires && !(await t.has(check.requires))) {
+    if (check.requires && !(announced ?? (await t.has(check.requires)))) {
       return { ...base, status: 'skip', detail: `the server does not announce ${describeFeature(check.requires)}`, durationMs: Date.now() - started };
     }
     const limit = target.timeoutMs * 4;
@@ -65,10 +67,25 @@ export async function runCheck(check: Check, target: Target, probe: FeatureProbe
 export async function runChecks(opts: RunOptions): Promise<CheckResult[]> {
   const probe = new FeatureProbe();
   const results: CheckResult[] = [];
-  for (const check of selectChecks(opts.target.iface, opts.only, opts.checks)) {
-    const r = await runCheck(check, opts.target, probe);
+  const emit = (r: CheckResult) => {
     results.push(r);
     opts.onResult?.(r);
+  };
+  const selected = selectChecks(opts.target.iface, opts.only, opts.checks);
+  for (const check of selected.filter((c) => !c.afterStop)) emit(await runCheck(check, opts.target, probe));
+  const after = selected.filter((c) => c.afterStop);
+  // What the server announces must be asked while it still runs.
+  const announced = new Map<Check, boolean>();
+  for (const c of after) {
+    announced.set(c, c.requires ? await probe.has(c.requires, new CheckContext(opts.target, probe)).catch(() => false) : true);
+  }
+  await opts.stop?.();
+  for (const check of after) {
+    if (!opts.stop || !opts.target.stateDir) {
+      emit({ id: check.id, clauses: clausesFor(check, opts.target.iface), title: check.title, status: 'skip', detail: 'runs only when the suite starts and stops the server itself (--server-cmd)', durationMs: 0 });
+      continue;
+    }
+    emit(await runCheck(check, opts.target, probe, announced.get(check)));
   }
   return results;
 }

@@ -107,27 +107,22 @@ export async function startServer(opts: StartOptions): Promise<StartedServer> {
 }
 
 async function stopGroup(child: ChildProcess, exited: Promise<number | null>, graceMs: number): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  const signal = (s: NodeJS.Signals) => {
+  const signal = (s: NodeJS.Signals | 0): boolean => {
     try {
       process.kill(-child.pid!, s);
+      return true;
     } catch {
-      /* group already gone */
+      return false; // the group is gone
     }
   };
+  if (!signal(0)) return child.exitCode;
   signal('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const killed = new Promise<null>((resolve) => {
-    timer = setTimeout(() => {
-      signal('SIGKILL');
-      resolve(null);
-    }, graceMs);
-  });
-  const code = await Promise.race([exited, killed]);
-  clearTimeout(timer);
-  await exited;
-  signal('SIGKILL'); // children that ignored SIGTERM while their parent exited
-  return code;
+  // The shell may exit at once while the server in the same group is still
+  // shutting down (lifespan shutdown, draining): wait for the whole group.
+  const deadline = Date.now() + graceMs;
+  while (signal(0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  signal('SIGKILL');
+  return exited;
 }
 
 /** Polls until host:port accepts a TCP connection; fails early when the process exits. */

@@ -48,16 +48,16 @@ function invalidEventCheck(kind: string, clauses: string[], title: string): Chec
 }
 
 export const asgiHttpChecks: Check[] = [
-  scopeCheck('asgi-scope-type', ['asgi.http.scope.type.1'], 'scope["type"] is "http"', (t, s) => t.eq(s.type, 'http', 'type')),
+  scopeCheck('asgi-scope-type', ['asgi.http.scope.1', 'asgi.scope.type.1'], 'scope["type"] is "http"', (t, s) => t.eq(s.type, 'http', 'type')),
   scopeCheck('asgi-scope-asgi-version', ['asgi.scope.asgi.1'], 'scope["asgi"]["version"] is "3.0"', (t, s) => t.eq(s.asgi?.version, '3.0', 'asgi.version')),
-  scopeCheck('asgi-scope-spec-version', ['asgi.scope.asgi.2'], 'scope["asgi"]["spec_version"] is absent or a "2.x" string', (t, s) => {
+  scopeCheck('asgi-scope-spec-version', ['asgi.http.scope.2'], 'scope["asgi"]["spec_version"] is absent or a "2.x" string', (t, s) => {
     const v = s.asgi?.spec_version;
     t.ok(v === undefined || (typeof v === 'string' && /^2\.\d+$/.test(v)), 'asgi.spec_version', v);
   }),
-  scopeCheck('asgi-scope-http-version', ['asgi.http.scope.http_version.1'], 'http_version is "1.1" for an HTTP/1.1 request', (t, s) => t.eq(s.http_version, '1.1', 'http_version')),
+  scopeCheck('asgi-scope-http-version', ['asgi.http.scope.3'], 'http_version is "1.1" for an HTTP/1.1 request', (t, s) => t.eq(s.http_version, '1.1', 'http_version')),
   {
     id: 'asgi-scope-http-version-10',
-    clauses: ['asgi.http.scope.http_version.1'],
+    clauses: ['asgi.http.scope.3'],
     title: 'http_version is "1.0" for an HTTP/1.0 request',
     interfaces: [...ASGI],
     async run(t) {
@@ -65,10 +65,10 @@ export const asgiHttpChecks: Check[] = [
       t.eq(s.http_version, '1.0', 'http_version');
     },
   },
-  scopeCheck('asgi-scope-method', ['asgi.http.scope.method.1'], 'method is the upper-case method as sent', (t, s) => t.eq(s.method, 'GET', 'method')),
+  scopeCheck('asgi-scope-method', ['asgi.http.scope.4'], 'method is the upper-case method as sent', (t, s) => t.eq(s.method, 'GET', 'method')),
   ...['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m): Check => ({
     id: `asgi-scope-method-${m.toLowerCase()}`,
-    clauses: ['asgi.http.scope.method.1'],
+    clauses: ['asgi.http.scope.4'],
     title: `method ${m} reaches the app as "${m}"`,
     interfaces: [...ASGI],
     async run(t) {
@@ -76,27 +76,28 @@ export const asgiHttpChecks: Check[] = [
       t.eq(s.method, m, 'method');
     },
   })),
-  scopeCheck('asgi-scope-scheme', ['asgi.http.scope.scheme.1'], 'scheme is "http" on a plain connection', (t, s) => t.ok(s.scheme === undefined || s.scheme === 'http', 'scheme', s.scheme)),
-  scopeCheck('asgi-scope-path-str', ['asgi.http.scope.path.1'], 'path is a text string', (t, s) => t.eq(typeof s.path, 'string', 'type of path')),
-  scopeCheck('asgi-scope-path-decoded', ['asgi.http.scope.path.1'], 'path is percent-decoded and read as UTF-8', (t, s) => t.eq(s.path, '/scope/a b/\u00e9', 'path'), '/scope/a%20b/%C3%A9'),
-  scopeCheck('asgi-scope-path-no-query', ['asgi.http.scope.path.1'], 'path does not contain the query string', (t, s) => t.eq(s.path, '/scope', 'path'), '/scope?x=1'),
-  scopeCheck('asgi-scope-raw-path', ['asgi.http.scope.raw_path.1'], 'raw_path is the path exactly as sent, as bytes, without the query', (t, s) => {
+  scopeCheck('asgi-scope-scheme', ['asgi.http.scope.5'], 'scheme is "http" on a plain connection', (t, s) => t.ok(s.scheme === undefined || s.scheme === 'http', 'scheme', s.scheme)),
+  scopeCheck('asgi-scope-path-str', ['asgi.http.scope.6'], 'path is a text string', (t, s) => t.eq(typeof s.path, 'string', 'type of path')),
+  scopeCheck('asgi-scope-path-decoded', ['asgi.http.scope.6'], 'path is percent-decoded and read as UTF-8', (t, s) => t.eq(s.path, '/scope/a b/\u00e9', 'path'), '/scope/a%20b/%C3%A9'),
+  scopeCheck('asgi-scope-path-no-query', ['asgi.http.scope.6'], 'path does not contain the query string', (t, s) => t.eq(s.path, '/scope', 'path'), '/scope?x=1'),
+  scopeCheck('asgi-scope-raw-path', ['asgi.http.scope.7'], 'raw_path is the path exactly as sent, as bytes, without the query', (t, s) => {
     if (s.raw_path === null || s.raw_path === undefined) t.skip('raw_path not provided (optional)');
     t.eq(bytesField(t, s.raw_path, 'raw_path'), '/scope/a%20b/%C3%A9', 'raw_path');
   }, '/scope/a%20b/%C3%A9?q=1'),
-  scopeCheck('asgi-scope-query-string', ['asgi.http.scope.query_string.1'], 'query_string is the bytes after "?", exactly as sent', (t, s) => {
+  scopeCheck('asgi-scope-query-string', ['asgi.http.scope.8'], 'query_string is the bytes after "?", exactly as sent', (t, s) => {
     t.eq(bytesField(t, s.query_string, 'query_string'), 'a=1&b=%20x&c', 'query_string');
   }, '/scope?a=1&b=%20x&c'),
-  scopeCheck('asgi-scope-query-string-empty', ['asgi.http.scope.query_string.1'], 'query_string is empty bytes when the target has no "?"', (t, s) => {
+  scopeCheck('asgi-scope-query-string-empty', ['asgi.http.scope.8'], 'query_string is empty bytes when the target has no "?"', (t, s) => {
     t.eq(bytesField(t, s.query_string, 'query_string'), '', 'query_string');
   }),
-  scopeCheck('asgi-scope-query-string-raw', ['asgi.http.scope.query_string.1'], 'query_string keeps percent-escapes and "+" undecoded', (t, s) => {
+  scopeCheck('asgi-scope-query-string-raw', ['asgi.http.scope.8'], 'query_string keeps percent-escapes and "+" undecoded', (t, s) => {
     t.eq(bytesField(t, s.query_string, 'query_string'), 'q=%C3%A9+%2B', 'query_string');
   }, '/scope?q=%C3%A9+%2B'),
-  scopeCheck('asgi-scope-root-path', ['asgi.http.scope.root_path.1'], 'root_path is a string, "" when the server is not mounted under a prefix', (t, s) => {
+  scopeCheck('asgi-scope-root-path', ['asgi.http.scope.9', 'asgi.http.path.1'], 'root_path is a string, "" when not mounted, and path starts with it', (t, s) => {
     t.ok(s.root_path === undefined || s.root_path === '', 'root_path', s.root_path);
+    t.ok(typeof s.path === 'string' && s.path.startsWith(s.root_path ?? ''), 'path starts with root_path', [s.path, s.root_path]);
   }),
-  scopeCheck('asgi-scope-headers-shape', ['asgi.http.scope.headers.1'], 'headers is a list of [name, value] byte-string pairs', (t, s) => {
+  scopeCheck('asgi-scope-headers-shape', ['asgi.http.scope.10'], 'headers is a list of [name, value] byte-string pairs', (t, s) => {
     t.ok(Array.isArray(s.headers), 'headers must be a list', s.headers);
     for (const h of s.headers) {
       t.ok(Array.isArray(h) && h.length === 2, 'each header is a pair', h);
@@ -106,7 +107,7 @@ export const asgiHttpChecks: Check[] = [
   }),
   {
     id: 'asgi-scope-headers-lowercase',
-    clauses: ['asgi.http.scope.headers.2'],
+    clauses: ['asgi.http.scope.10'],
     title: 'header names are lower-cased',
     interfaces: [...ASGI],
     async run(t) {
@@ -118,7 +119,7 @@ export const asgiHttpChecks: Check[] = [
   },
   {
     id: 'asgi-scope-headers-values-exact',
-    clauses: ['asgi.http.scope.headers.3'],
+    clauses: ['asgi.http.scope.10'],
     title: 'header values are byte-exact (case, inner spaces and a 0xE9 byte kept)',
     interfaces: [...ASGI],
     async run(t) {
@@ -130,7 +131,7 @@ export const asgiHttpChecks: Check[] = [
   },
   {
     id: 'asgi-scope-headers-order-dups',
-    clauses: ['asgi.http.scope.headers.4'],
+    clauses: ['asgi.http.scope.10'],
     title: 'repeated request headers are kept as separate entries, in order',
     interfaces: [...ASGI],
     async run(t) {
@@ -141,7 +142,7 @@ export const asgiHttpChecks: Check[] = [
   },
   {
     id: 'asgi-scope-headers-host',
-    clauses: ['asgi.http.scope.headers.1'],
+    clauses: ['asgi.http.scope.10'],
     title: 'the Host header is among the scope headers',
     interfaces: [...ASGI],
     async run(t) {
@@ -151,7 +152,7 @@ export const asgiHttpChecks: Check[] = [
   },
   {
     id: 'asgi-scope-client',
-    clauses: ['asgi.http.scope.client.1'],
+    clauses: ['asgi.http.scope.11'],
     title: 'client is [host, port] of the connecting socket (or absent)',
     interfaces: [...ASGI],
     async run(t) {
@@ -164,7 +165,7 @@ export const asgiHttpChecks: Check[] = [
   },
   {
     id: 'asgi-scope-server',
-    clauses: ['asgi.http.scope.server.1'],
+    clauses: ['asgi.http.scope.12'],
     title: 'server is [host, port] the request came in on (or absent)',
     interfaces: [...ASGI],
     async run(t) {
@@ -176,7 +177,7 @@ export const asgiHttpChecks: Check[] = [
   },
   {
     id: 'asgi-scope-extensions-shape',
-    clauses: ['asgi.scope.extensions.1'],
+    clauses: ['asgi.scope.extensions.1', 'asgi.http.scope.14'],
     title: 'extensions, when present, is a dict of dicts',
     interfaces: [...ASGI],
     async run(t) {
@@ -205,7 +206,7 @@ export const asgiHttpChecks: Check[] = [
   // ---- request events
   {
     id: 'asgi-request-event-shape',
-    clauses: ['asgi.http.request.1'],
+    clauses: ['asgi.http.request.1', 'asgi.http.request.2', 'asgi.events.type.1', 'asgi.events.type.3'],
     title: 'a body arrives as http.request events with bytes "body" and a final more_body=False',
     interfaces: [...ASGI],
     async run(t) {
@@ -221,7 +222,7 @@ export const asgiHttpChecks: Check[] = [
   },
   {
     id: 'asgi-request-empty-body',
-    clauses: ['asgi.http.request.1'],
+    clauses: ['asgi.http.request.3'],
     title: 'a request without a body gives one http.request with empty body and more_body False',
     interfaces: [...ASGI],
     async run(t) {
@@ -231,7 +232,7 @@ export const asgiHttpChecks: Check[] = [
   },
   {
     id: 'asgi-request-chunked-stream',
-    clauses: ['asgi.http.request.1', 'asgi.http.request.2'],
+    clauses: ['asgi.http.request.2', 'asgi.http.request.3'],
     title: 'a chunked body that arrives over time gives several events, all but the last with more_body True',
     interfaces: [...ASGI],
     async run(t) {
@@ -266,7 +267,7 @@ export const asgiHttpChecks: Check[] = [
   },
   {
     id: 'asgi-disconnect-mid-body',
-    clauses: ['asgi.http.disconnect.1'],
+    clauses: ['asgi.http.disconnect.1', 'asgi.server.bad_request.2'],
     title: 'a client that leaves mid-upload turns into http.disconnect',
     interfaces: [...ASGI],
     async run(t) {
@@ -312,14 +313,14 @@ export const asgiHttpChecks: Check[] = [
     },
   },
   // ---- response events the app gets wrong
-  invalidEventCheck('status-str', ['asgi.http.start.3'], 'http.response.start with a string status is rejected'),
-  invalidEventCheck('status-range', ['asgi.http.start.3'], 'http.response.start with status 1000 is rejected'),
-  invalidEventCheck('header-name-str', ['asgi.events.headers.1'], 'a response header that is not a byte string is rejected'),
+  invalidEventCheck('status-str', ['asgi.http.start.1', 'asgi.app.call.4'], 'http.response.start with a string status is rejected'),
+  invalidEventCheck('status-range', ['asgi.http.start.2', 'asgi.app.call.4'], 'http.response.start with status 1000 is rejected'),
+  invalidEventCheck('header-name-str', ['asgi.events.headers.1', 'asgi.http.start.3'], 'a response header that is not a byte string is rejected'),
   invalidEventCheck('header-value-crlf', ['asgi.events.headers.3'], 'a response header value containing CR LF is rejected (no header injection)'),
-  invalidEventCheck('unknown-type', ['asgi.events.type.2'], 'an event of unknown type is rejected'),
+  invalidEventCheck('unknown-type', ['asgi.events.type.2', 'asgi.errors.protocol.1'], 'an event of unknown type is rejected'),
   invalidEventCheck('body-before-start', ['asgi.http.order.1'], 'http.response.body before http.response.start is rejected'),
   invalidEventCheck('start-twice', ['asgi.http.order.2'], 'a second http.response.start is rejected'),
-  invalidEventCheck('body-str', ['asgi.http.body.6'], 'a body that is text instead of bytes is rejected'),
+  invalidEventCheck('body-str', ['asgi.app.call.4'], 'a body that is text instead of bytes is rejected'),
   {
     id: 'asgi-invalid-header-injection-wire',
     clauses: ['asgi.events.headers.3'],
@@ -347,7 +348,7 @@ export const asgiHttpChecks: Check[] = [
   // ---- extensions
   {
     id: 'asgi-ext-pathsend',
-    clauses: ['asgi.ext.pathsend.1'],
+    clauses: ['asgi.ext.pathsend.1', 'asgi.ext.pathsend.2', 'asgi.ext.pathsend.3'],
     title: 'http.response.pathsend sends the file as the body',
     interfaces: [...ASGI],
     requires: 'ext:http.response.pathsend',
@@ -361,7 +362,7 @@ export const asgiHttpChecks: Check[] = [
   },
   {
     id: 'asgi-ext-trailers',
-    clauses: ['asgi.ext.trailers.1'],
+    clauses: ['asgi.ext.trailers.1', 'asgi.ext.trailers.2', 'asgi.ext.trailers.3', 'asgi.ext.trailers.4', 'asgi.ext.trailers.5', 'asgi.http.start.7'],
     title: 'http.response.trailers are sent as chunked trailers',
     interfaces: [...ASGI],
     requires: 'ext:http.response.trailers',
@@ -373,7 +374,7 @@ export const asgiHttpChecks: Check[] = [
   },
   {
     id: 'asgi-ext-early-hint',
-    clauses: ['asgi.ext.early_hint.1'],
+    clauses: ['asgi.ext.early_hint.1', 'asgi.ext.early_hint.2', 'asgi.ext.early_hint.3', 'asgi.ext.early_hint.4'],
     title: 'http.response.early_hint becomes a 103 interim response with the Link headers',
     interfaces: [...ASGI],
     requires: 'ext:http.response.early_hint',
@@ -386,13 +387,13 @@ export const asgiHttpChecks: Check[] = [
   // ---- lifespan
   {
     id: 'asgi-lifespan-startup',
-    clauses: ['asgi.lifespan.startup.1'],
+    clauses: ['asgi.lifespan.startup.1', 'asgi.lifespan.startup.2', 'asgi.lifespan.order.2', 'asgi.lifespan.scope.3'],
     title: 'lifespan.startup was delivered before the first request',
     interfaces: [...ASGI],
     requires: 'lifespan',
     async run(t) {
       const r = await t.json('/lifespan');
-      t.eq(r.events[0], 'lifespan.startup', 'first lifespan event');
+      t.eq(r.events, ['lifespan.startup'], 'lifespan events while serving (startup once, no shutdown yet)');
     },
   },
   {
@@ -408,7 +409,7 @@ export const asgiHttpChecks: Check[] = [
   },
   {
     id: 'asgi-lifespan-state-copied',
-    clauses: ['asgi.lifespan.state.1'],
+    clauses: ['asgi.lifespan.state.1', 'asgi.http.scope.13', 'asgi.scope.state.1'],
     title: 'state set during startup appears in each request scope',
     interfaces: [...ASGI],
     requires: 'lifespan-state',
@@ -428,6 +429,109 @@ export const asgiHttpChecks: Check[] = [
       t.eq(mutated.mutated, true, 'the request saw its own change');
       const s = await scopeOf(t);
       t.eq(s.state?.mutated, undefined, 'state.mutated in the next request');
+    },
+  },
+  {
+    id: 'asgi-lifespan-state-empty',
+    clauses: ['asgi.lifespan.scope.2'],
+    title: 'the lifespan state starts as an empty object',
+    interfaces: [...ASGI],
+    requires: 'lifespan-state',
+    async run(t) {
+      const r = await t.json('/lifespan');
+      t.eq(r.state_keys_at_startup, [], 'keys of the state when startup began');
+    },
+  },
+  {
+    id: 'asgi-start-held-until-body',
+    clauses: ['asgi.http.start.4', 'asgi.app.return.1'],
+    title: 'the status line waits for the first body event: an app that fails in between still gets a 500',
+    interfaces: [...ASGI],
+    async run(t) {
+      const res = await t.request('/start-then-raise');
+      t.eq(res.status, 500, 'status');
+    },
+  },
+  {
+    id: 'asgi-100-continue-only-when-read',
+    clauses: ['asgi.http.request.5'],
+    title: 'no 100 Continue goes out when the app answers without reading the body',
+    interfaces: [...ASGI],
+    async run(t) {
+      const c = await t.connect();
+      await c.write(t.serialize({ method: 'POST', target: '/ignore-body', headers: [['Expect', '100-continue'], ['Content-Length', '5']] }));
+      const res = await c.readResponse();
+      t.eq([res.interim.map((r) => r.status), res.status], [[], 200], 'interim responses and status');
+    },
+  },
+  {
+    id: 'asgi-extra-event-keys',
+    clauses: ['asgi.events.keys.1'],
+    title: 'unknown keys in an app\'s events are ignored',
+    interfaces: [...ASGI],
+    async run(t) {
+      const res = await t.request('/extra-keys');
+      t.eq([res.status, res.body.toString()], [200, 'ok'], 'status and body');
+    },
+  },
+  invalidEventCheck('debug-unannounced', ['asgi.ext.announce.1', 'asgi.ext.debug.1', 'asgi.ext.debug.2'], 'an extension event the server did not announce (http.response.debug) is rejected'),
+  {
+    id: 'asgi-ext-pathsend-missing-file',
+    clauses: ['asgi.ext.pathsend.4'],
+    title: 'pathsend of a file that does not exist gives a 500, not a hang',
+    interfaces: [...ASGI],
+    requires: 'ext:http.response.pathsend',
+    async run(t) {
+      const c = await t.connect();
+      await c.write(t.serialize({ target: '/pathsend-missing' }));
+      const res = await c.readResponse().catch(() => null);
+      if (res === null) {
+        t.ok(c.peerClosed, 'the connection is aborted');
+        return;
+      }
+      t.eq(res.status, 500, 'status');
+    },
+  },
+  {
+    id: 'asgi-ext-zerocopysend',
+    clauses: ['asgi.ext.zerocopysend.1', 'asgi.ext.zerocopysend.2', 'asgi.ext.zerocopysend.3'],
+    title: 'http.response.zerocopysend sends count bytes of the file from offset, mixed with body events',
+    interfaces: [...ASGI],
+    requires: 'ext:http.response.zerocopysend',
+    async run(t) {
+      const res = await t.request('/zerocopysend');
+      const { readFileSync } = await import('node:fs');
+      const file = readFileSync(new URL('../../apps/fixtures/file.txt', import.meta.url));
+      t.eq(res.body.toString('latin1'), '0123456789' + file.subarray(0, 10).toString('latin1'), 'body');
+    },
+  },
+  {
+    id: 'asgi-ext-tls-absent',
+    clauses: ['asgi.ext.tls.1', 'asgi.ext.tls.2'],
+    title: 'the tls extension is not announced on a plain TCP connection',
+    interfaces: [...ASGI],
+    async run(t) {
+      const s = await scopeOf(t);
+      t.ok(!(s.extensions && 'tls' in s.extensions), 'no tls extension on a plain connection', s.extensions);
+    },
+  },
+  {
+    id: 'asgi-lifespan-shutdown',
+    clauses: ['asgi.lifespan.shutdown.1', 'asgi.lifespan.shutdown.2', 'asgi.lifespan.order.1'],
+    title: 'on SIGTERM the server delivers lifespan.shutdown and waits for the app\'s answer before it exits',
+    interfaces: [...ASGI],
+    requires: 'lifespan',
+    afterStop: true,
+    async run(t) {
+      const { readFileSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      let text: string | null = null;
+      try {
+        text = readFileSync(join(t.target.stateDir!, `${t.target.shutdownToken}.json`), 'utf8');
+      } catch {
+        /* not recorded */
+      }
+      t.ok(text !== null && JSON.parse(text).shutdown === true, 'the app recorded lifespan.shutdown before the server exited', text);
     },
   },
 ];

@@ -20,6 +20,23 @@ async function responseOrClose(t: CheckContext, conn: Awaited<ReturnType<CheckCo
   }
 }
 
+/**
+ * After a response on connection `c`, checks that the connection carries
+ * nothing more than that response: either a following request gets its own
+ * answer, or, when the server announced `Connection: close`, the connection
+ * ends without another byte.
+ */
+async function assertCleanAfter(t: CheckContext, c: Awaited<ReturnType<CheckContext['connect']>>, res: RawResponse): Promise<void> {
+  if ((header(res.headers, 'connection') ?? '').toLowerCase().includes('close')) {
+    t.ok(await c.waitClosed(), 'the server announced Connection: close, so it closes');
+    t.eq(c.buffered.toString('latin1'), '', 'bytes after the response');
+    return;
+  }
+  await c.write(t.serialize({ target: '/status?code=201' }));
+  const next = await c.readResponse();
+  t.eq([next.status, next.body.toString()], [201, 'status 201'], 'the next response on the connection');
+}
+
 /** Asserts that a response is a bare error page: status 500 and nothing of the app's exception. */
 function assertOpaque500(t: CheckContext, res: RawResponse): void {
   t.eq(res.status, 500, 'status');
@@ -38,7 +55,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-basic-get',
     title: 'a GET gets the app\'s status, headers and body',
-    clauses: ['asgi.http.start.1', 'asgi.http.body.1', 'wsgi.start_response.status.1', 'wsgi.response.chunk.1'],
+    clauses: ['asgi.http.start.1', 'asgi.http.body.1', 'asgi.http.body.2', 'wsgi.start_response.status.1', 'wsgi.response.chunk.1', 'wsgi.app.call.1', 'wsgi.app.return.1'],
     interfaces: [...BOTH],
     async run(t) {
       const res = await t.request('/head');
@@ -60,7 +77,7 @@ export const httpWireChecks: Check[] = [
   ...STATUS_CASES.map(([code, title]): Check => ({
     id: `http-status-${code}`,
     title,
-    clauses: ['asgi.http.start.1', 'wsgi.start_response.status.1'],
+    clauses: ['asgi.http.start.1', 'asgi.http.start.2', 'wsgi.start_response.status.1', 'wsgi.start_response.status.2', 'wsgi.server.passthrough.1'],
     interfaces: [...BOTH],
     async run(t) {
       const res = await t.request(`/status?code=${code}`);
@@ -71,7 +88,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-status-204-no-body',
     title: 'a 204 response carries no body and the connection stays usable',
-    clauses: ['asgi.http.body.3', 'wsgi.response.content_length.1'],
+    clauses: ['asgi.http.body.3', 'wsgi.response.no_body.1'],
     interfaces: [...BOTH],
     async run(t) {
       const c = await t.connect();
@@ -79,24 +96,20 @@ export const httpWireChecks: Check[] = [
       const res = await c.readResponse();
       t.eq(res.status, 204, 'status');
       t.eq(headerValues(res.headers, 'transfer-encoding'), [], 'Transfer-Encoding on a 204');
-      await c.write(t.serialize({ target: '/head' }));
-      const next = await c.readResponse();
-      t.eq([next.status, next.body.toString()], [200, 'hello world'], 'the next response on the connection');
+      await assertCleanAfter(t, c, res);
     },
   },
   {
     id: 'http-status-304-no-body',
     title: 'a 304 response carries no body and the connection stays usable',
-    clauses: ['asgi.http.body.3', 'wsgi.response.content_length.1'],
+    clauses: ['asgi.http.body.3', 'wsgi.response.no_body.1'],
     interfaces: [...BOTH],
     async run(t) {
       const c = await t.connect();
       await c.write(t.serialize({ target: '/status?code=304' }));
       const res = await c.readResponse();
       t.eq(res.status, 304, 'status');
-      await c.write(t.serialize({ target: '/head' }));
-      const next = await c.readResponse();
-      t.eq([next.status, next.body.toString()], [200, 'hello world'], 'the next response on the connection');
+      await assertCleanAfter(t, c, res);
     },
   },
   {
@@ -111,9 +124,7 @@ export const httpWireChecks: Check[] = [
       t.eq(res.status, 200, 'status');
       const cl = header(res.headers, 'content-length');
       t.ok(cl === null || cl === '11', 'Content-Length of a HEAD response is absent or the GET length', cl);
-      await c.write(t.serialize({ target: '/status?code=201' }));
-      const next = await c.readResponse();
-      t.eq([next.status, next.body.toString()], [201, 'status 201'], 'the next response on the connection');
+      await assertCleanAfter(t, c, res);
     },
   },
   {
@@ -187,7 +198,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-10-close',
     title: 'an HTTP/1.0 request without keep-alive gets a response and then the connection closes',
-    clauses: ['asgi.http.scope.http_version.1', 'wsgi.environ.cgi.6'],
+    clauses: ['asgi.http.scope.3', 'wsgi.environ.cgi.6'],
     interfaces: [...BOTH],
     async run(t) {
       const c = await t.connect();
@@ -362,7 +373,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-response-duplicate-headers',
     title: 'repeated response headers are all sent, in order, as separate fields',
-    clauses: ['asgi.http.start.2', 'wsgi.start_response.headers.1'],
+    clauses: ['asgi.http.start.3', 'wsgi.start_response.headers.1', 'wsgi.server.passthrough.1'],
     interfaces: [...BOTH],
     async run(t) {
       const res = await t.request('/headers');
@@ -373,7 +384,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-response-header-latin1',
     title: 'a response header value byte 0xE9 goes out as that byte',
-    clauses: ['asgi.http.start.2', 'wsgi.start_response.headers.2'],
+    clauses: ['asgi.http.start.3', 'asgi.events.headers.1', 'wsgi.start_response.headers.2'],
     interfaces: [...BOTH],
     async run(t) {
       const res = await t.request('/headers');
@@ -383,7 +394,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-response-header-empty',
     title: 'a response header with an empty value is sent',
-    clauses: ['asgi.http.start.2', 'wsgi.start_response.headers.1'],
+    clauses: ['asgi.http.start.3', 'wsgi.start_response.headers.1'],
     interfaces: [...BOTH],
     async run(t) {
       const res = await t.request('/headers');
@@ -432,7 +443,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-app-error-500',
     title: 'an app that raises before responding gets a 500',
-    clauses: ['asgi.app.error.1', 'wsgi.server.error.1'],
+    clauses: ['asgi.app.return.1', 'wsgi.server.error.1'],
     interfaces: [...BOTH],
     async run(t) {
       const res = await t.request('/raise-before');
@@ -442,7 +453,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-app-error-no-leak',
     title: 'the 500 reveals nothing of the exception (no message, no trace)',
-    clauses: ['asgi.app.error.2', 'wsgi.server.error.2'],
+    clauses: ['asgi.app.exception.2', 'asgi.app.exception.1', 'wsgi.server.error.2'],
     interfaces: [...BOTH],
     async run(t) {
       assertOpaque500(t, await t.request('/raise-before'));
@@ -451,7 +462,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-app-error-after-start',
     title: 'an app that raises mid-body: the response is left visibly incomplete and the connection closed',
-    clauses: ['asgi.app.error.3', 'wsgi.server.error.3'],
+    clauses: ['asgi.app.return.2', 'wsgi.server.error.3'],
     interfaces: [...BOTH],
     async run(t) {
       const c = await t.connect();
@@ -463,7 +474,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-app-error-keeps-serving',
     title: 'after an app error, the server keeps serving new connections',
-    clauses: ['asgi.app.error.1', 'wsgi.server.error.1'],
+    clauses: ['asgi.app.exception.1', 'wsgi.server.error.4'],
     interfaces: [...BOTH],
     async run(t) {
       await t.request('/raise-before');
@@ -510,7 +521,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-bad-content-length',
     title: 'a non-numeric Content-Length gets a 4xx (or a close), never reaches the app as a body',
-    clauses: ['asgi.server.bad_request.1', 'wsgi.server.bad_request.1'],
+    clauses: ['asgi.server.bad_request.1', 'asgi.http.request.6', 'wsgi.server.bad_request.1'],
     interfaces: [...BOTH],
     async run(t) {
       const c = await t.connect();
@@ -522,7 +533,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-header-size-8k',
     title: 'a request header of 8 KiB is accepted and reaches the app',
-    clauses: ['asgi.http.scope.headers.1', 'wsgi.environ.http.2'],
+    clauses: ['asgi.http.scope.10', 'wsgi.environ.http.2'],
     interfaces: [...BOTH],
     async run(t) {
       const v = 'v'.repeat(8000);
@@ -534,7 +545,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-many-headers',
     title: '60 request header fields all reach the app',
-    clauses: ['asgi.http.scope.headers.1', 'wsgi.environ.http.2'],
+    clauses: ['asgi.http.scope.10', 'wsgi.environ.http.2'],
     interfaces: [...BOTH],
     async run(t) {
       const headers: Array<[string, string]> = Array.from({ length: 60 }, (_, i) => [`X-H${i}`, `v${i}`]);
@@ -543,6 +554,57 @@ export const httpWireChecks: Check[] = [
       const text = res.body.toString('latin1');
       const missing = headers.filter(([, v]) => !text.includes(`"${v}"`)).map(([k]) => k);
       t.eq(missing, [], 'header fields missing from the echo');
+    },
+  },
+  {
+    id: 'http-bad-chunk-size',
+    title: 'a malformed chunk size in a request body gets a 4xx (or a close), and the server keeps serving',
+    clauses: ['asgi.server.bad_request.1', 'asgi.http.request.6', 'wsgi.server.bad_request.1'],
+    interfaces: [...BOTH],
+    async run(t) {
+      const c = await t.connect();
+      await c.write(`POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n`);
+      const res = await responseOrClose(t, c);
+      if (res) t.ok(res.status >= 400 && res.status < 500, 'status', res.status);
+      t.eq((await t.request('/head')).status, 200, 'status of a following good request');
+    },
+  },
+  {
+    id: 'http-abrupt-disconnect-isolated',
+    title: 'clients that reset their connection mid-request and mid-response cost only their own connection',
+    clauses: ['asgi.server.bad_request.2', 'wsgi.server.disconnect.1'],
+    interfaces: [...BOTH],
+    async run(t) {
+      const a = await t.connect();
+      await a.write(Buffer.concat([t.serialize({ method: 'POST', target: '/echo', headers: [['Content-Length', '100000']] }), Buffer.from('partial')]));
+      a.reset();
+      const b = await t.connect();
+      await b.write(t.serialize({ target: '/stream?n=50&size=65536' }));
+      await b.waitFor((buf) => (buf.length > 1000 ? true : null), t.target.timeoutMs, 'some of the stream');
+      b.reset();
+      const res = await t.request('/head');
+      t.eq([res.status, res.body.toString()], [200, 'hello world'], 'a request after the resets');
+    },
+  },
+  {
+    id: 'http-date-header',
+    title: 'the server adds a Date header',
+    clauses: ['asgi.http.start.5', 'wsgi.start_response.headers.7'],
+    interfaces: [...BOTH],
+    async run(t) {
+      const res = await t.request('/head');
+      const d = header(res.headers, 'date');
+      t.ok(d !== null && !Number.isNaN(Date.parse(d)), 'a Date header with an HTTP date', d);
+    },
+  },
+  {
+    id: 'http-empty-response',
+    title: 'a response with no body at all gets its status and headers, and an empty body',
+    clauses: ['asgi.http.body.2', 'wsgi.response.headers_sent.2'],
+    interfaces: [...BOTH],
+    async run(t) {
+      const res = await t.request('/chunks?sizes=');
+      t.eq([res.status, res.body.length], [200, 0], 'status and body length');
     },
   },
 ];

@@ -66,8 +66,9 @@ export const wsgiChecks: Check[] = [
   envCheck('wsgi-environ-url-scheme', ['wsgi.environ.url_scheme.1'], 'wsgi.url_scheme is "http" on a plain connection', (t, e) => t.eq(e['wsgi.url_scheme'], 'http', 'wsgi.url_scheme')),
   envCheck('wsgi-environ-input', ['wsgi.environ.input.1'], 'wsgi.input is present (an object)', (t, e) => t.ok(e['wsgi.input'] !== undefined && typeof e['wsgi.input'] === 'object', 'wsgi.input', e['wsgi.input'])),
   envCheck('wsgi-environ-errors', ['wsgi.environ.errors.1'], 'wsgi.errors is present (an object)', (t, e) => t.ok(e['wsgi.errors'] !== undefined && typeof e['wsgi.errors'] === 'object', 'wsgi.errors', e['wsgi.errors'])),
-  envCheck('wsgi-environ-flags', ['wsgi.environ.flags.1'], 'wsgi.multithread, wsgi.multiprocess and wsgi.run_once are booleans', (t, e) => {
+  envCheck('wsgi-environ-flags', ['wsgi.environ.flags.1', 'wsgi.loading.blocking.2'], 'wsgi.multithread, wsgi.multiprocess and wsgi.run_once are booleans; run_once is false for a server', (t, e) => {
     for (const k of ['wsgi.multithread', 'wsgi.multiprocess', 'wsgi.run_once']) t.eq(typeof e[k], 'boolean', `type of ${k}`);
+    t.eq(e['wsgi.run_once'], false, 'wsgi.run_once');
   }),
   envCheck('wsgi-environ-input-terminated', ['wsgi.environ.input_terminated.1'], 'wsgi.input_terminated, when present, is a boolean', (t, e) => {
     const v = e['wsgi.input_terminated'];
@@ -181,7 +182,7 @@ export const wsgiChecks: Check[] = [
   },
   {
     id: 'wsgi-write-callable',
-    clauses: ['wsgi.start_response.return.1', 'wsgi.write.order.1'],
+    clauses: ['wsgi.start_response.return.1', 'wsgi.write.order.1', 'wsgi.write.headers.1'],
     title: 'data passed to write() goes out before the returned iterable\'s chunks',
     interfaces: [...WSGI],
     async run(t) {
@@ -221,7 +222,7 @@ export const wsgiChecks: Check[] = [
   },
   {
     id: 'wsgi-exc-info-after-headers',
-    clauses: ['wsgi.start_response.exc_info.4', 'wsgi.server.error.3'],
+    clauses: ['wsgi.start_response.exc_info.4', 'wsgi.start_response.exc_info.1', 'wsgi.start_response.exc_info.3', 'wsgi.server.error.3'],
     title: 'start_response with exc_info after the body started re-raises, and the response is cut',
     interfaces: [...WSGI],
     async run(t) {
@@ -237,6 +238,7 @@ export const wsgiChecks: Check[] = [
       }
       const r = await t.report(token, undefined, 'a report of start_response');
       t.eq(r.reraised, true, 'start_response re-raised');
+      t.eq(r.same, true, 'the error start_response threw is the exc_info it was given');
       t.ok(!complete, 'the response must not complete normally');
     },
   },
@@ -265,7 +267,7 @@ export const wsgiChecks: Check[] = [
   },
   {
     id: 'wsgi-close-called',
-    clauses: ['wsgi.response.close.1'],
+    clauses: ['wsgi.response.close.1', 'wsgi.response.close.2'],
     title: 'close() of the response iterable is called exactly once after a normal response',
     interfaces: [...WSGI],
     async run(t) {
@@ -274,8 +276,8 @@ export const wsgiChecks: Check[] = [
       t.eq(res.body.toString(), 'one;two;three', 'body');
       const r = await t.report(token, undefined, 'a close() report');
       await new Promise((resolve) => setTimeout(resolve, 100));
-      t.eq((await t.report(token)).closes, 1, 'close() calls');
-      t.eq(r.closes, 1, 'close() calls');
+      const later = await t.report(token);
+      t.eq([r.closes, later.closes, later.next_after_close], [1, 1, false], 'close() calls, and whether an item was asked for after close()');
     },
   },
   {
@@ -307,7 +309,7 @@ export const wsgiChecks: Check[] = [
   },
   {
     id: 'wsgi-file-wrapper',
-    clauses: ['wsgi.file_wrapper.2'],
+    clauses: ['wsgi.file_wrapper.result.1', 'wsgi.environ.file_wrapper.1'],
     title: 'a wsgi.file_wrapper response sends the whole file',
     interfaces: [...WSGI],
     async run(t) {
@@ -325,6 +327,79 @@ export const wsgiChecks: Check[] = [
     async run(t) {
       const res = await t.request('/errors');
       t.eq([res.status, res.body.toString()], [200, 'logged'], 'status and body');
+    },
+  },
+  {
+    id: 'wsgi-environ-plain-object',
+    clauses: ['wsgi.environ.type.1', 'wsgi.app.callable.1'],
+    title: 'the environ is a plain object (a dict) with string keys',
+    interfaces: [...WSGI],
+    async run(t) {
+      const r = await t.json('/environ-meta');
+      t.eq([r.plain, r.keys_are_str], [true, true], 'plain object, string keys');
+    },
+  },
+  envCheck('wsgi-environ-extension-keys', ['wsgi.environ.extension.1'], 'keys the server adds contain a dot and do not invent wsgi.* names', (t, e) => {
+    const known = new Set(['wsgi.version', 'wsgi.url_scheme', 'wsgi.input', 'wsgi.errors', 'wsgi.multithread', 'wsgi.multiprocess', 'wsgi.run_once', 'wsgi.file_wrapper', 'wsgi.input_terminated']);
+    const bad = Object.keys(e).filter((k) => (k.startsWith('wsgi.') && !known.has(k)) || (k !== k.toUpperCase() && !k.includes('.')));
+    t.eq(bad, [], 'environ keys that are neither CGI keys nor dotted extension keys');
+  }),
+  ...([
+    ['status-crlf', ['wsgi.start_response.status.3'], 'a status with CR LF'],
+    ['header-name-space', ['wsgi.start_response.headers.3'], 'a header name with a space'],
+    ['header-value-crlf', ['wsgi.start_response.headers.4'], 'a header value with CR LF'],
+    ['two-content-length', ['wsgi.start_response.headers.6'], 'two Content-Length headers'],
+  ] as const).map(([kind, clauses, what]): Check => ({
+    id: `wsgi-start-response-${kind}`,
+    clauses: [...clauses, 'wsgi.start_response.check.1'],
+    title: `start_response refuses ${what} (raises in the app, nothing injected on the wire)`,
+    interfaces: [...WSGI],
+    async run(t) {
+      const token = t.token();
+      const res = await t.request(`/start-response-invalid?kind=${kind}&token=${token}`).catch(() => null);
+      if (res) t.eq(header(res.headers, 'x-injected'), null, 'x-injected header');
+      const r = await t.report(token, undefined, 'a report of start_response');
+      t.eq(r.raised, true, 'start_response raised');
+    },
+  })),
+  {
+    id: 'wsgi-return-string',
+    clauses: ['wsgi.app.return.2', 'wsgi.server.error.1'],
+    title: 'an app that returns a string instead of an iterable of byte chunks gets a 500',
+    interfaces: [...WSGI],
+    async run(t) {
+      const res = await t.request('/return-string').catch(() => null);
+      t.ok(res !== null && res.status === 500, 'a 500 response', res && `${res.status} ${JSON.stringify(res.body.toString().slice(0, 60))}`);
+    },
+  },
+  {
+    id: 'wsgi-generator-finally-on-disconnect',
+    clauses: ['wsgi.response.close.4', 'wsgi.server.disconnect.1'],
+    title: 'a generator response is closed (its finally runs) when the client goes away mid-response',
+    interfaces: [...WSGI],
+    async run(t) {
+      const token = t.token();
+      const c = await t.connect();
+      await c.write(t.serialize({ target: `/close-generator?token=${token}` }));
+      await c.waitFor((b) => (b.length > 1000 ? true : null), t.target.timeoutMs, 'some of the body');
+      c.destroy();
+      const r = await t.report(token, undefined, 'a report of the generator\'s finally');
+      t.eq(r.finally, true, 'finally ran');
+    },
+  },
+  {
+    id: 'wsgi-input-short-body',
+    clauses: ['wsgi.input.short.1'],
+    title: 'a client leaving mid-body makes wsgi.input raise, not return a short body that looks complete',
+    interfaces: [...WSGI],
+    async run(t) {
+      const token = t.token();
+      const c = await t.connect();
+      await c.write(Buffer.concat([t.serialize({ method: 'POST', target: `/read-short?token=${token}`, headers: [['Content-Length', '100000']] }), Buffer.alloc(1000, 0x61)]));
+      await new Promise((r) => setTimeout(r, 200));
+      c.destroy();
+      const r = await t.report(token, undefined, 'a report of the read');
+      t.eq(r.raised, true, 'read() raised');
     },
   },
 ];

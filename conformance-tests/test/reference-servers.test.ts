@@ -1,0 +1,44 @@
+/**
+ * The suite against reference servers (Debian's uvicorn and gunicorn, listed
+ * in scripts/system-deps.txt) hosting the Python ports of the conformance
+ * apps. Their failures are known and explained in data/known-failures.json;
+ * the test asserts exactly that set, so a check that starts failing (a wrong
+ * check, or a broken port) fails the test, and so does one that starts passing.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runChecks, startServer, type CheckResult, type Interface, type StartedServer } from '../src/index.js';
+
+interface KnownFailures {
+  [server: string]: { interface: Interface; command: string; failures: Record<string, string> };
+}
+
+const known = JSON.parse(readFileSync(new URL('../data/known-failures.json', import.meta.url), 'utf8')) as KnownFailures;
+
+for (const name of ['uvicorn', 'gunicorn']) {
+  const ref = known[name]!;
+  describe(`the suite against ${name} (${ref.interface})`, () => {
+    let server: StartedServer;
+    let results: CheckResult[];
+    beforeAll(async () => {
+      server = await startServer({ iface: ref.interface, command: ref.command, startTimeoutMs: 20_000 });
+      results = await runChecks({
+        target: { host: server.host, port: server.port, iface: ref.interface, timeoutMs: 3000, stateDir: server.stateDir, shutdownToken: server.shutdownToken },
+        stop: async () => void (await server.stop()),
+      });
+    }, 240_000);
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it('fails exactly the known, explained checks', () => {
+      const failed = Object.fromEntries(results.filter((r) => r.status === 'fail').map((r) => [r.id, r.detail]));
+      expect(Object.keys(failed).sort(), JSON.stringify(failed, null, 1)).toEqual(Object.keys(ref.failures).sort());
+    });
+
+    it('runs every check of the interface and passes the rest', () => {
+      expect(results.length).toBeGreaterThan(80);
+      expect(results.filter((r) => r.status === 'pass').length).toBeGreaterThan(results.length * 0.8);
+    });
+  });
+}
