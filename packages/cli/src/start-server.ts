@@ -6,6 +6,7 @@
  */
 import type { AsgiApplication, ModuleRef, ServerHandle } from '@tsgi/core';
 import { fromFetchHandler, wsgiToAsgi, type FetchHandler, type FetchHandlerObject } from '@tsgi/bridge';
+import { serve as servePool, type PoolServeOptions } from '@tsgi/pool';
 import { serve as serveUws, type ServeOptions as UwsOptions } from '@tsgi/uws';
 import { CliError } from './errors.js';
 import type { AppInterface } from './detect-interface.js';
@@ -20,16 +21,6 @@ export interface StartRequest {
   config: ServeConfig;
   /** Called once per request or connection the app has finished (for --limit-max-requests). */
   onRequest?: () => void;
-}
-
-type AnyFn = (...args: never[]) => unknown;
-
-/** Looks up a named export of a workspace package, or fails with a line naming what is missing. */
-async function requireExport<T extends AnyFn>(pkg: string, name: string, needed: string): Promise<T> {
-  const mod = (await import(pkg)) as Record<string, unknown>;
-  const fn = mod[name];
-  if (typeof fn !== 'function') throw new CliError(`${needed} needs ${name}() from ${pkg}, which this build does not provide yet`);
-  return fn as T;
 }
 
 /** The uvicorn-style flags as @tsgi/uws options; flags left at their default are left to the server. */
@@ -50,6 +41,24 @@ function uwsOptions(config: ServeConfig): UwsOptions {
   };
   if (config.uds !== undefined) options.uds = config.uds;
   if (config.limitConcurrency !== undefined) options.limitConcurrency = config.limitConcurrency;
+  if (config.timeoutKeepAlive !== undefined) options.timeoutKeepAlive = config.timeoutKeepAlive;
+  if (config.timeoutGracefulShutdown !== undefined) options.timeoutGracefulShutdown = config.timeoutGracefulShutdown;
+  return options;
+}
+
+/** The uvicorn-style flags as @tsgi/pool options. */
+function poolOptions(config: ServeConfig): PoolServeOptions {
+  const options: PoolServeOptions = {
+    host: config.host,
+    port: config.port,
+    rootPath: config.rootPath,
+    proxyHeaders: config.proxyHeaders,
+    forwardedAllowIps: config.forwardedAllowIps,
+    accessLog: config.accessLog,
+    logLevel: config.logLevel,
+  };
+  if (config.uds !== undefined) options.uds = config.uds;
+  if (config.threads !== undefined) options.threads = config.threads;
   if (config.timeoutKeepAlive !== undefined) options.timeoutKeepAlive = config.timeoutKeepAlive;
   if (config.timeoutGracefulShutdown !== undefined) options.timeoutGracefulShutdown = config.timeoutGracefulShutdown;
   return options;
@@ -83,21 +92,9 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
   }
   if (server === 'pool') {
     if (config.workers !== 1) throw new CliError('--workers applies to --server uws; the pool server scales with --threads');
-    if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests is not supported by --server pool yet');
-    const serve = await requireExport<(ref: ModuleRef, options: Record<string, unknown>) => Promise<ServerHandle>>('@tsgi/pool', 'serve', 'a WSGI-TS app on --server pool');
-    return serveOrExplain(() => serve(req.ref, {
-      host: config.host,
-      port: config.port,
-      uds: config.uds,
-      rootPath: config.rootPath,
-      proxyHeaders: config.proxyHeaders,
-      forwardedAllowIps: config.forwardedAllowIps,
-      threads: config.threads,
-      timeoutKeepAlive: config.timeoutKeepAlive,
-      timeoutGracefulShutdown: config.timeoutGracefulShutdown,
-      accessLog: config.accessLog,
-      logLevel: config.logLevel,
-    }));
+    if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests is not supported by --server pool');
+    if (config.limitConcurrency !== undefined) throw new CliError('--limit-concurrency is not supported by --server pool (its bound is a queue of requests waiting for a thread)');
+    return serveOrExplain(() => servePool(req.ref, poolOptions(config)));
   }
 
   let app: AsgiApplication;

@@ -58,6 +58,13 @@ describe('tsgi serve', () => {
     expect(await stop(run)).toBe(0);
   }, 60_000);
 
+  it('serves a WSGI-TS app on the pool server by default', async () => {
+    const { run, url } = await serve(['--threads', '2', join(fixtures, 'wsgi-app.ts')]);
+    expect(run.stderr()).toMatch(/Serving WSGI-TS app .* with pool/);
+    expect(await (await fetch(`${url}/x/y`)).text()).toBe('wsgi /x/y');
+    expect(await stop(run)).toBe(0);
+  }, 60_000);
+
   it('a signal that arrives while the server starts stops it once started, exit 0', async () => {
     const run = startCli(['serve', '--port', '0', join(fixtures, 'asgi-app.ts')]);
     running.push(run);
