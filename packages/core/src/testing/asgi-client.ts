@@ -15,18 +15,21 @@ import { validateAsgi } from '../asgi/validate.js';
 import { ClientDisconnected } from '../errors.js';
 import { HttpExchange, StreamingTestResponse, type AsgiTestResponse } from './asgi-http.js';
 import { LifespanSession } from './asgi-lifespan.js';
-import { WebSocketConnection, WebSocketSession } from './asgi-websocket.js';
+import { WebSocketConnection, WebSocketDenied, WebSocketSession } from './asgi-websocket.js';
+import { CookieJar } from './cookies.js';
 import {
   bodySource,
   buildRequestHead,
   normalizeRequestHeaders,
   resolveConnection,
+  urlPath,
   withJson,
   type ConnectionOptions,
   type ResolvedConnection,
   type TestHeadersInit,
   type TestRequestInit,
 } from './request.js';
+import type { ResponseHeaders } from './response.js';
 
 /** Options of an AsgiTestClient. */
 export interface AsgiTestClientOptions extends ConnectionOptions {
@@ -87,6 +90,8 @@ export class AsgiTestClient implements AsyncDisposable {
   private readonly extensions: Extensions;
   private readonly closeTimeoutMs: number;
   private readonly open = new Set<OpenThing>();
+  /** The cookies kept from responses and sent with later requests; null with `cookies: false`. */
+  readonly cookies: CookieJar | null;
   private lifespanSession: LifespanSession | null = null;
   private closed = false;
 
@@ -96,6 +101,7 @@ export class AsgiTestClient implements AsyncDisposable {
     this.raise = options.raiseServerExceptions ?? true;
     this.extensions = options.extensions ?? DEFAULT_TEST_EXTENSIONS;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+    this.cookies = options.cookies === false ? null : new CookieJar();
   }
 
   /**
@@ -139,7 +145,7 @@ export class AsgiTestClient implements AsyncDisposable {
     const signal = req.signal;
     signal?.throwIfAborted();
     const body = bodySource(req.body);
-    const head = buildRequestHead(this.conn, method, path, req, body);
+    const head = buildRequestHead(this.conn, method, path, req, body, [], this.cookies);
     const scope = buildHttpScope(head, this.scopeOptions());
     const exchange = new HttpExchange({ app: this.app, scope, body, raiseServerExceptions: this.raise });
     const onAbort = (): void => exchange.disconnect(signal!.reason);
@@ -147,6 +153,7 @@ export class AsgiTestClient implements AsyncDisposable {
     this.track({ end: () => exchange.disconnect(new ClientDisconnected('the test client was closed')), settled: exchange.settled });
     void exchange.settled.then(() => signal?.removeEventListener('abort', onAbort));
     const responseHead = await exchange.head.promise;
+    this.cookies?.receive(responseHead.headers.getAll('set-cookie'), urlPath(this.conn, head.target));
     return new StreamingTestResponse(exchange, responseHead);
   }
 
@@ -196,12 +203,19 @@ export class AsgiTestClient implements AsyncDisposable {
       handshake.push(['sec-websocket-protocol', options.subprotocols.join(', ')]);
     }
     const init: TestRequestInit = options.headers === undefined ? {} : { headers: options.headers };
-    const head = buildRequestHead(this.conn, 'GET', path, init, bodySource(undefined), handshake);
+    const head = buildRequestHead(this.conn, 'GET', path, init, bodySource(undefined), handshake, this.cookies);
     const scope = buildWebSocketScope(head, this.scopeOptions());
     const conn = new WebSocketConnection({ app: this.app, scope, raiseServerExceptions: this.raise });
     this.track({ end: () => conn.disconnect(1001, ''), settled: conn.settled });
-    const accepted = await conn.handshake.promise;
-    return new WebSocketSession(conn, accepted);
+    const keep = (headers: ResponseHeaders): void => this.cookies?.receive(headers.getAll('set-cookie'), urlPath(this.conn, head.target));
+    try {
+      const accepted = await conn.handshake.promise;
+      keep(accepted.headers);
+      return new WebSocketSession(conn, accepted);
+    } catch (error) {
+      if (error instanceof WebSocketDenied) keep(error.response.headers);
+      throw error;
+    }
   }
 
   /**

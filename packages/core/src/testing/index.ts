@@ -24,6 +24,7 @@
  * ```
  */
 export type { BodyChunk, RequestBody, TestHeadersInit, TestRequestInit, ConnectionOptions } from './request.js';
+export { CookieJar } from './cookies.js';
 export { ResponseHeaders, BaseTestResponse, IncompleteResponseError, type TestResponse } from './response.js';
 export { AsgiTestResponse, StreamingTestResponse, type ResponseExtras } from './asgi-http.js';
 export { WebSocketSession, WebSocketDenied, WebSocketClosed, type WebSocketMessage } from './asgi-websocket.js';

@@ -6,6 +6,7 @@
  */
 import { assertByteString, isToken, type ByteString } from '../bytes.js';
 import type { RequestHead } from '../asgi/scope.js';
+import type { CookieJar } from './cookies.js';
 
 /** One piece of a request body: bytes, or text sent as UTF-8. */
 export type BodyChunk = Uint8Array | string;
@@ -52,6 +53,8 @@ export interface ConnectionOptions {
   scheme?: 'http' | 'https';
   /** Headers sent with every request, before the request's own. */
   headers?: TestHeadersInit;
+  /** Keep cookies from Set-Cookie and send them back (client.cookies), like a browser or Starlette's TestClient. Default true. */
+  cookies?: boolean;
 }
 
 /** ConnectionOptions with every default applied. */
@@ -160,7 +163,8 @@ export function chunkBytes(chunk: BodyChunk): Uint8Array {
 
 /**
  * The RequestHead a server would parse for this request: default `host` and
- * `user-agent`, the connection's headers, the request's own headers, and
+ * `user-agent`, the connection's headers, the request's own headers, the
+ * jar's cookies (unless the test set a Cookie header itself), and
  * `content-length` (known body) or `transfer-encoding: chunked` (streamed
  * body) unless the test set one of them itself.
  */
@@ -171,8 +175,10 @@ export function buildRequestHead(
   init: TestRequestInit,
   body: BodySource,
   extraHeaders: Array<[ByteString, ByteString]> = [],
+  jar: CookieJar | null = null,
 ): RequestHead {
   if (!isToken(method)) throw new TypeError(`method must be an RFC 9110 token; got ${JSON.stringify(method)}`);
+  const target = toRequestTarget(path, init.query);
   const own = init.headers === undefined ? [] : normalizeRequestHeaders(init.headers);
   const given = [...conn.headers, ...extraHeaders, ...own];
   const has = (name: string): boolean => given.some(([n]) => n === name);
@@ -180,6 +186,10 @@ export function buildRequestHead(
   if (!has('host')) headers.push(['host', hostHeader(conn)]);
   if (!has('user-agent')) headers.push(['user-agent', 'tsgi-testclient']);
   headers.push(...given);
+  if (jar !== null && !has('cookie')) {
+    const cookie = jar.header(urlPath(conn, target), conn.scheme);
+    if (cookie !== null) headers.push(['cookie', cookie]);
+  }
   if (!has('content-length') && !has('transfer-encoding')) {
     if (body.kind !== 'bytes') headers.push(['transfer-encoding', 'chunked']);
     else if (body.bytes.byteLength > 0 || !BODYLESS.has(method.toUpperCase())) {
@@ -188,13 +198,19 @@ export function buildRequestHead(
   }
   return {
     method,
-    target: toRequestTarget(path, init.query),
+    target,
     httpVersion: init.httpVersion ?? '1.1',
     headers,
     client: conn.client,
     server: conn.server,
     scheme: conn.scheme,
   };
+}
+
+/** The path of the URL the client asked for, as cookies see it: the mount point, then the target's path. */
+export function urlPath(conn: ResolvedConnection, target: ByteString): string {
+  const q = target.indexOf('?');
+  return conn.rootPath + (q === -1 ? target : target.slice(0, q));
 }
 
 // Methods for which clients send no Content-Length when there is no body (as curl and fetch do).

@@ -20,6 +20,7 @@ import {
   buildRequestHead,
   chunkBytes,
   resolveConnection,
+  urlPath,
   withJson,
   type BodyChunk,
   type BodySource,
@@ -27,6 +28,7 @@ import {
   type ResolvedConnection,
   type TestRequestInit,
 } from './request.js';
+import { CookieJar } from './cookies.js';
 import { BaseTestResponse, IncompleteResponseError, ResponseHeaders } from './response.js';
 
 /** Options of a WsgiTestClient. */
@@ -98,6 +100,8 @@ export class WsgiTestClient {
   private readonly multithread: boolean;
   private readonly multiprocess: boolean;
   private readonly allErrors: string[] = [];
+  /** The cookies kept from responses and sent with later requests; null with `cookies: false`. */
+  readonly cookies: CookieJar | null;
 
   constructor(app: WsgiApplication, options: WsgiTestClientOptions = {}) {
     this.validated = options.validate === false ? null : validateWsgi(app);
@@ -106,6 +110,7 @@ export class WsgiTestClient {
     this.raise = options.raiseServerExceptions ?? true;
     this.multithread = options.multithread ?? false;
     this.multiprocess = options.multiprocess ?? false;
+    this.cookies = options.cookies === false ? null : new CookieJar();
   }
 
   /** Everything written to wsgi.errors by every request of this client so far. */
@@ -168,7 +173,7 @@ export class WsgiTestClient {
     const gone = (): void => {
       if (signal?.aborted === true) throw new ClientDisconnected('the test aborted the request');
     };
-    const head = buildRequestHead(this.conn, method, path, init, body);
+    const head = buildRequestHead(this.conn, method, path, init, body, [], this.cookies);
     const scope = buildHttpScope(head, { rootPath: this.conn.rootPath });
     const errors = new CapturedErrors((s) => this.allErrors.push(s));
     const contentLength = declaredLength(head.headers);
@@ -209,7 +214,9 @@ export class WsgiTestClient {
     if (got.aborted !== null) {
       throw new IncompleteResponseError('the app failed after its headers went out; a server would close the connection', { cause: got.aborted.error });
     }
-    return new WsgiTestResponse(got.status, got.reason, new ResponseHeaders(got.headers), got.chunks, errors.text);
+    const headers = new ResponseHeaders(got.headers);
+    this.cookies?.receive(headers.getAll('set-cookie'), urlPath(this.conn, head.target));
+    return new WsgiTestResponse(got.status, got.reason, headers, got.chunks, errors.text);
   }
 }
 
