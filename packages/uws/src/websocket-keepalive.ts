@@ -1,8 +1,8 @@
 /**
  * Automatic pings for one WebSocket, as uvicorn (through the websockets
  * library) does them: every `interval`, send a ping; if no pong comes back
- * within `timeout`, the peer is taken for dead and the connection closed
- * (1011). Runs on JS timers rather than uWebSockets.js's idleTimeout, which
+ * within `timeout`, the peer is taken for dead and the connection dropped
+ * (a lost connection: 1006). Runs on JS timers rather than uWebSockets.js's idleTimeout, which
  * only takes whole seconds from 8 to 960 at a 4-second resolution.
  */
 

@@ -18,8 +18,8 @@
  * - receive bound: uWebSockets.js v20.30 cannot pause a WebSocket, so the
  *   messages the app has not received are capped (see websocket-inbox.ts);
  *   past the cap the connection is closed with 1008.
- * - wsMaxSize: larger messages close the connection with 1009 (uWebSockets.js
- *   does it); automatic pings close a peer that stops answering with 1011.
+ * - wsMaxSize: larger messages close the connection with 1009; automatic
+ *   pings drop a peer that stops answering (the app sees 1006, a lost connection).
  * - app errors: before the handshake is answered -> HTTP 500; after accept ->
  *   close 1011; both logged, nothing leaks to the client. ClientDisconnected
  *   escaping the app ends the connection quietly.
@@ -182,6 +182,7 @@ export class WsConnection implements TrackedConnection {
   private drainWaiters: Array<() => void> = [];
   private shuttingDown = false;
   private appDone = false;
+  private pingTimedOut = false;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -196,9 +197,12 @@ export class WsConnection implements TrackedConnection {
     this.inbox = new WebSocketInbox({ maxMessages: limits.maxQueuedMessages, maxBytes: limits.maxQueuedBytes });
     this.keepalive = new Keepalive(limits.pingIntervalMs, limits.pingTimeoutMs, {
       ping: () => this.ws?.ping(),
+      // A peer that stops answering is a lost connection (asgi.websocket.ping.1): dropped
+      // without a close handshake it could not complete, so the app sees 1006.
       timedOut: () => {
-        this.ctx.logger.debug('WebSocket keepalive ping timeout: closing the connection');
-        this.ws?.end(CLOSE_INTERNAL_ERROR, 'keepalive ping timeout');
+        this.ctx.logger.debug(`WebSocket ${this.scope.path}: no pong within the ping timeout; dropping the connection`);
+        this.pingTimedOut = true;
+        this.ws?.close();
       },
     });
     // The one abort handler of this response (uWS calls only the last registered).
@@ -354,7 +358,7 @@ export class WsConnection implements TrackedConnection {
 
   /** The socket closed (either side, or lost); the code is 1006 when no close frame came, 1005 when it had no code. */
   closed(code: number, message: ArrayBuffer): void {
-    const reason = message.byteLength > 0 ? Buffer.from(message).toString('utf8') : '';
+    const reason = this.pingTimedOut ? 'keepalive ping timeout' : message.byteLength > 0 ? Buffer.from(message).toString('utf8') : '';
     this.ws = null;
     this.keepalive.stop();
     this.cycle.disconnect(code, reason);

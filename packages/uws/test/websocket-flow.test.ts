@@ -153,7 +153,7 @@ describe('WebSocket automatic pings', () => {
     ws.close();
   });
 
-  it('closes a peer that does not answer within wsPingTimeout with 1011', async () => {
+  it('drops a peer that does not answer within wsPingTimeout: a lost connection (1006) for the app and the peer', async () => {
     const last = deferred<WebSocketReceiveEventUnion>();
     server = await startWsServer(
       accepting(async (receive) => last.resolve(await receive())),
@@ -161,10 +161,10 @@ describe('WebSocket automatic pings', () => {
     );
     const ws = await connect(server.url);
     ws.pause(); // a dead peer: reads nothing, so answers no ping
-    expect(await last.promise).toEqual({ type: 'websocket.disconnect', code: 1011, reason: 'keepalive ping timeout' });
+    expect(await last.promise).toEqual({ type: 'websocket.disconnect', code: 1006, reason: 'keepalive ping timeout' });
     const c = closed(ws);
     ws.resume();
-    expect(await c).toMatchObject({ code: 1011 });
+    expect(await c).toMatchObject({ code: 1006 });
   });
 
   it('wsPingInterval null sends no pings', async () => {

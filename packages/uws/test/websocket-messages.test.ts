@@ -91,6 +91,19 @@ describe('WebSocket messages', () => {
   });
 });
 
+describe('WebSocket protocol errors from the client', () => {
+  // asgi.websocket.receive.3 asks for a 1007 close; uWebSockets.js v20.30 validates text itself and
+  // drops the TCP connection instead, before tsgi sees the message (docs/websocket.md lists it).
+  it('a text message that is not valid UTF-8 never reaches the app: uWebSockets.js drops the connection (1006)', async () => {
+    const last = deferred<WebSocketReceiveEventUnion>();
+    server = await startWsServer(accepting(async (receive) => last.resolve(await receive())));
+    const ws = await connect(server.url);
+    ws.send(Buffer.from([0x68, 0xff, 0xfe]), { binary: false });
+    expect(await closed(ws)).toMatchObject({ code: 1006 });
+    expect(await last.promise).toMatchObject({ type: 'websocket.disconnect', code: 1006, reason: 'Received invalid UTF-8' });
+  });
+});
+
 describe('WebSocket close', () => {
   it('the client\'s close code and reason reach the app as websocket.disconnect (spec 2.5 reason)', async () => {
     const last = deferred<WebSocketReceiveEventUnion>();
