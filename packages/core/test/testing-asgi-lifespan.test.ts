@@ -26,6 +26,7 @@ function statefulApp(log: string[], opts: { failStartup?: string; failShutdown?:
           ls.state!['counter'] = { hits: 0 };
           await send({ type: 'lifespan.startup.complete' });
         } else if (e.type === 'lifespan.shutdown') {
+          ls.state!['db'] = 'closed';
           if (opts.failShutdown !== undefined) await send({ type: 'lifespan.shutdown.failed', message: opts.failShutdown });
           else await send({ type: 'lifespan.shutdown.complete' });
           return;
@@ -54,7 +55,7 @@ describe('AsgiTestClient: lifespan', () => {
     expect((await client.get('/')).json()).toEqual({ db: 'connected', counter: { hits: 0 } });
     // A key added by one request does not reach the next (shallow copy), a shared object does.
     expect((await client.get('/')).json()).toEqual({ db: 'connected', counter: { hits: 1 } });
-    await client.lifespan().shutdown();
+    expect(await client.lifespan().shutdown()).toMatchObject({ db: 'closed' });
     expect(log).toEqual(['lifespan.startup', 'lifespan.shutdown']);
     await client.close();
   });

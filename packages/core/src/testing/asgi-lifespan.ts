@@ -77,15 +77,17 @@ export class LifespanSession {
 
   /**
    * Delivers lifespan.shutdown, waits for the answer and for the app to
-   * return: rejects with LifespanShutdownFailed on shutdown.failed, or with
+   * return, and resolves with the state as the app left it (to check its
+   * cleanup): rejects with LifespanShutdownFailed on shutdown.failed, or with
    * the app's error if it raises.
    */
-  async shutdown(): Promise<void> {
+  async shutdown(): Promise<Record<string, unknown>> {
     if (this.cycle.phase !== 'started') throw new Error(`lifespan shutdown() needs a completed startup; the lifespan is ${this.cycle.phase}`);
     const answer = await this.deliver({ type: 'lifespan.shutdown' });
     if (answer.type === 'lifespan.shutdown.failed') throw new LifespanShutdownFailed(answer.message ?? '');
     await this.settled;
     if (this.appError !== null) throw this.appError.error;
+    return this.state;
   }
 
   private async run(scope: LifespanScope): Promise<void> {
