@@ -153,6 +153,17 @@ describe('AsgiTestClient: WebSocket sessions', () => {
     expect(err.response.text()).toBe('no token');
   });
 
+  it('a denial response without the extension announced breaks asgi.ext.websocket_http_response.1', async () => {
+    const app: AsgiApplication = async (_s, receive, send) => {
+      await receive();
+      await send({ type: 'websocket.http.response.start', status: 401 });
+    };
+    for (const validate of [true, false]) {
+      await using client = new AsgiTestClient(app, { validate, extensions: {} });
+      await expect(client.websocket('/')).rejects.toSatisfy((e: unknown) => isProtocolError(e) && e.clause === 'asgi.ext.websocket_http_response.1');
+    }
+  });
+
   it('an accepted subprotocol the client did not offer breaks asgi.websocket.accept.4', async () => {
     const app: AsgiApplication = async (_s, receive, send) => {
       await receive();
