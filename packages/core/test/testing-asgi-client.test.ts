@@ -95,6 +95,11 @@ describe('AsgiTestClient: plain requests', () => {
     ]);
   });
 
+  it('speaks HTTP/1.0 when asked', async () => {
+    await using client = new AsgiTestClient(scopeEcho);
+    expect((await client.get('/', { httpVersion: '1.0' })).json<HttpScope>().http_version).toBe('1.0');
+  });
+
   it('appends query parameters and drops the fragment, as a client does', async () => {
     await using client = new AsgiTestClient(scopeEcho);
     const q = async (path: string, query?: Record<string, string | number | string[]>): Promise<string> =>
