@@ -94,6 +94,13 @@ export function createWebSocketBehavior(ctx: ServerContext, tuning: WebSocketTun
     compression: 0,
     upgrade(res, req, context) {
       try {
+        // uWebSockets.js upgrades any Sec-WebSocket-Version; RFC 6455 (4.4) wants 426 and the one it speaks.
+        if (req.getHeader('sec-websocket-version') !== '13') {
+          res.cork(() =>
+            res.writeStatus('426 Upgrade Required').writeHeader('sec-websocket-version', '13').writeHeader('content-type', 'text/plain; charset=utf-8').end('Unsupported WebSocket version', true),
+          );
+          return;
+        }
         // Copied now: req is valid only during this callback (proxy headers applied when trusted).
         const head = readRequestHead(req, res, ctx);
         if (ctx.connections.closing || (o.limitConcurrency !== null && ctx.connections.size >= o.limitConcurrency)) {

@@ -100,6 +100,17 @@ describe('WebSocket handshake', () => {
     expect(await after.promise).toMatchObject({ type: 'websocket.disconnect', code: 1006 });
   });
 
+  it('a handshake with a WebSocket version other than 13 gets 426 naming version 13, and never reaches the app', async () => {
+    let called = false;
+    server = await startWsServer(async () => {
+      called = true;
+    });
+    const failure = (await connect(server.url, undefined, { protocolVersion: 8 }).catch((e: unknown) => e)) as { status: number; headers: Record<string, string> };
+    expect(failure.status).toBe(426);
+    expect(failure.headers['sec-websocket-version']).toBe('13');
+    expect(called).toBe(false);
+  });
+
   it('an app that returns without answering the handshake gets a 403', async () => {
     server = await startWsServer(async (scope, receive) => {
       if (scope.type !== 'websocket') return;
