@@ -15,7 +15,15 @@ export class InboundBody implements AsyncIterable<Uint8Array> {
   private watching = false;
   private reading: Promise<unknown> | null = null;
 
-  constructor(private readonly receive: Receive) {}
+  /**
+   * `responseSent` tells whether the whole response body is already out (its
+   * Content-Length reached): a server may then report http.disconnect before
+   * the app's final event, and that is not the client leaving.
+   */
+  constructor(
+    private readonly receive: Receive,
+    private readonly responseSent: () => boolean = () => false,
+  ) {}
 
   /** Aborted (reason: ClientDisconnected) on http.disconnect, or when abort() is called. */
   get signal(): AbortSignal {
@@ -94,7 +102,7 @@ export class InboundBody implements AsyncIterable<Uint8Array> {
         for (;;) {
           const event = await this.receive();
           if (event.type === 'http.disconnect') {
-            this.abort();
+            if (!this.responseSent()) this.abort();
             return;
           }
           // After the final body event only a disconnect may come: a server that says otherwise is not watched.
@@ -105,6 +113,29 @@ export class InboundBody implements AsyncIterable<Uint8Array> {
         // The server ended the request: nothing more to watch.
       }
     })();
+  }
+}
+
+/** Counts response body bytes against the Content-Length the response announced. */
+export class SentLength {
+  private expected: number | null = null;
+  private sent = 0;
+
+  /** Records the response headers (any name case). */
+  start(headers: Iterable<readonly [string, string]>): void {
+    for (const [name, value] of headers) {
+      if (name.length === 14 && name.toLowerCase() === 'content-length') this.expected = Number(value);
+    }
+  }
+
+  /** Records body bytes sent. */
+  body(n: number): void {
+    this.sent += n;
+  }
+
+  /** True once the announced Content-Length has been sent in full. */
+  get complete(): boolean {
+    return this.expected !== null && this.sent >= this.expected;
   }
 }
 

@@ -27,7 +27,7 @@ import {
   type WsgiHeaders,
 } from '@tsgi/core';
 import { consoleLogger as poolConsoleLogger, createSyncRunner, type Logger, type ResponseSink, type SyncRunner, type SyncRunnerOptions } from '@tsgi/pool';
-import { hasRequestBody, InboundBody } from './inbound-body.js';
+import { hasRequestBody, InboundBody, SentLength } from './inbound-body.js';
 import { answerLifespan } from './lifespan.js';
 
 /** Options of wsgiToAsgi: those of @tsgi/pool's runner (threads, maxQueue, timeoutMs, ...). */
@@ -109,13 +109,20 @@ export function wsgiToAsgi(ref: ModuleRef, options: WsgiToAsgiOptions = {}): Wsg
 
 /** One HTTP request through the runner, with the ASGI connection as its transport. */
 async function serveHttp(runner: SyncRunner, scope: HttpScope, receive: Receive, send: Send, id: number): Promise<void> {
-  const inbound = new InboundBody(receive);
+  const length = new SentLength();
+  const inbound = new InboundBody(receive, () => length.complete);
   const withBody = hasRequestBody(scope.headers);
   if (!withBody) inbound.watch();
   let failure: unknown = null;
   const sink: ResponseSink = {
-    start: (status, _reason, headers) => send({ type: 'http.response.start', status, headers: lowerCaseNames(headers) }),
-    body: (chunk) => send({ type: 'http.response.body', body: chunk, more_body: true }),
+    start: (status, _reason, headers) => {
+      length.start(headers);
+      return send({ type: 'http.response.start', status, headers: lowerCaseNames(headers) });
+    },
+    body: (chunk) => {
+      length.body(chunk.byteLength);
+      return send({ type: 'http.response.body', body: chunk, more_body: true });
+    },
     end: () => send({ type: 'http.response.body', body: EMPTY, more_body: false }),
     abort: (reason) => {
       failure = reason;

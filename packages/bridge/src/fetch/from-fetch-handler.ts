@@ -15,7 +15,7 @@ import {
   type Scope,
   type Send,
 } from '@tsgi/core';
-import { hasRequestBody, InboundBody } from '../inbound-body.js';
+import { hasRequestBody, InboundBody, SentLength } from '../inbound-body.js';
 import { answerLifespan } from '../lifespan.js';
 import { consoleLogger, type BridgeLogger } from '../logger.js';
 import { requestUrl } from './url.js';
@@ -71,7 +71,8 @@ function invalidHandler(handler: unknown): never {
 }
 
 async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive, send: Send, logger: BridgeLogger): Promise<void> {
-  const inbound = new InboundBody(receive);
+  const length = new SentLength();
+  const inbound = new InboundBody(receive, () => length.complete);
   const withBody = !NO_BODY_METHODS.has(scope.method) && hasRequestBody(scope.headers);
   let request: Request;
   try {
@@ -110,13 +111,15 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
   }
 
   const body = NULL_BODY_STATUSES.has(response.status) ? null : response.body;
+  const headers = responseHeaders(response.headers);
+  length.start(headers);
   try {
-    await send({ type: 'http.response.start', status: response.status, headers: responseHeaders(response.headers) });
+    await send({ type: 'http.response.start', status: response.status, headers });
     if (body === null) {
       await send({ type: 'http.response.body', body: EMPTY, more_body: false });
       return;
     }
-    await pipeBody(body, send);
+    await pipeBody(body, send, length);
   } catch (e) {
     if (isClientDisconnected(e)) {
       inbound.abort(e);
@@ -127,13 +130,15 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
 }
 
 // The Response body goes out one chunk per send(), each awaited: that is the backpressure.
-async function pipeBody(body: ReadableStream<Uint8Array>, send: Send): Promise<void> {
+async function pipeBody(body: ReadableStream<Uint8Array>, send: Send, length: SentLength): Promise<void> {
   const reader = body.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      await send({ type: 'http.response.body', body: asBytes(value), more_body: true });
+      const chunk = asBytes(value);
+      length.body(chunk.byteLength);
+      await send({ type: 'http.response.body', body: chunk, more_body: true });
     }
   } catch (e) {
     // Disconnect or a failing body stream: stop the producer, then report.
