@@ -64,12 +64,12 @@ function poolOptions(config: ServeConfig): PoolServeOptions {
   return options;
 }
 
-/** serve() refuses bad options with a TypeError before binding anything: that is a usage error. */
+/** serve() refuses options it cannot honor ("serve(): …") before binding anything: that is a usage error. */
 async function serveOrExplain(start: () => Promise<ServerHandle>): Promise<ServerHandle> {
   try {
     return await start();
   } catch (e) {
-    if (e instanceof TypeError && /^serve\(\): /.test(e.message)) throw new CliError(e.message.replace(/^serve\(\): /, ''));
+    if (e instanceof Error && /^serve\(\): /.test(e.message)) throw new CliError(e.message.replace(/^serve\(\): /, ''));
     throw e;
   }
 }
