@@ -35,6 +35,7 @@ import {
   isClientDisconnected,
   type ByteString,
   type Extensions,
+  type Send,
   type WebSocketReceiveEventUnion,
   type WebSocketScope,
   type WebSocketSendEventUnion,
@@ -221,10 +222,11 @@ export class WsConnection implements TrackedConnection {
     this.ctx.connections.add(this);
     this.inbox.push({ type: 'websocket.connect' });
     const receive = (): Promise<WebSocketReceiveEventUnion> => this.inbox.receive();
-    const send = (event: WebSocketSendEventUnion): Promise<void> => this.send(event);
+    // The app may hand send() any event; the cycle rejects those a websocket scope cannot take.
+    const send = ((event: WebSocketSendEventUnion): Promise<void> => this.send(event)) as Send;
     let result: Promise<void>;
     try {
-      result = Promise.resolve(this.ctx.app(this.scope, receive as never, send as never));
+      result = Promise.resolve(this.ctx.app(this.scope, receive, send));
     } catch (e) {
       result = Promise.reject(e);
     }
