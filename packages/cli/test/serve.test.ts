@@ -1,4 +1,7 @@
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -115,6 +118,26 @@ describe('tsgi serve', () => {
     const r = await runCli(['serve', '--port', '0', '--timeout-keep-alive', '3', join(fixtures, 'asgi-app.ts')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/tsgi: error: .*timeoutKeepAlive/);
+  });
+
+  it('--uds serves on a unix socket', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsgi-cli-'));
+    const path = join(dir, 'app.sock');
+    try {
+      const { run, url } = await serve(['--uds', path, join(fixtures, 'asgi-app.ts')]);
+      expect(url).toBe(`unix:${path}`);
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = request({ socketPath: path, path: '/sock' }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve(text));
+        });
+        req.on('error', reject).end();
+      });
+      expect(body).toBe('asgi |/sock');
+      expect(await stop(run)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a port already in use: a one-line error, exit 1', async () => {
