@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   checkHttpSendEvent,
@@ -179,5 +180,35 @@ describe('checkReceiveEvent', () => {
     expect(() => checkReceiveEvent('websocket', { type: 'websocket.connect' })).not.toThrow();
     expect(() => checkReceiveEvent('websocket', { type: 'websocket.disconnect', code: 1006, reason: null })).not.toThrow();
     expect(() => checkReceiveEvent('lifespan', { type: 'lifespan.shutdown' })).not.toThrow();
+  });
+});
+
+describe('normalizeHeaders: property', () => {
+  // Independent reading of RFC 9110: tchar for names; VCHAR, obs-text, SP and HTAB for values.
+  const TCHAR = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const isTokenRef = (s: string) => s.length > 0 && [...s].every((c) => TCHAR.includes(c));
+  const isValueRef = (s: string) =>
+    [...s].every((c) => {
+      const n = c.codePointAt(0)!;
+      return n === 0x09 || (n >= 0x20 && n <= 0x7e) || (n >= 0x80 && n <= 0xff);
+    });
+  const chars = fc.constantFrom('a', 'Z', '-', '_', '!', ' ', ':', '\t', '\r', '\n', '\0', '\x7f', '\u00e9', '\u0100', '\u20ac', '"', '(', '9');
+  const str = fc.array(chars, { maxLength: 6 }).map((a) => a.join(''));
+
+  it('accepts exactly the token names and field values, lower-casing names', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(str, str), { maxLength: 4 }), (pairs) => {
+        const legal = pairs.every(([n, v]) => isTokenRef(n) && isValueRef(v));
+        let out: Array<[string, string]> | null = null;
+        try {
+          out = normalizeHeaders(pairs, 'asgi.http.start.3');
+        } catch (e) {
+          expect(isProtocolError(e) && e.clause).toBe('asgi.http.start.3');
+        }
+        expect(out !== null).toBe(legal);
+        if (out !== null) expect(out).toEqual(pairs.map(([n, v]) => [n.toLowerCase(), v]));
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
