@@ -12,6 +12,7 @@ import { loadBinding, type TemplatedApp, type us_listen_socket } from './binding
 import { ConnectionTracker, type ServerContext } from './context.js';
 import { createHttpHandler } from './http-handler.js';
 import { Lifespan } from './lifespan.js';
+import { createWebSocketBehavior } from './websocket.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { resolveOptions, type ResolvedOptions, type ServeOptions } from './options.js';
 import { serveWorkers } from './workers.js';
@@ -70,7 +71,8 @@ export async function startServer(app: AsgiApplication, options: ResolvedOptions
     server: null,
   };
   const uwsApp: TemplatedApp = uws.App();
-  await registerWebSocket(uwsApp, ctx);
+  // Upgrade requests go to the WebSocket behavior, every other request to the HTTP handler.
+  uwsApp.ws('/*', createWebSocketBehavior(ctx));
   uwsApp.any('/*', createHttpHandler(ctx));
 
   let listenSocket: us_listen_socket | false;
@@ -147,6 +149,3 @@ function listen(app: TemplatedApp, options: ResolvedOptions): Promise<us_listen_
     }
   });
 }
-
-// The WebSocket route comes from ./websocket.js once that module exists.
-async function registerWebSocket(_app: TemplatedApp, _ctx: ServerContext): Promise<void> {}
