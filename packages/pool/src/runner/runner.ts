@@ -57,6 +57,8 @@ class ThreadRunner implements SyncRunner {
   private readonly creditWindow: number;
   private nextId = 1;
   private closing = false;
+  /** One sweep over in-flight requests finds those past their deadline: no timer per request on the hot path. */
+  private sweeper: NodeJS.Timeout | null = null;
   private readyPromise: Promise<void> | null = null;
   private poolError: ((error: unknown) => void) | null = null;
 
@@ -130,11 +132,16 @@ class ThreadRunner implements SyncRunner {
       else signal.addEventListener('abort', () => exchange.clientGone(), { once: true });
     }
     const task: RequestTask = { id, scope, hasBody: body !== null };
-    this.pool.run(task, { signal: exchange.abort.signal }).then(
+    this.pool.run(task, { signal: exchange.abort }).then(
       (result: TaskResult) => exchange.onResult(result),
       (error: unknown) => exchange.onTaskError(error),
     );
     exchange.armTimer();
+    if (this.sweeper === null && this.timeoutMs > 0) {
+      // Checks a few times per timeout period, so a stuck request is cut within about 1.25x the timeout.
+      this.sweeper = setInterval(() => this.sweep(), Math.max(10, Math.min(1000, this.timeoutMs / 4)));
+      this.sweeper.unref();
+    }
     return exchange.done;
   }
 
@@ -172,6 +179,15 @@ class ThreadRunner implements SyncRunner {
 
   forget(id: number): void {
     this.exchanges.delete(id);
+    if (this.exchanges.size === 0 && this.sweeper !== null) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const exchange of this.exchanges.values()) exchange.checkDeadline(now);
   }
 
   /** Posts to the worker in `slot`, then wakes it (post first, then notify: the worker never wakes to nothing). */
@@ -195,7 +211,8 @@ class ThreadRunner implements SyncRunner {
 
 /** One request in flight on the worker-thread runner. */
 class Exchange {
-  readonly abort = new AbortController();
+  /** Cancels the tinypool task (which terminates and replaces its worker if it is running). */
+  readonly abort = new TaskAbort();
   readonly done: Promise<CallResult>;
   private resolveDone!: (result: CallResult) => void;
   /** Sink calls run one after another on this chain. */
@@ -210,7 +227,8 @@ class Exchange {
   private ended = false;
   private disconnected = false;
   private iterator: AsyncIterator<Uint8Array> | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  /** When the app's time runs out (performance.now() ms); 0 while the clock is paused. */
+  private deadline = 0;
   /** The worker waits on us (a pull, or out of credit): the app is not the one holding things up. */
   private pulling = false;
   private outstanding = 0;
@@ -232,17 +250,20 @@ class Exchange {
   armTimer(): void {
     const ms = this.runner.timeout;
     if (ms <= 0 || this.finished) return;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.onTimeout(), ms);
+    this.deadline = performance.now() + ms;
   }
 
   private pauseTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.deadline = 0;
+  }
+
+  /** Called by the runner's sweep. */
+  checkDeadline(now: number): void {
+    if (this.deadline !== 0 && now >= this.deadline) this.onTimeout();
   }
 
   private onTimeout(): void {
-    this.timer = null;
+    this.deadline = 0;
     if (this.finished) return;
     // Still queued, or waiting for a fresh worker to boot: not the app's time yet (the queue limit bounds that).
     if (this.slot === 0 && !this.runner.isRunning(this.id)) {
@@ -452,6 +473,29 @@ class Exchange {
 
   private logAppText(text: string): void {
     for (const line of text.replace(/\n$/, '').split('\n')) this.runner.log.error(`${this.tag}: ${line}`);
+  }
+}
+
+/**
+ * The abort handle tinypool takes for a task, in its event-emitter form
+ * (`once`/`off`): an AbortController per request costs more than the rest of
+ * the dispatch bookkeeping, and this one only ever has one listener.
+ */
+class TaskAbort {
+  aborted = false;
+  private listener: (() => void) | null = null;
+  once(_event: 'abort', listener: () => void): void {
+    this.listener = listener;
+  }
+  off(_event: 'abort', _listener: () => void): void {
+    this.listener = null;
+  }
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listener = this.listener;
+    this.listener = null;
+    listener?.();
   }
 }
 
