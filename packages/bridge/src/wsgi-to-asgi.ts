@@ -17,6 +17,7 @@
  * body is never read whole before the app is called.
  */
 import {
+  describe,
   isClientDisconnected,
   type AsgiApplication,
   type HttpScope,
@@ -30,10 +31,22 @@ import { consoleLogger as poolConsoleLogger, createSyncRunner, type Logger, type
 import { hasRequestBody, InboundBody, SentLength } from './inbound-body.js';
 import { answerLifespan } from './lifespan.js';
 
-/** Options of wsgiToAsgi: those of @tsgi/pool's runner (threads, maxQueue, timeoutMs, ...). */
-export interface WsgiToAsgiOptions extends SyncRunnerOptions {
-  /** How long lifespan shutdown waits for requests in flight before ending the threads, in ms. Default: no limit. */
-  shutdownGraceMs?: number;
+/** Options of wsgiToAsgi: those of the pool server that concern the app's threads, with the same names and units. */
+export interface WsgiToAsgiOptions {
+  /** Worker threads running the app, one request at a time each (default: 8 per core, as @tsgi/pool). 0: inline, for tests. */
+  threads?: number;
+  /** Requests that may wait for a free thread; beyond that the answer is 503 (default 1024). */
+  maxQueue?: number;
+  /** Seconds a request may run without making progress before its thread is replaced (504 or a cut response); 0 disables. Default 30. */
+  timeout?: number;
+  /** Recycle a worker thread after this many requests (default 0: never). */
+  maxRequestsPerWorker?: number;
+  /** Response bytes a worker may produce ahead of the client before it blocks (default 256 KiB). */
+  creditWindow?: number;
+  /** Seconds lifespan shutdown waits for requests in flight before ending the threads (default: no limit). */
+  timeoutGracefulShutdown?: number | null;
+  /** Where app exceptions and wsgi.errors output go (default: @tsgi/pool's console logger). */
+  logger?: Logger;
 }
 
 /** The ASGI app wsgiToAsgi returns: an AsgiApplication that can also be closed by hosts without lifespan. */
@@ -53,8 +66,9 @@ const EMPTY = new Uint8Array(0);
  * refused (closed before accept: the server answers 403).
  */
 export function wsgiToAsgi(ref: ModuleRef, options: WsgiToAsgiOptions = {}): WsgiAsgiApp {
-  const { shutdownGraceMs, ...runnerOptions } = options;
-  const logger: Logger = runnerOptions.logger ?? poolConsoleLogger();
+  const runnerOptions = toRunnerOptions(options);
+  const grace = options.timeoutGracefulShutdown;
+  const shutdownGraceMs = grace === undefined || grace === null ? undefined : nonNegative('timeoutGracefulShutdown', grace) * 1000;
   let runner: SyncRunner | null = null;
   let starting: Promise<SyncRunner> | null = null;
   let nextId = 1;
@@ -62,7 +76,7 @@ export function wsgiToAsgi(ref: ModuleRef, options: WsgiToAsgiOptions = {}): Wsg
   // One runner for the app's life: created on lifespan startup or on the first request.
   const ensureRunner = (): Promise<SyncRunner> => {
     starting ??= (async () => {
-      const r = createSyncRunner(ref, { ...runnerOptions, logger });
+      const r = createSyncRunner(ref, runnerOptions);
       try {
         await r.ready();
       } catch (e) {
@@ -105,6 +119,29 @@ export function wsgiToAsgi(ref: ModuleRef, options: WsgiToAsgiOptions = {}): Wsg
   };
   app.close = close;
   return app;
+}
+
+/** Checks the options up front (a typo fails at wsgiToAsgi(), not at the first request) and maps them to the runner's. */
+function toRunnerOptions(o: WsgiToAsgiOptions): SyncRunnerOptions {
+  const known = new Set(['threads', 'maxQueue', 'timeout', 'maxRequestsPerWorker', 'creditWindow', 'timeoutGracefulShutdown', 'logger']);
+  for (const key of Object.keys(o)) if (!known.has(key)) throw new TypeError(`wsgiToAsgi(): unknown option ${JSON.stringify(key)}`);
+  const out: SyncRunnerOptions = { logger: o.logger ?? poolConsoleLogger() };
+  if (o.threads !== undefined) out.threads = integer('threads', o.threads);
+  if (o.maxQueue !== undefined) out.maxQueue = integer('maxQueue', o.maxQueue);
+  if (o.timeout !== undefined) out.timeoutMs = nonNegative('timeout', o.timeout) * 1000;
+  if (o.maxRequestsPerWorker !== undefined) out.maxRequestsPerWorker = integer('maxRequestsPerWorker', o.maxRequestsPerWorker);
+  if (o.creditWindow !== undefined) out.creditWindow = integer('creditWindow', o.creditWindow);
+  return out;
+}
+
+function integer(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new TypeError(`wsgiToAsgi(): ${name} must be a non-negative integer; got ${describe(v)}`);
+  return v;
+}
+
+function nonNegative(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`wsgiToAsgi(): ${name} must be a non-negative number of seconds; got ${describe(v)}`);
+  return v;
 }
 
 /** One HTTP request through the runner, with the ASGI connection as its transport. */

@@ -31,7 +31,7 @@ describe('wsgiToAsgi on worker threads', () => {
   let app: WsgiAsgiApp;
   let client: AsgiTestClient;
   beforeAll(async () => {
-    app = wsgiToAsgi(APP, { threads: 2, logger, timeoutMs: 10_000 });
+    app = wsgiToAsgi(APP, { threads: 2, logger, timeout: 10 });
     client = await AsgiTestClient.start(app, { raiseServerExceptions: false });
   });
   afterAll(async () => {
@@ -130,6 +130,24 @@ describe('wsgiToAsgi under mount, next to an async app', () => {
     const res = await outer.get('/legacy/environ');
     expect(JSON.parse(res.text())).toMatchObject({ SCRIPT_NAME: '/site/legacy', PATH_INFO: '/environ' });
     await outer.close();
+  });
+});
+
+describe('wsgiToAsgi options', () => {
+  it('are checked when the app is built, with clear errors', () => {
+    expect(() => wsgiToAsgi(APP, { threads: -1 })).toThrow(/threads must be a non-negative integer; got number -1/);
+    expect(() => wsgiToAsgi(APP, { timeout: Number.NaN })).toThrow(/timeout must be a non-negative number of seconds/);
+    expect(() => wsgiToAsgi(APP, { threds: 2 } as never)).toThrow(/unknown option "threds"/);
+  });
+
+  it('timeout (seconds, as @tsgi/pool): a stuck request gets 504 and its thread is replaced', async () => {
+    const { logger, lines } = captureLogger();
+    const client = await AsgiTestClient.start(wsgiToAsgi(APP, { threads: 1, timeout: 0.5, logger }), { raiseServerExceptions: false });
+    const res = await client.get('/block?ms=20000');
+    expect(res.status).toBe(504);
+    expect(lines.some((l) => /no progress/.test(l))).toBe(true);
+    expect((await client.get('/hello')).text()).toBe('Hello, WSGI'); // the replacement thread serves
+    await client.close();
   });
 });
 
