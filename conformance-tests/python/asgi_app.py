@@ -13,6 +13,7 @@ list and the JSON encoding of byte strings ({"$bytes": latin-1 text}).
 """
 import asyncio
 import json
+from collections.abc import Sequence
 import os
 import tempfile
 from urllib.parse import parse_qs
@@ -33,6 +34,9 @@ def encode(v):
         return [encode(x) for x in v]
     if isinstance(v, dict):
         return {str(k): encode(x) for k, x in v.items()}
+    if isinstance(v, Sequence):
+        # ASGI allows any iterable where it says "list" (hypercorn passes its own Headers sequence).
+        return [encode(x) for x in v]
     return {"$type": type(v).__name__}
 
 

@@ -10,6 +10,7 @@ file per token in $TSGI_CONFORMANCE_STATE_DIR, default
 <tmp>/tsgi-conformance-state), read back with GET /report?token=T.
 """
 import json
+from collections.abc import Sequence
 import os
 import sys
 import tempfile
@@ -30,6 +31,9 @@ def encode(v):
         return [encode(x) for x in v]
     if isinstance(v, dict):
         return {str(k): encode(x) for k, x in v.items()}
+    if isinstance(v, Sequence):
+        # ASGI allows any iterable where it says "list" (hypercorn passes its own Headers sequence).
+        return [encode(x) for x in v]
     return {"$type": type(v).__name__}
 
 
