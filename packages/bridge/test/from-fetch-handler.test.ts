@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClientDisconnected, type ReceiveEvent, type SendEvent } from '@tsgi/core';
+import { AsgiTestClient, ClientDisconnected, type ReceiveEvent, type SendEvent } from '@tsgi/core';
 import { fromFetchHandler } from '../src/index.js';
 import { app as hono } from '../../../examples/hono/app.js';
 import { bytes, callHttp, httpScope, text, wsScope } from './harness.js';
@@ -219,5 +219,46 @@ describe('fromFetchHandler: the protocol around the handler', () => {
       },
     );
     expect(seen).not.toBeNull();
+  });
+});
+
+describe('fromFetchHandler under the validating test client (validateAsgi checks every event)', () => {
+  it('plays by the ASGI rules for plain, streamed, cookie, upload and lifespan exchanges', async () => {
+    const client = await AsgiTestClient.start(fromFetchHandler(hono));
+    expect((await client.get('/')).text()).toBe('Hello from Hono on tsgi\n');
+    expect((await client.get('/cookies')).headers.getAll('set-cookie')).toHaveLength(3);
+    expect((await client.get('/stream?chunks=7&size=3')).body.byteLength).toBe(21);
+    async function* body() {
+      for (let i = 0; i < 10; i++) yield new Uint8Array(4096).fill(1);
+    }
+    expect(JSON.parse((await client.post('/upload', { body: body() })).text())).toEqual({ bytes: 40960, sum: 10 });
+    expect((await client.head('/')).status).toBe(200);
+    await client.close();
+  });
+
+  it('stops a streamed response when the test client leaves mid-stream', async () => {
+    let cancelled = false;
+    const app = fromFetchHandler(
+      () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            pull(c) {
+              c.enqueue(new Uint8Array(512));
+            },
+            cancel() {
+              cancelled = true;
+            },
+          }),
+        ),
+    );
+    const client = new AsgiTestClient(app);
+    const res = await client.stream('GET', '/');
+    let n = 0;
+    for await (const chunk of res.body) {
+      n += chunk.byteLength;
+      if (n > 8192) break;
+    }
+    await client.close();
+    expect(cancelled).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClientDisconnected, isProtocolError, type AsgiApplication, type HttpScope, type ReceiveEvent } from '@tsgi/core';
+import { ClientDisconnected, isProtocolError, validateAsgi, type AsgiApplication, type HttpScope, type ReceiveEvent } from '@tsgi/core';
 import { toFetchHandler } from '../src/index.js';
 import { bytes } from './harness.js';
 
@@ -293,5 +293,43 @@ describe('toFetchHandler: lifespan for hosts without one', () => {
     });
     await expect(handler.startup()).resolves.toBeUndefined();
     await expect(handler.shutdown()).resolves.toBeUndefined();
+  });
+});
+
+describe('toFetchHandler as a server, judged by validateAsgi', () => {
+  it('delivers scopes and events that validateAsgi accepts (no server-side violation)', async () => {
+    const errors: unknown[] = [];
+    // Reads the whole body, then streams it back in two parts.
+    const echo: AsgiApplication = async (scope, receive, send) => {
+      if (scope.type === 'lifespan') {
+        await receive();
+        await send({ type: 'lifespan.startup.complete' });
+        await receive();
+        await send({ type: 'lifespan.shutdown.complete' });
+        return;
+      }
+      if (scope.type !== 'http') return;
+      const parts: Uint8Array[] = [];
+      for (;;) {
+        const e = await receive();
+        if (e.type !== 'http.request') return;
+        parts.push(e.body);
+        if (!e.more_body) break;
+      }
+      const body = Buffer.concat(parts);
+      await send({ type: 'http.response.start', status: 200, headers: [['x-path', scope.path]] });
+      await send({ type: 'http.response.body', body: body.subarray(0, 3), more_body: true });
+      await send({ type: 'http.response.body', body: body.subarray(3), more_body: false });
+      await receive(); // http.disconnect once the response is complete
+    };
+    const handler = toFetchHandler(validateAsgi(echo), { rootPath: '/r', logger: { error: (m, e) => void errors.push(e ?? m) } });
+    await handler.startup();
+    const post = await handler(new Request('http://h/x%20y?q', { method: 'POST', body: 'hello world', headers: { 'x-a': 'b' } }));
+    expect(await post.text()).toBe('hello world');
+    expect(post.headers.get('x-path')).toBe('/r/x y');
+    const get = await handler(new Request('http://h/'));
+    expect(await get.text()).toBe('');
+    await handler.shutdown();
+    expect(errors).toEqual([]);
   });
 });
