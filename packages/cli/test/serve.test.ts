@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixtures, runCli, startCli, waitForStderr, waitForUrl, type CliRun } from './helpers/spawn-cli.js';
+import { WebSocket } from 'ws';
+import { cliRoot, fixtures, runCli, startCli, waitForStderr, waitForUrl, type CliRun } from './helpers/spawn-cli.js';
 
 const running: CliRun[] = [];
 afterEach(async () => {
@@ -39,6 +40,21 @@ describe('tsgi serve', () => {
     expect(await res.text()).toBe('asgi |/hello');
     expect(await stop(run)).toBe(0);
     expect(run.stderr()).toMatch(/Received SIGTERM/);
+  });
+
+  it('serves WebSocket connections of the app on the same port, with the --ws-* flags applied', async () => {
+    const { run, url } = await serve(['--ws-max-size', '64', join(cliRoot, '..', '..', 'examples', 'hello', 'app.ts')]);
+    const ws = new WebSocket(`${url.replace('http:', 'ws:')}/echo`);
+    const messages: string[] = [];
+    ws.on('message', (d: Buffer) => messages.push(d.toString()));
+    await once(ws, 'open');
+    ws.send('hello over ws');
+    while (messages.length === 0) await once(ws, 'message');
+    expect(messages).toEqual(['hello over ws']);
+    ws.send('x'.repeat(65)); // over --ws-max-size
+    const [code] = (await once(ws, 'close')) as [number];
+    expect(code).toBe(1009);
+    expect(await stop(run)).toBe(0);
   });
 
   it('serves a .js app declared with three parameters, and exits 0 on SIGINT', async () => {
