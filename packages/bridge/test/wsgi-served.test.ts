@@ -2,9 +2,10 @@
  * wsgiToAsgi and mount() under the real async server, @tsgi/uws, over
  * sockets: a sync app and an async app side by side, SCRIPT_NAME under a
  * mount and a server root path, a client leaving mid-download (the app's
- * iterable closed).
+ * iterable closed), and WebSocket upgrades refused with 403.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import type { ServerHandle } from '@tsgi/core';
 import type { Logger } from '@tsgi/pool';
@@ -80,5 +81,28 @@ describe('a sync app and an async app side by side on @tsgi/uws', () => {
     expect(line).toBeDefined();
     // Backpressure held the app back: it produced little more than the client took.
     expect(Number(/after (\d+)/.exec(line!)![1])).toBeLessThan(200);
+  });
+
+  // A raw upgrade request; resolves with the HTTP status the server answered instead of upgrading.
+  const upgradeStatus = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(`${server.url}${path}`, {
+        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64') },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('upgrade', (_res, socket) => {
+        socket.destroy();
+        reject(new Error(`the upgrade to ${path} was accepted`));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('refuses a WebSocket upgrade to the sync app, and to an unmounted path, with 403', async () => {
+    expect(await upgradeStatus('/legacy/ws')).toBe(403);
+    expect(await upgradeStatus('/nowhere')).toBe(403);
   });
 });
