@@ -53,7 +53,7 @@ export interface WsgiToAsgiOptions {
 export interface WsgiAsgiApp extends AsgiApplication {
   /** Starts the worker threads and imports the app (lifespan startup does this; the first request otherwise). */
   start(): Promise<void>;
-  /** Ends the worker threads after the requests in flight (lifespan shutdown does this). */
+  /** Ends the worker threads after the requests in flight (lifespan shutdown does this); later requests get 503. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -71,6 +71,8 @@ export function wsgiToAsgi(ref: ModuleRef, options: WsgiToAsgiOptions = {}): Wsg
   const shutdownGraceMs = grace === undefined || grace === null ? undefined : nonNegative('timeoutGracefulShutdown', grace) * 1000;
   let runner: SyncRunner | null = null;
   let starting: Promise<SyncRunner> | null = null;
+  /** After shutdown the threads stay ended: a straggling request gets 503 rather than new threads. */
+  let closed = false;
   let nextId = 1;
 
   // One runner for the app's life: created on lifespan startup or on the first request.
@@ -91,6 +93,7 @@ export function wsgiToAsgi(ref: ModuleRef, options: WsgiToAsgiOptions = {}): Wsg
   };
 
   const close = async (graceMs = shutdownGraceMs): Promise<void> => {
+    closed = true;
     const r = starting === null ? null : await starting.catch(() => null);
     starting = null;
     runner = null;
@@ -99,14 +102,13 @@ export function wsgiToAsgi(ref: ModuleRef, options: WsgiToAsgiOptions = {}): Wsg
 
   const app = async function wsgiApp(scope: Scope, receive: Receive, send: Send): Promise<void> {
     if (scope.type === 'http') {
+      if (closed) return serviceUnavailable(send);
       const r = runner ?? (await ensureRunner());
       return serveHttp(r, scope, receive, send, nextId++);
     }
     if (scope.type === 'lifespan') {
       return answerLifespan(receive, send, {
-        startup: async () => {
-          await ensureRunner();
-        },
+        startup: () => app.start(),
         shutdown: () => close(),
       });
     }
@@ -115,6 +117,7 @@ export function wsgiToAsgi(ref: ModuleRef, options: WsgiToAsgiOptions = {}): Wsg
     await send({ type: 'websocket.close', code: 1000 });
   } as WsgiAsgiApp;
   app.start = async () => {
+    closed = false;
     await ensureRunner();
   };
   app.close = close;
@@ -169,6 +172,19 @@ async function serveHttp(runner: SyncRunner, scope: HttpScope, receive: Receive,
   // A cut response is an app error after start: raising makes the server close the connection.
   // A client that left needs no answer; the server ends the request quietly.
   if (failure !== null && !isClientDisconnected(failure) && !inbound.signal.aborted) throw failure;
+}
+
+async function serviceUnavailable(send: Send): Promise<void> {
+  const body = new TextEncoder().encode('Service Unavailable');
+  await send({
+    type: 'http.response.start',
+    status: 503,
+    headers: [
+      ['content-type', 'text/plain; charset=utf-8'],
+      ['content-length', String(body.byteLength)],
+    ],
+  });
+  await send({ type: 'http.response.body', body });
 }
 
 // ASGI header names are lower-case; WSGI apps may send any case.

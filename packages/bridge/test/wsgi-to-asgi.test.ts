@@ -157,8 +157,9 @@ describe('wsgiToAsgi without lifespan', () => {
     const app = wsgiToAsgi(APP, { threads: 1, logger });
     const client = new AsgiTestClient(app);
     expect((await client.get('/hello')).text()).toBe('Hello, WSGI');
-    await client.close();
     await app.close();
+    expect((await client.get('/hello')).status).toBe(503); // no new threads after close()
+    await client.close();
   });
 
   it('fails lifespan startup when the app cannot be imported', async () => {
