@@ -1,4 +1,5 @@
 import type { WebSocketReceiveEventUnion } from '@tsgi/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WebSocketInbox } from '../src/websocket-inbox.js';
 
@@ -75,5 +76,65 @@ describe('WebSocketInbox (the receive side, transport-independent)', () => {
     }
     expect(inbox.length).toBe(5000);
     expect(inbox.queuedBytes).toBe(5000);
+  });
+});
+
+describe('WebSocketInbox against a reference model (property)', () => {
+  type Op = { kind: 'push'; size: number } | { kind: 'receive' } | { kind: 'close' };
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('push' as const), size: fc.integer({ min: 0, max: 40 }) }),
+    fc.constant({ kind: 'receive' as const }),
+    fc.constant({ kind: 'close' as const }),
+  );
+
+  it('delivers exactly the accepted messages, in order, then the disconnect; refuses only past a bound', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 60 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 100 }), async (ops, maxMessages, maxBytes) => {
+        const inbox = new WebSocketInbox({ maxMessages, maxBytes });
+        // The reference: a plain list, the waiting receivers, and the rule written out.
+        const queue: Array<{ id: number; size: number }> = [];
+        let waiting = 0;
+        let closed = false;
+        const delivered: string[] = [];
+        const expected: string[] = [];
+        const pending: Array<Promise<void>> = [];
+        let id = 0;
+        for (const o of ops) {
+          if (o.kind === 'push') {
+            const n = id++;
+            const accepted = inbox.push(text(`m${n}`), o.size);
+            let shouldAccept: boolean;
+            if (closed) shouldAccept = true; // dropped silently after the end
+            else if (waiting > 0) {
+              shouldAccept = true;
+              waiting--;
+              expected.push(`m${n}`);
+            } else {
+              const bytes = queue.reduce((a, m) => a + m.size, 0);
+              shouldAccept = queue.length === 0 || (queue.length < maxMessages && bytes + o.size <= maxBytes);
+              if (shouldAccept) queue.push({ id: n, size: o.size });
+            }
+            expect(accepted).toBe(shouldAccept);
+          } else if (o.kind === 'receive') {
+            pending.push(inbox.receive().then((e) => void delivered.push(e.type === 'websocket.receive' ? e.text! : e.type)));
+            const head = queue.shift();
+            if (head) expected.push(`m${head.id}`);
+            else if (closed) expected.push('websocket.disconnect');
+            else waiting++;
+          } else {
+            inbox.close(bye);
+            if (!closed) for (; waiting > 0; waiting--) expected.push('websocket.disconnect');
+            closed = true;
+          }
+        }
+        inbox.close(bye); // wake whatever still waits
+        for (; waiting > 0; waiting--) expected.push('websocket.disconnect');
+        await Promise.all(pending);
+        // Waiters resolve in the order they were woken; compare as multisets of messages in order plus disconnects.
+        expect(delivered.filter((d) => d.startsWith('m'))).toEqual(expected.filter((d) => d.startsWith('m')));
+        expect(delivered.length).toBe(expected.length);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
