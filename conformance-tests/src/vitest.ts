@@ -12,7 +12,7 @@
  * whose feature the server does not announce is reported as skipped.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { FeatureProbe, type Interface, type Target } from './check.js';
+import { CheckContext, FeatureProbe, type Interface, type Target } from './check.js';
 import { runCheck, selectChecks } from './runner.js';
 import { conformanceApp } from './server-process.js';
 
@@ -21,6 +21,13 @@ export interface StartedForSuite {
   /** `http://host:port`. */
   url: string;
   close(): Promise<void>;
+  /**
+   * The app's report folder and lifespan-shutdown token, when the server was
+   * started with TSGI_CONFORMANCE_STATE_DIR / TSGI_CONFORMANCE_SHUTDOWN_TOKEN
+   * (as `startServer` does); without them the after-stop checks are skipped.
+   */
+  stateDir?: string;
+  shutdownToken?: string;
 }
 
 /** Options of `conformanceSuite`. */
@@ -43,19 +50,31 @@ export function conformanceSuite(opts: SuiteOptions): void {
   describe(opts.name ?? `tsgi conformance (${opts.interface})`, () => {
     let started: StartedForSuite | null = null;
     let target: Target | null = null;
+    let closing: Promise<void> | null = null;
+    const close = () => (closing ??= started ? started.close() : Promise.resolve());
     const probe = new FeatureProbe();
     beforeAll(async () => {
       const app = conformanceApp(opts.interface);
       started = await opts.start(app.spec, { path: app.path, exportName: app.exportName });
       const u = new URL(started.url);
-      target = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port), iface: opts.interface, timeoutMs };
+      target = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port), iface: opts.interface, timeoutMs, stateDir: started.stateDir, shutdownToken: started.shutdownToken };
     }, 60_000);
-    afterAll(async () => {
-      await started?.close();
-    }, 30_000);
-    for (const check of checks) {
-      it(`${check.id} [${check.clauses.filter((c) => c.startsWith(opts.interface)).join(', ')}] ${check.title}`, async (ctx) => {
+    afterAll(close, 30_000);
+    const name = (check: (typeof checks)[number]) => `${check.id} [${check.clauses.filter((c) => c.startsWith(opts.interface)).join(', ')}] ${check.title}`;
+    for (const check of checks.filter((c) => !c.afterStop)) {
+      it(name(check), async (ctx) => {
         const r = await runCheck(check, target!, probe);
+        if (r.status === 'skip') ctx.skip(r.detail);
+        if (r.status === 'fail') throw new Error(r.detail);
+      }, timeoutMs * 5);
+    }
+    // These stop the server first (vitest runs a file's tests in order), then read what the app recorded.
+    for (const check of checks.filter((c) => c.afterStop)) {
+      it(name(check), async (ctx) => {
+        if (!target!.stateDir) ctx.skip('the server was started without a report folder (stateDir), so what the app did at shutdown cannot be read');
+        const announced = check.requires ? await probe.has(check.requires, new CheckContext(target!, probe)) : true;
+        await close();
+        const r = await runCheck(check, target!, probe, announced);
         if (r.status === 'skip') ctx.skip(r.detail);
         if (r.status === 'fail') throw new Error(r.detail);
       }, timeoutMs * 5);
