@@ -61,14 +61,21 @@ export function parseTrustedHosts(spec: string | readonly string[]): TrustedHost
     }
     blocks.addSubnet(net, bits, family === 4 ? 'ipv4' : 'ipv6');
   }
+  // BlockList.check parses the address on every call; peers repeat, so answers are remembered (bounded).
+  const known = new Map<string, boolean>();
   return {
     all: false,
     has(host: string | null): boolean {
       if (host === null) return false;
-      if (literals.has(host)) return true;
-      const ip = normalizeIp(host);
-      const family = isIP(ip);
-      return family !== 0 && blocks.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+      let yes = known.get(host);
+      if (yes === undefined) {
+        const ip = normalizeIp(host);
+        const family = isIP(ip);
+        yes = literals.has(host) || (family !== 0 && blocks.check(ip, family === 4 ? 'ipv4' : 'ipv6'));
+        if (known.size >= 4096) known.clear();
+        known.set(host, yes);
+      }
+      return yes;
     },
   };
 }
@@ -76,19 +83,24 @@ export function parseTrustedHosts(spec: string | readonly string[]): TrustedHost
 /**
  * Rewrites `head.client` and `head.scheme` from the proxy headers when the
  * direct peer (`head.client`) is trusted; leaves the head alone otherwise.
- * Runs per request: a single pass over the headers, nothing allocated when
- * no proxy header is present.
+ * Runs per request: a single pass over the headers, nothing allocated and
+ * no address check when no proxy header is present.
  */
 export function applyProxyHeaders(head: RequestHead, trusted: TrustedHosts): void {
-  if (!trusted.has(head.client === null ? null : head.client[0])) return;
+  // The header scan comes first: most requests carry no proxy header, and then the peer need not be checked.
   let forwarded: string | undefined;
   let xff: string | undefined;
   let xfp: string | undefined;
-  for (const [name, value] of head.headers) {
+  const headers = head.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i]!;
+    if (name.charCodeAt(0) !== 0x66 /* f */ && name.charCodeAt(0) !== 0x78 /* x */) continue;
     if (name === 'forwarded') forwarded = forwarded === undefined ? value : `${forwarded},${value}`;
     else if (name === 'x-forwarded-for') xff = xff === undefined ? value : `${xff},${value}`;
     else if (name === 'x-forwarded-proto') xfp = value;
   }
+  if (forwarded === undefined && xff === undefined && xfp === undefined) return;
+  if (!trusted.has(head.client === null ? null : head.client[0])) return;
   if (forwarded !== undefined) {
     applyForwarded(head, forwarded, trusted);
     return;

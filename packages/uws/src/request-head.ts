@@ -3,7 +3,7 @@
  * entry, because an HttpRequest is valid only during the synchronous route
  * handler. Shared by the HTTP handler and the WebSocket upgrade handler.
  */
-import { applyProxyHeaders, normalizeIp, type RequestHead } from '@tsgi/core';
+import { applyProxyHeaders, type RequestHead } from '@tsgi/core';
 import type { HttpRequest, HttpResponse } from './binding.js';
 import type { ServerContext } from './context.js';
 
@@ -19,17 +19,65 @@ export interface BodyInfo {
 let collected: Array<[string, string]> = [];
 let contentLength = -1;
 let chunked = false;
+let proxyHeader = false;
 function collectHeader(name: string, value: string): void {
   collected.push([name, value]);
   if (name === 'content-length') contentLength = /^\d{1,15}$/.test(value) ? Number(value) : -1;
   else if (name === 'transfer-encoding') chunked = true;
+  else if (name === 'forwarded' || name.startsWith('x-forwarded-')) proxyHeader = true;
 }
 
-const textDecoder = new TextDecoder('latin1');
+// Peers repeat: their IPv4 text is remembered by its 32-bit value (bounded).
+const ipv4Text = new Map<number, string>();
 
-/** The peer's IP address as text ('' for a unix socket). */
+/**
+ * The peer's IP address as text ('' for a unix socket). Reads the 4 or 16
+ * binary bytes (cheaper than uWS's text form, which also spells IPv6 out
+ * uncompressed) and formats IPv4, also when IPv4-mapped, from a cache.
+ */
 export function remoteAddress(res: HttpResponse): string {
-  return normalizeIp(textDecoder.decode(res.getRemoteAddressAsText()));
+  const b = new Uint8Array(res.getRemoteAddress());
+  let off: number;
+  if (b.length === 4) off = 0;
+  else if (b.length === 16 && isMappedIpv4(b)) off = 12;
+  else if (b.length === 0) return '';
+  else return formatIpv6(b);
+  const key = ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
+  let text = ipv4Text.get(key);
+  if (text === undefined) {
+    text = `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+    if (ipv4Text.size >= 4096) ipv4Text.clear();
+    ipv4Text.set(key, text);
+  }
+  return text;
+}
+
+/** RFC 5952 text of 16 address bytes: lower-case hex, the longest run of two or more zero groups as '::'. */
+export function formatIpv6(b: Uint8Array): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (from: number, to: number) => groups.slice(from, to).map((g) => g.toString(16)).join(':');
+  return bestStart === -1 ? hex(0, 8) : `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
+}
+
+function isMappedIpv4(b: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
+  return b[10] === 0xff && b[11] === 0xff;
 }
 
 /**
@@ -42,6 +90,7 @@ export function readRequestHead(req: HttpRequest, res: HttpResponse, ctx: Server
   collected = [];
   contentLength = -1;
   chunked = false;
+  proxyHeader = false;
   req.forEach(collectHeader);
   const headers = collected;
   collected = [];
@@ -62,6 +111,6 @@ export function readRequestHead(req: HttpRequest, res: HttpResponse, ctx: Server
     scheme: 'http',
   };
   const trusted = ctx.options.trustedHosts;
-  if (trusted !== null) applyProxyHeaders(head, trusted);
+  if (trusted !== null && proxyHeader) applyProxyHeaders(head, trusted);
   return head;
 }

@@ -1,5 +1,7 @@
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AsgiApplication, HttpScope } from '@tsgi/core';
+import { formatIpv6 } from '../src/request-head.js';
 import { closeAll, rawRequest, start } from './helpers.js';
 
 afterEach(closeAll);
@@ -39,6 +41,20 @@ describe('http scope over the wire', () => {
       ['x-dup', '2'],
       ['x-mixed-case', 'Value'],
     ]);
+  });
+
+  it('reports an IPv6 peer, and the server address, when listening on ::1', async () => {
+    const { port } = await start(echoScope, { host: '::1' });
+    const res = await new Promise<string>((resolve, reject) => {
+      const c = connect({ host: '::1', port }, () => c.write('GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'));
+      let out = '';
+      c.on('data', (d) => (out += d.toString()));
+      c.on('end', () => resolve(out));
+      c.on('error', reject);
+    });
+    const scope = JSON.parse(res.slice(res.indexOf('\r\n\r\n') + 4)) as HttpScope;
+    expect(scope.client).toEqual(['::1', 0]);
+    expect(scope.server).toEqual(['::1', port]);
   });
 
   it('prefixes root_path to path and raw_path', async () => {
@@ -91,5 +107,16 @@ describe('http scope over the wire', () => {
       expect(res.body.toString()).toBe('boot');
     }
     expect(shared.hits).toBe(3);
+  });
+});
+
+describe('formatIpv6', () => {
+  it('writes RFC 5952 text', () => {
+    const bytes = (hex: string) => Uint8Array.from(Buffer.from(hex.replace(/:/g, ''), 'hex'));
+    expect(formatIpv6(bytes('0000:0000:0000:0000:0000:0000:0000:0001'))).toBe('::1');
+    expect(formatIpv6(bytes('2001:0db8:0000:0000:0001:0000:0000:0001'))).toBe('2001:db8::1:0:0:1');
+    expect(formatIpv6(bytes('2001:0db8:0000:0001:0001:0001:0001:0001'))).toBe('2001:db8:0:1:1:1:1:1');
+    expect(formatIpv6(bytes('fe80:0000:0000:0000:0000:0000:0000:0000'))).toBe('fe80::');
+    expect(formatIpv6(bytes('0000:0000:0000:0000:0000:0000:0000:0000'))).toBe('::');
   });
 });
