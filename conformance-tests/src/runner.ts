@@ -24,6 +24,19 @@ export function selectChecks(iface: Interface, only?: string, checks: Check[] = 
   return checks.filter((c) => c.interfaces.includes(iface) && (!only || c.id.startsWith(only) || c.clauses.some((id) => id.startsWith(only))));
 }
 
+/**
+ * Checks of an optional feature the interface itself does not have, reported
+ * as skipped rather than left out: WebSocket for a WSGI server (PEP 3333 has
+ * no WebSocket, so no WSGI server can announce it to a WSGI app).
+ */
+export function notAnnouncedChecks(iface: Interface, only?: string, checks: Check[] = allChecks): Check[] {
+  if (iface !== 'wsgi') return [];
+  return checks.filter((c) => c.id.startsWith('ws-') && !c.interfaces.includes('wsgi') && (!only || c.id.startsWith(only) || c.clauses.some((id) => id.startsWith(only))));
+}
+
+/** The reason `notAnnouncedChecks` are skipped. */
+export const WSGI_WEBSOCKET_SKIP = 'WebSocket is not part of WSGI: a WSGI server announces no WebSocket support to a WSGI app';
+
 /** The clause ids a check cites for one interface (a check shared by both cites clauses of each spec). */
 export function clausesFor(check: Check, iface: Interface): string[] {
   return check.clauses.filter((id) => id.startsWith(`${iface}.`));
@@ -73,6 +86,9 @@ export async function runChecks(opts: RunOptions): Promise<CheckResult[]> {
   };
   const selected = selectChecks(opts.target.iface, opts.only, opts.checks);
   for (const check of selected.filter((c) => !c.afterStop)) emit(await runCheck(check, opts.target, probe));
+  for (const check of notAnnouncedChecks(opts.target.iface, opts.only, opts.checks)) {
+    emit({ id: check.id, clauses: check.clauses, title: check.title, status: 'skip', detail: WSGI_WEBSOCKET_SKIP, durationMs: 0 });
+  }
   const after = selected.filter((c) => c.afterStop);
   // What the server announces must be asked while it still runs.
   const announced = new Map<Check, boolean>();
