@@ -26,6 +26,8 @@ import type { ServerContext, TrackedConnection } from './context.js';
 import { RequestBodyQueue, type ReadControl } from './flow-control.js';
 import { readRequestHead, type BodyInfo } from './request-head.js';
 
+const noop = (): void => {};
+
 /** Size of the reads when streaming a file (pathsend): memory per response is this, whatever the file size. */
 const FILE_CHUNK = 256 * 1024;
 
@@ -70,6 +72,8 @@ class HttpExchange implements TrackedConnection, ReadControl {
   private retryBase = 0;
   private retryTotal = 0;
   private writableHooked = false;
+  /** The write a send() is waiting on (backpressure), if any. */
+  private writing: Promise<void> | undefined;
 
   readonly receive: Receive<HttpReceiveEvent>;
   readonly send: Send;
@@ -150,6 +154,9 @@ class HttpExchange implements TrackedConnection, ReadControl {
 
   private async onSend(event: unknown): Promise<void> {
     const action = this.cycle.send(event);
+    // An app that sends again before the previous send() resolved waits its turn, in order.
+    while (this.writing !== undefined) await this.writing.catch(noop);
+    if (this.aborted && action.kind !== 'start') throw new ClientDisconnected();
     switch (action.kind) {
       case 'start':
         this.start = { status: action.status, headers: action.headers, contentLength: action.contentLength };
@@ -283,6 +290,15 @@ class HttpExchange implements TrackedConnection, ReadControl {
   }
 
   private waitWritable(chunk: Uint8Array | undefined, base: number, total: number): Promise<void> {
+    const writing = new Promise<void>((resolve, reject) => {
+      this.waitResolve = resolve;
+      this.waitReject = reject;
+    });
+    this.writing = writing;
+    const clear = () => {
+      if (this.writing === writing) this.writing = undefined;
+    };
+    writing.then(clear, clear);
     this.retryChunk = chunk;
     this.retryBase = base;
     this.retryTotal = total;
@@ -297,10 +313,7 @@ class HttpExchange implements TrackedConnection, ReadControl {
         }
       });
     }
-    return new Promise<void>((resolve, reject) => {
-      this.waitResolve = resolve;
-      this.waitReject = reject;
-    });
+    return writing;
   }
 
   /** http.response.pathsend: stream the file in FILE_CHUNK reads, each written before the next is read. */

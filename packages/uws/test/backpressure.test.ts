@@ -87,3 +87,30 @@ describe('backpressure', () => {
     c.close();
   }, 30_000);
 });
+
+describe('sends without await', () => {
+  it('keeps order and resolves every send() when the app does not wait between them', async () => {
+    const chunk = (c: number) => new Uint8Array(1024 * 1024).fill(c);
+    const settled: number[] = [];
+    const app: AsgiApplication = async (_s, _r, send) => {
+      await send({ type: 'http.response.start', status: 200 });
+      const sends = [0x61, 0x62, 0x63, 0x64].map((c, i) =>
+        send({ type: 'http.response.body', body: chunk(c), more_body: i < 3 }).then(() => settled.push(i)),
+      );
+      await Promise.all(sends);
+    };
+    const { port, log } = await start(app);
+    const c = new RawClient(port);
+    await c.ready;
+    c.socket.pause();
+    c.write('GET / HTTP/1.1\r\nHost: h\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    c.socket.resume();
+    const res = await c.response();
+    expect(res.body.length).toBe(4 * 1024 * 1024);
+    expect([0, 1, 2, 3].map((i) => res.body[i * 1024 * 1024])).toEqual([0x61, 0x62, 0x63, 0x64]);
+    await expect.poll(() => settled).toEqual([0, 1, 2, 3]);
+    expect(log.errors()).toEqual([]);
+    c.close();
+  });
+});
