@@ -404,6 +404,6 @@ describe('wsgi.file_wrapper', () => {
   });
 
   it('refuses a bad block size', () => {
-    expect(() => fileWrapper({ read: () => new Uint8Array(0) }, 0)).toThrow(/wsgi.file_wrapper.1/);
+    expect(() => fileWrapper({ read: () => new Uint8Array(0) }, 0)).toThrow(/wsgi.file_wrapper.block_size.1/);
   });
 });

@@ -5,7 +5,7 @@ import { serve } from '@tsgi/pool';
 
 const server = await serve(
   { module: new URL('./transfer-app.mjs', import.meta.url).href },
-  { port: 0, threads: Number(process.env.THREADS ?? 2), accessLog: false, logLevel: 'warning' },
+  { port: 0, threads: Number(process.env.THREADS ?? 1), accessLog: false, logLevel: 'warning' },
 );
 process.stdout.write(JSON.stringify({ url: server.url }) + '\n');
 process.on('SIGTERM', () => {

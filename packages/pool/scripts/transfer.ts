@@ -12,6 +12,7 @@ import { once } from 'node:events';
 /** What one measurement found. */
 export interface TransferReport {
   bytes: number;
+  threads: number;
   uploadMs: number;
   downloadMs: number;
   /** RSS of the idle server after start-up, MiB. */
@@ -26,9 +27,12 @@ function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
-/** Starts the server child (built pool, dist/) and resolves with it and its URL. */
-async function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [new URL('./transfer-server.mjs', import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts the server child (built pool, dist/) with `threads` worker threads and resolves with it and its URL. */
+async function startServer(threads: number): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [new URL('./transfer-server.mjs', import.meta.url).pathname], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, THREADS: String(threads) },
+  });
   let out = '';
   for await (const data of child.stdout!) {
     out += String(data);
@@ -75,8 +79,8 @@ function download(url: string, bytes: number): Promise<number> {
 }
 
 /** Uploads then downloads `bytes` through a fresh server child; throws if a byte count is off. */
-export async function measureTransfer(bytes: number): Promise<TransferReport> {
-  const { child, url } = await startServer();
+export async function measureTransfer(bytes: number, threads = 1): Promise<TransferReport> {
+  const { child, url } = await startServer(threads);
   try {
     const pid = child.pid!;
     const baselineRssMiB = rssMiB(pid);
@@ -94,7 +98,7 @@ export async function measureTransfer(bytes: number): Promise<TransferReport> {
       const downloadMs = performance.now() - t0;
       if (got !== bytes) throw new Error(`download: got ${got} bytes of ${bytes}`);
       maxRssMiB = Math.max(maxRssMiB, rssMiB(pid));
-      return { bytes, uploadMs, downloadMs, baselineRssMiB, maxRssMiB };
+      return { bytes, threads, uploadMs, downloadMs, baselineRssMiB, maxRssMiB };
     } finally {
       clearInterval(sampler);
     }

@@ -220,7 +220,7 @@ describe('pool server: proxy headers and root path', () => {
 });
 
 describe('pool server: blocking handlers and limits', () => {
-  it('runs 16 blocking 200 ms requests on 16 threads in well under 2x one request', { timeout: 90_000 }, async () => {
+  it('runs 16 blocking 400 ms requests on 16 threads in well under 2x one request', { timeout: 90_000 }, async () => {
     const server = await serve(BEHAVIORS, { port: 0, threads: 16, accessLog: false, logger: captureLogger().logger });
     try {
       // Wait until all 16 threads have booted and served, so the measurement is not thread start-up.
@@ -230,13 +230,14 @@ describe('pool server: blocking handlers and limits', () => {
         for (const r of replies) seen.add(r.body.toString());
       }
       let t0 = performance.now();
-      await http(server.url, '/sleep?ms=200');
+      await http(server.url, '/sleep?ms=400');
       const single = performance.now() - t0;
       t0 = performance.now();
-      const replies = await Promise.all(Array.from({ length: 16 }, () => http(server.url, '/sleep?ms=200')));
+      const replies = await Promise.all(Array.from({ length: 16 }, () => http(server.url, '/sleep?ms=400')));
       const all = performance.now() - t0;
       expect(replies.every((r) => r.status === 200)).toBe(true);
-      expect(all, `one request ${single.toFixed(0)} ms, 16 at once ${all.toFixed(0)} ms`).toBeLessThan(1.6 * single);
+      // Serially they would take 16x; the bound leaves room for a loaded CI machine.
+      expect(all, `one request ${single.toFixed(0)} ms, 16 at once ${all.toFixed(0)} ms`).toBeLessThan(1.75 * single);
     } finally {
       await server.close();
     }

@@ -283,7 +283,7 @@ export class FileResponse implements Iterable<Uint8Array> {
     readonly blockSize: number = FILE_BLOCK_SIZE,
   ) {
     if (!Number.isInteger(blockSize) || blockSize <= 0) {
-      throw new ProtocolError('wsgi.file_wrapper.1', 'file_wrapper block size must be a positive integer', blockSize);
+      throw new ProtocolError('wsgi.file_wrapper.block_size.1', 'file_wrapper block size must be a positive integer', blockSize);
     }
   }
 

@@ -10,7 +10,13 @@ import type { WsgiInput } from './types.js';
 
 /** Where the body bytes come from: each call blocks until a chunk is there; null at the end of the body. */
 export interface PullSource {
-  pull(): Uint8Array | null;
+  /**
+   * The next chunk. `want`, when given and > 0, is how many bytes the reader
+   * needs to finish a read(size): a source that can wait for that many (or
+   * the end) and hand them in one chunk spares the reader a copy. 0 or
+   * undefined: whatever comes next.
+   */
+  pull(want?: number): Uint8Array | null;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -57,13 +63,13 @@ class BodyReader implements WsgiInput {
   read(size?: number): Uint8Array {
     if (size === undefined || size === null || size < 0) return this.readAll();
     if (size === 0) return EMPTY;
-    if (!this.fill()) return EMPTY;
+    if (!this.fill(size)) return EMPTY;
     // Fast path: the current chunk holds enough; hand out a view, no copy.
     const avail = this.chunk.byteLength - this.offset;
     if (avail >= size) return this.take(size);
     const parts: Uint8Array[] = [this.take(avail)];
     let need = size - avail;
-    while (need > 0 && this.fill()) {
+    while (need > 0 && this.fill(need)) {
       const part = this.take(Math.min(need, this.chunk.byteLength - this.offset));
       parts.push(part);
       need -= part.byteLength;
@@ -123,11 +129,11 @@ class BodyReader implements WsgiInput {
     return concat(parts, total);
   }
 
-  /** Makes sure the current chunk has unread bytes; false at the end of the body. */
-  private fill(): boolean {
+  /** Makes sure the current chunk has unread bytes (`want`: how many the caller needs); false at the end of the body. */
+  private fill(want = 0): boolean {
     while (this.offset >= this.chunk.byteLength) {
       if (this.eof) return false;
-      const next = this.source.pull();
+      const next = this.source.pull(this.remaining === null ? want : Math.min(want, this.remaining));
       if (next === null) {
         this.eof = true;
         this.chunk = EMPTY;

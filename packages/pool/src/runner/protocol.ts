@@ -18,6 +18,18 @@ export interface WorkerConfig {
   runnerId: string;
   /** One wake-up cell per worker slot (index = tinypool workerId, 1-based). */
   signals: Int32Array;
+  /**
+   * One response ring per worker slot (index = slot), `creditWindow` bytes:
+   * streamed chunks are copied in by the worker and read in place by the
+   * main thread, so a large download allocates nothing per chunk there.
+   */
+  rings: SharedArrayBuffer[];
+  /**
+   * One request-body buffer per worker slot: the main thread copies the
+   * bytes a pull asked for into it, the worker copies them out at once into
+   * the one chunk wsgi.input hands the app.
+   */
+  inputs: SharedArrayBuffer[];
   /** Per slot, the id of the request its worker is running (0 when idle): lets the timeout skip time spent queued. */
   running: Int32Array;
   /** The runner runs from TypeScript source (tests): the worker must load its own modules through tsx. */
@@ -68,10 +80,16 @@ export interface TaskResult {
 
 /** Worker -> main, on the slot's channel. */
 export type UpMessage =
-  /** The worker needs the next body chunk (it is blocked until it gets one). */
-  | { t: 'pull'; id: number }
-  /** Response data: the head (first time) and chunks; costs `bytes` credit. */
-  | { t: 'res'; id: number; head: ResponseHead | null; chunks: Uint8Array[]; bytes: number }
+  /** The worker needs body bytes: exactly `want` (or up to the end), or whatever comes next when 0. It blocks until answered. */
+  | { t: 'pull'; id: number; want: number }
+  /**
+   * Response data: the head (first time), chunks (cloned), and/or a region of
+   * the slot's ring ([offset, length], after the chunks); all of it costs
+   * `bytes` credit, paid back once the sink is done with it.
+   */
+  | { t: 'res'; id: number; head: ResponseHead | null; chunks: Uint8Array[]; ring: [number, number] | null; bytes: number }
+  /** The worker waits until the main thread is done with everything in its ring (the end of a streamed response). */
+  | { t: 'drain'; id: number }
   /** wsgi.errors output, flushed. */
   | { t: 'log'; id: number; text: string }
   /** The final result, when it cannot go through tinypool (recycling). */
@@ -79,8 +97,8 @@ export type UpMessage =
 
 /** Main -> worker, on the slot's channel. */
 export type DownMessage =
-  /** The next request body chunk, or null at the end of the body. */
-  | { t: 'chunk'; id: number; data: Uint8Array | null }
+  /** The answer to a pull: `n` bytes are at the start of the slot's input buffer; null at the end of the body. */
+  | { t: 'chunk'; id: number; n: number | null }
   /** The client took `bytes` more of the response. */
   | { t: 'credit'; id: number; bytes: number }
   /** The client is gone (or its body broke): stop. */

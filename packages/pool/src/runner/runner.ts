@@ -27,8 +27,8 @@ export const DEFAULT_THREADS_PER_CORE = 8;
 const DEFAULT_MAX_QUEUE = 1024;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_CREDIT_WINDOW = 256 * 1024;
-// Views this much smaller than their buffer are copied before posting: cloning copies the whole buffer.
-const SLICE_RATIO = 2;
+/** Request-body bytes handed to a worker per pull at most: wsgi.input.read(65536) gets its 64 KiB in one piece. */
+const INPUT_BUFFER = 64 * 1024;
 
 /**
  * Starts a runner for the WSGI-TS app at `ref`: worker threads that each
@@ -50,6 +50,8 @@ class ThreadRunner implements SyncRunner {
   private readonly runnerId = randomUUID();
   private readonly signals: Int32Array;
   private readonly running: Int32Array;
+  private readonly rings: SharedArrayBuffer[] = [];
+  private readonly inputs: SharedArrayBuffer[] = [];
   private readonly channels: BroadcastChannel[] = [];
   private readonly exchanges = new Map<number, Exchange>();
   private readonly logger: Logger;
@@ -69,6 +71,10 @@ class ThreadRunner implements SyncRunner {
     this.creditWindow = options.creditWindow ?? DEFAULT_CREDIT_WINDOW;
     this.signals = new Int32Array(new SharedArrayBuffer(4 * (threads + 1)));
     this.running = new Int32Array(new SharedArrayBuffer(4 * (threads + 1)));
+    for (let slot = 1; slot <= threads; slot++) {
+      this.rings[slot] = new SharedArrayBuffer(this.creditWindow);
+      this.inputs[slot] = new SharedArrayBuffer(INPUT_BUFFER);
+    }
     // Running from TypeScript source (tests): workers must resolve @tsgi/* to source too.
     const fromSource = import.meta.url.endsWith('.ts');
     const config: WorkerConfig = {
@@ -76,6 +82,8 @@ class ThreadRunner implements SyncRunner {
       runnerId: this.runnerId,
       signals: this.signals,
       running: this.running,
+      rings: this.rings,
+      inputs: this.inputs,
       app: ref,
       creditWindow: this.creditWindow,
       maxRequestsPerWorker: options.maxRequestsPerWorker ?? 0,
@@ -170,6 +178,14 @@ class ThreadRunner implements SyncRunner {
   get window(): number {
     return this.creditWindow;
   }
+  /** The response ring of a worker slot. */
+  ring(slot: number): SharedArrayBuffer {
+    return this.rings[slot]!;
+  }
+  /** The request-body buffer of a worker slot. */
+  input(slot: number): Uint8Array {
+    return new Uint8Array(this.inputs[slot]!);
+  }
 
   /** True once a worker has started running request `id` (before that it waits in the queue). */
   isRunning(id: number): boolean {
@@ -227,6 +243,9 @@ class Exchange {
   private ended = false;
   private disconnected = false;
   private iterator: AsyncIterator<Uint8Array> | null = null;
+  /** The part of the last body piece a pull did not take. */
+  private leftover: Uint8Array | null = null;
+  private bodyEnded = false;
   /** When the app's time runs out (performance.now() ms); 0 while the clock is paused. */
   private deadline = 0;
   /** The worker waits on us (a pull, or out of credit): the app is not the one holding things up. */
@@ -287,14 +306,18 @@ class Exchange {
       case 'pull':
         this.pulling = true;
         this.pauseTimer();
-        void this.feedBody();
+        void this.feedBody(message.want);
         break;
       case 'res':
         this.outstanding += message.bytes;
         // Out of credit, the worker waits for the client: that time is not the app's.
         if (this.outstanding >= this.runner.window) this.pauseTimer();
         else this.armTimer();
-        this.forward(message.head, message.chunks, message.bytes);
+        this.forward(message.head, message.chunks, message.bytes, message.ring);
+        break;
+      case 'drain':
+        // The app is done; the worker waits for the client to take the rest.
+        this.pauseTimer();
         break;
       case 'log':
         this.logAppText(message.text);
@@ -331,14 +354,36 @@ class Exchange {
 
   // ---- the request body ----
 
-  private async feedBody(): Promise<void> {
+  /**
+   * Answers a pull: copies exactly `want` bytes (fewer only at the end of the
+   * body) into the slot's input buffer, or with `want` 0 the next piece as it
+   * comes. Nothing is read from the client before the app asks for it.
+   */
+  private async feedBody(want: number): Promise<void> {
     if (this.finished || this.answered) return;
-    let data: Uint8Array | null = null;
+    const buffer = this.runner.input(this.slot);
+    const cap = want > 0 ? want : buffer.byteLength;
+    let n = 0;
     try {
-      if (this.body !== null) {
-        this.iterator ??= this.body[Symbol.asyncIterator]();
-        const next = await this.iterator.next();
-        if (!next.done) data = postable(next.value);
+      while (n < cap && this.body !== null) {
+        let piece = this.leftover;
+        if (piece === null) {
+          if (this.bodyEnded || (want === 0 && n > 0)) break;
+          this.iterator ??= this.body[Symbol.asyncIterator]();
+          const next = await this.iterator.next();
+          if (next.done) {
+            this.bodyEnded = true;
+            break;
+          }
+          piece = next.value;
+          // An empty piece is no answer (the worker would read it as the end of the body).
+          if (piece.byteLength === 0) continue;
+        }
+        const take = Math.min(piece.byteLength, cap - n);
+        buffer.set(take === piece.byteLength ? piece : piece.subarray(0, take), n);
+        n += take;
+        this.leftover = take < piece.byteLength ? piece.subarray(take) : null;
+        if (want === 0) break;
       }
     } catch (error) {
       this.bodyFailed(error);
@@ -347,7 +392,7 @@ class Exchange {
     if (this.finished || this.answered) return;
     this.pulling = false;
     this.armTimer();
-    this.runner.post(this.slot, { t: 'chunk', id: this.id, data });
+    this.runner.post(this.slot, { t: 'chunk', id: this.id, n: n === 0 ? null : n });
   }
 
   private bodyFailed(error: unknown): void {
@@ -363,7 +408,7 @@ class Exchange {
 
   // ---- to the sink ----
 
-  private forward(head: TaskResult['head'], chunks: Uint8Array[], bytes: number): void {
+  private forward(head: TaskResult['head'], chunks: Uint8Array[], bytes: number, region: [number, number] | null = null): void {
     if (this.answered) return;
     if (head !== null) {
       this.started = true;
@@ -373,6 +418,12 @@ class Exchange {
     for (const chunk of chunks) {
       this.bytesToClient += chunk.byteLength;
       this.enqueue(() => this.sink.body(chunk));
+    }
+    if (region !== null) {
+      const view = new Uint8Array(this.runner.ring(this.slot), region[0], region[1]);
+      this.bytesToClient += view.byteLength;
+      // A sink that may keep a chunk after body() settled gets its own copy: the ring region is reused.
+      this.enqueue(() => this.sink.body(this.sink.releasesChunks === true ? view : view.slice()));
     }
     if (bytes > 0) {
       // Pay the credit back once the sink took these bytes: that is the response backpressure.
@@ -497,15 +548,6 @@ class TaskAbort {
     this.listener = null;
     listener?.();
   }
-}
-
-/** A chunk fit for structured cloning: a small view of a big buffer is copied first. */
-function postable(chunk: Uint8Array): Uint8Array {
-  const buffer = chunk.buffer;
-  if (buffer instanceof ArrayBuffer && buffer.byteLength <= chunk.byteLength * SLICE_RATIO + 4096) return chunk;
-  const copy = new Uint8Array(chunk.byteLength);
-  copy.set(chunk);
-  return copy;
 }
 
 function describeError(error: unknown): string {

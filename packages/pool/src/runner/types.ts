@@ -23,6 +23,13 @@ export interface ResponseSink {
   end(): void | Promise<void>;
   /** The response cannot be completed: close the connection so the client sees it cut (or, before start, reset it). */
   abort(reason: unknown): void;
+  /**
+   * True when body()'s promise settles only once the sink no longer reads
+   * the chunk (written to the socket, or copied). The runner then hands it
+   * views of a reused shared buffer instead of a fresh copy per chunk, which
+   * keeps a large download from allocating on the main thread. Default false.
+   */
+  readonly releasesChunks?: boolean;
 }
 
 /** Per-request options of SyncRunner.handle. */

@@ -28,6 +28,9 @@ const tinypool = process.__tinypool_state__;
 const config = tinypool.workerData as WorkerConfig;
 const slot = tinypool.workerId;
 const signals = config.signals;
+const ring = new Uint8Array(config.rings[slot]!);
+const RING_SIZE = ring.byteLength;
+const input = new Uint8Array(config.inputs[slot]!);
 const channel = new BroadcastChannel(channelName(config.runnerId, slot));
 // Nothing listens on this side (we read with receiveMessageOnPort), so it must not keep the thread alive.
 (channel as unknown as { unref?: () => void }).unref?.();
@@ -75,12 +78,15 @@ class RequestLink implements WsgiSink, PullSource {
   posted = 0;
   credit = config.creditWindow;
   disconnected = false;
-  /** The answer to our last pull: undefined while waiting, null at the end of the body. */
-  private answer: Uint8Array | null | undefined = undefined;
+  /** The answer to our last pull (bytes in the input buffer): undefined while waiting, null at the end of the body. */
+  private answer: number | null | undefined = undefined;
   private bodyDone: boolean;
   private head: ResponseHead | null = null;
   private out: Uint8Array[] = [];
   private outBytes = 0;
+  /** Next write offset in the slot's ring; every request starts with the ring empty (see finishRing). */
+  private ringAt = 0;
+  private usedRing = false;
   finish: TaskResult['finish'] = 'none';
   log = '';
 
@@ -93,18 +99,22 @@ class RequestLink implements WsgiSink, PullSource {
 
   // ---- PullSource: wsgi.input's bytes ----
 
-  pull(): Uint8Array | null {
+  pull(want = 0): Uint8Array | null {
     if (this.bodyDone) return null;
     this.receive();
     if (this.disconnected) throw new ClientDisconnected('client disconnected before the request body was complete');
     this.answer = undefined;
-    this.post({ t: 'pull', id: this.id });
+    this.post({ t: 'pull', id: this.id, want: Math.min(want, input.byteLength) });
     this.block(() => this.answer !== undefined || this.disconnected);
-    const chunk = this.answer;
-    if (chunk === undefined) throw new ClientDisconnected('client disconnected before the request body was complete');
+    const n = this.answer;
+    if (n === undefined) throw new ClientDisconnected('client disconnected before the request body was complete');
     this.answer = undefined;
-    if (chunk === null) this.bodyDone = true;
-    return chunk;
+    if (n === null) {
+      this.bodyDone = true;
+      return null;
+    }
+    // The app may keep what it reads: its own copy, out of the buffer the next pull refills.
+    return input.slice(0, n);
   }
 
   // ---- WsgiSink: the response ----
@@ -116,15 +126,39 @@ class RequestLink implements WsgiSink, PullSource {
   body(chunk: Uint8Array, batch: boolean): void {
     this.receive();
     if (this.disconnected) throw new ClientDisconnected();
-    this.out.push(postable(chunk));
-    this.outBytes += chunk.byteLength;
-    // No app code runs before the next call: holding the chunk costs no latency.
-    if (batch && this.outBytes < BATCH_BYTES && this.outBytes < this.credit) return;
-    this.flush();
-    if (this.credit <= 0) {
-      this.block(() => this.credit > 0 || this.disconnected);
-      if (this.disconnected) throw new ClientDisconnected();
+    if (batch && this.outBytes + chunk.byteLength < BATCH_BYTES && this.outBytes + chunk.byteLength < this.credit) {
+      // No app code runs before the next call: holding a small chunk costs no latency.
+      this.out.push(postable(chunk));
+      this.outBytes += chunk.byteLength;
+      return;
     }
+    // Streamed: through the ring, as soon as there is room, in pieces if it is bigger than the free part.
+    let at = 0;
+    while (at < chunk.byteLength) {
+      if (this.credit <= 0) {
+        this.block(() => this.credit > 0 || this.disconnected);
+        if (this.disconnected) throw new ClientDisconnected();
+      }
+      const n = Math.min(chunk.byteLength - at, this.credit, RING_SIZE - this.ringAt);
+      ring.set(chunk.subarray(at, at + n), this.ringAt);
+      this.flush([this.ringAt, n]);
+      this.ringAt = (this.ringAt + n) % RING_SIZE;
+      this.usedRing = true;
+      at += n;
+    }
+  }
+
+  /**
+   * Before the task ends, waits until the main thread is done with every
+   * ring region (the client took them): the next request on this thread
+   * starts writing at the ring's start.
+   */
+  finishRing(): void {
+    if (!this.usedRing || this.disconnected) return;
+    this.receive();
+    if (this.credit >= config.creditWindow) return;
+    this.post({ t: 'drain', id: this.id });
+    this.block(() => this.credit >= config.creditWindow || this.disconnected);
   }
 
   end(): void {
@@ -160,9 +194,10 @@ class RequestLink implements WsgiSink, PullSource {
     return result;
   }
 
-  private flush(): void {
-    const bytes = this.outBytes;
-    this.post({ t: 'res', id: this.id, head: this.head, chunks: this.out, bytes });
+  /** Sends the head and held chunks, and a ring region when given; all of it costs credit. */
+  private flush(region: [number, number] | null): void {
+    const bytes = this.outBytes + (region === null ? 0 : region[1]);
+    this.post({ t: 'res', id: this.id, head: this.head, chunks: this.out, ring: region, bytes });
     this.head = null;
     this.out = [];
     this.outBytes = 0;
@@ -182,7 +217,7 @@ class RequestLink implements WsgiSink, PullSource {
       const msg = entry.message as DownMessage | UpMessage;
       // Leftovers of an earlier request, or of a predecessor in this slot.
       if (msg.id !== this.id) continue;
-      if (msg.t === 'chunk') this.answer = msg.data;
+      if (msg.t === 'chunk') this.answer = msg.n;
       else if (msg.t === 'credit') this.credit += msg.bytes;
       else if (msg.t === 'disconnect') this.disconnected = true;
     }
@@ -244,6 +279,7 @@ export function handleTask(task: RequestTask): TaskResult | Promise<never> {
     inApp = false;
     Atomics.store(config.running, slot, 0);
   }
+  link.finishRing();
   const result = link.result(call);
   handled++;
   if (exitRequested || (config.maxRequestsPerWorker > 0 && handled >= config.maxRequestsPerWorker)) return recycle(link, result);

@@ -1,7 +1,7 @@
 /**
  * The runner's ResponseSink over a node:http ServerResponse: headers go out
- * as the app spelled them (order, case and duplicates kept), body writes wait
- * for 'drain' when the socket buffer is full (that wait is what blocks the
+ * as the app spelled them (order, case and duplicates kept), a body write
+ * settles once node handed it to the socket (that wait is what blocks the
  * worker thread of a slow client), and abort() cuts the connection.
  */
 import type { ServerResponse } from 'node:http';
@@ -10,6 +10,21 @@ import type { ResponseSink } from '../runner/types.js';
 
 /** A sink writing to `res`. */
 export function responseSink(res: ServerResponse): ResponseSink {
+  // The runner writes one chunk at a time: at most one write is pending, and a
+  // close must settle it (node does not always call back writes on a dead socket).
+  let pending: { resolve: () => void; reject: (e: unknown) => void } | null = null;
+  res.once('close', () => {
+    const p = pending;
+    pending = null;
+    p?.reject(new ClientDisconnected());
+  });
+  const written = (error?: Error | null) => {
+    const p = pending;
+    pending = null;
+    if (p === null) return;
+    if (error) p.reject(new ClientDisconnected());
+    else p.resolve();
+  };
   return {
     start(status: number, reason: string, headers: WsgiHeaders): void {
       // node takes raw headers as one flat [name, value, name, value, ...] list and sends them as is.
@@ -20,10 +35,14 @@ export function responseSink(res: ServerResponse): ResponseSink {
       }
       res.writeHead(status, reason, flat);
     },
-    body(chunk: Uint8Array): void | Promise<void> {
+    // body() settles when node has handed the chunk to the socket: the runner may reuse its bytes then.
+    releasesChunks: true,
+    body(chunk: Uint8Array): Promise<void> {
       if (res.destroyed) throw new ClientDisconnected();
-      if (res.write(chunk)) return;
-      return drained(res);
+      return new Promise((resolve, reject) => {
+        pending = { resolve, reject };
+        res.write(chunk, written);
+      });
     },
     end(): void {
       res.end();
@@ -32,20 +51,4 @@ export function responseSink(res: ServerResponse): ResponseSink {
       res.destroy();
     },
   };
-}
-
-/** Resolves on 'drain'; rejects with ClientDisconnected if the connection closes first. */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onDrain = () => {
-      res.off('close', onClose);
-      resolve();
-    };
-    const onClose = () => {
-      res.off('drain', onDrain);
-      reject(new ClientDisconnected());
-    };
-    res.once('drain', onDrain);
-    res.once('close', onClose);
-  });
 }
