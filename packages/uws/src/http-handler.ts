@@ -7,6 +7,7 @@
  * onData chunks copied, writes corked, write()/tryEnd() backpressure waited
  * on through onWritable, and no exception ever unwinding into native code.
  */
+import { read } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import {
@@ -27,6 +28,11 @@ import { RequestBodyQueue, type ReadControl } from './flow-control.js';
 import { readRequestHead, type BodyInfo } from './request-head.js';
 
 const noop = (): void => {};
+
+/** fs.read on a raw descriptor as a promise; `position` null reads from (and advances) the descriptor's own position. */
+function readFd(fd: number, buf: Buffer, length: number, position: number | null): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
 
 /** Size of the reads when streaming a file (pathsend): memory per response is this, whatever the file size. */
 const FILE_CHUNK = 256 * 1024;
@@ -72,6 +78,8 @@ class HttpExchange implements TrackedConnection, ReadControl {
   private retryBase = 0;
   private retryTotal = 0;
   private writableHooked = false;
+  /** Read buffer of zerocopysend, reused across its events. */
+  private fileBuffer: Buffer | undefined;
   /** The write a send() is waiting on (backpressure), if any. */
   private writing: Promise<void> | undefined;
 
@@ -170,6 +178,8 @@ class HttpExchange implements TrackedConnection, ReadControl {
         return this.writeChunked(action.body, action.more);
       case 'pathsend':
         return this.sendFile(action.path, action.transmit);
+      case 'zerocopysend':
+        return this.sendFd(action.file, action.offset, action.count, action.more, action.transmit);
       default:
         // Extensions this transport does not announce never get here: the cycle refuses them.
         return;
@@ -350,6 +360,38 @@ class HttpExchange implements TrackedConnection, ReadControl {
     } finally {
       await file.close();
     }
+  }
+
+  /**
+   * http.response.zerocopysend: uWS has no sendfile, so the descriptor is
+   * read in FILE_CHUNK pieces, each written (with backpressure) before the
+   * next read, framed like any body (the app's Content-Length, else chunked).
+   * `offset` null reads from the descriptor's position; `count` null to EOF.
+   */
+  private async sendFd(fd: number, offset: number | null, count: number | null, more: boolean, transmit: boolean): Promise<void> {
+    const declared = this.start!.contentLength;
+    if (!transmit) {
+      if (!more) this.endBodyless(declared);
+      return;
+    }
+    const buf = (this.fileBuffer ??= Buffer.allocUnsafe(FILE_CHUNK));
+    let position = offset;
+    let left = count ?? Infinity;
+    while (left > 0) {
+      const want = Math.min(buf.length, left);
+      const n = await readFd(fd, buf, want, position);
+      if (n === 0) {
+        if (count !== null) throw new Error(`zerocopysend: file descriptor ${fd} ended ${left} bytes short of count ${count}`);
+        break;
+      }
+      if (this.aborted) throw new ClientDisconnected();
+      if (position !== null) position += n;
+      left -= n;
+      const chunk = buf.subarray(0, n);
+      if (declared !== null) await this.writeWithLength(chunk, declared);
+      else await this.writeChunked(chunk, true);
+    }
+    if (!more && declared === null) await this.writeChunked(new Uint8Array(0), false);
   }
 
   // ---- Endings ------------------------------------------------------------

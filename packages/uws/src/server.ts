@@ -18,7 +18,10 @@ import { resolveOptions, type ResolvedOptions, type ServeOptions } from './optio
 import { serveWorkers } from './workers.js';
 
 /** The extensions this server announces in every http scope (see docs/choosing-a-server.md for the others). */
-export const HTTP_EXTENSIONS: Extensions = Object.freeze({ 'http.response.pathsend': Object.freeze({}) as Record<string, never> });
+export const HTTP_EXTENSIONS: Extensions = Object.freeze({
+  'http.response.pathsend': Object.freeze({}) as Record<string, never>,
+  'http.response.zerocopysend': Object.freeze({}) as Record<string, never>,
+});
 
 /** Starts serving `app` (a function, or a ModuleRef to import; workers > 1 needs a ModuleRef). */
 export async function serve(app: AsgiApplication | ModuleRef, options: ServeOptions = {}): Promise<ServerHandle> {

@@ -64,3 +64,37 @@ describe('http.response.pathsend', () => {
     expect((log.errors()[0]!.error as Error).message).toMatch(/asgi\.http\.length\.3/);
   });
 });
+
+describe('http.response.zerocopysend', () => {
+  it('sends ranges of an open file descriptor, chunked or with the app Content-Length, and nothing for HEAD', async () => {
+    const data = Buffer.alloc(600 * 1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 0xff;
+    const path = join(dir, 'fd.bin');
+    writeFileSync(path, data);
+    const { openSync, closeSync } = await import('node:fs');
+    const app: AsgiApplication = async (scope, _r, send) => {
+      if (scope.type !== 'http') return;
+      expect(scope.extensions?.['http.response.zerocopysend']).toEqual({});
+      const fd = openSync(path, 'r');
+      try {
+        const withLength = scope.path === '/cl';
+        await send({ type: 'http.response.start', status: 200, headers: withLength ? [['content-length', String(100 + 500 * 1024)]] : [] });
+        await send({ type: 'http.response.zerocopysend', file: fd, offset: 10, count: 100, more_body: true });
+        await send({ type: 'http.response.zerocopysend', file: fd, offset: 100 * 1024, count: 500 * 1024 });
+      } finally {
+        closeSync(fd);
+      }
+    };
+    const { port } = await start(app);
+    const expected = Buffer.concat([data.subarray(10, 110), data.subarray(100 * 1024, 600 * 1024)]);
+    const chunked = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: h\r\n\r\n');
+    expect(chunked.header('transfer-encoding')).toBe('chunked');
+    expect(chunked.body.equals(expected)).toBe(true);
+    const withLength = await rawRequest(port, 'GET /cl HTTP/1.1\r\nHost: h\r\n\r\n');
+    expect(withLength.header('content-length')).toBe(String(expected.length));
+    expect(withLength.body.equals(expected)).toBe(true);
+    const head = await rawRequest(port, 'HEAD /cl HTTP/1.1\r\nHost: h\r\n\r\n', { headRequest: true });
+    expect(head.status).toBe(200);
+    expect(head.header('content-length')).toBe(String(expected.length));
+  });
+});
