@@ -149,11 +149,14 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   };
 }
 
-// WebSocket ping times: null/0 disable; otherwise at most 960 s, the largest idle timeout uWebSockets.js takes.
+// WebSocket ping times (JS timers): null/0 disable; otherwise at most what setTimeout can wait (2^31 - 1 ms).
+const MAX_TIMER_S = Math.floor((2 ** 31 - 1) / 1000);
 function seconds(name: string, v: number | null | undefined, dflt: number): number | null {
   if (v === undefined) return dflt;
   if (v === null || v === 0) return null;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 960) fail(name, 'null, 0, or a number of seconds up to 960', v);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_TIMER_S) {
+    fail(name, `null, 0, or a positive number of seconds up to ${MAX_TIMER_S}`, v);
+  }
   return v;
 }
 

@@ -25,7 +25,7 @@ describe('option validation', () => {
     [{ timeoutGracefulShutdown: -1 }, /'timeoutGracefulShutdown'/],
     [{ lifespan: 'yes' as never }, /'lifespan' must be 'auto', 'on' or 'off'/],
     [{ wsMaxSize: 0 }, /'wsMaxSize'/],
-    [{ wsPingInterval: 2000 }, /'wsPingInterval' must be null, 0, or a number of seconds up to 960/],
+    [{ wsPingInterval: 3e6 }, /'wsPingInterval' must be null, 0, or a positive number of seconds up to 2147483/],
     [{ wsPingTimeout: -3 }, /'wsPingTimeout'/],
     [{ workers: 0 }, /'workers'/],
     [{ logLevel: 'loud' as never }, /'logLevel'/],
