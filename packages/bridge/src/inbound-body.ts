@@ -10,29 +10,49 @@ import { ClientDisconnected, type Receive } from '@tsgi/core';
 
 /** The request body as chunks pulled from receive(), and an AbortSignal fired when the client leaves. */
 export class InboundBody implements AsyncIterable<Uint8Array> {
-  private readonly controller = new AbortController();
+  // Created only when someone asks for the signal: an AbortSignal costs more than the rest of a small request here.
+  private controller: AbortController | null = null;
+  private gone = false;
+  private goneReason: unknown = undefined;
   private complete = false;
   private watching = false;
   private reading: Promise<unknown> | null = null;
 
   /**
-   * `responseSent` tells whether the whole response body is already out (its
-   * Content-Length reached): a server may then report http.disconnect before
-   * the app's final event, and that is not the client leaving.
+   * `responseDone` tells whether the response is complete (see
+   * ResponseProgress): http.disconnect then means the exchange is over, not
+   * that the client left, and the signal is not fired.
    */
   constructor(
     private readonly receive: Receive,
-    private readonly responseSent: () => boolean = () => false,
+    private readonly responseDone: () => boolean = () => false,
   ) {}
 
   /** Aborted (reason: ClientDisconnected) on http.disconnect, or when abort() is called. */
   get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.gone) this.controller.abort(this.goneReason);
+    }
     return this.controller.signal;
   }
 
+  /** True once the client is known to be gone. */
+  get aborted(): boolean {
+    return this.gone;
+  }
+
+  /** Why the client is gone (a ClientDisconnected), once it is. */
+  get reason(): unknown {
+    return this.goneReason;
+  }
+
   /** Marks the client gone from elsewhere (e.g. send() raised ClientDisconnected). */
-  abort(reason: unknown = new ClientDisconnected()): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
+  abort(reason?: unknown): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.goneReason = reason ?? new ClientDisconnected();
+    this.controller?.abort(this.goneReason);
   }
 
   /** The next non-empty chunk, or null at the end; rejects with ClientDisconnected if the client left. */
@@ -45,7 +65,7 @@ export class InboundBody implements AsyncIterable<Uint8Array> {
   private async readOnce(): Promise<Uint8Array | null> {
     for (;;) {
       if (this.complete) return null;
-      if (this.controller.signal.aborted) throw this.controller.signal.reason;
+      if (this.gone) throw this.goneReason;
       const event = await this.receive();
       if (event.type === 'http.request') {
         if (!event.more_body) {
@@ -102,7 +122,7 @@ export class InboundBody implements AsyncIterable<Uint8Array> {
         for (;;) {
           const event = await this.receive();
           if (event.type === 'http.disconnect') {
-            if (!this.responseSent()) this.abort();
+            if (!this.responseDone()) this.abort();
             return;
           }
           // After the final body event only a disconnect may come: a server that says otherwise is not watched.
@@ -116,10 +136,16 @@ export class InboundBody implements AsyncIterable<Uint8Array> {
   }
 }
 
-/** Counts response body bytes against the Content-Length the response announced. */
-export class SentLength {
+/**
+ * How far the response has gone: complete once the app's final body event is
+ * on its way, or once the announced Content-Length has been sent (a server
+ * may report http.disconnect as soon as those bytes are out, before the
+ * app's final event).
+ */
+export class ResponseProgress {
   private expected: number | null = null;
   private sent = 0;
+  private finished = false;
 
   /** Records the response headers (any name case). */
   start(headers: Iterable<readonly [string, string]>): void {
@@ -133,9 +159,14 @@ export class SentLength {
     this.sent += n;
   }
 
-  /** True once the announced Content-Length has been sent in full. */
-  get complete(): boolean {
-    return this.expected !== null && this.sent >= this.expected;
+  /** The final body event is about to be sent. */
+  finish(): void {
+    this.finished = true;
+  }
+
+  /** True once the response is complete from the app's side. */
+  get done(): boolean {
+    return this.finished || (this.expected !== null && this.sent >= this.expected);
   }
 }
 

@@ -28,7 +28,7 @@ import {
   type WsgiHeaders,
 } from '@tsgi/core';
 import { consoleLogger as poolConsoleLogger, createSyncRunner, type Logger, type ResponseSink, type SyncRunner, type SyncRunnerOptions } from '@tsgi/pool';
-import { hasRequestBody, InboundBody, SentLength } from './inbound-body.js';
+import { hasRequestBody, InboundBody, ResponseProgress } from './inbound-body.js';
 import { answerLifespan } from './lifespan.js';
 
 /** Options of wsgiToAsgi: those of the pool server that concern the app's threads, with the same names and units. */
@@ -149,21 +149,24 @@ function nonNegative(name: string, v: unknown): number {
 
 /** One HTTP request through the runner, with the ASGI connection as its transport. */
 async function serveHttp(runner: SyncRunner, scope: HttpScope, receive: Receive, send: Send, id: number): Promise<void> {
-  const length = new SentLength();
-  const inbound = new InboundBody(receive, () => length.complete);
+  const progress = new ResponseProgress();
+  const inbound = new InboundBody(receive, () => progress.done);
   const withBody = hasRequestBody(scope.headers);
   if (!withBody) inbound.watch();
   let failure: unknown = null;
   const sink: ResponseSink = {
     start: (status, _reason, headers) => {
-      length.start(headers);
+      progress.start(headers);
       return send({ type: 'http.response.start', status, headers: lowerCaseNames(headers) });
     },
     body: (chunk) => {
-      length.body(chunk.byteLength);
+      progress.body(chunk.byteLength);
       return send({ type: 'http.response.body', body: chunk, more_body: true });
     },
-    end: () => send({ type: 'http.response.body', body: EMPTY, more_body: false }),
+    end: () => {
+      progress.finish();
+      return send({ type: 'http.response.body', body: EMPTY, more_body: false });
+    },
     abort: (reason) => {
       failure = reason;
     },
@@ -171,7 +174,7 @@ async function serveHttp(runner: SyncRunner, scope: HttpScope, receive: Receive,
   await runner.handle(scope, withBody ? inbound : null, sink, { signal: inbound.signal, tag: `${scope.method} ${scope.path} #${id}` });
   // A cut response is an app error after start: raising makes the server close the connection.
   // A client that left needs no answer; the server ends the request quietly.
-  if (failure !== null && !isClientDisconnected(failure) && !inbound.signal.aborted) throw failure;
+  if (failure !== null && !isClientDisconnected(failure) && !inbound.aborted) throw failure;
 }
 
 async function serviceUnavailable(send: Send): Promise<void> {

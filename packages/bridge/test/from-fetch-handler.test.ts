@@ -202,12 +202,14 @@ describe('fromFetchHandler: the protocol around the handler', () => {
 
   it('errors the body stream when the client disconnects during the upload', async () => {
     let seen: unknown = null;
+    let signalAfter: AbortSignal | null = null;
     const app = fromFetchHandler(async (req) => {
       try {
         await req.arrayBuffer();
       } catch (e) {
         seen = e;
       }
+      signalAfter = req.signal; // first asked for after the disconnect: already aborted
       return new Response('x');
     }, { logger: quiet });
     let n = 0;
@@ -219,6 +221,8 @@ describe('fromFetchHandler: the protocol around the handler', () => {
       },
     );
     expect(seen).not.toBeNull();
+    expect(signalAfter!.aborted).toBe(true);
+    expect(signalAfter!.reason).toBeInstanceOf(ClientDisconnected);
   });
 });
 

@@ -15,7 +15,7 @@ import {
   type Scope,
   type Send,
 } from '@tsgi/core';
-import { hasRequestBody, InboundBody, SentLength } from '../inbound-body.js';
+import { hasRequestBody, InboundBody, ResponseProgress } from '../inbound-body.js';
 import { answerLifespan } from '../lifespan.js';
 import { consoleLogger, type BridgeLogger } from '../logger.js';
 import { requestUrl } from './url.js';
@@ -71,8 +71,8 @@ function invalidHandler(handler: unknown): never {
 }
 
 async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive, send: Send, logger: BridgeLogger): Promise<void> {
-  const length = new SentLength();
-  const inbound = new InboundBody(receive, () => length.complete);
+  const progress = new ResponseProgress();
+  const inbound = new InboundBody(receive, () => progress.done);
   const withBody = !NO_BODY_METHODS.has(scope.method) && hasRequestBody(scope.headers);
   let request: Request;
   try {
@@ -80,10 +80,12 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
       method: scope.method,
       headers: requestHeaders(scope.headers),
       body: withBody ? inbound.stream() : null,
-      signal: inbound.signal,
       // Node's fetch needs this for a streamed body; it is the only mode there is.
       duplex: 'half',
     } as RequestInit);
+    // request.signal fires on http.disconnect. It is made on first use: passing it to the constructor
+    // would add a second AbortSignal (undici makes its own) and a listener, the largest per-request cost here.
+    Object.defineProperty(request, 'signal', { get: () => inbound.signal, configurable: true, enumerable: true });
   } catch (e) {
     // A request the fetch API cannot represent (e.g. an unparsable Host): the client's fault.
     logger.warn?.(`fromFetchHandler: cannot build a Request for ${scope.method} ${scope.path}: ${String(e)}`);
@@ -99,27 +101,28 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
       throw new TypeError(`the fetch handler must return a Response; got ${response === null ? 'null' : typeof response}`);
     }
   } catch (e) {
-    if (inbound.signal.aborted) return; // the client left: nobody to answer
+    if (inbound.aborted) return; // the client left: nobody to answer
     logger.error(`fromFetchHandler: the handler failed for ${scope.method} ${scope.path}`, e);
     await sendSimple(send, 500, 'Internal Server Error');
     return;
   }
-  if (inbound.signal.aborted) {
+  if (inbound.aborted) {
     // The client left while the handler worked: release the body, answer nobody.
-    await response.body?.cancel(inbound.signal.reason).catch(() => {});
+    await response.body?.cancel(inbound.reason).catch(() => {});
     return;
   }
 
   const body = NULL_BODY_STATUSES.has(response.status) ? null : response.body;
   const headers = responseHeaders(response.headers);
-  length.start(headers);
+  progress.start(headers);
   try {
     await send({ type: 'http.response.start', status: response.status, headers });
     if (body === null) {
+      progress.finish();
       await send({ type: 'http.response.body', body: EMPTY, more_body: false });
       return;
     }
-    await pipeBody(body, send, length);
+    await pipeBody(body, send, progress);
   } catch (e) {
     if (isClientDisconnected(e)) {
       inbound.abort(e);
@@ -130,14 +133,14 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
 }
 
 // The Response body goes out one chunk per send(), each awaited: that is the backpressure.
-async function pipeBody(body: ReadableStream<Uint8Array>, send: Send, length: SentLength): Promise<void> {
+async function pipeBody(body: ReadableStream<Uint8Array>, send: Send, progress: ResponseProgress): Promise<void> {
   const reader = body.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       const chunk = asBytes(value);
-      length.body(chunk.byteLength);
+      progress.body(chunk.byteLength);
       await send({ type: 'http.response.body', body: chunk, more_body: true });
     }
   } catch (e) {
@@ -147,6 +150,7 @@ async function pipeBody(body: ReadableStream<Uint8Array>, send: Send, length: Se
   } finally {
     reader.releaseLock();
   }
+  progress.finish();
   await send({ type: 'http.response.body', body: EMPTY, more_body: false });
 }
 
