@@ -97,3 +97,72 @@ describe('client disconnects', () => {
     c.close();
   });
 });
+
+describe('disconnects in the middle of flow control', () => {
+  it('a client that leaves during a pathsend ends it quietly (the file is closed, the server keeps serving)', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'tsgi-disc-'));
+    const path = join(dir, 'big.bin');
+    writeFileSync(path, Buffer.alloc(32 * 1024 * 1024, 1));
+    const failed = signal<unknown>();
+    const app: AsgiApplication = async (scope, _r, send) => {
+      if (scope.type === 'http' && scope.path === '/ok') {
+        await send({ type: 'http.response.start', status: 204 });
+        await send({ type: 'http.response.body' });
+        return;
+      }
+      await send({ type: 'http.response.start', status: 200 });
+      try {
+        await send({ type: 'http.response.pathsend', path });
+      } catch (e) {
+        failed.resolve(e);
+        throw e;
+      }
+    };
+    const { port, log } = await start(app);
+    const c = new RawClient(port);
+    await c.ready;
+    c.socket.pause();
+    c.write('GET /file HTTP/1.1\r\nHost: h\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    c.close();
+    expect(isClientDisconnected(await failed.promise)).toBe(true);
+    const c2 = new RawClient(port);
+    await c2.ready;
+    c2.write('GET /ok HTTP/1.1\r\nHost: h\r\n\r\n');
+    expect((await c2.response()).status).toBe(204);
+    c2.close();
+    expect(log.errors()).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a client that leaves while its upload is paused gives the app http.disconnect', async () => {
+    const got = signal<string[]>();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const app: AsgiApplication = async (_s, receive) => {
+      const types: string[] = [];
+      await gate; // not reading: the queue fills and the socket is paused
+      for (;;) {
+        const e = (await receive()) as HttpReceiveEvent;
+        types.push(e.type);
+        if (e.type === 'http.disconnect' || !e.more_body) break;
+      }
+      got.resolve(types);
+    };
+    const { port } = await start(app);
+    const c = new RawClient(port);
+    await c.ready;
+    c.write(`POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n`);
+    const block = Buffer.alloc(1024 * 1024, 0x63);
+    for (let i = 0; i < 8; i++) c.socket.write(block);
+    await new Promise((r) => setTimeout(r, 200));
+    c.close();
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    const types = await got.promise;
+    expect(types.at(-1)).toBe('http.disconnect');
+  });
+});
