@@ -94,6 +94,13 @@ async function runCommand(argv: string[], out: (line: string) => void): Promise<
     host = server.host;
     port = server.port;
     out(`# server: ${server.command}`);
+    // Ctrl-C or a kill must not leave the server's process group behind.
+    const started = server;
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        void started.stop(2000).finally(() => process.exit(130));
+      });
+    }
   }
   let results: CheckResult[];
   const started = server;

@@ -58,7 +58,7 @@ export function conformanceSuite(opts: SuiteOptions): void {
       started = await opts.start(app.spec, { path: app.path, exportName: app.exportName });
       const u = new URL(started.url);
       target = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port), iface: opts.interface, timeoutMs, stateDir: started.stateDir, shutdownToken: started.shutdownToken };
-    }, 60_000);
+    }, 120_000);
     afterAll(close, 30_000);
     const name = (check: (typeof checks)[number]) => `${check.id} [${check.clauses.filter((c) => c.startsWith(opts.interface)).join(', ')}] ${check.title}`;
     for (const check of checks.filter((c) => !c.afterStop)) {

@@ -21,7 +21,7 @@ for (const name of ['uvicorn', 'gunicorn']) {
     let server: StartedServer;
     let results: CheckResult[];
     beforeAll(async () => {
-      server = await startServer({ iface: ref.interface, command: ref.command, startTimeoutMs: 20_000 });
+      server = await startServer({ iface: ref.interface, command: ref.command, startTimeoutMs: 60_000 });
       results = await runChecks({
         target: { host: server.host, port: server.port, iface: ref.interface, timeoutMs: 3000, stateDir: server.stateDir, shutdownToken: server.shutdownToken },
         stop: async () => void (await server.stop()),

@@ -607,4 +607,36 @@ export const httpWireChecks: Check[] = [
       t.eq([res.status, res.body.length], [200, 0], 'status and body length');
     },
   },
+  {
+    id: 'http-te-and-content-length',
+    title: 'a request with both Transfer-Encoding: chunked and Content-Length is refused, or framed by the chunked coding (never by the length)',
+    clauses: ['asgi.server.bad_request.1', 'asgi.http.connection.4', 'wsgi.server.bad_request.1'],
+    interfaces: [...BOTH],
+    async run(t) {
+      const c = await t.connect();
+      const smuggled = t.serialize({ target: '/status?code=418' });
+      await c.write(Buffer.concat([
+        Buffer.from(`POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`, 'latin1'),
+        smuggled,
+      ]));
+      const res = await responseOrClose(t, c);
+      if (res === null) return;
+      if (res.status >= 400 && res.status < 500) return;
+      t.eq([res.status, res.body.toString()], [200, 'hello'], 'status and echoed body (the chunked coding frames the body)');
+      const next = await responseOrClose(t, c);
+      if (next !== null) t.eq(next.status, 418, 'the request after the chunked body');
+    },
+  },
+  {
+    id: 'http-conflicting-content-length',
+    title: 'a request with two different Content-Length values gets a 4xx (or a close)',
+    clauses: ['asgi.server.bad_request.1', 'wsgi.server.bad_request.1'],
+    interfaces: [...BOTH],
+    async run(t) {
+      const c = await t.connect();
+      await c.write(`POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nhello`);
+      const res = await responseOrClose(t, c);
+      if (res) t.ok(res.status >= 400 && res.status < 500, 'status', `${res.status} ${JSON.stringify(res.body.toString())}`);
+    },
+  },
 ];
