@@ -233,7 +233,7 @@ export const asgiHttpChecks: Check[] = [
   {
     id: 'asgi-request-chunked-stream',
     clauses: ['asgi.http.request.2', 'asgi.http.request.3'],
-    title: 'a chunked body that arrives over time gives several events, all but the last with more_body True',
+    title: 'a chunked body sent in pauses arrives whole, more_body True on every event but the last',
     interfaces: [...ASGI],
     async run(t) {
       const c = await t.connect();
@@ -245,9 +245,9 @@ export const asgiHttpChecks: Check[] = [
       await c.write('0\r\n\r\n');
       const r = JSON.parse((await c.readResponse()).body.toString());
       t.eq(asBytes(r.body), 'aaabbbbcc', 'body');
+      // One event or several both conform; what matters is that more_body marks the last one.
       const mores = r.events.map((e: any) => e.more_body === true);
-      t.ok(mores.length >= 2, 'more than one http.request event for a body sent in pauses', r.events);
-      t.eq(mores.slice(0, -1).every(Boolean) && mores.at(-1) === false, true, 'more_body True on all but the last');
+      t.eq(mores.slice(0, -1).every(Boolean) && mores.at(-1) === false, true, 'more_body True on all but the last event');
     },
   },
   {
