@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -459,6 +459,27 @@ describe('AsgiTestClient: response extensions', () => {
     const file200k = await client.get('/file');
     expect(file200k.body.byteLength).toBe(200_000);
     expect(file200k.chunks.length).toBeGreaterThan(1);
+  });
+
+  it('carries out zerocopysend (offset, count, more_body) and push when they are announced', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsgi-testclient-'));
+    const file = join(dir, 'digits.txt');
+    writeFileSync(file, '0123456789'.repeat(10_000));
+    const app: AsgiApplication = async (_scope, _receive, send) => {
+      const fd = openSync(file, 'r');
+      try {
+        await send({ type: 'http.response.start', status: 200 });
+        await send({ type: 'http.response.push', path: '/style.css', headers: [['accept', 'text/css']] });
+        await send({ type: 'http.response.zerocopysend', file: fd, offset: 3, count: 4, more_body: true });
+        await send({ type: 'http.response.zerocopysend', file: fd, offset: 99_990 });
+      } finally {
+        closeSync(fd);
+      }
+    };
+    await using client = new AsgiTestClient(app, { extensions: { 'http.response.zerocopysend': {}, 'http.response.push': {} } });
+    const res = await client.get('/');
+    expect(res.text()).toBe('3456' + '0123456789');
+    expect(res.pushes.map((p) => [p.path, p.headers.get('accept')])).toEqual([['/style.css', 'text/css']]);
   });
 
   it('refuses an extension event the scope does not announce', async () => {
