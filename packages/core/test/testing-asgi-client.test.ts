@@ -317,6 +317,26 @@ describe('AsgiTestClient: streamed responses and backpressure', () => {
     expect(seen).toEqual(['http.request', 'http.disconnect']);
   });
 
+  it('a body source that fails is a client breaking off its upload: the app hears http.disconnect, the request rejects with the failure', async () => {
+    async function* failing(): AsyncGenerator<string> {
+      yield 'part';
+      throw new Error('network gone');
+    }
+    const seen: string[] = [];
+    const app: AsgiApplication = async (_scope, receive, send) => {
+      for (;;) {
+        const e = (await receive()) as HttpReceiveEvent;
+        seen.push(e.type);
+        if (e.type === 'http.disconnect') break;
+      }
+      // A send after the disconnect is refused, as by a server.
+      await expect(send({ type: 'http.response.start', status: 200 })).rejects.toSatisfy(isClientDisconnected);
+    };
+    await using client = new AsgiTestClient(app);
+    await expect(client.post('/', { body: failing() })).rejects.toThrow('network gone');
+    expect(seen).toEqual(['http.request', 'http.disconnect']);
+  });
+
   it('an already aborted signal never calls the app', async () => {
     let called = false;
     await using client = new AsgiTestClient(async () => {
