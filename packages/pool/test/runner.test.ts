@@ -52,6 +52,18 @@ describe('sync runner on worker threads', () => {
     expect(lines.some((l) => l.startsWith('ERROR T-throw: Error: app exception with a secret'))).toBe(true);
   });
 
+  it('cuts the response and calls close() once when the iterable throws mid-stream', async () => {
+    const { sink, rec } = recordingSink();
+    const result = await runner.handle(scopeFor('/midstream-throw?tag=mid1'), null, sink, { tag: 'mid' });
+    expect(rec.status).toBe(200);
+    expect(rec.text).toBe('partial');
+    expect(rec.aborted).toBeTruthy();
+    expect(rec.ended).toBe(false);
+    expect(result.outcome).toBe('aborted');
+    expect(lines.filter((l) => l === 'ERROR mid: close mid1')).toHaveLength(1);
+    expect(lines.some((l) => l.startsWith('ERROR mid: Error: mid-stream failure'))).toBe(true);
+  });
+
   it('calls close() once and stops the app when the client disconnects mid-stream', async () => {
     const { sink, rec } = recordingSink({ delayMs: 5 });
     const ac = new AbortController();

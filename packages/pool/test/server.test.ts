@@ -264,6 +264,28 @@ describe('pool server: blocking handlers and limits', () => {
     expect((await http(server.url, '/hello')).error).toBeDefined();
   });
 
+  it('listens on a unix socket', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tsgi-uds-')), 's.sock');
+    const server = await serve(BEHAVIORS, { uds: path, threads: 1, accessLog: false, logger: captureLogger().logger });
+    try {
+      expect(server.url).toBe(`unix:${path}`);
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = request({ socketPath: path, path: '/environ', headers: { Host: 'sock.example:8080' } }, (res) => {
+          let data = '';
+          res.on('data', (d) => (data += String(d)));
+          res.on('end', () => resolve(data));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      const env = JSON.parse(body);
+      expect([env.SERVER_NAME, env.SERVER_PORT]).toEqual(['sock.example', '8080']);
+      expect('REMOTE_ADDR' in env).toBe(false);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('fails to start with the import error when the app cannot load', async () => {
     await expect(serve({ module: new URL('./apps/missing-export.ts', import.meta.url).href, exportName: 'nope' }, { port: 0, threads: 1, logger: captureLogger().logger })).rejects.toThrow(
       /no function export "nope"/,
