@@ -78,7 +78,8 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
   try {
     request = new Request(requestUrl(scope), {
       method: scope.method,
-      headers: requestHeaders(scope.headers),
+      // The pairs as they are: the Request fills its own header list once (duplicates appended).
+      headers: scope.headers,
       body: withBody ? inbound.stream() : null,
       // Node's fetch needs this for a streamed body; it is the only mode there is.
       duplex: 'half',
@@ -159,12 +160,6 @@ function asBytes(chunk: unknown): Uint8Array {
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
   throw new TypeError(`a Response body stream must yield Uint8Array chunks; got ${typeof chunk}`);
-}
-
-function requestHeaders(headers: ReadonlyArray<readonly [ByteString, ByteString]>): Headers {
-  const out = new Headers();
-  for (const [name, value] of headers) out.append(name, value);
-  return out;
 }
 
 /** The Response's headers as ASGI headers: lower-case names, every Set-Cookie on its own line. */
