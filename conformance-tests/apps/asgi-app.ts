@@ -260,6 +260,7 @@ async function http(scope: HttpScope, receive: Receive, send: Send): Promise<voi
     return send({ type: 'http.response.body', body: new Uint8Array(actual).fill(0x79) });
   }
   if (p === '/head') return respond(send, 200, 'hello world');
+  if (p === '/upper-header') return respond(send, 200, 'ok', [['X-Upper-Case', 'kept']]);
   if (p === '/invalid') return invalid(q.kind ?? '', q.token, send);
   if (p === '/pathsend') {
     if (!('http.response.pathsend' in ext)) return respond(send, 404, 'pathsend not announced');

@@ -229,6 +229,8 @@ async def http(scope, receive, send):
         return await send({"type": "http.response.body", "body": b"y" * actual})
     if p == "/head":
         return await respond(send, 200, b"hello world")
+    if p == "/upper-header":
+        return await respond(send, 200, b"ok", [(b"X-Upper-Case", b"kept")])
     if p == "/invalid":
         return await invalid(q.get("kind", ""), q.get("token"), send)
     if p == "/pathsend":

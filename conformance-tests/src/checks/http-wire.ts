@@ -115,7 +115,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-head-no-body',
     title: 'HEAD gets the GET headers and no body bytes (the next response parses cleanly)',
-    clauses: ['asgi.http.body.4', 'wsgi.response.head.1'],
+    clauses: ['asgi.http.body.3', 'wsgi.response.head.1'],
     interfaces: [...BOTH],
     async run(t) {
       const c = await t.connect();
@@ -251,7 +251,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-empty-chunk-mid-stream',
     title: 'an empty body chunk in the middle of a response does not end it',
-    clauses: ['asgi.http.body.2', 'wsgi.response.chunk.2'],
+    clauses: ['asgi.http.body.4', 'wsgi.response.chunk.2'],
     interfaces: [...BOTH],
     async run(t) {
       const res = await t.request('/chunks?sizes=3,0,5');
@@ -322,7 +322,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-request-empty-post',
     title: 'a POST with Content-Length: 0 is an empty body',
-    clauses: ['asgi.http.request.1', 'wsgi.environ.content_length.1'],
+    clauses: ['asgi.http.request.1', 'asgi.http.request.3', 'wsgi.environ.content_length.1'],
     interfaces: [...BOTH],
     async run(t) {
       const res = await t.request({ method: 'POST', target: '/echo', body: '' });
@@ -332,7 +332,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-expect-100-continue',
     title: '"Expect: 100-continue": the body is accepted after an interim 100 (or without one) and echoed',
-    clauses: ['asgi.http.request.3', 'wsgi.input.continue.1'],
+    clauses: ['asgi.http.request.5', 'wsgi.input.continue.1'],
     interfaces: [...BOTH],
     async run(t) {
       const c = await t.connect();
@@ -533,7 +533,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-header-size-8k',
     title: 'a request header of 8 KiB is accepted and reaches the app',
-    clauses: ['asgi.http.scope.10', 'wsgi.environ.http.2'],
+    clauses: ['asgi.http.scope.10', 'wsgi.environ.cgi.3'],
     interfaces: [...BOTH],
     async run(t) {
       const v = 'v'.repeat(8000);
@@ -545,7 +545,7 @@ export const httpWireChecks: Check[] = [
   {
     id: 'http-many-headers',
     title: '60 request header fields all reach the app',
-    clauses: ['asgi.http.scope.10', 'wsgi.environ.http.2'],
+    clauses: ['asgi.http.scope.10', 'wsgi.environ.cgi.3'],
     interfaces: [...BOTH],
     async run(t) {
       const headers: Array<[string, string]> = Array.from({ length: 60 }, (_, i) => [`X-H${i}`, `v${i}`]);
