@@ -422,7 +422,7 @@ export const asgiWebSocketChecks: Check[] = [
     await ws.sendFrame({ opcode: OP.CLOSE, payload: closePayload(1000, 'r'.repeat(124)) });
     await expectFailed(t, ws, [1002]);
   }),
-  wsCheck('ws-close-reason-bad-utf8', [UTF8], 'a close reason with invalid UTF-8 fails the connection (7.5.1)', async (t) => {
+  wsCheck('ws-close-reason-bad-utf8', [UTF8, CLOSE_RULES], 'a close reason with invalid UTF-8 fails the connection (7.5.1)', async (t) => {
     const ws = await open(t);
     await ws.sendFrame({ opcode: OP.CLOSE, payload: closePayload(1000, Buffer.from([0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80, 0x65])) });
     await expectFailed(t, ws, [1007, 1002]);
