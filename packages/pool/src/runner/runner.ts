@@ -15,12 +15,13 @@ import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
 import Tinypool from 'tinypool';
-import { ClientDisconnected, isClientDisconnected, type CallResult, type HttpScope, type ModuleRef } from '@tsgi/core';
-import { consoleLogger, type Logger } from '../log.js';
-import { answerFor, type Answer } from './answer.js';
-import { RECYCLE_ERROR, channelName, type DownMessage, type RequestTask, type TaskResult, type UpMessage, type WorkerConfig } from './protocol.js';
+import { type CallResult, type HttpScope, type ModuleRef } from '@tsgi/core';
+import { consoleLogger, formatError, type Logger } from '../log.js';
+import { answerFor } from './answer.js';
+import { Exchange, type ExchangeHost } from './exchange.js';
+import { channelName, type DownMessage, type RequestTask, type TaskResult, type UpMessage, type WorkerConfig } from './protocol.js';
 import { InlineRunner } from './inline.js';
-import { RequestBodyError, type HandleOptions, type RequestBody, type ResponseSink, type SyncRunner, type SyncRunnerOptions } from './types.js';
+import type { HandleOptions, RequestBody, ResponseSink, SyncRunner, SyncRunnerOptions } from './types.js';
 
 /** Default worker threads: 8 per core, for apps that mostly wait (see SyncRunnerOptions.threads). */
 export const DEFAULT_THREADS_PER_CORE = 8;
@@ -44,7 +45,7 @@ export function createSyncRunner(ref: ModuleRef, options: SyncRunnerOptions = {}
 }
 
 /** The worker-thread runner. */
-class ThreadRunner implements SyncRunner {
+class ThreadRunner implements SyncRunner, ExchangeHost {
   readonly threads: number;
   private readonly pool: Tinypool;
   private readonly runnerId = randomUUID();
@@ -108,7 +109,7 @@ class ThreadRunner implements SyncRunner {
     // A worker that fails with no task on it (e.g. the app failed to import) is reported here.
     this.pool.on('error', (error: unknown) => {
       if (this.poolError !== null) this.poolError(error);
-      else this.logger.error(`worker thread failed: ${describeError(error)}`);
+      else this.logger.error(`worker thread failed: ${formatError(error)}`);
     });
   }
 
@@ -167,7 +168,7 @@ class ThreadRunner implements SyncRunner {
     for (const channel of this.channels) channel?.close();
   }
 
-  // ---- used by Exchange ----
+  // ---- ExchangeHost: what each request in flight uses ----
 
   get log(): Logger {
     return this.logger;
@@ -223,334 +224,4 @@ class ThreadRunner implements SyncRunner {
     }
     exchange.onMessage(slot, message);
   }
-}
-
-/** One request in flight on the worker-thread runner. */
-class Exchange {
-  /** Cancels the tinypool task (which terminates and replaces its worker if it is running). */
-  readonly abort = new TaskAbort();
-  readonly done: Promise<CallResult>;
-  private resolveDone!: (result: CallResult) => void;
-  /** Sink calls run one after another on this chain. */
-  private chain: Promise<unknown> = Promise.resolve();
-  private slot = 0;
-  private received = 0;
-  private result: TaskResult | null = null;
-  private finished = false;
-  /** The runner answered on its own (timeout, crash, body error): the worker's output no longer goes to the sink. */
-  private answered = false;
-  private started = false;
-  private ended = false;
-  private disconnected = false;
-  private iterator: AsyncIterator<Uint8Array> | null = null;
-  /** The part of the last body piece a pull did not take. */
-  private leftover: Uint8Array | null = null;
-  private bodyEnded = false;
-  /** When the app's time runs out (performance.now() ms); 0 while the clock is paused. */
-  private deadline = 0;
-  /** The worker waits on us (a pull, or out of credit): the app is not the one holding things up. */
-  private pulling = false;
-  private outstanding = 0;
-  private bytesToClient = 0;
-  private status = 0;
-
-  constructor(
-    private readonly runner: ThreadRunner,
-    readonly id: number,
-    private readonly body: RequestBody,
-    private readonly sink: ResponseSink,
-    private readonly tag: string,
-  ) {
-    this.done = new Promise((resolve) => (this.resolveDone = resolve));
-  }
-
-  // ---- the request timeout: time the app spends without making progress ----
-
-  armTimer(): void {
-    const ms = this.runner.timeout;
-    if (ms <= 0 || this.finished) return;
-    this.deadline = performance.now() + ms;
-  }
-
-  private pauseTimer(): void {
-    this.deadline = 0;
-  }
-
-  /** Called by the runner's sweep. */
-  checkDeadline(now: number): void {
-    if (this.deadline !== 0 && now >= this.deadline) this.onTimeout();
-  }
-
-  private onTimeout(): void {
-    this.deadline = 0;
-    if (this.finished) return;
-    // Still queued, or waiting for a fresh worker to boot: not the app's time yet (the queue limit bounds that).
-    if (this.slot === 0 && !this.runner.isRunning(this.id)) {
-      this.armTimer();
-      return;
-    }
-    this.runner.log.error(
-      `${this.tag}: [wsgi.server.timeout.1] no progress for ${this.runner.timeout} ms; its worker thread is terminated and replaced`,
-    );
-    this.abort.abort();
-    this.answer(answerFor(504, 'Gateway Timeout'), 'error');
-  }
-
-  // ---- from the worker ----
-
-  onMessage(slot: number, message: UpMessage): void {
-    this.slot = slot;
-    this.received++;
-    if (this.disconnected && message.t !== 'done' && message.t !== 'log') this.runner.post(slot, { t: 'disconnect', id: this.id });
-    switch (message.t) {
-      case 'pull':
-        this.pulling = true;
-        this.pauseTimer();
-        void this.feedBody(message.want);
-        break;
-      case 'res':
-        this.outstanding += message.bytes;
-        // Out of credit, the worker waits for the client: that time is not the app's.
-        if (this.outstanding >= this.runner.window) this.pauseTimer();
-        else this.armTimer();
-        this.forward(message.head, message.chunks, message.bytes, message.ring);
-        break;
-      case 'drain':
-        // The app is done; the worker waits for the client to take the rest.
-        this.pauseTimer();
-        break;
-      case 'log':
-        this.logAppText(message.text);
-        break;
-      case 'done':
-        this.result = message.result;
-        break;
-    }
-    this.maybeFinish();
-  }
-
-  onResult(result: TaskResult): void {
-    // Results of warm-up pings and recycled workers come through here as well.
-    if (result.viaChannel === true) return;
-    this.result = result;
-    this.maybeFinish();
-  }
-
-  onTaskError(error: unknown): void {
-    if (this.finished || this.answered) return;
-    const name = (error as { name?: unknown } | null)?.name;
-    // A recycling worker dies on purpose after posting its result on the channel, which is on its way.
-    if (name === RECYCLE_ERROR) return;
-    const message = String((error as { message?: unknown } | null)?.message ?? error);
-    if (/queue is at limit|No task queue available/.test(message)) {
-      this.runner.log.warning(`${this.tag}: every worker thread is busy and the queue is full; answered 503`);
-      this.answer(answerFor(503, 'Service Unavailable', [['Retry-After', '1']]), 'error');
-      return;
-    }
-    if (name === 'AbortError') return;
-    this.runner.log.error(`${this.tag}: [wsgi.server.error.4] the worker thread running this request failed; it is replaced: ${describeError(error)}`);
-    this.answer(answerFor(500, 'Internal Server Error'), 'error');
-  }
-
-  // ---- the request body ----
-
-  /**
-   * Answers a pull: copies exactly `want` bytes (fewer only at the end of the
-   * body) into the slot's input buffer, or with `want` 0 the next piece as it
-   * comes. Nothing is read from the client before the app asks for it.
-   */
-  private async feedBody(want: number): Promise<void> {
-    if (this.finished || this.answered) return;
-    const buffer = this.runner.input(this.slot);
-    const cap = want > 0 ? want : buffer.byteLength;
-    let n = 0;
-    try {
-      while (n < cap && this.body !== null) {
-        let piece = this.leftover;
-        if (piece === null) {
-          if (this.bodyEnded || (want === 0 && n > 0)) break;
-          this.iterator ??= this.body[Symbol.asyncIterator]();
-          const next = await this.iterator.next();
-          if (next.done) {
-            this.bodyEnded = true;
-            break;
-          }
-          piece = next.value;
-          // An empty piece is no answer (the worker would read it as the end of the body).
-          if (piece.byteLength === 0) continue;
-        }
-        const take = Math.min(piece.byteLength, cap - n);
-        buffer.set(take === piece.byteLength ? piece : piece.subarray(0, take), n);
-        n += take;
-        this.leftover = take < piece.byteLength ? piece.subarray(take) : null;
-        if (want === 0) break;
-      }
-    } catch (error) {
-      this.bodyFailed(error);
-      return;
-    }
-    if (this.finished || this.answered) return;
-    this.pulling = false;
-    this.armTimer();
-    this.runner.post(this.slot, { t: 'chunk', id: this.id, n: n === 0 ? null : n });
-  }
-
-  private bodyFailed(error: unknown): void {
-    if (error instanceof RequestBodyError) {
-      this.runner.log.info(`${this.tag}: ${error.message}; answered ${error.status}`);
-      this.tellWorkerToStop();
-      this.answer(answerFor(error.status, error.reason, [['Connection', 'close']]), 'error');
-      return;
-    }
-    // The client went away (or its body broke) mid-upload: the app's read raises ClientDisconnected.
-    this.clientGone();
-  }
-
-  // ---- to the sink ----
-
-  private forward(head: TaskResult['head'], chunks: Uint8Array[], bytes: number, region: [number, number] | null = null): void {
-    if (this.answered) return;
-    if (head !== null) {
-      this.started = true;
-      this.status = head.status;
-      this.enqueue(() => this.sink.start(head.status, head.reason, head.headers));
-    }
-    for (const chunk of chunks) {
-      this.bytesToClient += chunk.byteLength;
-      this.enqueue(() => this.sink.body(chunk));
-    }
-    if (region !== null) {
-      const view = new Uint8Array(this.runner.ring(this.slot), region[0], region[1]);
-      this.bytesToClient += view.byteLength;
-      // A sink that may keep a chunk after body() settled gets its own copy: the ring region is reused.
-      this.enqueue(() => this.sink.body(this.sink.releasesChunks === true ? view : view.slice()));
-    }
-    if (bytes > 0) {
-      // Pay the credit back once the sink took these bytes: that is the response backpressure.
-      this.enqueue(() => {
-        this.outstanding -= bytes;
-        if (this.finished || this.disconnected) return;
-        if (!this.pulling) this.armTimer();
-        this.runner.post(this.slot, { t: 'credit', id: this.id, bytes });
-      });
-    }
-  }
-
-  /** Queues a sink call; once the client is gone only `final` steps (end, abort) still run. */
-  private enqueue(step: () => unknown, final = false): void {
-    this.chain = this.chain.then(() => {
-      if (this.disconnected && !final) return;
-      return step();
-    });
-    this.chain.catch((error: unknown) => {
-      // The sink failed (socket gone): the client left.
-      if (!isClientDisconnected(error)) this.runner.log.info(`${this.tag}: response sink failed: ${describeError(error)}`);
-      this.clientGone();
-    });
-    this.chain = this.chain.catch(() => {});
-  }
-
-  private maybeFinish(): void {
-    const result = this.result;
-    if (result === null || this.finished || this.received < result.posted) return;
-    this.finished = true;
-    this.pauseTimer();
-    if (result.log !== '') this.logAppText(result.log);
-    if (this.answered) return;
-    this.forward(result.head, result.chunks, 0);
-    const finish = result.finish;
-    this.enqueue(() => {
-      if (this.ended) return;
-      this.ended = true;
-      if (finish === 'end' && !this.disconnected) return this.sink.end();
-      this.sink.abort(finish === 'abort' ? new Error('the app failed after the response started') : new ClientDisconnected());
-      return undefined;
-    }, true);
-    void this.chain.then(() => this.settle(this.disconnected ? { ...result.call, outcome: 'disconnected' } : result.call));
-  }
-
-  /** The runner answers on its own: a canned response if nothing was sent yet, else the response is cut. */
-  answer(answer: Answer, outcome: CallResult['outcome']): void {
-    if (this.answered) return;
-    this.answered = true;
-    this.finished = true;
-    this.pauseTimer();
-    const started = this.started;
-    this.enqueue(async () => {
-      if (this.ended) return;
-      this.ended = true;
-      if (started || this.disconnected) {
-        this.sink.abort(new Error(`${answer.status} ${answer.reason}`));
-        return;
-      }
-      this.status = answer.status;
-      await this.sink.start(answer.status, answer.reason, answer.headers);
-      await this.sink.body(answer.body);
-      await this.sink.end();
-    }, true);
-    void this.chain.then(() =>
-      this.settle({ status: started ? this.status : this.disconnected ? 0 : answer.status, bytes: this.bytesToClient, outcome: started ? 'aborted' : outcome }),
-    );
-  }
-
-  /** The client went away: tell the worker (its next read or write raises ClientDisconnected). */
-  clientGone(): void {
-    if (this.disconnected || this.ended) return;
-    this.disconnected = true;
-    this.tellWorkerToStop();
-  }
-
-  private tellWorkerToStop(): void {
-    if (this.slot !== 0 && !this.finished) this.runner.post(this.slot, { t: 'disconnect', id: this.id });
-  }
-
-  /** Shutdown grace ran out: end the request now. */
-  cancel(why: string): void {
-    if (this.finished) return;
-    this.runner.log.warning(`${this.tag}: ${why}; request cut`);
-    this.abort.abort();
-    this.answer(answerFor(503, 'Service Unavailable'), 'error');
-  }
-
-  private settle(result: CallResult): void {
-    this.pauseTimer();
-    this.runner.forget(this.id);
-    if (this.iterator !== null && typeof this.iterator.return === 'function') {
-      // Stop reading the request body: the front discards or closes what is left.
-      void Promise.resolve(this.iterator.return()).catch(() => {});
-    }
-    this.resolveDone(result);
-  }
-
-  private logAppText(text: string): void {
-    for (const line of text.replace(/\n$/, '').split('\n')) this.runner.log.error(`${this.tag}: ${line}`);
-  }
-}
-
-/**
- * The abort handle tinypool takes for a task, in its event-emitter form
- * (`once`/`off`): an AbortController per request costs more than the rest of
- * the dispatch bookkeeping, and this one only ever has one listener.
- */
-class TaskAbort {
-  aborted = false;
-  private listener: (() => void) | null = null;
-  once(_event: 'abort', listener: () => void): void {
-    this.listener = listener;
-  }
-  off(_event: 'abort', _listener: () => void): void {
-    this.listener = null;
-  }
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    const listener = this.listener;
-    this.listener = null;
-    listener?.();
-  }
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
-  return String(error);
 }
