@@ -4,6 +4,8 @@
  * round trip through both directions of the fetch bridge).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve as serveNode } from '@hono/node-server';
 import { serve as serveUws } from '@tsgi/uws';
@@ -87,3 +89,30 @@ for (const [name, start] of Object.entries(hosts)) {
     }, 60_000);
   });
 }
+
+describe('the Hono example on @tsgi/uws: WebSocket', () => {
+  let host: Host;
+  beforeAll(async () => {
+    host = await hosts['@tsgi/uws + fromFetchHandler']!();
+  });
+  afterAll(() => host.close());
+
+  it('refuses a WebSocket upgrade with 403 (a fetch handler has no WebSocket API)', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${host.url}/`, {
+        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64') },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('upgrade', (_res, socket) => {
+        socket.destroy();
+        reject(new Error('the upgrade was accepted'));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(403);
+  });
+});
