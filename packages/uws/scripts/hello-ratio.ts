@@ -28,7 +28,7 @@ interface Measured {
   cpuUs: number;
 }
 
-async function measure(kind: 'raw' | 'tsgi'): Promise<Measured> {
+async function measure(kind: 'raw' | 'raw-async' | 'tsgi'): Promise<Measured> {
   const child = spawn('taskset', ['-c', '0', process.execPath, '--import', 'tsx', script, kind], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -60,11 +60,13 @@ const rpsRatios: number[] = [];
 const cpuRatios: number[] = [];
 for (let i = 0; i < rounds; i++) {
   const raw = await measure('raw');
+  const rawAsync = await measure('raw-async');
   const tsgi = await measure('tsgi');
   rpsRatios.push(tsgi.rps / raw.rps);
   cpuRatios.push(raw.cpuUs / tsgi.cpuUs);
   console.log(
     `round ${i + 1}: raw uWS ${raw.rps.toFixed(0)} req/s (${raw.cpuUs.toFixed(1)} us CPU/req), ` +
+      `raw uWS answering a tick later ${rawAsync.rps.toFixed(0)} req/s (${rawAsync.cpuUs.toFixed(1)} us CPU/req), ` +
       `tsgi ASGI ${tsgi.rps.toFixed(0)} req/s (${tsgi.cpuUs.toFixed(1)} us CPU/req)`,
   );
 }

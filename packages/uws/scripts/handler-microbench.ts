@@ -1,0 +1,111 @@
+/**
+ * The JavaScript cost of one request through @tsgi/uws, without sockets:
+ * the HTTP handler is driven with stand-ins for uWebSockets.js's
+ * HttpRequest/HttpResponse (their native costs left out), so the figure is
+ * what tsgi adds per request, and a --cpu-prof of this script shows where.
+ *
+ *   node --import tsx packages/uws/scripts/handler-microbench.ts [requests]
+ */
+import type { AsgiApplication } from '@tsgi/core';
+import type { ServerContext } from '../src/context.js';
+import { ConnectionTracker } from '../src/context.js';
+import { createHttpHandler } from '../src/http-handler.js';
+import { resolveOptions } from '../src/options.js';
+import { HTTP_EXTENSIONS } from '../src/server.js';
+import type { HttpRequest, HttpResponse } from '../src/binding.js';
+
+const BODY = Buffer.from('Hello, world!');
+const app: AsgiApplication = async (scope, _receive, send) => {
+  if (scope.type !== 'http') return;
+  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
+  await send({ type: 'http.response.body', body: BODY });
+};
+
+const noop = () => {};
+const options = resolveOptions({ accessLog: false, lifespan: 'off' });
+const state = {};
+const ctx: ServerContext = {
+  app,
+  options,
+  httpScope: { rootPath: '', state, extensions: HTTP_EXTENSIONS },
+  state,
+  logger: { debug: noop, info: noop, warning: noop, error: (m, e) => console.error(m, e), access: noop },
+  connections: new ConnectionTracker(),
+  server: ['127.0.0.1', 8000],
+};
+const handler = createHttpHandler(ctx);
+
+const ADDRESS = new Uint8Array([127, 0, 0, 1]).buffer;
+let ended = 0;
+const req = {
+  getUrl: () => '/',
+  getQuery: () => undefined,
+  getCaseSensitiveMethod: () => 'GET',
+  forEach(cb: (k: string, v: string) => void) {
+    cb('host', '127.0.0.1:8000');
+  },
+} as unknown as HttpRequest;
+// A class, so that making one costs what uWS's own wrapper object costs, not a dozen closures.
+class FakeResponse {
+  getRemoteAddress(): ArrayBuffer {
+    return ADDRESS.slice(0); // a fresh ArrayBuffer, as uWS hands out
+  }
+  onAborted(): this {
+    return this;
+  }
+  onData(): this {
+    return this;
+  }
+  onWritable(): this {
+    return this;
+  }
+  cork(cb: () => void): this {
+    cb();
+    return this;
+  }
+  writeStatus(): this {
+    return this;
+  }
+  writeHeader(): this {
+    return this;
+  }
+  write(): boolean {
+    return true;
+  }
+  end(): this {
+    ended++;
+    return this;
+  }
+  endWithoutBody(): this {
+    return this;
+  }
+  tryEnd(): [boolean, boolean] {
+    return [true, true];
+  }
+  getWriteOffset(): number {
+    return 0;
+  }
+  pause(): void {}
+  resume(): void {}
+  close(): this {
+    return this;
+  }
+}
+const makeRes = () => new FakeResponse() as unknown as HttpResponse;
+
+const n = Number(process.argv[2] ?? 200_000);
+async function run(count: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    handler(makeRes(), req);
+    if ((i & 63) === 63) await new Promise<void>((r) => setImmediate(r)); // let the app's promises settle
+  }
+  await new Promise<void>((r) => setImmediate(r));
+  return ((performance.now() - t0) * 1000) / count;
+}
+await run(20_000); // warm-up
+const times: number[] = [];
+for (let i = 0; i < 5; i++) times.push(await run(n));
+if (ended !== 20_000 + 5 * n) throw new Error(`only ${ended} responses ended`);
+times.sort((a, b) => a - b);
+console.log(`JS per request through the HTTP handler: best ${times[0]!.toFixed(2)} us, median ${times[2]!.toFixed(2)} us (${n} requests x 5)`);
