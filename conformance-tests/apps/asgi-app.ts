@@ -178,12 +178,14 @@ async function http(scope: HttpScope, receive: Receive, send: Send): Promise<voi
     return record(q.token, { event: ev.type });
   }
   if (p === '/disconnect') {
+    record(q.token, { stage: 'started' });
     const { body, events } = await readBody(receive);
     let last = events.at(-1)?.type;
     while (last !== 'http.disconnect') last = (await receive()).type;
     return record(q.token, { event: last, body_len: body.byteLength });
   }
   if (p === '/send-after-disconnect') {
+    record(q.token, { stage: 'started' });
     while ((await receive()).type !== 'http.disconnect');
     try {
       await send({ type: 'http.response.start', status: 200, headers: [] });

@@ -269,6 +269,7 @@ export const app: WsgiApplication = (environ, startResponse) => {
     })();
   }
   if (p === '/read-short') {
+    record(q.token, { stage: 'started' });
     let body: Uint8Array;
     try {
       body = readAll(environ);

@@ -157,6 +157,7 @@ async def http(scope, receive, send):
         return record(token, {"event": ev["type"]})
     if p == "/disconnect":
         token = q.get("token")
+        record(token, {"stage": "started"})
         body, events = await read_body(receive)
         last = events[-1]["type"]
         while last != "http.disconnect":
@@ -164,6 +165,7 @@ async def http(scope, receive, send):
         return record(token, {"event": last, "body_len": len(body)})
     if p == "/send-after-disconnect":
         token = q.get("token")
+        record(token, {"stage": "started"})
         while (await receive())["type"] != "http.disconnect":
             pass
         try:

@@ -246,6 +246,7 @@ def app(environ, start_response):
         return gen()
     if p == "/read-short":
         token = q.get("token")
+        record(token, {"stage": "started"})
         try:
             body = read_all(environ)
         except Exception as e:

@@ -129,6 +129,11 @@ export class CheckContext {
     }
   }
 
+  /** Waits until the app has recorded that it started handling the request of `token` (so a disconnect reaches a running app). */
+  async appStarted(token: string): Promise<void> {
+    await this.report(token, () => true, 'the app to start on the request');
+  }
+
   skip(reason: string): never {
     throw new CheckSkipped(reason);
   }
