@@ -101,6 +101,13 @@ describe('fromFetchHandler: the protocol around the handler', () => {
     expect(String(logged[1])).toMatch(/must return a Response/);
   });
 
+  it('answers 501 for methods the fetch API cannot carry, and 400 for an unusable Host', async () => {
+    const app = fromFetchHandler(() => new Response('reached'), { logger: quiet });
+    expect((await callHttp(app, httpScope({ method: 'TRACE' }))).status).toBe(501);
+    expect((await callHttp(app, httpScope({ method: 'PROPFIND' }))).status).toBe(200);
+    expect((await callHttp(app, httpScope({ headers: [['host', 'example.test:99999']] }))).status).toBe(400);
+  });
+
   it('sends no body for 204 and 304', async () => {
     const app = fromFetchHandler(() => new Response(null, { status: 204 }));
     const r = await callHttp(app, httpScope());

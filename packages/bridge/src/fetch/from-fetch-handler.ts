@@ -37,6 +37,8 @@ export interface FromFetchHandlerOptions {
 const EMPTY = new Uint8Array(0);
 // Methods whose Request may not carry a body (fetch spec).
 const NO_BODY_METHODS = new Set(['GET', 'HEAD']);
+// Methods the fetch API forbids in a Request.
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 // Statuses whose Response never has a body.
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
@@ -88,7 +90,12 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
     // would add a second AbortSignal (undici makes its own) and a listener, the largest per-request cost here.
     Object.defineProperty(request, 'signal', { get: () => inbound.signal, configurable: true, enumerable: true });
   } catch (e) {
-    // A request the fetch API cannot represent (e.g. an unparsable Host): the client's fault.
+    // The fetch API refuses CONNECT, TRACE and TRACK outright: a method this server does not implement.
+    if (FORBIDDEN_METHODS.has(scope.method.toUpperCase())) {
+      await sendSimple(send, 501, 'Not Implemented');
+      return;
+    }
+    // Any other request the fetch API cannot represent (e.g. an unparsable Host) is the client's fault.
     logger.warn?.(`fromFetchHandler: cannot build a Request for ${scope.method} ${scope.path}: ${String(e)}`);
     await sendSimple(send, 400, 'Bad Request');
     return;
