@@ -362,6 +362,7 @@ async function websocket(scope: WebSocketScope, receive: Receive, send: Send): P
   if (p === '/ws/raise-before') throw new Error('conformance: raised before websocket.accept');
   if (p === '/ws/no-accept') return;
   if (p === '/ws/handshake-leave') {
+    record(token, { stage: 'started' });
     await sleep(500);
     const ev = await Promise.race([receive(), sleep(2000).then(() => null)]);
     if (ev === null) return record(token, { event: 'timeout' });

@@ -326,6 +326,7 @@ async def websocket(scope, receive, send):
     if p == "/ws/no-accept":
         return
     if p == "/ws/handshake-leave":
+        record(token, {"stage": "started"})
         await asyncio.sleep(0.5)
         try:
             ev = await asyncio.wait_for(receive(), 2)
