@@ -57,6 +57,7 @@ export class LifespanDriver {
   private appDone: Promise<void> | null = null;
   private appError: unknown = undefined;
   private appReturned = false;
+  private appExited = false;
   private pendingEvent: LifespanReceiveEvent | null = null;
   private wakeReceive: ((e: LifespanReceiveEvent) => void) | null = null;
   private answer: { resolve: () => void; reject: (e: unknown) => void } | null = null;
@@ -92,7 +93,12 @@ export class LifespanDriver {
       }
       this.onAppExit();
     })();
-    await answered;
+    try {
+      await answered;
+    } catch (e) {
+      this.phase = 'stopped'; // a failed startup has nothing to shut down
+      throw e;
+    }
     this.phase = 'started';
   }
 
@@ -104,7 +110,8 @@ export class LifespanDriver {
     }
     if (this.phase !== 'started') throw new Error(`lifespan shutdown() called during ${this.phase}`);
     this.phase = 'stopping';
-    if (!this.supported) {
+    // An app that does not speak lifespan, or whose lifespan already returned, has nobody to tell.
+    if (!this.supported || this.appExited) {
       this.phase = 'stopped';
       return;
     }
@@ -167,6 +174,7 @@ export class LifespanDriver {
 
   // The app returned or raised: any phase still waiting for an answer is settled now.
   private onAppExit(): void {
+    this.appExited = true;
     if (this.answer === null) return;
     if (this.phase === 'starting') {
       this.supported = false;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AsgiApplication, LifespanScope, ReceiveEvent, SendEvent } from '@tsgi/core';
-import { mount } from '../src/index.js';
+import { LifespanDriver, LifespanFailed, mount } from '../src/index.js';
 import { bytes, callHttp, httpScope, text, wsScope } from './harness.js';
 
 // An app that answers with the scope's path and root_path, so routing is visible.
@@ -154,5 +154,35 @@ describe('mount: lifespan fanned out to every app', () => {
     expect(answers).toEqual(['lifespan.startup.complete', 'lifespan.shutdown.failed: app mounted at "/b": b cannot stop']);
     expect(log).toEqual(['a up', 'b up', 'b down', 'a down']);
     expect(errors).toHaveLength(1);
+  });
+});
+
+describe('LifespanDriver edge cases', () => {
+  it('shuts down cleanly when the app\'s lifespan returned right after startup', async () => {
+    const driver = new LifespanDriver(async (scope, receive, send) => {
+      if (scope.type !== 'lifespan') return;
+      await receive();
+      await send({ type: 'lifespan.startup.complete' });
+    });
+    await driver.startup();
+    await driver.shutdown(); // nobody is listening any more: must not hang
+    expect(driver.speaksLifespan).toBe(true);
+  });
+
+  it('has nothing to shut down after a failed startup', async () => {
+    const driver = new LifespanDriver(async (scope, receive, send) => {
+      if (scope.type !== 'lifespan') return;
+      await receive();
+      await send({ type: 'lifespan.startup.failed', message: 'nope' });
+    });
+    await expect(driver.startup()).rejects.toBeInstanceOf(LifespanFailed);
+    await expect(driver.shutdown()).resolves.toBeUndefined();
+  });
+
+  it("in mode 'on', an app that raises during startup fails it", async () => {
+    const driver = new LifespanDriver(async () => {
+      throw new Error('no lifespan here');
+    }, { mode: 'on' });
+    await expect(driver.startup()).rejects.toThrow(/no lifespan here/);
   });
 });
