@@ -1,0 +1,239 @@
+/**
+ * The scenarios of issue 8, each with its contenders (how to start them),
+ * its load, the metrics it reports and the targets it is judged by. Targets
+ * are ratios of medians measured in the same run, never absolute times.
+ */
+import { fileURLToPath } from 'node:url';
+import type { ServerSpec } from './process.js';
+import { PYTHON } from './system.js';
+
+const BENCH_DIR = fileURLToPath(new URL('../../', import.meta.url));
+const SERVERS_DIR = fileURLToPath(new URL('../servers/', import.meta.url));
+const PYTHON_DIR = `${BENCH_DIR}python`;
+
+/** One round's measurements of one contender, by metric key. */
+export type Sample = Record<string, number>;
+
+/** A reported quantity. */
+export interface Metric {
+  key: string;
+  label: string;
+  unit: string;
+  higherIsBetter: boolean;
+  digits: number;
+}
+
+/** How a contender's server is started; `profileDir` asks Node servers for a CPU profile. */
+export interface Contender {
+  id: string;
+  label: string;
+  python: boolean;
+  server(port: number, profileDir: string | null): ServerSpec;
+}
+
+/** The load one round puts on a contender. */
+export type Load =
+  | { kind: 'wrk'; path: string; connections: number }
+  | { kind: 'rate'; path: string; rate: number; connections: number }
+  | { kind: 'ws'; connections: number; payload: number }
+  | { kind: 'transfer'; bytes: number };
+
+/** A figure computed from the medians, compared with a threshold (or reported only). */
+export interface Target {
+  label: string;
+  /** Computes the figure; `median(contender, metric)` is NaN when that contender did not run. */
+  value(median: (contender: string, metric: string) => number): number;
+  /** `>=`/`<=` judge the value against the threshold; `info` only reports it. */
+  op: '>=' | '<=' | 'info';
+  threshold?: number;
+  /** How to print the value: a ratio (`1.23x`) or a number in the given unit. */
+  unit: 'x' | string;
+}
+
+/** One scenario of the issue. */
+export interface Scenario {
+  id: string;
+  number: number;
+  title: string;
+  /** false: the server and the load generator share both cores (scenario 6). */
+  pinned: boolean;
+  load: Load;
+  contenders: Contender[];
+  metrics: Metric[];
+  /** Metrics drawn in the chart. */
+  chart: string[];
+  targets: Target[];
+}
+
+function node(id: string, label: string, script: string, env: Record<string, string> = {}): Contender {
+  return {
+    id,
+    label,
+    python: false,
+    server: (port, profileDir) => ({
+      argv: [process.execPath, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${id}.${Date.now()}.cpuprofile`] : []), `${SERVERS_DIR}${script}.js`],
+      env: { PORT: String(port), ...env },
+    }),
+  };
+}
+
+function python(id: string, label: string, argv: (port: number) => string[]): Contender {
+  return { id, label, python: true, server: (port) => ({ argv: argv(port), cwd: PYTHON_DIR }) };
+}
+
+const asgiUws = node('asgi-uws', 'ASGI-TS on @tsgi/uws', 'asgi-uws');
+const rawUws = node('raw-uws', 'raw uWebSockets.js', 'raw-uws');
+const nodeHttp = node('node-http', 'node:http (raw handler)', 'node-http');
+const honoNode = node('hono-node', 'Hono on @hono/node-server', 'hono-node');
+const honoUws = node('hono-uws', 'Hono on @tsgi/uws (fromFetchHandler)', 'hono-uws');
+const uvicorn = python('uvicorn', 'uvicorn (httptools, uvloop)', (port) => [
+  PYTHON, '-m', 'uvicorn', 'asgi_app:app', '--host', '127.0.0.1', '--port', String(port), '--loop', 'uvloop', '--http', 'httptools',
+  '--ws', 'websockets', '--lifespan', 'off', '--no-access-log', '--log-level', 'warning',
+]);
+
+const pool = (threads: number) => node('pool', `WSGI-TS on @tsgi/pool (${threads} threads)`, 'pool', { THREADS: String(threads) });
+const bridge = (threads: number) => node('bridge-uws', `WSGI-TS on @tsgi/uws via wsgiToAsgi (${threads} threads)`, 'bridge-uws', { THREADS: String(threads) });
+const gunicorn = (threads: number) =>
+  python('gunicorn', `gunicorn gthread (1 worker, ${threads} threads)`, (port) => [
+    '/usr/bin/gunicorn', '--worker-class', 'gthread', '--workers', '1', '--threads', String(threads), '--bind', `127.0.0.1:${port}`, '--log-level', 'warning', 'wsgi_app:app',
+  ]);
+const waitress = (threads: number) =>
+  python('waitress', `waitress (${threads} threads)`, (port) => ['/usr/bin/waitress-serve', `--listen=127.0.0.1:${port}`, `--threads=${threads}`, 'wsgi_app:app']);
+
+const RPS: Metric = { key: 'rps', label: 'req/s', unit: 'req/s', higherIsBetter: true, digits: 0 };
+const P50: Metric = { key: 'p50Ms', label: 'p50', unit: 'ms', higherIsBetter: false, digits: 2 };
+const P99: Metric = { key: 'p99Ms', label: 'p99', unit: 'ms', higherIsBetter: false, digits: 2 };
+const CPU_US: Metric = { key: 'cpuUsPerReq', label: 'server CPU/req', unit: 'us', higherIsBetter: false, digits: 1 };
+const WRK_METRICS = [RPS, P50, P99, CPU_US];
+
+const ratio = (a: string, b: string, metric = 'rps') => (m: (c: string, k: string) => number) => m(a, metric) / m(b, metric);
+const fasterOf = (a: string, b: string) => (m: (c: string, k: string) => number) => Math.max(m(a, 'rps') || 0, m(b, 'rps') || 0);
+
+/** Bytes moved each way in scenario 4 (the issue's 1 GiB; --bytes changes it). */
+export const GIB = 2 ** 30;
+
+/** Builds the scenarios; `transferBytes` sets scenario 4's size. */
+export function scenarios(transferBytes: number = GIB): Scenario[] {
+  const syncPython = [gunicorn(8), waitress(8)];
+  return [
+    {
+      id: 'hello-async',
+      number: 1,
+      title: 'hello world, async',
+      pinned: true,
+      load: { kind: 'wrk', path: '/', connections: 50 },
+      contenders: [asgiUws, rawUws, nodeHttp, honoNode, honoUws, uvicorn],
+      metrics: WRK_METRICS,
+      chart: ['rps'],
+      targets: [
+        { label: '@tsgi/uws / raw uWebSockets.js, req/s', value: ratio('asgi-uws', 'raw-uws'), op: '>=', threshold: 0.85, unit: 'x' },
+        { label: 'raw uWebSockets.js / @tsgi/uws, server CPU per request', value: ratio('raw-uws', 'asgi-uws', 'cpuUsPerReq'), op: 'info', unit: 'x' },
+        { label: '@tsgi/uws / uvicorn, req/s', value: ratio('asgi-uws', 'uvicorn'), op: '>=', threshold: 1.5, unit: 'x' },
+        { label: 'Hono on @tsgi/uws / Hono on @hono/node-server, req/s', value: ratio('hono-uws', 'hono-node'), op: 'info', unit: 'x' },
+        { label: '@tsgi/uws / node:http, req/s', value: ratio('asgi-uws', 'node-http'), op: 'info', unit: 'x' },
+      ],
+    },
+    {
+      id: 'hello-sync',
+      number: 2,
+      title: 'hello world, sync (8 threads)',
+      pinned: true,
+      load: { kind: 'wrk', path: '/', connections: 50 },
+      contenders: [pool(8), bridge(8), ...syncPython],
+      metrics: WRK_METRICS,
+      chart: ['rps'],
+      targets: [
+        { label: '@tsgi/pool / the faster of gunicorn and waitress, req/s', value: (m) => m('pool', 'rps') / fasterOf('gunicorn', 'waitress')(m), op: '>=', threshold: 2, unit: 'x' },
+        { label: 'wsgiToAsgi on @tsgi/uws / the faster of gunicorn and waitress, req/s', value: (m) => m('bridge-uws', 'rps') / fasterOf('gunicorn', 'waitress')(m), op: '>=', threshold: 2, unit: 'x' },
+      ],
+    },
+    {
+      id: 'blocking',
+      number: 3,
+      title: 'blocking handler, 10 ms per request (16 threads)',
+      pinned: true,
+      load: { kind: 'wrk', path: '/block', connections: 64 },
+      contenders: [pool(16), bridge(16), gunicorn(16), waitress(16)],
+      metrics: WRK_METRICS,
+      chart: ['rps'],
+      targets: [
+        { label: '@tsgi/pool / ideal 1600 req/s', value: (m) => m('pool', 'rps') / 1600, op: '>=', threshold: 0.9, unit: 'x' },
+        { label: 'wsgiToAsgi on @tsgi/uws / ideal 1600 req/s', value: (m) => m('bridge-uws', 'rps') / 1600, op: '>=', threshold: 0.9, unit: 'x' },
+        { label: 'gunicorn / ideal 1600 req/s', value: (m) => m('gunicorn', 'rps') / 1600, op: 'info', unit: 'x' },
+        { label: 'waitress / ideal 1600 req/s', value: (m) => m('waitress', 'rps') / 1600, op: 'info', unit: 'x' },
+      ],
+    },
+    {
+      id: 'streaming',
+      number: 4,
+      title: `streaming, ${formatBytes(transferBytes)} up and down`,
+      pinned: true,
+      load: { kind: 'transfer', bytes: transferBytes },
+      contenders: [asgiUws, pool(2), rawUws, nodeHttp],
+      metrics: [
+        { key: 'upMBps', label: 'upload', unit: 'MB/s', higherIsBetter: true, digits: 0 },
+        { key: 'downMBps', label: 'download', unit: 'MB/s', higherIsBetter: true, digits: 0 },
+        { key: 'peakRssMiB', label: 'peak RSS', unit: 'MiB', higherIsBetter: false, digits: 0 },
+      ],
+      chart: ['upMBps', 'downMBps', 'peakRssMiB'],
+      targets: [
+        { label: '@tsgi/uws peak RSS', value: (m) => m('asgi-uws', 'peakRssMiB'), op: '<=', threshold: 150, unit: 'MiB' },
+        { label: '@tsgi/pool peak RSS', value: (m) => m('pool', 'peakRssMiB'), op: '<=', threshold: 150, unit: 'MiB' },
+        { label: '@tsgi/uws / raw uWebSockets.js, upload', value: ratio('asgi-uws', 'raw-uws', 'upMBps'), op: 'info', unit: 'x' },
+        { label: '@tsgi/uws / raw uWebSockets.js, download', value: ratio('asgi-uws', 'raw-uws', 'downMBps'), op: 'info', unit: 'x' },
+        { label: '@tsgi/pool / node:http, upload', value: ratio('pool', 'node-http', 'upMBps'), op: 'info', unit: 'x' },
+        { label: '@tsgi/pool / node:http, download', value: ratio('pool', 'node-http', 'downMBps'), op: 'info', unit: 'x' },
+      ],
+    },
+    {
+      id: 'ws-echo',
+      number: 5,
+      title: 'WebSocket echo, 50 connections',
+      pinned: true,
+      load: { kind: 'ws', connections: 50, payload: 32 },
+      contenders: [asgiUws, rawUws, uvicorn],
+      metrics: [
+        { key: 'msgsPerSec', label: 'messages/s', unit: 'msg/s', higherIsBetter: true, digits: 0 },
+        { key: 'cpuUsPerMsg', label: 'server CPU/msg', unit: 'us', higherIsBetter: false, digits: 1 },
+      ],
+      chart: ['msgsPerSec'],
+      targets: [
+        { label: '@tsgi/uws / raw uWebSockets.js, messages/s', value: ratio('asgi-uws', 'raw-uws', 'msgsPerSec'), op: '>=', threshold: 0.8, unit: 'x' },
+        { label: 'raw uWebSockets.js / @tsgi/uws, server CPU per message', value: ratio('raw-uws', 'asgi-uws', 'cpuUsPerMsg'), op: 'info', unit: 'x' },
+        { label: '@tsgi/uws / uvicorn (websockets), messages/s', value: ratio('asgi-uws', 'uvicorn', 'msgsPerSec'), op: '>=', threshold: 3, unit: 'x' },
+      ],
+    },
+    {
+      id: 'multicore',
+      number: 6,
+      title: 'multi-core: @tsgi/uws workers=2 vs workers=1 (nothing pinned)',
+      pinned: false,
+      load: { kind: 'wrk', path: '/', connections: 50 },
+      contenders: [node('asgi-uws', 'ASGI-TS on @tsgi/uws, workers=1', 'asgi-uws'), node('asgi-uws-2', 'ASGI-TS on @tsgi/uws, workers=2', 'asgi-uws', { WORKERS: '2' })],
+      metrics: WRK_METRICS,
+      chart: ['rps'],
+      targets: [{ label: 'workers=2 / workers=1, req/s', value: ratio('asgi-uws-2', 'asgi-uws'), op: 'info', unit: 'x' }],
+    },
+    {
+      id: 'latency',
+      number: 7,
+      title: 'latency at a constant 5,000 req/s',
+      pinned: true,
+      load: { kind: 'rate', path: '/', rate: 5000, connections: 50 },
+      contenders: [asgiUws, rawUws, nodeHttp, honoNode, honoUws, uvicorn],
+      metrics: [
+        { key: 'p50Ms', label: 'p50', unit: 'ms', higherIsBetter: false, digits: 2 },
+        { key: 'p99Ms', label: 'p99', unit: 'ms', higherIsBetter: false, digits: 2 },
+        { key: 'maxMs', label: 'max', unit: 'ms', higherIsBetter: false, digits: 1 },
+        { key: 'rps', label: 'achieved', unit: 'req/s', higherIsBetter: true, digits: 0 },
+      ],
+      chart: ['p99Ms'],
+      targets: [],
+    },
+  ];
+}
+
+/** `1 GiB`, `64 MiB`. */
+export function formatBytes(bytes: number): string {
+  return bytes >= GIB && bytes % GIB === 0 ? `${bytes / GIB} GiB` : `${Math.round(bytes / 2 ** 20)} MiB`;
+}
