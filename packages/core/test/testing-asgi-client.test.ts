@@ -445,19 +445,41 @@ describe('AsgiTestClient: app errors and protocol mistakes', () => {
 });
 
 describe('AsgiTestClient: response extensions', () => {
-  it('announces trailers, early hints, pathsend and debug, and records what the app sent', async () => {
+  const ANNOUNCED = {
+    'http.response.trailers': {},
+    'http.response.early_hint': {},
+    'http.response.pathsend': {},
+    'http.response.debug': {},
+  } as const;
+
+  it('announces what @tsgi/uws announces by default', async () => {
+    let http: HttpScope['extensions'];
+    let ws: HttpScope['extensions'];
+    const app: AsgiApplication = async (scope, receive, send) => {
+      if (scope.type === 'websocket') {
+        ws = scope.extensions;
+        await receive();
+        await send({ type: 'websocket.close' });
+        return;
+      }
+      http = (scope as HttpScope).extensions;
+      await send({ type: 'http.response.start', status: 204 });
+      await send({ type: 'http.response.body' });
+    };
+    await using client = new AsgiTestClient(app);
+    await client.get('/');
+    await client.websocket('/').catch(() => undefined);
+    expect(Object.keys(http ?? {}).sort()).toEqual(['http.response.pathsend', 'http.response.zerocopysend']);
+    expect(Object.keys(ws ?? {})).toEqual(['websocket.http.response']);
+  });
+
+  it('carries out trailers, early hints, pathsend and debug when announced, and records what the app sent', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsgi-testclient-'));
     const file = join(dir, 'hello.txt');
     writeFileSync(file, 'x'.repeat(200_000));
     const app: AsgiApplication = async (scope, _receive, send) => {
       const s = scope as HttpScope;
-      expect(Object.keys(s.extensions ?? {}).sort()).toEqual([
-        'http.response.debug',
-        'http.response.early_hint',
-        'http.response.pathsend',
-        'http.response.trailers',
-        'websocket.http.response',
-      ]);
+      expect(s.extensions).toBe(ANNOUNCED);
       if (s.path === '/file') {
         await send({ type: 'http.response.start', status: 200 });
         await send({ type: 'http.response.pathsend', path: file });
@@ -470,7 +492,7 @@ describe('AsgiTestClient: response extensions', () => {
       await send({ type: 'http.response.trailers', headers: [['x-checksum', 'abc']], more_trailers: true });
       await send({ type: 'http.response.trailers', headers: [['x-done', '1']] });
     };
-    await using client = new AsgiTestClient(app);
+    await using client = new AsgiTestClient(app, { extensions: ANNOUNCED });
     const res = await client.get('/');
     expect(res.text()).toBe('body');
     expect(res.earlyHints).toEqual([['</style.css>; rel=preload; as=style']]);

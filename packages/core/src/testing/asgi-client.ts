@@ -42,7 +42,10 @@ export interface AsgiTestClientOptions extends ConnectionOptions {
    * (IncompleteResponseError) after.
    */
   raiseServerExceptions?: boolean;
-  /** `scope.extensions` of every scope; default DEFAULT_TEST_EXTENSIONS. */
+  /**
+   * `scope.extensions` of every http and websocket scope; by default what
+   * @tsgi/uws announces (DEFAULT_HTTP_EXTENSIONS, DEFAULT_WEBSOCKET_EXTENSIONS).
+   */
   extensions?: Extensions;
   /**
    * How long close() waits for apps to return after disconnecting them (and
@@ -61,18 +64,19 @@ export interface WebSocketConnectOptions {
 }
 
 /**
- * The extensions the test client announces unless told otherwise: those it
- * can carry out in memory (trailers, early hints, pathsend, debug, and
- * denial responses for WebSockets). Push and zerocopysend are not announced
- * (no HTTP/2 here; zerocopysend hands over file descriptors) but work when
- * passed in `extensions`.
+ * What the test client announces in http scopes unless told otherwise: the
+ * same as @tsgi/uws, so an app that looks at `scope.extensions` takes the
+ * same path here as in production. The client carries out every extension
+ * (trailers, early hints, push, debug too) when `extensions` names it.
  */
-export const DEFAULT_TEST_EXTENSIONS: Extensions = Object.freeze({
-  'http.response.trailers': {},
-  'http.response.early_hint': {},
-  'http.response.pathsend': {},
-  'http.response.debug': {},
-  'websocket.http.response': {},
+export const DEFAULT_HTTP_EXTENSIONS: Extensions = Object.freeze({
+  'http.response.pathsend': Object.freeze({}),
+  'http.response.zerocopysend': Object.freeze({}),
+}) as Extensions;
+
+/** What the test client announces in websocket scopes unless told otherwise: the same as @tsgi/uws. */
+export const DEFAULT_WEBSOCKET_EXTENSIONS: Extensions = Object.freeze({
+  'websocket.http.response': Object.freeze({}),
 }) as Extensions;
 
 /** Something the client must end on close(): an unfinished response or an open WebSocket. */
@@ -87,7 +91,7 @@ export class AsgiTestClient implements AsyncDisposable {
   readonly app: AsgiApplication;
   private readonly conn: ResolvedConnection;
   private readonly raise: boolean;
-  private readonly extensions: Extensions;
+  private readonly extensions: { http: Extensions; websocket: Extensions };
   private readonly closeTimeoutMs: number;
   private readonly open = new Set<OpenThing>();
   /** The cookies kept from responses and sent with later requests; null with `cookies: false`. */
@@ -99,7 +103,10 @@ export class AsgiTestClient implements AsyncDisposable {
     this.app = options.validate === false ? app : validateAsgi(app);
     this.conn = resolveConnection(options);
     this.raise = options.raiseServerExceptions ?? true;
-    this.extensions = options.extensions ?? DEFAULT_TEST_EXTENSIONS;
+    this.extensions = {
+      http: options.extensions ?? DEFAULT_HTTP_EXTENSIONS,
+      websocket: options.extensions ?? DEFAULT_WEBSOCKET_EXTENSIONS,
+    };
     this.closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     this.cookies = options.cookies === false ? null : new CookieJar();
   }
@@ -146,7 +153,7 @@ export class AsgiTestClient implements AsyncDisposable {
     signal?.throwIfAborted();
     const body = bodySource(req.body);
     const head = buildRequestHead(this.conn, method, path, req, body, [], this.cookies);
-    const scope = buildHttpScope(head, this.scopeOptions());
+    const scope = buildHttpScope(head, this.scopeOptions('http'));
     const exchange = new HttpExchange({ app: this.app, scope, body, raiseServerExceptions: this.raise });
     const onAbort = (): void => exchange.disconnect(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -204,7 +211,7 @@ export class AsgiTestClient implements AsyncDisposable {
     }
     const init: TestRequestInit = options.headers === undefined ? {} : { headers: options.headers };
     const head = buildRequestHead(this.conn, 'GET', path, init, bodySource(undefined), handshake, this.cookies);
-    const scope = buildWebSocketScope(head, this.scopeOptions());
+    const scope = buildWebSocketScope(head, this.scopeOptions('websocket'));
     const conn = new WebSocketConnection({ app: this.app, scope, raiseServerExceptions: this.raise });
     this.track({ end: () => conn.disconnect(1001, ''), settled: conn.settled });
     const keep = (headers: ResponseHeaders): void => this.cookies?.receive(headers.getAll('set-cookie'), urlPath(this.conn, head.target));
@@ -251,8 +258,8 @@ export class AsgiTestClient implements AsyncDisposable {
     await this.close();
   }
 
-  private scopeOptions(): { rootPath: string; extensions: Extensions; state?: Record<string, unknown> } {
-    const opts: { rootPath: string; extensions: Extensions; state?: Record<string, unknown> } = { rootPath: this.conn.rootPath, extensions: this.extensions };
+  private scopeOptions(type: 'http' | 'websocket'): { rootPath: string; extensions: Extensions; state?: Record<string, unknown> } {
+    const opts: { rootPath: string; extensions: Extensions; state?: Record<string, unknown> } = { rootPath: this.conn.rootPath, extensions: this.extensions[type] };
     if (this.lifespanSession !== null && this.lifespanSession.phase !== 'idle') opts.state = this.lifespanSession.state;
     return opts;
   }

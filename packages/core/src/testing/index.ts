@@ -29,5 +29,5 @@ export { ResponseHeaders, BaseTestResponse, IncompleteResponseError, type TestRe
 export { AsgiTestResponse, StreamingTestResponse, type ResponseExtras } from './asgi-http.js';
 export { WebSocketSession, WebSocketDenied, WebSocketClosed, type WebSocketMessage } from './asgi-websocket.js';
 export { LifespanSession, LifespanStartupFailed, LifespanShutdownFailed, LifespanAppReturned } from './asgi-lifespan.js';
-export { AsgiTestClient, DEFAULT_TEST_EXTENSIONS, type AsgiTestClientOptions, type WebSocketConnectOptions } from './asgi-client.js';
+export { AsgiTestClient, DEFAULT_HTTP_EXTENSIONS, DEFAULT_WEBSOCKET_EXTENSIONS, type AsgiTestClientOptions, type WebSocketConnectOptions } from './asgi-client.js';
 export { WsgiTestClient, WsgiTestResponse, type WsgiTestClientOptions } from './wsgi-client.js';
