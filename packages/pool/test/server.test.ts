@@ -3,7 +3,7 @@ import { request, Agent, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { ServerHandle } from '@tsgi/core';
 import { serve } from '@tsgi/pool';
 import { BEHAVIORS, captureLogger } from './helpers.js';
@@ -85,6 +85,38 @@ describe('pool server over HTTP', () => {
     const parts = [Buffer.alloc(70_000, 1), Buffer.alloc(70_000, 2), Buffer.alloc(5, 3)];
     const r = await http(server.url, '/upload', { method: 'POST', body: parts, headers: { 'Transfer-Encoding': 'chunked' } });
     expect(r.body.toString().split(' ')[0]).toBe('140005');
+  });
+
+  it('drops a small unread body so the keep-alive connection stays usable', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await http(server.url, '/read-some?n=5', { method: 'POST', body: Buffer.alloc(200_000, 0x41), agent });
+      expect(first.body.toString()).toBe('AAAAA');
+      const second = await http(server.url, '/environ', { agent });
+      const third = await http(server.url, '/environ', { agent });
+      expect(JSON.parse(second.body.toString()).REMOTE_PORT).toBe(JSON.parse(third.body.toString()).REMOTE_PORT);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('closes the connection after the response when a large body was left unread', async () => {
+    const big = await serve(BEHAVIORS, { port: 0, threads: 1, accessLog: false, logger: captureLogger().logger });
+    onTestFinished(() => big.close());
+    const port = 'port' in big.address ? big.address.port : 0;
+    const raw = await new Promise<string>((resolve) => {
+      const sock = connect(port, '127.0.0.1', () => {
+        sock.write('POST /read-some?n=5 HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n');
+        sock.write(Buffer.alloc(300_000, 0x42));
+      });
+      let data = '';
+      sock.on('data', (d) => (data += d.toString('latin1')));
+      sock.on('error', () => {});
+      sock.on('close', () => resolve(data));
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(raw.endsWith('BBBBB')).toBe(true);
+    expect((await http(big.url, '/hello')).status).toBe(200);
   });
 
   it('reads lines with readlines()', async () => {

@@ -110,7 +110,10 @@ class HttpFront {
     const p = this.runner
       .handle(scope, body, responseSink(res), { signal: disconnect.signal, tag })
       .then(
-        (result) => this.accessLog(head.client, req, result.status, started),
+        (result) => {
+          if (info.hasBody && !req.complete) discardUnreadBody(req, res, info.contentLength);
+          this.accessLog(head.client, req, result.status, started);
+        },
         (error: unknown) => {
           // The runner answers app and client faults itself; reaching here is a server bug.
           this.logger.error(`${tag}: internal error in the pool server`, error);
@@ -141,11 +144,44 @@ class HttpFront {
   }
 }
 
+// Unread request bodies up to this size are read and dropped to keep the connection; larger ones close it.
+const DRAIN_LIMIT = 1024 * 1024;
+
+/**
+ * The app answered without reading the whole body (spec wsgi.input.unread.1):
+ * the rest must leave the socket before the next request can be parsed. Up
+ * to DRAIN_LIMIT bytes are read and dropped; a larger rest (declared, or met
+ * while draining a chunked body) is not worth it, so the connection closes
+ * once the response is out.
+ */
+function discardUnreadBody(req: IncomingMessage, res: ServerResponse, contentLength: number | null): void {
+  const close = () => {
+    if (res.writableFinished) req.socket.destroySoon();
+    else res.once('finish', () => req.socket.destroySoon());
+  };
+  if (contentLength !== null && contentLength - req.socket.bytesRead > DRAIN_LIMIT) return close();
+  let dropped = 0;
+  // 'readable' mode: resume() would be ignored while the body iterator's listener is still being removed.
+  const drain = () => {
+    for (let chunk: Buffer | null; (chunk = req.read() as Buffer | null) !== null; ) {
+      dropped += chunk.byteLength;
+      if (dropped > DRAIN_LIMIT) {
+        req.off('readable', drain);
+        return close();
+      }
+    }
+  };
+  req.on('readable', drain);
+  req.once('end', () => req.off('readable', drain));
+  drain();
+}
+
 /** The request body as the runner pulls it; past `limit` bytes it fails with a 413, a cut-off upload with ClientDisconnected. */
 async function* requestBody(req: IncomingMessage, limit: number | null): AsyncGenerator<Uint8Array> {
   let total = 0;
   try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
+    // Stopping early must not destroy the request (that would take the socket, and the response, with it).
+    for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       total += chunk.byteLength;
       if (limit !== null && total > limit) {
         throw new RequestBodyError(413, 'Content Too Large', `request body over the ${limit}-byte limit`);

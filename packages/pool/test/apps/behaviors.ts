@@ -93,6 +93,12 @@ export const app: WsgiApplication = (env, start) => {
           yield block;
         }
       })();
+    case '/read-some': {
+      // Reads only the first n bytes of the body and answers with them.
+      const got = env['wsgi.input'].read(Number(q.get('n') ?? 10));
+      start('200 OK', []);
+      return [got];
+    }
     case '/lines':
       start('200 OK', []);
       return [enc.encode(JSON.stringify(env['wsgi.input'].readlines().map((l) => new TextDecoder().decode(l))))];
