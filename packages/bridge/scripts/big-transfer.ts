@@ -1,7 +1,8 @@
 /**
  * 1 GiB upload and download through the bridge under @tsgi/uws, server RSS
  * sampled (the suite runs 256 MiB). From the repo root:
- *   npx tsc -b && node --conditions=source --import tsx packages/bridge/scripts/big-transfer.ts [MiB] [wsgi|fetch]
+ *   npx tsc -b && npx -y pnpm@10 --filter @tsgi/bridge big-transfer [MiB] [wsgi|fetch]
+ * (or: node --conditions=source --import tsx packages/bridge/scripts/big-transfer.ts [MiB] [wsgi|fetch])
  * THREADS=n sets the sync app's worker threads (default 2).
  */
 import { bigTransfer } from '../test/big-transfer.js';
