@@ -23,12 +23,17 @@ export const app: AsgiApplication = async (scope, receive, send) => {
       if (event.type === 'websocket.receive' && event.text != null) await send({ type: 'websocket.send', text: event.text });
     }
   }
-  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/json']] });
   if (scope.path === '/slow') {
-    await send({ type: 'http.response.body', body: json({ part: 1 }), more_body: true });
+    // ?sized announces the length up front (Content-Length) instead of streaming the body chunked.
+    const parts = [json({ part: 1 }), json({ part: 2 })] as const;
+    const headers: Array<[string, string]> = [['content-type', 'application/json']];
+    if (scope.query_string === 'sized') headers.push(['content-length', String(parts[0].length + parts[1].length)]);
+    await send({ type: 'http.response.start', status: 200, headers });
+    await send({ type: 'http.response.body', body: parts[0], more_body: true });
     await new Promise((resolve) => setTimeout(resolve, 500));
-    await send({ type: 'http.response.body', body: json({ part: 2 }) });
+    await send({ type: 'http.response.body', body: parts[1] });
     return;
   }
+  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/json']] });
   await send({ type: 'http.response.body', body: json(who) });
 };

@@ -1,0 +1,74 @@
+/**
+ * The docs cannot drift from the code: every fenced block of these pages is
+ * either a verbatim copy of a file that a test runs (`<!-- file: … -->` above
+ * it) or a shell block whose every command is one this test knows how to
+ * check (a `tsgi serve` whose flags parse and whose app file exists, a script
+ * of package.json, a test file that exists). Relative links must resolve.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseServeArgs } from '@tsgi/cli';
+import { describe, expect, it } from 'vitest';
+import { fencedBlocks, shellCommands, shellWords } from '../docs/support/markdown.js';
+import { repoRoot } from '../docs/support/tsgi-process.js';
+
+const PAGES = ['docs/README.md', 'docs/getting-started.md', 'docs/deploying.md', 'docs/from-python.md'];
+const scripts = Object.keys((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
+
+/** Checks one `tsgi …` invocation (argv after `tsgi`); returns a problem or null. */
+function checkTsgi(args: string[]): string | null {
+  if (args[0] !== 'serve') return `not a tsgi serve command: ${args.join(' ')}`;
+  const parsed = parseServeArgs(args.slice(1), {}); // throws a CliError naming a bad flag
+  if (parsed.help) return null;
+  const file = parsed.config.app.replace(/:[\w$]+$/, '');
+  return existsSync(join(repoRoot, file)) ? null : `the app file ${file} does not exist`;
+}
+
+/** Checks one shell command of a page; returns a problem or null. */
+function checkCommand(command: string): string | null {
+  const words = shellWords(command);
+  if (words[0] === 'npx' && words[1] === '-y' && words[2] === 'pnpm@10') {
+    const [verb, ...rest] = words.slice(3);
+    if (verb === 'install' && rest.length === 0) return null;
+    if (verb === 'run' && rest.length === 1) return scripts.includes(rest[0]!) ? null : `no script ${rest[0]} in package.json`;
+    if (verb === 'exec' && rest[0] === 'tsgi') return checkTsgi(rest.slice(1));
+    return `unknown pnpm command: ${command}`;
+  }
+  if (/(^|\/)tsgi$/.test(words[0]!)) return checkTsgi(words.slice(1));
+  if (words[0] === 'npx' && words[1] === 'vitest' && words[2] === 'run' && words.length === 4) {
+    return existsSync(join(repoRoot, words[3]!)) ? null : `no test file ${words[3]}`;
+  }
+  return `a command no test checks: ${command}`;
+}
+
+describe.each(PAGES)('%s', (page) => {
+  const text = readFileSync(join(repoRoot, page), 'utf8');
+  const blocks = fencedBlocks(text);
+
+  it('shows each sample file verbatim', () => {
+    for (const block of blocks.filter((b) => b.file !== undefined)) {
+      const path = join(repoRoot, block.file!);
+      expect(existsSync(path), `${page}:${block.line} names a missing file ${block.file}`).toBe(true);
+      expect(block.code, `${page}:${block.line} differs from ${block.file} (run examples/docs/support/sync-docs.ts)`).toBe(readFileSync(path, 'utf8'));
+    }
+  });
+
+  it('has no code block that no test runs', () => {
+    for (const block of blocks) {
+      if (block.file !== undefined) continue;
+      expect(block.lang, `${page}:${block.line}: a code block without <!-- file: … --> must be a sh block of checked commands`).toBe('sh');
+      const commands = shellCommands(block.code);
+      expect(commands.length, `${page}:${block.line}: empty shell block`).toBeGreaterThan(0);
+      for (const command of commands) expect(checkCommand(command), `${page}:${block.line}`).toBeNull();
+    }
+  });
+
+  it('links only to files that exist', () => {
+    const outsideCode = text.replace(/^(`{3,})[^\n]*\n[\s\S]*?^\1$/gm, '');
+    for (const [, target] of outsideCode.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target!) || target!.startsWith('#')) continue;
+      const path = join(repoRoot, dirname(page), target!.replace(/#.*$/, ''));
+      expect(existsSync(path), `${page} links to ${target}, which does not exist`).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * The docs' `tsgi serve` commands, run for real: each is started as the page
+ * writes it (only the port made free, and hosts kept on loopback) and asked
+ * what the page says it answers. The deployment guide's claims about
+ * graceful shutdown and `--workers` on this uWebSockets.js build are checked
+ * here too.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fencedBlocks, shellCommands, shellWords } from '../docs/support/markdown.js';
+import { repoRoot, startTsgi, type TsgiProcess } from '../docs/support/tsgi-process.js';
+
+/** The argv after `tsgi` of each `tsgi serve` command of a page. */
+function serveCommands(page: string): string[][] {
+  const text = readFileSync(join(repoRoot, page), 'utf8');
+  return fencedBlocks(text)
+    .filter((b) => b.lang === 'sh')
+    .flatMap((b) => shellCommands(b.code))
+    .map(shellWords)
+    .filter((w) => w.includes('tsgi') || w.some((x) => /\/tsgi$/.test(x)))
+    .map((w) => w.slice(w.findIndex((x) => /(^|\/)tsgi$/.test(x)) + 1));
+}
+
+/** A page's command made safe to run here: a free port, loopback only. */
+function runnable(args: string[]): string[] {
+  // Fewer pool threads than a production setting: each one imports the app through tsx, slow on a busy machine.
+  return [...args, '--host', '127.0.0.1', '--port', '0', ...(args.includes('--threads') ? ['--threads', '2'] : [])];
+}
+
+const running: TsgiProcess[] = [];
+async function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<TsgiProcess> {
+  const p = await startTsgi(args, env);
+  running.push(p);
+  return p;
+}
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((p) => p.stop()));
+});
+
+describe('docs/getting-started.md', () => {
+  // What each app of the page answers; a new command on the page needs an entry here.
+  const checks: Record<string, (url: string) => Promise<void>> = {
+    'examples/docs/hello-async.ts:app': async (url) => {
+      expect(await (await fetch(`${url}/?name=Ada`)).text()).toBe('Hello, Ada!\n');
+      expect(await (await fetch(url, { method: 'POST', body: 'abcd' })).text()).toBe('4 bytes\n');
+    },
+    'examples/docs/hello-sync.ts:app': async (url) => {
+      expect(await (await fetch(`${url}/upload`, { method: 'POST', body: 'abc' })).text()).toBe('POST /upload: 3 bytes\n');
+    },
+    'examples/docs/validated.ts:app': async (url) => {
+      const res = await fetch(`${url}/?name=validator`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('Hello, validator!\n');
+    },
+  };
+
+  it.each(serveCommands('docs/getting-started.md'))('tsgi %s … serves what the page says', async (...args) => {
+    const app = args[1]!;
+    expect(checks[app], `no check for ${app}: add one to this test`).toBeDefined();
+    const server = await serve(runnable(args));
+    await checks[app]!(server.url);
+    expect(await server.stop()).toBe(0);
+    expect(server.stderr()).not.toMatch(/Traceback|Exception|ERROR/);
+  });
+});
+
+describe('docs/from-python.md', () => {
+  let upstream: Server;
+  beforeAll(async () => {
+    upstream = createServer((req, res) => res.setHeader('content-type', 'application/json').end('{"text":"hello"}'));
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
+
+  it('the uvicorn-style command serves the app: fetch upstream, root_path, blocking code off the event loop', async () => {
+    const [command] = serveCommands('docs/from-python.md').filter((c) => c[1]!.endsWith('from-python/app.ts:app'));
+    expect(command).toBeDefined();
+    expect(command).toContain('--root-path');
+    const env = { UPSTREAM_URL: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` };
+    const { url } = await serve(runnable(command!), env);
+    // --root-path /api: the proxy strips /api, the app sees it in root_path.
+    expect(await (await fetch(`${url}/quote`)).json()).toEqual({ upstreamStatus: 200, quote: { text: 'hello' } });
+    expect(await (await fetch(`${url}/report/monthly?rounds=10`)).json()).toMatchObject({ SCRIPT_NAME: '/api/report', PATH_INFO: '/monthly' });
+
+    // A slow key on a worker thread does not hold the event loop: /sleep (100 ms) finishes first.
+    const order: string[] = [];
+    const report = fetch(`${url}/report/slow?rounds=3000000`).then(async (r) => (await r.json(), order.push('report')));
+    const sleep = fetch(`${url}/sleep`).then(async (r) => (await r.json(), order.push('sleep')));
+    await Promise.all([report, sleep]);
+    expect(order).toEqual(['sleep', 'report']);
+  });
+
+  it('the gunicorn-style command serves the sync app on threads', async () => {
+    const [command] = serveCommands('docs/from-python.md').filter((c) => c[1]!.endsWith('from-python/report.ts:app'));
+    expect(command).toBeDefined();
+    const { url } = await serve(runnable(command!));
+    expect(await (await fetch(`${url}/x?rounds=10`)).json()).toMatchObject({ SCRIPT_NAME: '', PATH_INFO: '/x' });
+  });
+});
+
+describe('docs/deploying.md', () => {
+  /** Starts /slow (query: `sized` or ''), sends SIGTERM once its first part arrived, and returns the rest of the body and the exit code. */
+  async function drainDuringShutdown(query: string): Promise<{ rest: string; code: number | null }> {
+    const server = await serve(['serve', 'examples/docs/proxied-async.ts:app', '--port', '0', '--timeout-graceful-shutdown', '10']);
+    const res = await fetch(`${server.url}/slow?${query}`);
+    const reader = res.body!.getReader();
+    const first = await reader.read(); // the response is in flight
+    expect(new TextDecoder().decode(first.value)).toBe('{"part":1}\n');
+    server.child.kill('SIGTERM');
+    let rest = '';
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+    return { rest, code: await server.exited };
+  }
+
+  it('SIGTERM lets an in-flight response with Content-Length finish, then exits 0', async () => {
+    expect(await drainDuringShutdown('sized')).toEqual({ rest: '{"part":2}\n', code: 0 });
+  });
+
+  // Known bug in @tsgi/uws (reported, not ours to fix here): a chunked response still streaming when shutdown
+  // begins is ended with uWS's res.end(chunk, closeConnection=true), which writes "Connection: close" into the
+  // body, and the client sees a broken chunk. Flip to `it` once fixed; docs/deploying.md mentions it.
+  it.fails('SIGTERM lets an in-flight chunked response finish, then exits 0', async () => {
+    expect(await drainDuringShutdown('')).toEqual({ rest: '{"part":2}\n', code: 0 });
+  });
+
+  it('--workers 2 is refused on the npm uWebSockets.js build, as the guide says', async () => {
+    // If this fails because the server started, a build that shares ports is installed: update docs/deploying.md.
+    await expect(startTsgi(['serve', 'examples/docs/proxied-async.ts:app', '--port', '0', '--workers', '2'])).rejects.toThrow(
+      /share a port \(SO_REUSEPORT\); the loaded @trufflesuite\/uws-js-unofficial cannot/,
+    );
+  });
+});
