@@ -4,7 +4,7 @@ import { fromFetchHandler } from '../src/index.js';
 import { app as hono } from '../../../examples/hono/app.js';
 import { bytes, callHttp, httpScope, text, wsScope } from './harness.js';
 
-const quiet = { error: () => {}, warn: () => {} };
+const quiet = { error: () => {}, warning: () => {} };
 
 describe('fromFetchHandler with a real Hono app', () => {
   const app = fromFetchHandler(hono);

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve as serveNode } from '@hono/node-server';
-import { serve as serveUws } from '@tsgi/uws';
+import { consoleLogger as uwsLogger, serve as serveUws } from '@tsgi/uws';
 import { fromFetchHandler, toFetchHandler } from '../src/index.js';
 import { app as hono } from '../../../examples/hono/app.js';
 
@@ -19,7 +19,8 @@ interface Host {
 
 const hosts: Record<string, () => Promise<Host>> = {
   '@tsgi/uws + fromFetchHandler': async () => {
-    const handle = await serveUws(fromFetchHandler(hono), { host: '127.0.0.1', port: 0, logLevel: 'warning', accessLog: false });
+    // The server's own logger fits the bridge's logger option.
+    const handle = await serveUws(fromFetchHandler(hono, { logger: uwsLogger('warning') }), { host: '127.0.0.1', port: 0, logLevel: 'warning', accessLog: false });
     return { url: handle.url, close: () => handle.close() };
   },
   'node:http + toFetchHandler(fromFetchHandler)': async () => {

@@ -96,7 +96,7 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
       return;
     }
     // Any other request the fetch API cannot represent (e.g. an unparsable Host) is the client's fault.
-    logger.warn?.(`fromFetchHandler: cannot build a Request for ${scope.method} ${scope.path}: ${String(e)}`);
+    logger.warning?.(`fromFetchHandler: cannot build a Request for ${scope.method} ${scope.path}: ${String(e)}`);
     await sendSimple(send, 400, 'Bad Request');
     return;
   }
