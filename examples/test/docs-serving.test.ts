@@ -126,6 +126,12 @@ describe('docs/deploying.md', () => {
     expect(await drainDuringShutdown('')).toEqual({ rest: '{"part":2}\n', code: 0 });
   });
 
+  // The same bug without a shutdown: with keep-alive off every response ends with closeConnection=true.
+  it.fails('a streamed chunked response arrives intact with --timeout-keep-alive 0', async () => {
+    const { url } = await serve(['serve', 'examples/docs/proxied-async.ts:app', '--port', '0', '--timeout-keep-alive', '0']);
+    expect(await (await fetch(`${url}/slow`)).text()).toBe('{"part":1}\n{"part":2}\n');
+  });
+
   it('--workers 2 is refused on the npm uWebSockets.js build, as the guide says', async () => {
     // If this fails because the server started, a build that shares ports is installed: update docs/deploying.md.
     await expect(startTsgi(['serve', 'examples/docs/proxied-async.ts:app', '--port', '0', '--workers', '2'])).rejects.toThrow(
