@@ -3,7 +3,8 @@
  * either a verbatim copy of a file that a test runs (`<!-- file: … -->` above
  * it) or a shell block whose every command is one this test knows how to
  * check (a `tsgi serve` whose flags parse and whose app file exists, a script
- * of package.json, a test file that exists). Relative links must resolve.
+ * of package.json, a test file that exists). Relative links and repository
+ * paths named in inline code must resolve.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -69,6 +70,14 @@ describe.each(PAGES)('%s', (page) => {
       if (/^[a-z]+:/.test(target!) || target!.startsWith('#')) continue;
       const path = join(repoRoot, dirname(page), target!.replace(/#.*$/, ''));
       expect(existsSync(path), `${page} links to ${target}, which does not exist`).toBe(true);
+    }
+  });
+
+  it('names only repository files that exist', () => {
+    const outsideCode = text.replace(/^(`{3,})[^\n]*\n[\s\S]*?^\1$/gm, '');
+    for (const [, span] of outsideCode.matchAll(/`([^`\s]+)`/g)) {
+      if (!/^(examples|docs|packages|spec|scripts|conformance-tests)\/[\w./@-]+$/.test(span!)) continue; // not a plain repo path
+      expect(existsSync(join(repoRoot, span!)), `${page} names ${span}, which does not exist`).toBe(true);
     }
   });
 });
