@@ -159,7 +159,7 @@ describe('docs/deploying.md: tsgi behind real nginx', () => {
     expect([...seen].sort()).toEqual([join(dir, 'app-1.sock'), join(dir, 'app-2.sock')]);
   });
 
-  it('a client cannot spoof its address: nginx appends the real one', async () => {
+  it('a client cannot spoof its address: nginx replaces X-Forwarded-For', async () => {
     const { body } = await get(nginxPort, '/', { 'X-Forwarded-For': '203.0.113.9' });
     // The app trusts every peer of its socket ('*'), so it takes the leftmost hop: nginx must replace the header.
     expect(body.client[0]).toBe(CLIENT);
