@@ -399,8 +399,16 @@ export const wsgiChecks: Check[] = [
       const token = t.token();
       const c = await t.connect();
       await c.write(Buffer.concat([t.serialize({ method: 'POST', target: `/read-short?token=${token}`, headers: [['Content-Length', '100000']] }), Buffer.alloc(1000, 0x61)]));
-      await t.appStarted(token);
+      const started = await t.appStarted(token).then(() => true, () => false);
       c.destroy();
+      if (!started) {
+        // A server that reads whole bodies before calling the app never hands it a short one:
+        // that conforms, as long as the app is not called after the client left.
+        await new Promise((r) => setTimeout(r, 300));
+        const late = await t.report(token, () => true, 'no report').catch(() => null);
+        t.ok(late === null || late.raised !== false, 'the app must not get the short body as if it were complete', late);
+        return;
+      }
       const r = await t.report(token, (x) => x.raised !== undefined, 'a report of the read');
       t.eq(r.raised, true, 'read() raised');
     },
