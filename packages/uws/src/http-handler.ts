@@ -471,7 +471,7 @@ function settle(exchange: HttpExchange, logger: ServerContext['logger'], err: un
   }
 }
 
-const bodyInfo: BodyInfo = { contentLength: -1, chunked: false };
+const bodyInfo: BodyInfo = { contentLength: -1, chunked: false, fault: null };
 
 /** The uWS route handler for every HTTP request of one server. */
 export function createHttpHandler(ctx: ServerContext): (res: HttpResponse, req: HttpRequest) => void {
@@ -485,6 +485,12 @@ export function createHttpHandler(ctx: ServerContext): (res: HttpResponse, req: 
         return;
       }
       const head = readRequestHead(req, res, ctx, bodyInfo);
+      if (bodyInfo.fault !== null) {
+        // Refused before the app runs; closing drops whatever uWS made of the rest of the stream.
+        logger.warning(`Invalid HTTP request received: ${bodyInfo.fault.reason}.`);
+        refuse(res, bodyInfo.fault.status, bodyInfo.fault.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request', true);
+        return;
+      }
       const limit = options.limitConcurrency;
       if (limit !== null && connections.size >= limit) {
         logger.warning('Exceeded concurrency limit.');

@@ -7,24 +7,60 @@ import { applyProxyHeaders, type RequestHead } from '@tsgi/core';
 import type { HttpRequest, HttpResponse } from './binding.js';
 import type { ServerContext } from './context.js';
 
-/** What the head says about the request body. */
+/** What the head says about the request body, and whether it must be refused before the app runs. */
 export interface BodyInfo {
   /** Content-Length, or -1 when absent (or unparseable). */
   contentLength: number;
   /** Transfer-Encoding was present (a chunked body). */
   chunked: boolean;
+  /** A head uWebSockets.js let through but RFC 9112 says to refuse (the answer to give), else null. */
+  fault: HeadFault | null;
 }
+
+/** Why a request head is refused: its status and the rule it broke. */
+export interface HeadFault {
+  status: 400 | 431;
+  reason: string;
+}
+
+/**
+ * The largest request head (method, target and header fields) accepted, in
+ * bytes: node:http's default and h11's (so uvicorn's). uWebSockets.js v20.30
+ * itself takes heads of a few hundred KiB.
+ */
+export const MAX_HEAD_BYTES = 16 * 1024;
 
 // req.forEach takes a callback: a module-level collector avoids a closure per request.
 let collected: Array<[string, string]> = [];
 let contentLength = -1;
+let contentLengthText: string | null = null;
 let chunked = false;
+let hosts = 0;
+let headBytes = 0;
+let fault: HeadFault | null = null;
 let proxyHeader = false;
 function collectHeader(name: string, value: string): void {
   collected.push([name, value]);
-  if (name === 'content-length') contentLength = /^\d{1,15}$/.test(value) ? Number(value) : -1;
-  else if (name === 'transfer-encoding') chunked = true;
-  else if (name === 'forwarded' || name.startsWith('x-forwarded-')) proxyHeader = true;
+  headBytes += name.length + value.length + 4;
+  if (name === 'content-length') {
+    // uWS frames the body by the first field; a second that disagrees is a smuggling shape.
+    if (contentLengthText !== null && contentLengthText !== value) fault ??= { status: 400, reason: 'Content-Length fields that disagree (RFC 9112 section 6.3)' };
+    contentLengthText = value;
+    if (/^\d{1,15}$/.test(value)) contentLength = Number(value);
+    else {
+      // Signed, hex, list-valued, overflowing: uWS would hand the app an empty body and keep reading.
+      contentLength = -1;
+      fault ??= { status: 400, reason: `an invalid Content-Length (RFC 9112 section 6.3): ${JSON.stringify(value.slice(0, 40))}` };
+    }
+  } else if (name === 'transfer-encoding') {
+    // uWS decodes any Transfer-Encoding as chunked: only a single plain "chunked" means that.
+    if (chunked || value.toLowerCase() !== 'chunked') fault ??= { status: 400, reason: `Transfer-Encoding other than one "chunked" (RFC 9112 section 6.1): ${JSON.stringify(value.slice(0, 40))}` };
+    chunked = true;
+  } else if (name === 'host') {
+    if (++hosts > 1) fault ??= { status: 400, reason: 'more than one Host field (RFC 9112 section 3.2)' };
+  } else if (name === '') {
+    fault ??= { status: 400, reason: 'an empty field name (RFC 9110 section 5.1)' };
+  } else if (name === 'forwarded' || name.startsWith('x-forwarded-')) proxyHeader = true;
 }
 
 // Peers repeat: their IPv4 text is remembered by its 32-bit value (bounded).
@@ -89,17 +125,23 @@ function isMappedIpv4(b: Uint8Array): boolean {
 export function readRequestHead(req: HttpRequest, res: HttpResponse, ctx: ServerContext, body?: BodyInfo): RequestHead {
   collected = [];
   contentLength = -1;
+  contentLengthText = null;
   chunked = false;
+  hosts = 0;
+  headBytes = 0;
+  fault = null;
   proxyHeader = false;
   req.forEach(collectHeader);
   const headers = collected;
   collected = [];
+  const url = req.getUrl();
+  const query = req.getQuery() as string | undefined;
   if (body !== undefined) {
     body.contentLength = contentLength;
     body.chunked = chunked;
+    headBytes += url.length + (query === undefined ? 0 : query.length + 1);
+    body.fault = headBytes > MAX_HEAD_BYTES ? { status: 431, reason: `a request head over ${MAX_HEAD_BYTES} bytes` } : fault;
   }
-  const url = req.getUrl();
-  const query = req.getQuery() as string | undefined;
   const address = ctx.options.uds === null ? remoteAddress(res) : '';
   const head: RequestHead = {
     method: req.getCaseSensitiveMethod(),
