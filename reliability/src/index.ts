@@ -3,3 +3,5 @@ export * from './raw-exchange.js';
 export * from './record.js';
 export * from './servers.js';
 export { HOSTILE_REQUESTS, bytesOf, type HostileRequest } from '../corpus/hostile-requests.js';
+export * from './load.js';
+export * from './cli-process.js';

@@ -82,6 +82,8 @@ export const app: WsgiApplication = (env, start) => {
     default: {
       // A body the server cannot deliver whole makes read() raise: the request then never counts as seen.
       const body = env['wsgi.input'].read();
+      // Load-test requests stay in flight a little, so a shutdown signal finds some running.
+      if (path.startsWith('/load/')) sleep(20);
       recordRequest({ ...seen, headers: { ...seen.headers, 'x-body-bytes': String(body.byteLength) } });
       return text(start, `ok ${body.byteLength}`);
     }

@@ -1,0 +1,71 @@
+/**
+ * Graceful shutdown under load, through the CLI as users run it: while
+ * keep-alive clients drive `tsgi serve` in a child process, SIGTERM. Every
+ * request the app accepted completes with a 200 at the client, requests
+ * after the signal are refused (503 or no connection), lifespan shutdown
+ * runs (uws), and the process exits 0. Counted, so a lost request shows.
+ */
+import { connect } from 'node:net';
+import { afterEach, describe, expect, test } from 'vitest';
+import { ASGI_APP_PATH, WSGI_APP_PATH, simpleGet, startCliServer, startLoad, type ServerKind, type ServerProcess } from '../src/index.js';
+
+let proc: ServerProcess | undefined;
+afterEach(async () => {
+  await proc?.dispose();
+  proc = undefined;
+});
+
+/** Resolves with 'refused' when a new connection is refused, else with the status a request on it got. */
+async function tryNewConnection(port: number): Promise<'refused' | number> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.on('error', () => resolve('refused'));
+    s.on('connect', () => {
+      s.destroy();
+      simpleGet(port, '/after-signal').then(
+        (r) => resolve(r.status),
+        () => resolve('refused'),
+      );
+    });
+  });
+}
+
+describe.each<ServerKind>(['uws', 'pool'])('SIGTERM under load: %s', (kind) => {
+  test('no accepted request is lost, new ones are refused, lifespan shutdown runs, exit code 0', async () => {
+    const args = kind === 'uws' ? ['--server', 'uws', '--lifespan', 'on'] : ['--server', 'pool', '--threads', '4'];
+    proc = await startCliServer(kind === 'uws' ? ASGI_APP_PATH : WSGI_APP_PATH, args);
+    expect((await simpleGet(proc.port, '/ok')).status).toBe(200);
+    const load = startLoad(proc.port, 32);
+    // Load until a few hundred requests went through, so the signal lands mid-stream.
+    await expect.poll(() => load.outcomes.length, { timeout: 30_000, interval: 20 }).toBeGreaterThan(300);
+    const before = load.outcomes.length;
+    const signalled = performance.now();
+    proc.child.kill('SIGTERM');
+    const afterSignal = await tryNewConnection(proc.port);
+    const code = await proc.exited;
+    const exitMs = Math.round(performance.now() - signalled);
+    await load.stop();
+
+    const seen = proc.seen();
+    const accepted = new Set(seen.filter((r) => r.path.startsWith('/load/')).map((r) => Number(r.path.slice('/load/'.length))));
+    const answered = new Map(load.outcomes.map((o) => [o.id, o]));
+    // Every request the app accepted reached its client as a 200.
+    const lost = [...accepted].filter((id) => {
+      const o = answered.get(id);
+      return o === undefined || !('status' in o) || o.status !== 200;
+    });
+    expect(lost, `accepted by the app but not answered 200: ${lost.slice(0, 10).join(', ')}`).toEqual([]);
+    // Nothing answered 200 that the app did not serve (no phantom success).
+    const phantom = load.outcomes.filter((o) => 'status' in o && o.status === 200 && !accepted.has(o.id));
+    expect(phantom).toEqual([]);
+    // Requests after the signal: refused (503, or no connection), never served.
+    for (const o of load.outcomes) if ('status' in o && o.status !== 200) expect(o.status).toBe(503);
+    expect(afterSignal === 'refused' || afterSignal === 503, `a new connection after SIGTERM got ${afterSignal}`).toBe(true);
+    expect(accepted.size).toBeGreaterThan(before - 32);
+    if (kind === 'uws') expect(seen.filter((r) => r.method === 'LIFESPAN').map((r) => r.path)).toEqual(['startup', 'shutdown']);
+    expect(code, proc.stderr()).toBe(0);
+    // The figures docs/reliability.md quotes.
+    console.log(`${kind}: ${accepted.size} accepted and answered 200, ${load.outcomes.length - accepted.size} refused after SIGTERM, 0 lost; exit ${code} after ${exitMs} ms`);
+  }, 60_000);
+});
+
