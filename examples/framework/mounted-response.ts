@@ -78,13 +78,15 @@ class BodyStream implements AsyncIterable<Uint8Array> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    let current: { chunk: Uint8Array; taken: () => void } | undefined;
     try {
       for (;;) {
-        const next = this.#queue.shift();
-        if (next !== undefined) {
-          yield next.chunk;
+        current = this.#queue.shift();
+        if (current !== undefined) {
+          yield current.chunk;
           // Taken only once the consumer asks for more: that is, once the chunk has been sent on.
-          next.taken();
+          current.taken();
+          current = undefined;
           continue;
         }
         if (this.#error !== null) throw this.#error.error;
@@ -92,8 +94,9 @@ class BodyStream implements AsyncIterable<Uint8Array> {
         await new Promise<void>((wake) => (this.#wake = wake));
       }
     } finally {
-      // Release a producer waiting on a chunk nobody will take.
+      // The reader stopped early (the client left): release the producer, whose next send fails as a disconnect.
       this.#abandoned = true;
+      current?.taken();
       for (const pending of this.#queue.splice(0)) pending.taken();
     }
   }

@@ -4,7 +4,7 @@
  * responses, errors, middleware, lifespan, WebSocket views, and sync views
  * on worker threads through @tsgi/bridge.
  */
-import { AsgiTestClient, WebSocketDenied } from '@tsgi/core';
+import { AsgiTestClient, isClientDisconnected, WebSocketDenied, type Receive, type Scope, type Send } from '@tsgi/core';
 import { describe, expect, it, vi } from 'vitest';
 import { createApp, HttpError, json, Response, text, type App } from '../framework/index.js';
 
@@ -233,5 +233,48 @@ describe('sync views (mountSync: WSGI-TS on worker threads through @tsgi/bridge)
     expect((await blocked).text()).toBe('blocked');
     expect(fastDone).toBeLessThan(performance.now() - started);
     expect(fastDone).toBeLessThan(1500);
+  });
+});
+
+describe('mount (any ASGI app below a prefix)', () => {
+  it('streams a mounted app’s body with backpressure, and stops it when the client leaves', async () => {
+    let produced = 0;
+    let ended: unknown = null;
+    const producer = async (scope: Scope, _receive: Receive, send: Send): Promise<void> => {
+      if (scope.type !== 'http') return;
+      await send({ type: 'http.response.start', status: 200, headers: [['x-root', scope.root_path]] });
+      try {
+        for (;;) {
+          await send({ type: 'http.response.body', body: new Uint8Array(1024), more_body: true });
+          produced++;
+        }
+      } catch (e) {
+        ended = e;
+      }
+    };
+    const app = createApp().mount('/feed', producer);
+    await using client = await AsgiTestClient.start(app);
+    const res = await client.stream('GET', '/feed/x');
+    expect(res.headers.get('x-root')).toBe('/feed');
+    let taken = 0;
+    for await (const _chunk of res) if (++taken === 3) break;
+    await vi.waitFor(() => expect(isClientDisconnected(ended)).toBe(true));
+    // The producer never ran more than a chunk or two ahead of the client.
+    expect(produced).toBeLessThanOrEqual(taken + 2);
+  });
+
+  it('answers HEAD through a mounted streaming app without a body, and lets the app finish', async () => {
+    let finished = false;
+    const app = createApp().mount('/m', async (scope, _receive, send) => {
+      if (scope.type !== 'http') return;
+      await send({ type: 'http.response.start', status: 200 });
+      for (let i = 0; i < 3; i++) await send({ type: 'http.response.body', body: new Uint8Array(8), more_body: true });
+      await send({ type: 'http.response.body' });
+      finished = true;
+    });
+    await using client = await AsgiTestClient.start(app);
+    const head = await client.head('/m');
+    expect([head.status, head.body.byteLength, finished]).toEqual([200, 0, true]);
+    expect((await client.get('/m')).body.byteLength).toBe(24);
   });
 });
