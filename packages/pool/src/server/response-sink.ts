@@ -28,11 +28,17 @@ export function responseSink(res: ServerResponse): ResponseSink {
   return {
     start(status: number, reason: string, headers: WsgiHeaders): void {
       // node takes raw headers as one flat [name, value, name, value, ...] list and sends them as is.
-      const flat: string[] = new Array(headers.length * 2);
-      for (let i = 0; i < headers.length; i++) {
-        flat[2 * i] = headers[i]![0];
-        flat[2 * i + 1] = headers[i]![1];
+      const flat: string[] = [];
+      let connection = false;
+      for (const [name, value] of headers) {
+        flat.push(name, value);
+        // Only the server's own answers (413 and the like) carry one; checks refuse it from apps.
+        if (name.length === 10 && name.toLowerCase() === 'connection') connection = true;
       }
+      // The server owns the connection headers and states Connection itself:
+      // node then adds no Keep-Alive header, which on the wire could not be
+      // told apart from a hop-by-hop header an app slipped through.
+      if (!connection) flat.push('Connection', res.shouldKeepAlive ? 'keep-alive' : 'close');
       res.writeHead(status, reason, flat);
     },
     // body() settles when node has handed the chunk to the socket: the runner may reuse its bytes then.
