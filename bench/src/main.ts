@@ -14,6 +14,7 @@
  *   --cpu-prof      Node servers write CPU profiles to <out>/profiles
  *   --out DIR       where results go (default bench/results; --smoke: bench/results/tmp)
  *   --smoke         CI check of the harness: 1 round of 1 s, no warm-up, 16 MiB transfers
+ *   --render        measure nothing: redraw latest.md and latest.svg from <out>/latest.json
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -37,6 +38,7 @@ const { values, positionals } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     out: { type: 'string' },
     smoke: { type: 'boolean', default: false },
+    render: { type: 'boolean', default: false },
   },
 });
 
@@ -55,6 +57,14 @@ const transferBytes = Math.round(positiveNumber('mib', values.mib, smoke ? 16 : 
 const withPython = !values['no-python'];
 const only = values.only?.split(',').filter(Boolean) ?? null;
 const out = values.out ?? fileURLToPath(new URL(smoke ? '../../results/tmp' : '../../results', import.meta.url));
+
+if (values.render) {
+  const latest = JSON.parse(readFileSync(`${out}/latest.json`, 'utf8')) as BenchReport;
+  writeFileSync(`${out}/latest.svg`, renderSvg(latest));
+  writeFileSync(`${out}/latest.md`, renderMarkdown(latest));
+  console.log(`bench: redrew ${out}/latest.md and latest.svg from latest.json`);
+  process.exit(0);
+}
 
 const catalogue = allScenarios(transferBytes);
 const chosen =

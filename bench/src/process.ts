@@ -87,7 +87,7 @@ export class ServerProcess {
     const child = spawn(cmd!, args, { cwd: spec.cwd, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'ignore', 'pipe'] });
     const server = new ServerProcess(child, port);
     const exited = once(child, 'exit').then(([code]) => {
-      throw new Error(`exited with code ${String(code)} before listening: ${server.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      throw new Error(`exited with code ${String(code)} before listening: ${server.reason()}`);
     });
     try {
       await Promise.race([waitForPort(port, timeoutMs), exited]);
@@ -116,6 +116,12 @@ export class ServerProcess {
   /** Peak resident set size of the process tree so far (sum of each process's VmHWM), in MiB. */
   peakRssMiB(): number {
     return processTree(this.pid).reduce((sum, pid) => sum + statusKiB(pid, 'VmHWM'), 0) / 1024;
+  }
+
+  /** The error line of the server's stderr (Node prints the stack first), else its last line. */
+  private reason(): string {
+    const lines = this.stderr.trim().split('\n');
+    return (lines.find((l) => /^\w*Error\b/.test(l)) ?? lines[lines.length - 1] ?? '').trim();
   }
 
   /** The last lines the server wrote to stderr. */

@@ -48,13 +48,19 @@ export function describeLoad(load: Load): string {
   }
 }
 
-function header(r: ScenarioResult): string {
+/** How a scenario was run: load, rounds, pinning, when, and how busy the machine was. */
+function details(r: ScenarioResult): string {
   const where = r.pinned ? 'server on CPU 0, load generator on CPU 1' : 'nothing pinned: server and load generator share both cores';
-  return `${r.number}. ${r.title}: ${describeLoad(r.load)}; ${r.rounds} round${r.rounds > 1 ? 's' : ''} of ${r.seconds} s; ${where}; ${r.measuredAt.slice(0, 16).replace('T', ' ')} UTC, load average ${r.loadAverageAtStart}`;
+  const rounds = `${r.rounds} round${r.rounds > 1 ? 's' : ''}${r.load.kind === 'transfer' ? '' : ` of ${r.seconds} s`}`;
+  return `${describeLoad(r.load)}; ${rounds}; ${where}; ${r.measuredAt.slice(0, 16).replace('T', ' ')} UTC, load average ${r.loadAverageAtStart}`;
+}
+
+function header(r: ScenarioResult): string {
+  return `${r.number}. ${r.title}: ${details(r)}`;
 }
 
 function metricHead(m: Metric): string {
-  return `${m.label} (${m.unit})`;
+  return m.label === m.unit ? m.label : `${m.label} (${m.unit})`;
 }
 
 /** The plain-text table printed at the end of a run. */
@@ -82,7 +88,7 @@ export function renderTable(report: BenchReport): string {
 export function renderMarkdown(report: BenchReport): string {
   const out: string[] = [];
   for (const r of report.scenarios) {
-    out.push(`### ${header(r)}`, '');
+    out.push(`### ${r.number}. ${r.title}`, '', `${details(r)}.`, '');
     out.push(`| contender | ${r.metrics.map(metricHead).join(' | ')} |`, `| --- |${r.metrics.map(() => ' ---: |').join('')}`);
     for (const c of r.contenders) {
       const cells = c.samples.length === 0 ? [c.errors[0]?.replaceAll('|', '\\|') ?? 'no result', ...r.metrics.slice(1).map(() => '')] : r.metrics.map((mt) => formatSummary(c.summary[mt.key], mt.digits));

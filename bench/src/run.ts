@@ -89,8 +89,8 @@ async function measure(load: Load, server: ServerProcess, seconds: number, loadC
     }
     case 'rate': {
       const r = await node(loadCpus, 'rate.js', [base + load.path, String(load.rate), String(seconds), String(load.connections)], seconds + 30);
-      if (r.completed! < r.sent!) throw new Error(`${r.sent! - r.completed!} of ${r.sent} requests unanswered 2 s after the end`);
-      return { p50Ms: r.p50Ms!, p99Ms: r.p99Ms!, maxMs: r.maxMs!, rps: r.completed! / r.seconds! };
+      // A server that falls behind the rate leaves requests unanswered: reported, since the percentiles cover answered ones only.
+      return { p50Ms: r.p50Ms!, p99Ms: r.p99Ms!, maxMs: r.maxMs!, rps: r.completed! / r.seconds!, unansweredPct: (100 * (r.sent! - r.completed!)) / r.sent! };
     }
     case 'ws': {
       const r = await node(loadCpus, 'ws-echo.js', [`ws://127.0.0.1:${server.port}/`, String(load.connections), String(seconds), String(load.payload)], seconds + 30);

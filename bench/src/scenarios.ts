@@ -226,6 +226,7 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
         { key: 'p99Ms', label: 'p99', unit: 'ms', higherIsBetter: false, digits: 2 },
         { key: 'maxMs', label: 'max', unit: 'ms', higherIsBetter: false, digits: 1 },
         { key: 'rps', label: 'achieved', unit: 'req/s', higherIsBetter: true, digits: 0 },
+        { key: 'unansweredPct', label: 'unanswered 2 s after the end', unit: '%', higherIsBetter: false, digits: 1 },
       ],
       chart: ['p99Ms'],
       targets: [],
