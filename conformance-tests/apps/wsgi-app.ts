@@ -293,7 +293,7 @@ export const app: WsgiApplication = (environ, startResponse) => {
   }
   if (p === '/hop-by-hop') {
     try {
-      startResponse('200 OK', [['Content-Type', 'application/json'], ['Keep-Alive', 'timeout=5']]);
+      startResponse('200 OK', [['Content-Type', 'application/json'], ['Keep-Alive', 'timeout=77, max=7']]);
     } catch (e) {
       startResponse('200 OK', [['Content-Type', 'application/json']], e);
       return [enc.encode(JSON.stringify({ raised: true, error: describeError(e) }))];

@@ -265,7 +265,7 @@ def app(environ, start_response):
         return plain(start_response, "200 OK", b"headers", hs)
     if p == "/hop-by-hop":
         try:
-            start_response("200 OK", [("Content-Type", "application/json"), ("Keep-Alive", "timeout=5")])
+            start_response("200 OK", [("Content-Type", "application/json"), ("Keep-Alive", "timeout=77, max=7")])
         except Exception as e:
             start_response("200 OK", [("Content-Type", "application/json")], sys.exc_info())
             return [json.dumps({"raised": True, "error": describe_error(e)}).encode()]
