@@ -226,6 +226,21 @@ describe('pool server over HTTP', () => {
     expect(reply).toMatch(/^HTTP\/1\.1 400/);
   });
 
+  it('refuses what node parses but HTTP/1.1 forbids: other versions (505), two Hosts (400), unknown transfer codings (501)', async () => {
+    const port = 'port' in server.address ? server.address.port : 0;
+    const send = (bytes: string) =>
+      new Promise<string>((resolve) => {
+        const sock = connect(port, '127.0.0.1', () => sock.write(bytes));
+        let data = '';
+        sock.on('data', (d) => (data += d.toString('latin1')));
+        sock.on('error', () => {});
+        sock.on('close', () => resolve(data));
+      });
+    expect(await send('GET /hello HTTP/2.0\r\nHost: x\r\n\r\n')).toMatch(/^HTTP\/1\.1 505 /);
+    expect(await send('GET /hello HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await send('POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n')).toMatch(/^HTTP\/1\.1 501 /);
+  });
+
   it('writes an access-log line per request', async () => {
     await http(server.url, '/hello?access=1');
     expect(lines.some((l) => /^ACCESS 127\.0\.0\.1:\d+ - "GET \/hello\?access=1 HTTP\/1\.1" 200 /.test(l))).toBe(true);

@@ -40,3 +40,33 @@ export function bodyInfo(req: IncomingMessage): BodyInfo {
   const hasBody = req.headers['transfer-encoding'] !== undefined || (contentLength !== null && contentLength > 0);
   return { contentLength, hasBody };
 }
+
+/** Why a request head that node's parser let through must still be refused: the status to answer, or null when it is fine. */
+export interface Refusal {
+  status: number;
+  reason: string;
+  why: string;
+}
+
+/**
+ * The HTTP/1.1 rules node:http does not enforce by itself, checked before
+ * the app is involved: only HTTP/1.0 and 1.1 (505 otherwise, RFC 9112 2.3),
+ * exactly one Host (400, RFC 9112 3.2), and no transfer coding other than a
+ * single chunked (501 for one the server does not implement, RFC 9112 6.1).
+ */
+export function refusal(req: IncomingMessage): Refusal | null {
+  if (req.httpVersionMajor !== 1 || (req.httpVersionMinor !== 0 && req.httpVersionMinor !== 1)) {
+    return { status: 505, reason: 'HTTP Version Not Supported', why: `HTTP version ${req.httpVersion}` };
+  }
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
+  if (hosts > 1) return { status: 400, reason: 'Bad Request', why: `${hosts} Host header fields` };
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined) {
+    const codings = te.split(',').map((c) => c.trim().toLowerCase());
+    if (codings.some((c) => c !== 'chunked')) return { status: 501, reason: 'Not Implemented', why: `transfer coding ${JSON.stringify(te)}` };
+    if (codings.length !== 1) return { status: 400, reason: 'Bad Request', why: `transfer coding ${JSON.stringify(te)}` };
+  }
+  return null;
+}

@@ -13,7 +13,7 @@ import { answerFor, sendAnswer } from '../runner/answer.js';
 import { createSyncRunner } from '../runner/runner.js';
 import { RequestBodyError, type SyncRunner } from '../runner/types.js';
 import { resolvePoolOptions, type PoolServeOptions, type ResolvedPoolOptions } from './options.js';
-import { bodyInfo, readRequestHead } from './request-head.js';
+import { bodyInfo, readRequestHead, refusal } from './request-head.js';
 import { responseSink } from './response-sink.js';
 
 /**
@@ -92,6 +92,15 @@ class HttpFront {
     const head = readRequestHead(req, this.opts.trustedHosts, this.opts.uds);
     const tag = `${head.method} ${head.target.length > 200 ? head.target.slice(0, 200) + '...' : head.target} #${n}`;
     if (this.closing || this.opts.timeoutKeepAlive === 0) res.shouldKeepAlive = false;
+    const refused = refusal(req);
+    if (refused !== null) {
+      // Never reaches the app; the connection closes, since its framing cannot be trusted.
+      this.logger.debug(`${tag}: refused with ${refused.status}: ${refused.why}`);
+      res.shouldKeepAlive = false;
+      void sendAnswer(responseSink(res), answerFor(refused.status, refused.reason)).then(() => req.socket.destroySoon());
+      this.accessLog(head.client, req, refused.status, started);
+      return;
+    }
     const info = bodyInfo(req);
     const limit = this.opts.limitMaxBodySize;
     if (limit !== null && info.contentLength !== null && info.contentLength > limit) {
