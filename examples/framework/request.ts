@@ -17,21 +17,36 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 export abstract class RequestBase {
   /** Values of the route's `:name` segments. */
   params: Params = {};
+  #query: URLSearchParams | null = null;
+  #headers: Headers | null = null;
 
   constructor(
     /** Upper-case method. */
     readonly method: string,
     /** The full percent-decoded path (root path included, as in the ASGI scope). */
     readonly path: string,
-    /** The query string, parsed (values UTF-8 decoded). */
-    readonly query: URLSearchParams,
-    /** Request headers; values are byte strings as they came (latin-1). */
-    readonly headers: Headers,
-    /** What the app stored during lifespan startup (a shallow copy per request). */
+    /** What the app stored during lifespan startup (the server's shallow copy for this request). */
     readonly state: Record<string, unknown>,
     /** Bodies past this many bytes make text()/json() answer 413. */
     protected readonly maxBody: number,
   ) {}
+
+  /** The query string as sent (byte string, without the `?`). */
+  protected abstract get rawQuery(): string;
+  /** Builds the request headers (called once, on first use). */
+  protected abstract buildHeaders(): Headers;
+
+  /** The query string, parsed (values UTF-8 decoded); built on first use, as many views never look. */
+  get query(): URLSearchParams {
+    this.#query ??= new URLSearchParams(latin1ToUtf8(this.rawQuery));
+    return this.#query;
+  }
+
+  /** Request headers (values are byte strings as they came, latin-1); built on first use. */
+  get headers(): Headers {
+    this.#headers ??= this.buildHeaders();
+    return this.#headers;
+  }
 
   /** Decodes a whole body as UTF-8 text; malformed UTF-8 is the client's error (400). */
   protected decode(bytes: Uint8Array): string {
@@ -72,7 +87,15 @@ export class Request extends RequestBase {
     readonly receive: Receive,
     maxBody = DEFAULT_MAX_BODY,
   ) {
-    super(scope.method, scope.path, new URLSearchParams(latin1ToUtf8(scope.query_string)), scopeHeaders(scope.headers), { ...scope.state }, maxBody);
+    super(scope.method, scope.path, scope.state ?? {}, maxBody);
+  }
+
+  protected get rawQuery(): string {
+    return this.scope.query_string;
+  }
+
+  protected buildHeaders(): Headers {
+    return scopeHeaders(this.scope.headers);
   }
 
   /** The client's address, when the server knows it. */
@@ -122,7 +145,16 @@ export class SyncRequest extends RequestBase {
     maxBody = DEFAULT_MAX_BODY,
   ) {
     const path = latin1ToUtf8(environ.SCRIPT_NAME + environ.PATH_INFO);
-    super(environ.REQUEST_METHOD, path, new URLSearchParams(latin1ToUtf8(environ.QUERY_STRING)), environHeaders(environ), {}, maxBody);
+    // Lifespan state lives on the event loop's thread; a worker thread keeps its own resources in module scope.
+    super(environ.REQUEST_METHOD, path, {}, maxBody);
+  }
+
+  protected get rawQuery(): string {
+    return this.environ.QUERY_STRING;
+  }
+
+  protected buildHeaders(): Headers {
+    return environHeaders(this.environ);
   }
 
   /** The path below the mount point (PATH_INFO, decoded): what sync views route on. */
