@@ -113,4 +113,12 @@ describe('the demo in headless Chromium', () => {
     await alice.click('#quote-run');
     expect(await alice.locator('#quote-out', { hasText: 'from http://127.0.0.1:' }).textContent()).toMatch(/^“.+”/);
   }, 60_000);
+
+  it('shuts down cleanly on SIGTERM (lifespan shutdown stops the upstream and the worker threads)', async () => {
+    const exited = once(server, 'exit');
+    server.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code, serverLog).toBe(0);
+    expect(serverLog).toContain('Application shutdown complete');
+  }, 30_000);
 });
