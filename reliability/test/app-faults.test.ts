@@ -153,7 +153,7 @@ describe.each<ServerKind>(['uws', 'pool'])('app faults on %s', (kind) => {
 });
 
 describe('lifespan faults (uws)', () => {
-  test("an exception in lifespan startup with lifespan 'on': serve() rejects naming the failure, nothing is left listening", async () => {
+  test("an exception in lifespan startup with lifespan 'on': serve() rejects naming the failure", async () => {
     process.env.TSGI_RELIABILITY_LIFESPAN_FAIL = 'startup';
     try {
       await expect(startRecorded('uws', { lifespan: 'on' })).rejects.toThrow(/lifespan startup failed/);

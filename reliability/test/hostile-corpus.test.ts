@@ -22,6 +22,8 @@ describe.each(SERVER_KINDS)('hostile requests against %s', (kind) => {
       HOSTILE_REQUESTS.map((entry) => rawExchange(server.port, bytesOf(entry), { timeoutMs: DEADLINE_MS, waitForClose: entry.mustClose === true })),
     );
     HOSTILE_REQUESTS.forEach((entry, i) => outcomes.set(entry.id, results[i]!));
+    // The figures docs/reliability.md quotes: how each entry ended.
+    console.log(`${kind}: ` + HOSTILE_REQUESTS.map((e) => { const o = outcomes.get(e.id)!; return `${e.id}=${o.status ?? (o.closed ? 'closed' : 'open')}${o.ms > 5000 ? `@${o.ms}ms` : ''}`; }).join(' '));
     // Once a fresh request has been answered, every earlier one the app saw is in the record.
     alive = await simpleGet(server.port, '/sentinel');
     seenPaths = server.seen().map((r) => r.path);
