@@ -5,3 +5,4 @@ export * from './servers.js';
 export { HOSTILE_REQUESTS, bytesOf, type HostileRequest } from '../corpus/hostile-requests.js';
 export * from './load.js';
 export * from './cli-process.js';
+export * from './fuzz.js';
