@@ -6,7 +6,7 @@
  */
 import { AsgiTestClient, isClientDisconnected, WebSocketDenied, type Receive, type Scope, type Send } from '@tsgi/core';
 import { describe, expect, it, vi } from 'vitest';
-import { createApp, HttpError, json, Response, text, type App } from '../framework/index.js';
+import { createApp, HttpError, json, Response, Router, text, type App } from '../framework/index.js';
 
 const SYNC_VIEWS = { module: new URL('./fixtures/sync-views.ts', import.meta.url).href, exportName: 'views' };
 
@@ -276,5 +276,22 @@ describe('mount (any ASGI app below a prefix)', () => {
     const head = await client.head('/m');
     expect([head.status, head.body.byteLength, finished]).toEqual([200, 0, true]);
     expect((await client.get('/m')).body.byteLength).toBe(24);
+  });
+});
+
+describe('route patterns', () => {
+  it('matches literal segments literally, params one segment, *rest the remainder', () => {
+    const router = new Router<string>();
+    router.add('GET', '/files/a.b', 'literal');
+    router.add('GET', '/users/:id/posts/:post', 'params');
+    router.add('*', '/any/*rest', 'rest');
+    expect(router.match('GET', '/files/a.b')).toMatchObject({ kind: 'found', handler: 'literal' });
+    expect(router.match('GET', '/files/aXb')).toEqual({ kind: 'not-found' });
+    expect(router.match('GET', '/users/1/posts/2')).toEqual({ kind: 'found', handler: 'params', params: { id: '1', post: '2' } });
+    expect(router.match('GET', '/users/1/posts')).toEqual({ kind: 'not-found' });
+    expect(router.match('GET', '/users//posts/2')).toEqual({ kind: 'not-found' });
+    expect(router.match('PATCH', '/any/x/y')).toEqual({ kind: 'found', handler: 'rest', params: { rest: 'x/y' } });
+    expect(router.match('HEAD', '/files/a.b')).toMatchObject({ kind: 'found' });
+    expect(router.match('POST', '/files/a.b')).toEqual({ kind: 'method-not-allowed', allowed: ['GET', 'HEAD'] });
   });
 });
