@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { renderMarkdown, renderSvg, renderTable, type BenchReport } from './report.js';
+import { renderMarkdown, renderSvg, renderTable, renderTargets, type BenchReport } from './report.js';
 import { runScenario } from './run.js';
 import { scenarios as allScenarios } from './scenarios.js';
 import { ensureSystemPackages, machineInfo } from './system.js';
@@ -61,7 +61,7 @@ const out = values.out ?? fileURLToPath(new URL(smoke ? '../../results/tmp' : '.
 if (values.render) {
   const latest = JSON.parse(readFileSync(`${out}/latest.json`, 'utf8')) as BenchReport;
   writeFileSync(`${out}/latest.svg`, renderSvg(latest));
-  writeFileSync(`${out}/latest.md`, renderMarkdown(latest));
+  writeFileSync(`${out}/latest.md`, `${renderMarkdown(latest)}\n${renderTargets(latest)}\n`);
   console.log(`bench: redrew ${out}/latest.md and latest.svg from latest.json`);
   process.exit(0);
 }
@@ -110,5 +110,5 @@ const merged: BenchReport = {
 };
 writeFileSync(latestPath, JSON.stringify(merged, null, 2) + '\n');
 writeFileSync(`${out}/latest.svg`, renderSvg(merged));
-writeFileSync(`${out}/latest.md`, renderMarkdown(merged));
+writeFileSync(`${out}/latest.md`, `${renderMarkdown(merged)}\n${renderTargets(merged)}\n`);
 console.log(`\nbench: wrote ${out}/${stamp}-${name}.json, latest.json, latest.md and latest.svg`);

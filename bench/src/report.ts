@@ -100,8 +100,28 @@ export function renderMarkdown(report: BenchReport): string {
   return out.join('\n');
 }
 
+/** Every target of the report in one Markdown table: figure, goal, verdict. */
+export function renderTargets(report: BenchReport): string {
+  const out = ['| # | figure (ratio of medians in one run) | value | target | verdict |', '| --- | --- | ---: | --- | --- |'];
+  for (const r of report.scenarios) {
+    for (const t of r.targets) {
+      const value = !Number.isFinite(t.value) ? 'not measured' : t.unit === 'x' ? `${num(t.value, 2)}x` : `${num(t.value, 0)} ${t.unit}`;
+      const goal = t.op === 'info' ? '' : `${t.op} ${t.threshold}${t.unit === 'x' ? 'x' : ` ${t.unit}`}`;
+      const verdict = t.met === null ? '' : t.met ? 'met' : '**missed**';
+      out.push(`| ${r.number} | ${t.label} | ${value} | ${goal} | ${verdict} |`);
+    }
+  }
+  return out.join('\n');
+}
+
 function escapeXml(s: string): string {
   return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+/** The gist of an error for the chart: the thrown message without the harness's prefix, cut to fit. */
+function shortError(error: string): string {
+  const message = error.includes('Error: ') ? error.slice(error.lastIndexOf('Error: ') + 7) : error;
+  return message.length > 80 ? `${message.slice(0, 79)}…` : message;
 }
 
 /** Bar colour: tsgi's own servers, Node baselines, Python anchors. */
@@ -126,7 +146,7 @@ export function renderSvg(report: BenchReport): string {
     for (const key of r.chart) {
       const metric = r.metrics.find((m) => m.key === key)!;
       y += 14;
-      parts.push(`<text x="10" y="${y}" font-size="13" font-weight="bold">${escapeXml(`${r.number}. ${r.title}: ${metric.label} (${metric.unit}${metric.higherIsBetter ? ', higher is better' : ', lower is better'})`)}</text>`);
+      parts.push(`<text x="10" y="${y}" font-size="13" font-weight="bold">${escapeXml(`${r.number}. ${r.title}: ${metricHead(metric)}, ${metric.higherIsBetter ? 'higher' : 'lower'} is better`)}</text>`);
       y += 8;
       const rows = r.contenders.filter((c) => c.summary[key] && c.summary[key]!.n > 0);
       const top = Math.max(...rows.map((c) => c.summary[key]!.max), 0) || 1;
@@ -135,7 +155,7 @@ export function renderSvg(report: BenchReport): string {
         const s = c.summary[key];
         parts.push(`<text x="${LABEL_W - 6}" y="${y + 15}" font-size="12" text-anchor="end">${escapeXml(c.label)}</text>`);
         if (!s || s.n === 0) {
-          parts.push(`<text x="${LABEL_W + 4}" y="${y + 15}" font-size="11" fill="#a33">${escapeXml((c.errors[0] ?? 'no result').slice(0, 70))}</text>`);
+          parts.push(`<text x="${LABEL_W + 4}" y="${y + 15}" font-size="11" fill="#a33">${escapeXml(shortError(c.errors[0] ?? 'no result'))}</text>`);
         } else {
           parts.push(`<rect x="${LABEL_W}" y="${y + 4}" width="${scale(s.median).toFixed(1)}" height="${ROW - 8}" fill="${colour(c.id)}"/>`);
           const wy = y + ROW / 2;

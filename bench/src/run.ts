@@ -5,7 +5,7 @@
  * over all contenders instead of landing on one.
  */
 import { execFile } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort, onCpus, ServerProcess } from './process.js';
@@ -118,8 +118,10 @@ function describe(scenario: Scenario, sample: Sample): string {
 export async function runScenario(scenario: Scenario, contenders: Contender[], o: RunOptions): Promise<ScenarioResult> {
   const measuredAt = new Date().toISOString();
   const loadAverageAtStart = Number(loadavg()[0]!.toFixed(2));
-  const serverCpus = scenario.pinned ? SERVER_CPU : '';
-  const loadCpus = scenario.pinned ? LOAD_CPU : '';
+  // One core (a small CI box) cannot be split: nothing is pinned then, and the JSON says so.
+  const pinned = scenario.pinned && availableParallelism() >= 2;
+  const serverCpus = pinned ? SERVER_CPU : '';
+  const loadCpus = pinned ? LOAD_CPU : '';
   const results = new Map<string, ContenderResult>(contenders.map((c) => [c.id, { id: c.id, label: c.label, samples: [], summary: {}, errors: [] }]));
   const running = new Map<string, ServerProcess>();
   try {
@@ -171,7 +173,7 @@ export async function runScenario(scenario: Scenario, contenders: Contender[], o
     measuredAt,
     loadAverageAtStart,
     load: scenario.load,
-    pinned: scenario.pinned,
+    pinned,
     rounds: o.rounds,
     seconds: o.seconds,
     metrics: scenario.metrics,
