@@ -90,6 +90,13 @@ export const app: AsgiApplication = async (scope, receive, send) => {
       await new Promise((r) => setTimeout(r, Number(q.get('ms') ?? 100)));
       return text(send, 200, 'slow ok');
     }
+    case '/download': {
+      // 8 MiB in 64 KiB chunks, with backpressure: for clients that leave mid-download.
+      const chunk = new Uint8Array(65536).fill(0x64);
+      await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/octet-stream']] });
+      for (let i = 0; i < 128; i++) await send({ type: 'http.response.body', body: chunk, more_body: i < 127 });
+      return;
+    }
     case '/whoami':
       return text(send, 200, JSON.stringify({ client: http.client ? http.client[0] : null, scheme: http.scheme }));
     default: {

@@ -77,6 +77,14 @@ export const app: WsgiApplication = (env, start) => {
     case '/slow':
       sleep(Number(q.get('ms') ?? 100));
       return text(start, 'slow ok');
+    case '/download': {
+      // 8 MiB in 64 KiB chunks, with backpressure: for clients that leave mid-download.
+      const chunk = new Uint8Array(65536).fill(0x64);
+      start('200 OK', [['Content-Type', 'application/octet-stream']]);
+      return (function* () {
+        for (let i = 0; i < 128; i++) yield chunk;
+      })();
+    }
     case '/whoami':
       return text(start, JSON.stringify({ client: env.REMOTE_ADDR ?? null, scheme: env['wsgi.url_scheme'] }));
     default: {
