@@ -5,6 +5,7 @@
  * on worker threads through @tsgi/bridge.
  */
 import { AsgiTestClient, isClientDisconnected, WebSocketDenied, type Receive, type Scope, type Send } from '@tsgi/core';
+import type { WsgiToAsgiOptions } from '@tsgi/bridge';
 import { describe, expect, it, vi } from 'vitest';
 import { createApp, HttpError, json, Response, Router, text, type App } from '../framework/index.js';
 
@@ -190,7 +191,15 @@ describe('WebSocket views', () => {
 });
 
 describe('sync views (mountSync: WSGI-TS on worker threads through @tsgi/bridge)', () => {
-  const build = (threads: number) =>
+  /** Collects what the sync views write to wsgi.errors (the bridge's logger gets it, from any thread). */
+  const collectingLogger = (lines: string[]): NonNullable<WsgiToAsgiOptions['logger']> => ({
+    debug() {},
+    info() {},
+    warning() {},
+    error: (message) => void lines.push(message),
+    access() {},
+  });
+  const build = (threads: number, logged: string[] = []) =>
     createApp()
       .use(async (_req, next) => {
         const res = await next();
@@ -198,11 +207,12 @@ describe('sync views (mountSync: WSGI-TS on worker threads through @tsgi/bridge)
         return res;
       })
       .get('/async', () => 'async')
-      .mountSync('/sync', SYNC_VIEWS, { threads });
+      .mountSync('/sync', SYNC_VIEWS, { threads, logger: collectingLogger(logged) });
 
   for (const threads of [0, 2]) {
     it(`routes below the prefix, with params, JSON bodies, errors and middleware (threads: ${threads})`, async () => {
-      await using client = await AsgiTestClient.start(build(threads));
+      const logged: string[] = [];
+      await using client = await AsgiTestClient.start(build(threads, logged));
       const root = await client.get('/sync');
       expect(root.json()).toEqual({ where: 'sync', path: '/sync', pathInfo: '' });
       expect(root.headers.get('x-middleware')).toBe('ran');
@@ -219,6 +229,9 @@ describe('sync views (mountSync: WSGI-TS on worker threads through @tsgi/bridge)
       expect((await client.get('/sync/nowhere')).status).toBe(404);
       expect((await client.post('/sync/items/1')).headers.get('allow')).toBe('GET, HEAD');
       expect((await client.get('/async')).text()).toBe('async');
+      // Bugs are logged server-side (and only bugs: the Conflict had its handler, the 418 was an HttpError).
+      await vi.waitFor(() => expect(logged.join('\n')).toMatch(/secret detail[\s\S]*returned a Promise/));
+      expect(logged.join('\n')).not.toMatch(/taken|short and stout/);
     });
   }
 
