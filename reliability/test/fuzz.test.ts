@@ -21,7 +21,7 @@ describe.each<ServerKind>(['uws', 'pool'])('fuzzing %s', (kind) => {
   });
 
   test(`${SECONDS} s of mutated requests: still running, no 5xx, no internal error`, async () => {
-    const report = await fuzz({ port: proc.port, seconds: SECONDS, seed: SEED, concurrency: 8 });
+    const report = await fuzz({ port: proc.port, seconds: SECONDS, seed: SEED, concurrency: 32 });
     console.log(`${kind}: ${report.sent} mutated requests (seed ${SEED}): ${JSON.stringify(report.outcomes)}`);
     const died = proc.child.exitCode !== null || proc.child.signalCode !== null;
     expect(died, `the server process died (exit ${proc.child.exitCode}, signal ${proc.child.signalCode}):\n${proc.stderr().slice(-3000)}`).toBe(false);
