@@ -1,0 +1,67 @@
+/**
+ * Clients that read responses very slowly (here: not at all) against
+ * `tsgi serve` in a child process: the server does not buffer their
+ * responses whole (its RSS stays far below what they asked for) and
+ * normal clients are still served. The pool server holds one worker thread
+ * per slow reader (the app's write blocks, as in gunicorn), so it gets
+ * fewer slow readers than threads; docs/reliability.md gives the figures.
+ */
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ASGI_APP_PATH, WSGI_APP_PATH, simpleGet, startCliServer, type ServerKind, type ServerProcess } from '../src/index.js';
+
+const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+
+const SETUPS: Record<ServerKind, { readers: number; threads: string[] }> = {
+  uws: { readers: 50, threads: [] },
+  pool: { readers: 4, threads: ['--threads', '8'] },
+};
+
+describe.each<ServerKind>(['uws', 'pool'])('slow readers against tsgi serve --server %s', (kind) => {
+  let proc: ServerProcess;
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    proc = await startCliServer(kind === 'uws' ? ASGI_APP_PATH : WSGI_APP_PATH, ['--server', kind, ...SETUPS[kind].threads]);
+  }, 60_000);
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await proc?.dispose();
+  });
+
+  test('their 8 MiB responses are not buffered whole, and normal clients are served', async () => {
+    const pid = proc.child.pid!;
+    expect((await simpleGet(proc.port, '/ok')).status).toBe(200);
+    const before = rssMiB(pid);
+    const { readers } = SETUPS[kind];
+    await Promise.all(
+      Array.from({ length: readers }, () => {
+        const s = connect(proc.port, '127.0.0.1');
+        sockets.push(s);
+        s.on('error', () => {});
+        // Read the first bytes, then stop reading: the kernel buffers fill and the server must hold back.
+        return new Promise<void>((resolve) => {
+          s.on('connect', () => s.write('GET /download HTTP/1.1\r\nHost: localhost\r\n\r\n'));
+          s.once('data', () => {
+            s.pause();
+            resolve();
+          });
+        });
+      }),
+    );
+    // Let the server push what it will.
+    await new Promise((r) => setTimeout(r, 1000));
+    const latencies: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = performance.now();
+      expect((await simpleGet(proc.port, `/ok?during-slow-readers=${i}`)).status).toBe(200);
+      latencies.push(performance.now() - t0);
+    }
+    latencies.sort((a, b) => a - b);
+    const grown = rssMiB(pid) - before;
+    console.log(`${kind}: ${readers} readers not reading 8 MiB each: server RSS +${grown.toFixed(0)} MiB; normal requests median ${latencies[10]!.toFixed(1)} ms`);
+    // Buffering the responses whole would take readers × 8 MiB.
+    expect(grown).toBeLessThan((readers * 8) / 2);
+    expect(latencies[10]!).toBeLessThan(500);
+  }, 60_000);
+});
