@@ -1,0 +1,56 @@
+/**
+ * The suite against tsgi's own servers, where every in-scope check must pass:
+ * @tsgi/uws (`tsgi serve --server uws`) hosting the ASGI-TS conformance app,
+ * @tsgi/pool hosting the WSGI-TS one through its programmatic `serve()`, both
+ * in library mode (`conformanceSuite`, one vitest test per check, as a server
+ * author's test file would do), and the bridge (the WSGI-TS app on
+ * `tsgi serve --server uws`) through `runChecks`, as the CLI runs any server.
+ */
+import { serve as servePool } from '@tsgi/pool';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runChecks, startServer, type CheckResult, type StartedServer } from '../src/index.js';
+import { conformanceSuite } from '../src/vitest.js';
+
+const TSGI = fileURLToPath(new URL('../../packages/cli/bin/tsgi.js', import.meta.url));
+
+conformanceSuite({
+  interface: 'asgi',
+  name: '@tsgi/uws (tsgi serve --server uws)',
+  timeoutMs: 3000,
+  async start(appPath) {
+    const server = await startServer({ iface: 'asgi', command: `node ${TSGI} serve ${appPath} --host {host} --port {port} --server uws --no-access-log --log-level critical`, startTimeoutMs: 60_000 });
+    return { url: `http://${server.host}:${server.port}`, close: async () => void (await server.stop()), stateDir: server.stateDir, shutdownToken: server.shutdownToken };
+  },
+});
+
+conformanceSuite({
+  interface: 'wsgi',
+  name: '@tsgi/pool (library mode)',
+  timeoutMs: 3000,
+  async start(_appPath, app) {
+    const h = await servePool({ module: app.path, exportName: app.exportName }, { host: '127.0.0.1', port: 0, threads: 4, accessLog: false, logLevel: 'critical' });
+    return { url: h.url, close: () => h.close() };
+  },
+});
+
+describe('the bridge: a WSGI-TS app on `tsgi serve --server uws`', () => {
+  let server: StartedServer;
+  let results: CheckResult[];
+  beforeAll(async () => {
+    server = await startServer({ iface: 'wsgi', command: `node ${TSGI} serve {app} --host {host} --port {port} --server uws --no-access-log --log-level critical`, startTimeoutMs: 60_000 });
+    results = await runChecks({
+      target: { host: server.host, port: server.port, iface: 'wsgi', timeoutMs: 3000, stateDir: server.stateDir, shutdownToken: server.shutdownToken },
+      stop: async () => void (await server.stop()),
+    });
+  }, 240_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('passes every in-scope check', () => {
+    const failed = results.filter((r) => r.status === 'fail').map((r) => `${r.id}: ${r.detail}`);
+    expect(failed).toEqual([]);
+    expect(results.filter((r) => r.status === 'pass').length).toBeGreaterThan(80);
+  });
+});
