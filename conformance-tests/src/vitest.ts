@@ -41,6 +41,12 @@ export interface SuiteOptions {
   timeoutMs?: number;
   /** Name of the describe block. */
   name?: string;
+  /**
+   * Checks the server is known to fail, by id, each with the reason. They run
+   * as expected failures: the test fails if such a check starts passing, so
+   * the list cannot outlive the bug it explains.
+   */
+  knownFailures?: Record<string, string>;
 }
 
 /** Declares one vitest test per check of the interface, against a server `start` brings up once. */
@@ -61,7 +67,14 @@ export function conformanceSuite(opts: SuiteOptions): void {
     }, 120_000);
     afterAll(close, 30_000);
     const name = (check: (typeof checks)[number]) => `${check.id} [${check.clauses.filter((c) => c.startsWith(opts.interface)).join(', ')}] ${check.title}`;
-    for (const check of checks.filter((c) => !c.afterStop)) {
+    const known = opts.knownFailures ?? {};
+    for (const check of checks.filter((c) => !c.afterStop && c.id in known)) {
+      it.fails(`${name(check)} (known failure: ${known[check.id]})`, async () => {
+        const r = await runCheck(check, target!, probe);
+        if (r.status !== 'pass') throw new Error(r.detail);
+      }, timeoutMs * 5);
+    }
+    for (const check of checks.filter((c) => !c.afterStop && !(c.id in known))) {
       it(name(check), async (ctx) => {
         const r = await runCheck(check, target!, probe);
         if (r.status === 'skip') ctx.skip(r.detail);

@@ -1,5 +1,9 @@
 /**
- * The suite against tsgi's own servers, where every in-scope check must pass:
+ * The suite against tsgi's own servers, where every in-scope check must pass
+ * except the known failures listed, each with its reason, in
+ * data/known-failures.json (what uWebSockets.js v20.30 itself does before tsgi
+ * sees a request, and one open bridge bug). Those run as expected failures, so
+ * a fix makes the test fail until the entry is removed:
  * @tsgi/uws (`tsgi serve --server uws`) hosting the ASGI-TS conformance app,
  * @tsgi/pool hosting the WSGI-TS one through its programmatic `serve()`, both
  * in library mode (`conformanceSuite`, one vitest test per check, as a server
@@ -7,17 +11,20 @@
  * `tsgi serve --server uws`) through `runChecks`, as the CLI runs any server.
  */
 import { serve as servePool } from '@tsgi/pool';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChecks, startServer, type CheckResult, type StartedServer } from '../src/index.js';
 import { conformanceSuite } from '../src/vitest.js';
 
+const known = JSON.parse(readFileSync(new URL('../data/known-failures.json', import.meta.url), 'utf8')) as Record<string, { failures: Record<string, string> }>;
 const TSGI = fileURLToPath(new URL('../../packages/cli/bin/tsgi.js', import.meta.url));
 
 conformanceSuite({
   interface: 'asgi',
   name: '@tsgi/uws (tsgi serve --server uws)',
   timeoutMs: 3000,
+  knownFailures: known['@tsgi/uws']!.failures,
   async start(appPath) {
     const server = await startServer({ iface: 'asgi', command: `node ${TSGI} serve ${appPath} --host {host} --port {port} --server uws --no-access-log --log-level critical`, startTimeoutMs: 60_000 });
     return { url: `http://${server.host}:${server.port}`, close: async () => void (await server.stop()), stateDir: server.stateDir, shutdownToken: server.shutdownToken };
@@ -48,9 +55,9 @@ describe('the bridge: a WSGI-TS app on `tsgi serve --server uws`', () => {
     await server?.stop();
   });
 
-  it('passes every in-scope check', () => {
-    const failed = results.filter((r) => r.status === 'fail').map((r) => `${r.id}: ${r.detail}`);
-    expect(failed).toEqual([]);
+  it('passes every in-scope check but the known, explained failures', () => {
+    const failed = Object.fromEntries(results.filter((r) => r.status === 'fail').map((r) => [r.id, r.detail]));
+    expect(Object.keys(failed).sort(), JSON.stringify(failed, null, 1)).toEqual(Object.keys(known['bridge']!.failures).sort());
     expect(results.filter((r) => r.status === 'pass').length).toBeGreaterThan(80);
   });
 });
