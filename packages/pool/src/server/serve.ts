@@ -7,9 +7,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { availableParallelism } from 'node:os';
-import { ClientDisconnected, buildHttpScope, type ModuleRef, type ServerAddress, type ServerHandle } from '@tsgi/core';
+import { ClientDisconnected, buildHttpScope, isClientDisconnected, type ModuleRef, type ServerAddress, type ServerHandle } from '@tsgi/core';
 import { consoleLogger, formatError, type Logger } from '../log.js';
-import { answerFor, sendAnswer } from '../runner/answer.js';
+import { answerFor, sendAnswer, type Answer } from '../runner/answer.js';
 import { createSyncRunner } from '../runner/runner.js';
 import { RequestBodyError, type SyncRunner } from '../runner/types.js';
 import { resolvePoolOptions, type PoolServeOptions, type ResolvedPoolOptions } from './options.js';
@@ -97,7 +97,7 @@ class HttpFront {
       // Never reaches the app; the connection closes, since its framing cannot be trusted.
       this.logger.debug(`${tag}: refused with ${refused.status}: ${refused.why}`);
       res.shouldKeepAlive = false;
-      void sendAnswer(responseSink(res), answerFor(refused.status, refused.reason)).then(() => req.socket.destroySoon());
+      void this.answerBeforeApp(res, answerFor(refused.status, refused.reason), tag).then(() => req.socket.destroySoon());
       this.accessLog(head.client, req, refused.status, started);
       return;
     }
@@ -106,7 +106,7 @@ class HttpFront {
     if (limit !== null && info.contentLength !== null && info.contentLength > limit) {
       // Refuse before the app runs; the unread body is not worth draining.
       res.shouldKeepAlive = false;
-      void sendAnswer(responseSink(res), answerFor(413, 'Content Too Large'));
+      void this.answerBeforeApp(res, answerFor(413, 'Content Too Large'), tag);
       this.accessLog(head.client, req, 413, started);
       return;
     }
@@ -143,6 +143,16 @@ class HttpFront {
     await Promise.all(this.inFlight);
     server.closeAllConnections();
     await closed;
+  }
+
+  /** Sends one of the server's own answers (4xx/5xx) that never reached the app; a client already gone is no error. */
+  private async answerBeforeApp(res: ServerResponse, answer: Answer, tag: string): Promise<void> {
+    try {
+      await sendAnswer(responseSink(res), answer);
+    } catch (e) {
+      if (isClientDisconnected(e)) this.logger.debug(`${tag}: client left before the ${answer.status} answer was written`);
+      else this.logger.error(`${tag}: could not send the ${answer.status} answer`, e);
+    }
   }
 
   private accessLog(client: [string, number] | null, req: IncomingMessage, status: number, started: number): void {
