@@ -7,6 +7,18 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HOSTILE_REQUESTS, bytesOf, rawExchange, simpleGet, startRecorded, SERVER_KINDS, type ExchangeOutcome, type RecordedServer } from '../src/index.js';
 
+/**
+ * Entries a server is known to let through, each with the reason. They run as
+ * expected failures: the test turns red as soon as one is refused, so the list
+ * cannot outlive the gap. docs/security.md lists them as open gaps.
+ */
+const KNOWN_GAPS: Record<string, Record<string, string>> = {
+  uws: {
+    'chunk-bare-lf': "uWebSockets.js v20.30's C++ chunked decoder accepts a chunk-size line ended by a bare LF; the body never passes through JavaScript undecoded",
+    'header-name-empty': "uWebSockets.js v20.30's C++ parser drops a ': x' line and serves the request; the dropped line never reaches JavaScript",
+  },
+};
+
 // uWebSockets.js closes a connection it will not answer after its 10 s idle timeout: wait past that.
 const DEADLINE_MS = 14_000;
 
@@ -33,7 +45,7 @@ describe.each(SERVER_KINDS)('hostile requests against %s', (kind) => {
     await server?.close();
   });
 
-  test.each(HOSTILE_REQUESTS.map((e) => [e.id, e] as const))('%s is refused', (_id, entry) => {
+  const judge = (entry: (typeof HOSTILE_REQUESTS)[number]) => {
     const out = outcomes.get(entry.id)!;
     const what = `${entry.why}: got ${JSON.stringify(out.received.slice(0, 200))} (closed: ${out.closed}, ${out.ms} ms)`;
     if (out.status === null) {
@@ -45,7 +57,12 @@ describe.each(SERVER_KINDS)('hostile requests against %s', (kind) => {
     }
     const reached = seenPaths.filter((p) => p.includes(`/${entry.id}`));
     expect(reached, `the app received it as a valid request (body read to the end). ${what}`).toEqual([]);
-  });
+  };
+  const gaps = KNOWN_GAPS[kind] ?? {};
+  for (const entry of HOSTILE_REQUESTS) {
+    if (entry.id in gaps) test.fails(`${entry.id} is refused (known gap: ${gaps[entry.id]})`, () => judge(entry));
+    else test(`${entry.id} is refused`, () => judge(entry));
+  }
 
   test('the server still serves, and saw only the sentinel request', () => {
     expect(alive.status).toBe(200);
