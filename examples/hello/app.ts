@@ -4,7 +4,7 @@ const body = new TextEncoder().encode('Hello, world!\n');
 
 /**
  * The smallest ASGI-TS app: answers every HTTP request with a greeting and
- * echoes WebSocket messages. `pnpm start` serves it on http://127.0.0.1:8000.
+ * echoes WebSocket messages. Serve it with `pnpm exec tsgi serve examples/hello/app.ts`.
  */
 export const app: AsgiApplication = async (scope, receive, send) => {
   if (scope.type === 'lifespan') {
