@@ -119,15 +119,14 @@ describe('docs/deploying.md', () => {
     expect(await drainDuringShutdown('sized')).toEqual({ rest: '{"part":2}\n', code: 0 });
   });
 
-  // Known bug in @tsgi/uws (reported, not ours to fix here): a chunked response still streaming when shutdown
-  // begins is ended with uWS's res.end(chunk, closeConnection=true), which writes "Connection: close" into the
-  // body, and the client sees a broken chunk. Flip to `it` once fixed; docs/deploying.md mentions it.
-  it.fails('SIGTERM lets an in-flight chunked response finish, then exits 0', async () => {
+  // A chunked response still streaming when shutdown begins must end as a valid chunked body
+  // (uWS's end(chunk, closeConnection=true) once wrote "Connection: close" into it).
+  it('SIGTERM lets an in-flight chunked response finish, then exits 0', async () => {
     expect(await drainDuringShutdown('')).toEqual({ rest: '{"part":2}\n', code: 0 });
   });
 
-  // The same bug without a shutdown: with keep-alive off every response ends with closeConnection=true.
-  it.fails('a streamed chunked response arrives intact with --timeout-keep-alive 0', async () => {
+  // The same without a shutdown: with keep-alive off every response ends the connection.
+  it('a streamed chunked response arrives intact with --timeout-keep-alive 0', async () => {
     const { url } = await serve(['serve', 'examples/docs/proxied-async.ts:app', '--port', '0', '--timeout-keep-alive', '0']);
     expect(await (await fetch(`${url}/slow`)).text()).toBe('{"part":1}\n{"part":2}\n');
   });

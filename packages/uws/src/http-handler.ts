@@ -264,8 +264,11 @@ class HttpExchange implements TrackedConnection, ReadControl {
     if (!more) {
       res.cork(() => {
         this.resumeBeforeEnd();
-        if (!this.headWritten) this.writeHead(null);
-        res.end(chunk, this.closeAfter);
+        // Once chunked streaming began, end(…, true) would make uWS write its
+        // "Connection: close" line into the body; the head already said so when it was known.
+        const streaming = this.headWritten;
+        if (!streaming) this.writeHead(null);
+        res.end(chunk, this.closeAfter && !streaming);
       });
       this.markEnded();
       return;
@@ -273,7 +276,7 @@ class HttpExchange implements TrackedConnection, ReadControl {
     if (chunk.byteLength === 0) return; // write('') would not start chunked framing: wait for bytes.
     let ok = true;
     res.cork(() => {
-      if (!this.headWritten) this.writeHead(null);
+      if (!this.headWritten) this.writeHead(null, true);
       ok = res.write(chunk);
     });
     if (ok) return;
