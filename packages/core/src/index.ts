@@ -6,3 +6,4 @@ export * from './asgi/index.js';
 export * from './wsgi/index.js';
 export * from './testing/index.js';
 export * from './proxy-headers.js';
+export * from './server-options.js';

@@ -3,8 +3,7 @@
  * validated here in JavaScript before anything reaches native code (a bad
  * value handed to uWebSockets.js can abort the process).
  */
-import { describe } from '@tsgi/core';
-import { parseTrustedHosts, type TrustedHosts } from '@tsgi/core';
+import { optionError, resolveCommonOptions, type TrustedHosts } from '@tsgi/core';
 import { LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
 
 /** uvicorn's --lifespan: `auto` runs it and tolerates an app that does not speak it. */
@@ -88,62 +87,34 @@ export const MAX_WS_MAX_SIZE = 2 ** 31 - 1;
 
 /** Applies defaults and validates every option; throws a TypeError or RangeError naming the option and value. */
 export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`serve(): options must be an object; got ${describe(options)}`);
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new TypeError(`serve(): unknown option ${JSON.stringify(key)}`);
-  }
+  const common = resolveCommonOptions(options, KNOWN, { rootPathMayEndWithSlash: true });
   const o = options;
-  const host = o.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host === '' || /[\s/]/.test(host)) fail('host', 'a host name or IP address', host);
-  const port = o.port ?? 8000;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail('port', 'an integer from 0 to 65535', port);
-  const uds = o.uds ?? null;
-  if (uds !== null && (typeof uds !== 'string' || uds === '' || uds.includes('\0'))) fail('uds', 'a unix socket path', uds);
-  const rootPath = o.rootPath ?? '';
-  if (typeof rootPath !== 'string' || (rootPath !== '' && !rootPath.startsWith('/')) || /[?#]/.test(rootPath)) {
-    fail('rootPath', "'' or a path starting with '/' (no '?' or '#')", rootPath);
-  }
-  const proxyHeaders = o.proxyHeaders ?? true;
-  if (typeof proxyHeaders !== 'boolean') fail('proxyHeaders', 'a boolean', proxyHeaders);
-  const allow = o.forwardedAllowIps ?? process.env.FORWARDED_ALLOW_IPS ?? '127.0.0.1';
-  if (typeof allow !== 'string' && !(Array.isArray(allow) && allow.every((s) => typeof s === 'string'))) {
-    fail('forwardedAllowIps', 'a string or an array of strings', allow);
-  }
-  const trusted = parseTrustedHosts(allow);
+  const allow = common.forwardedAllowIps;
   const forwardedAllowIps = (typeof allow === 'string' ? [allow] : allow).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-  const limitMaxBodySize = o.limitMaxBodySize ?? null;
-  if (limitMaxBodySize !== null && !(Number.isSafeInteger(limitMaxBodySize) && limitMaxBodySize >= 0)) {
-    fail('limitMaxBodySize', 'null or a non-negative integer (bytes)', limitMaxBodySize);
-  }
   const limitConcurrency = o.limitConcurrency ?? null;
   if (limitConcurrency !== null && !(Number.isSafeInteger(limitConcurrency) && limitConcurrency >= 1)) {
-    fail('limitConcurrency', 'null or a positive integer', limitConcurrency);
+    optionError('limitConcurrency', 'null or a positive integer', limitConcurrency);
   }
   const timeoutKeepAlive = o.timeoutKeepAlive ?? 10;
   if (timeoutKeepAlive !== 0 && timeoutKeepAlive !== 10) {
-    fail('timeoutKeepAlive', '10 (uWebSockets.js v20.30 closes idle HTTP connections after a fixed 10 s) or 0 (no keep-alive)', timeoutKeepAlive);
+    optionError('timeoutKeepAlive', '10 (uWebSockets.js v20.30 closes idle HTTP connections after a fixed 10 s) or 0 (no keep-alive)', timeoutKeepAlive);
   }
-  const timeoutGracefulShutdown = o.timeoutGracefulShutdown ?? null;
-  if (timeoutGracefulShutdown !== null && !(typeof timeoutGracefulShutdown === 'number' && timeoutGracefulShutdown >= 0 && Number.isFinite(timeoutGracefulShutdown))) {
-    fail('timeoutGracefulShutdown', 'null or a non-negative number of seconds', timeoutGracefulShutdown);
-  }
-  const accessLog = o.accessLog ?? true;
-  if (typeof accessLog !== 'boolean') fail('accessLog', 'a boolean', accessLog);
   const lifespan = o.lifespan ?? 'auto';
-  if (lifespan !== 'auto' && lifespan !== 'on' && lifespan !== 'off') fail('lifespan', "'auto', 'on' or 'off'", lifespan);
+  if (lifespan !== 'auto' && lifespan !== 'on' && lifespan !== 'off') optionError('lifespan', "'auto', 'on' or 'off'", lifespan);
   const wsMaxSize = o.wsMaxSize ?? 16 * 1024 * 1024;
-  if (!Number.isInteger(wsMaxSize) || wsMaxSize < 1 || wsMaxSize > MAX_WS_MAX_SIZE) fail('wsMaxSize', `an integer from 1 to ${MAX_WS_MAX_SIZE}`, wsMaxSize);
+  if (!Number.isInteger(wsMaxSize) || wsMaxSize < 1 || wsMaxSize > MAX_WS_MAX_SIZE) optionError('wsMaxSize', `an integer from 1 to ${MAX_WS_MAX_SIZE}`, wsMaxSize);
   const wsPingInterval = seconds('wsPingInterval', o.wsPingInterval, 20);
   const wsPingTimeout = seconds('wsPingTimeout', o.wsPingTimeout, 20);
   const workers = o.workers ?? 1;
-  if (!Number.isInteger(workers) || workers < 1 || workers > 256) fail('workers', 'an integer from 1 to 256', workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) optionError('workers', 'an integer from 1 to 256', workers);
   const logLevel = o.logLevel ?? 'info';
-  if (!(LOG_LEVELS as readonly unknown[]).includes(logLevel)) fail('logLevel', LOG_LEVELS.join(', '), logLevel);
+  if (!(LOG_LEVELS as readonly unknown[]).includes(logLevel)) optionError('logLevel', LOG_LEVELS.join(', '), logLevel);
   if (o.logger !== undefined && (typeof o.logger !== 'object' || o.logger === null || typeof o.logger.error !== 'function')) {
-    fail('logger', 'a Logger object', o.logger);
+    optionError('logger', 'a Logger object', o.logger);
   }
+  const { host, port, uds, rootPath, proxyHeaders, trustedHosts, limitMaxBodySize, timeoutGracefulShutdown, accessLog } = common;
   return {
-    host, port, uds, rootPath, proxyHeaders, trustedHosts: proxyHeaders ? trusted : null, forwardedAllowIps,
+    host, port, uds, rootPath, proxyHeaders, trustedHosts, forwardedAllowIps,
     limitMaxBodySize, limitConcurrency, timeoutKeepAlive, timeoutGracefulShutdown, accessLog, lifespan,
     wsMaxSize, wsPingInterval, wsPingTimeout, workers, logLevel,
   };
@@ -155,11 +126,8 @@ function seconds(name: string, v: number | null | undefined, dflt: number): numb
   if (v === undefined) return dflt;
   if (v === null || v === 0) return null;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_TIMER_S) {
-    fail(name, `null, 0, or a positive number of seconds up to ${MAX_TIMER_S}`, v);
+    optionError(name, `null, 0, or a positive number of seconds up to ${MAX_TIMER_S}`, v);
   }
   return v;
 }
 
-function fail(name: string, what: string, value: unknown): never {
-  throw new TypeError(`serve(): option '${name}' must be ${what}; got ${describe(value)}`);
-}

@@ -4,7 +4,7 @@
  * thread pool. Times are in seconds, sizes in bytes. Validated up front:
  * a bad value is a TypeError naming the option, never a half-started server.
  */
-import { describe, parseTrustedHosts, type TrustedHosts } from '@tsgi/core';
+import { optionError, resolveCommonOptions, type TrustedHosts } from '@tsgi/core';
 import { LOG_LEVELS, type Logger, type LogLevel } from '../log.js';
 import { DEFAULT_THREADS_PER_CORE } from '../runner/runner.js';
 
@@ -78,61 +78,29 @@ const KNOWN = new Set<string>([
 
 /** Applies defaults and validates every option; throws a TypeError naming the option and the value. */
 export function resolvePoolOptions(options: PoolServeOptions = {}, cores: number): ResolvedPoolOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`serve(): options must be an object; got ${describe(options)}`);
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new TypeError(`serve(): unknown option ${JSON.stringify(key)}`);
-  }
+  const common = resolveCommonOptions(options, KNOWN, { rootPathMayEndWithSlash: false });
   const o = options;
-  const host = o.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host === '' || /[\s/]/.test(host)) fail('host', 'a host name or IP address', host);
-  const port = o.port ?? 8000;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail('port', 'an integer from 0 to 65535', port);
-  const uds = o.uds ?? null;
-  if (uds !== null && (typeof uds !== 'string' || uds === '' || uds.includes('\0'))) fail('uds', 'a unix socket path', uds);
-  const rootPath = o.rootPath ?? '';
-  if (typeof rootPath !== 'string' || (rootPath !== '' && !rootPath.startsWith('/')) || rootPath.endsWith('/') || /[?#]/.test(rootPath)) {
-    fail('rootPath', "'' or a path starting (and not ending) with '/', without '?' or '#'", rootPath);
-  }
   const threads = o.threads ?? cores * DEFAULT_THREADS_PER_CORE;
-  if (!Number.isInteger(threads) || threads < 0 || threads > 1024) fail('threads', 'an integer from 0 to 1024', threads);
-  const proxyHeaders = o.proxyHeaders ?? true;
-  if (typeof proxyHeaders !== 'boolean') fail('proxyHeaders', 'a boolean', proxyHeaders);
-  const allow = o.forwardedAllowIps ?? process.env.FORWARDED_ALLOW_IPS ?? '127.0.0.1';
-  if (typeof allow !== 'string' && !(Array.isArray(allow) && allow.every((s) => typeof s === 'string'))) {
-    fail('forwardedAllowIps', 'a string or an array of strings', allow);
-  }
-  const trusted = parseTrustedHosts(allow);
-  const limitMaxBodySize = o.limitMaxBodySize ?? null;
-  if (limitMaxBodySize !== null && !(Number.isSafeInteger(limitMaxBodySize) && limitMaxBodySize >= 0)) {
-    fail('limitMaxBodySize', 'null or a non-negative integer (bytes)', limitMaxBodySize);
-  }
+  if (!Number.isInteger(threads) || threads < 0 || threads > 1024) optionError('threads', 'an integer from 0 to 1024', threads);
   const maxQueue = o.maxQueue ?? 1024;
-  if (!Number.isInteger(maxQueue) || maxQueue < 0) fail('maxQueue', 'a non-negative integer', maxQueue);
+  if (!Number.isInteger(maxQueue) || maxQueue < 0) optionError('maxQueue', 'a non-negative integer', maxQueue);
   const timeout = o.timeout ?? 30;
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) fail('timeout', 'a non-negative number of seconds', timeout);
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) optionError('timeout', 'a non-negative number of seconds', timeout);
   const maxRequestsPerWorker = o.maxRequestsPerWorker ?? 0;
-  if (!Number.isInteger(maxRequestsPerWorker) || maxRequestsPerWorker < 0) fail('maxRequestsPerWorker', 'a non-negative integer', maxRequestsPerWorker);
+  if (!Number.isInteger(maxRequestsPerWorker) || maxRequestsPerWorker < 0) optionError('maxRequestsPerWorker', 'a non-negative integer', maxRequestsPerWorker);
   const timeoutKeepAlive = o.timeoutKeepAlive ?? 5;
   if (typeof timeoutKeepAlive !== 'number' || !Number.isFinite(timeoutKeepAlive) || timeoutKeepAlive < 0) {
-    fail('timeoutKeepAlive', 'a non-negative number of seconds', timeoutKeepAlive);
+    optionError('timeoutKeepAlive', 'a non-negative number of seconds', timeoutKeepAlive);
   }
-  const timeoutGracefulShutdown = o.timeoutGracefulShutdown ?? null;
-  if (timeoutGracefulShutdown !== null && !(typeof timeoutGracefulShutdown === 'number' && timeoutGracefulShutdown >= 0 && Number.isFinite(timeoutGracefulShutdown))) {
-    fail('timeoutGracefulShutdown', 'null or a non-negative number of seconds', timeoutGracefulShutdown);
-  }
-  const accessLog = o.accessLog ?? true;
-  if (typeof accessLog !== 'boolean') fail('accessLog', 'a boolean', accessLog);
   const logLevel = o.logLevel ?? 'info';
-  if (!(LOG_LEVELS as readonly unknown[]).includes(logLevel)) fail('logLevel', LOG_LEVELS.join(', '), logLevel);
+  if (!(LOG_LEVELS as readonly unknown[]).includes(logLevel)) optionError('logLevel', LOG_LEVELS.join(', '), logLevel);
   if (o.logger !== undefined && (typeof o.logger !== 'object' || o.logger === null || typeof o.logger.error !== 'function')) {
-    fail('logger', 'a Logger object', o.logger);
+    optionError('logger', 'a Logger object', o.logger);
   }
+  const { host, port, uds, rootPath, trustedHosts, limitMaxBodySize, timeoutGracefulShutdown, accessLog } = common;
   return {
-    host, port, uds, rootPath, threads, trustedHosts: proxyHeaders ? trusted : null, limitMaxBodySize, maxQueue, timeout,
+    host, port, uds, rootPath, threads, trustedHosts, limitMaxBodySize, maxQueue, timeout,
     maxRequestsPerWorker, timeoutKeepAlive, timeoutGracefulShutdown, accessLog, logLevel,
   };
 }
 
-function fail(name: string, what: string, value: unknown): never {
-  throw new TypeError(`serve(): option '${name}' must be ${what}; got ${describe(value)}`);
-}
