@@ -95,7 +95,9 @@ describe('tsgi serve flags', () => {
     [['--ws-ping-timeout=-1', 'a.ts'], /--ws-ping-timeout must be a number of seconds >= 0; got "-1"/],
     [['--ws-max-size', '0', 'a.ts'], /--ws-max-size must be between 1/],
     [['--root-path', 'api', 'a.ts'], /--root-path must start with "\/"/],
-    [['--root-path', '/api/', 'a.ts'], /--root-path/],
+    // a trailing '/' would become SCRIPT_NAME '/api/' (wsgi.environ.path.1) and root_path '/api/' (asgi.http.scope.9)
+    [['--root-path', '/api/', 'a.ts'], /^--root-path must start with "\/" and not end with "\/" \(e\.g\. \/api\); got "\/api\/"$/],
+    [['--root-path=/', 'a.ts'], /--root-path must start with "\/" and not end with "\/" .*; got "\/"$/],
     [['--proxy-headers', '--no-proxy-headers', 'a.ts'], /contradict/],
     [['--port', 'a.ts'], /missing the app/],
     [['--no-access-log=yes', 'a.ts'], /does not take an argument/],

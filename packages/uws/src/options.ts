@@ -17,7 +17,7 @@ export interface ServeOptions {
   port?: number;
   /** Listen on this unix socket path instead of host/port. */
   uds?: string;
-  /** The app's mount point (ASGI root_path); '' or a path starting with '/'. */
+  /** The app's mount point (ASGI root_path); '' or a path starting and not ending with '/' (asgi.http.scope.9). */
   rootPath?: string;
   /** Honor X-Forwarded-For/-Proto and Forwarded from trusted peers; default true (as uvicorn). */
   proxyHeaders?: boolean;
@@ -87,7 +87,9 @@ export const MAX_WS_MAX_SIZE = 2 ** 31 - 1;
 
 /** Applies defaults and validates every option; throws a TypeError or RangeError naming the option and value. */
 export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
-  const common = resolveCommonOptions(options, KNOWN, { rootPathMayEndWithSlash: true });
+  // A trailing '/' would reach a bridged WSGI app as SCRIPT_NAME '/app/' (wsgi.environ.path.1) and double the
+  // slash in path ('/app//x'; uvicorn passes it on that way): refused, with the pool's words.
+  const common = resolveCommonOptions(options, KNOWN, { rootPathMayEndWithSlash: false });
   const o = options;
   const allow = common.forwardedAllowIps;
   const forwardedAllowIps = (typeof allow === 'string' ? [allow] : allow).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);

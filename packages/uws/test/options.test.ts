@@ -18,7 +18,7 @@ describe('option validation', () => {
     [{ port: 70000 }, /'port' must be an integer from 0 to 65535; got number 70000/],
     [{ port: 1.5 }, /'port'/],
     [{ host: '' }, /'host'/],
-    [{ rootPath: 'api' }, /'rootPath' must be '' or a path starting with '\/'/],
+    [{ rootPath: 'api' }, /'rootPath' must be '' or a path starting \(and not ending\) with '\/'.*; got "api"/],
     [{ limitMaxBodySize: -1 }, /'limitMaxBodySize'/],
     [{ limitConcurrency: 0 }, /'limitConcurrency'/],
     [{ timeoutKeepAlive: 5 }, /'timeoutKeepAlive' must be 10 .*fixed 10 s.* or 0/],
@@ -48,6 +48,25 @@ describe('option validation', () => {
       wsPingInterval: 20, wsPingTimeout: 20, workers: 1, logLevel: 'info',
     });
     expect(resolveOptions({ wsPingInterval: 0, wsPingTimeout: null })).toMatchObject({ wsPingInterval: null, wsPingTimeout: null });
+  });
+});
+
+describe('rootPath ending with a slash', () => {
+  // '/app/' would reach a bridged WSGI app as SCRIPT_NAME '/app/' (wsgi.environ.path.1 allows only '' or a path
+  // not ending with '/') and give ASGI apps root_path '/app/' and path '/app//x' (asgi.http.scope.9): the pool
+  // refuses it with the same words, and so does uws.
+  const rule = "serve(): option 'rootPath' must be '' or a path starting (and not ending) with '/', without '?' or '#'";
+  for (const rootPath of ['/app/', '/']) {
+    it(`refuses ${JSON.stringify(rootPath)}, naming the rule and the value`, async () => {
+      const message = `${rule}; got ${JSON.stringify(rootPath)}`;
+      expect(() => resolveOptions({ rootPath })).toThrow(message);
+      await expect(serve(textApp('x'), { rootPath, port: 0, logger: recordingLogger() })).rejects.toThrow(message);
+    });
+  }
+
+  it("takes '/app' and '' as they are", () => {
+    expect(resolveOptions({ rootPath: '/app' }).rootPath).toBe('/app');
+    expect(resolveOptions({ rootPath: '' }).rootPath).toBe('');
   });
 });
 
