@@ -3,42 +3,19 @@
  * feeds scripted receive() events and records what the app sends.
  */
 import type { AsgiApplication, HttpScope, ReceiveEvent, SendEvent, WebSocketScope } from '@tsgi/core';
+// The valid scopes of core's ASGI tests (tsconfig.check.json type-checks every package's tests as one program).
+import { httpScope as validHttpScope, wsScope as validWsScope } from '../../core/test/asgi-fixtures.js';
+export { b as bytes } from '../../core/test/asgi-fixtures.js';
 
+/** A valid http scope for GET /; raw_path follows path unless given. */
 export function httpScope(over: Partial<HttpScope> = {}): HttpScope {
   const path = over.path ?? '/';
-  return {
-    type: 'http',
-    asgi: { version: '3.0', spec_version: '2.5' },
-    http_version: '1.1',
-    method: 'GET',
-    scheme: 'http',
-    path,
-    raw_path: over.raw_path ?? path,
-    query_string: '',
-    root_path: '',
-    headers: [['host', 'example.test']],
-    client: ['127.0.0.1', 40000],
-    server: ['127.0.0.1', 8000],
-    ...over,
-  };
+  return validHttpScope({ path, raw_path: path, ...over });
 }
 
+/** A valid websocket scope for / with no subprotocols offered. */
 export function wsScope(over: Partial<WebSocketScope> = {}): WebSocketScope {
-  return {
-    type: 'websocket',
-    asgi: { version: '3.0', spec_version: '2.5' },
-    http_version: '1.1',
-    scheme: 'ws',
-    path: '/',
-    raw_path: '/',
-    query_string: '',
-    root_path: '',
-    headers: [['host', 'example.test']],
-    client: ['127.0.0.1', 40000],
-    server: ['127.0.0.1', 8000],
-    subprotocols: [],
-    ...over,
-  };
+  return validWsScope({ path: '/', raw_path: '/', subprotocols: [], ...over });
 }
 
 export interface HttpResult {
@@ -85,4 +62,3 @@ export async function callHttp(app: AsgiApplication, scope: HttpScope, body: Uin
 }
 
 export const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
-export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);

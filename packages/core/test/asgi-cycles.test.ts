@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HttpResponseCycle, LifespanCycle, WebSocketCycle, isClientDisconnected, isProtocolError, type Extensions } from '@tsgi/core';
-
-/** Runs `fn` and returns the clause id of the ProtocolError it throws (fails the test otherwise). */
-function clauseOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isProtocolError(e)) return e.clause;
-    throw e;
-  }
-  throw new Error('expected a ProtocolError, nothing was thrown');
-}
+import { HttpResponseCycle, LifespanCycle, WebSocketCycle, isClientDisconnected, type Extensions } from '@tsgi/core';
+import { clauseOf } from './protocol-errors.js';
 
 const b = (s: string) => new TextEncoder().encode(s);
 const ALL_HTTP_EXT: Extensions = {

@@ -8,17 +8,7 @@ import {
   isProtocolError,
   normalizeHeaders,
 } from '@tsgi/core';
-
-/** Runs `fn` and returns the clause id of the ProtocolError it throws (fails the test otherwise). */
-function clauseOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isProtocolError(e)) return e.clause;
-    throw e;
-  }
-  throw new Error('expected a ProtocolError, nothing was thrown');
-}
+import { clauseOf } from './protocol-errors.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 

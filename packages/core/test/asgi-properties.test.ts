@@ -7,28 +7,61 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AsgiValidationError, validateAsgi, type AsgiApplication, type Extensions } from '@tsgi/core';
-import { fakeServer, httpScope, lifespanScope, wsScope } from './asgi-fixtures.js';
+import { validateAsgi, type AsgiApplication, type AsgiValidationError, type Extensions, type Scope } from '@tsgi/core';
+import { fakeServer, httpScope, lifespanScope, outcome, wsScope } from './asgi-fixtures.js';
 
 const RUNS = 400;
 
-/** Runs an app through validateAsgi; returns null on success or the validation error. */
-async function outcome(p: Promise<void>): Promise<AsgiValidationError | null> {
-  try {
-    await p;
-    return null;
-  } catch (e) {
-    if (e instanceof AsgiValidationError) return e;
-    throw e;
+/**
+ * The cases one property run drew, legal and illegal. A legal case must pass
+ * validateAsgi; both kinds must be common, or the property proved little.
+ */
+class Drawn {
+  private legal = 0;
+  private illegal = 0;
+
+  /** A legal case: validateAsgi let it through. */
+  legalCase(err: AsgiValidationError | null): void {
+    this.legal++;
+    expect(err).toBeNull();
+  }
+
+  /** An illegal case: the caller checks where validateAsgi stopped it and whom it blamed. */
+  illegalCase(): void {
+    this.illegal++;
+  }
+
+  /** Both kinds made up more than 1/`share` of the runs. */
+  expectBothCommon(share: number): void {
+    expect(this.legal).toBeGreaterThan(RUNS / share);
+    expect(this.illegal).toBeGreaterThan(RUNS / share);
   }
 }
 
-/** An app that sends `events` in order (after the given number of receives), stopping at the first rejection. */
-function sender(events: unknown[], receivesFirst = 0): AsgiApplication {
+/** An app that receives once, then sends `events` in order, stopping at the first rejection. */
+function sender(events: unknown[]): AsgiApplication {
   return async (_scope, receive, send) => {
-    for (let i = 0; i < receivesFirst; i++) await receive();
+    await receive();
     for (const e of events) await send(e as never);
   };
+}
+
+/**
+ * Sends `events` under `scope` after one receive() of `first`, through validateAsgi, and checks it against the
+ * reference model's verdict (index of the first illegal event, 'return', or null). Returns the error, if any.
+ */
+async function appSends(drawn: Drawn, scope: Scope, first: unknown, events: unknown[], expected: number | 'return' | null): Promise<AsgiValidationError | null> {
+  const srv = fakeServer([first]);
+  const err = await outcome(validateAsgi(sender(events))(scope, srv.receive, srv.send));
+  if (expected === null) {
+    drawn.legalCase(err);
+    expect(srv.sent.length).toBe(events.length);
+  } else {
+    drawn.illegalCase();
+    expect(err?.side).toBe('app');
+    expect(srv.sent.length).toBe(expected === 'return' ? events.length : expected);
+  }
+  return err;
 }
 
 // ---- HTTP ------------------------------------------------------------------
@@ -172,7 +205,7 @@ const legalishHttp: fc.Arbitrary<HttpStep[]> = fc
 
 describe('validateAsgi accepts exactly the legal http event sequences', () => {
   it('app side', async () => {
-    const seen = { legal: 0, illegal: 0 };
+    const drawn = new Drawn();
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('GET', 'GET', 'HEAD'),
@@ -181,28 +214,17 @@ describe('validateAsgi accepts exactly the legal http event sequences', () => {
         async (method, exts, steps) => {
           const extensions: Extensions = Object.fromEntries(exts.map((e) => [e, {}]));
           const expected = httpReference(method, new Set(exts), steps);
-          const srv = fakeServer([{ type: 'http.request' }]);
-          const err = await outcome(validateAsgi(sender(steps.map(httpEvent), 1))(httpScope({ method, extensions }), srv.receive, srv.send));
-          if (expected === null) {
-            seen.legal++;
-            expect(err).toBeNull();
-            expect(srv.sent.length).toBe(steps.length);
-          } else {
-            seen.illegal++;
-            expect(err?.side).toBe('app');
-            expect(srv.sent.length).toBe(expected === 'return' ? steps.length : expected);
-            if (expected === 'return') expect(err?.clause).toBe('asgi.http.order.4');
-          }
+          const err = await appSends(drawn, httpScope({ method, extensions }), { type: 'http.request' }, steps.map(httpEvent), expected);
+          if (expected === 'return') expect(err?.clause).toBe('asgi.http.order.4');
         },
       ),
       { numRuns: RUNS },
     );
-    expect(seen.legal).toBeGreaterThan(RUNS / 10);
-    expect(seen.illegal).toBeGreaterThan(RUNS / 10);
+    drawn.expectBothCommon(10);
   });
 
   it('server side: request chunks and disconnects in any order', async () => {
-    const seen = { legal: 0, illegal: 0 };
+    const drawn = new Drawn();
     await fc.assert(
       fc.asyncProperty(fc.array(fc.oneof(fc.boolean(), fc.constant('disconnect' as const)), { minLength: 1, maxLength: 5 }), async (inbox) => {
         // Reference: http.request never follows the final chunk or a disconnect (asgi.http.request.3).
@@ -231,18 +253,16 @@ describe('validateAsgi accepts exactly the legal http event sequences', () => {
         const srv = fakeServer(events, { rejectSendsAfterDisconnect: true });
         const err = await outcome(validateAsgi(app)(httpScope(), srv.receive, srv.send));
         if (expected === null) {
-          seen.legal++;
-          expect(err).toBeNull();
+          drawn.legalCase(err);
         } else {
-          seen.illegal++;
+          drawn.illegalCase();
           expect([err?.side, err?.clause]).toEqual(['server', 'asgi.http.request.3']);
           expect(received).toBe(expected);
         }
       }),
       { numRuns: RUNS },
     );
-    expect(seen.legal).toBeGreaterThan(RUNS / 10);
-    expect(seen.illegal).toBeGreaterThan(RUNS / 10);
+    drawn.expectBothCommon(10);
   });
 });
 
@@ -331,34 +351,22 @@ const legalishWs: fc.Arbitrary<WsStep[]> = fc
 
 describe('validateAsgi accepts exactly the legal websocket event sequences', () => {
   it('app side', async () => {
-    const seen = { legal: 0, illegal: 0 };
+    const drawn = new Drawn();
     await fc.assert(
       fc.asyncProperty(fc.boolean(), fc.oneof(fc.array(wsStep, { maxLength: 6 }), legalishWs), async (ext, steps) => {
-        const expected = wsReference(ext, steps);
-        const srv = fakeServer([{ type: 'websocket.connect' }]);
         const scope = wsScope(ext ? { extensions: { 'websocket.http.response': {} } } : {});
-        const err = await outcome(validateAsgi(sender(steps.map(wsEvent), 1))(scope, srv.receive, srv.send));
-        if (expected === null) {
-          seen.legal++;
-          expect(err).toBeNull();
-          expect(srv.sent.length).toBe(steps.length);
-        } else {
-          seen.illegal++;
-          expect(err?.side).toBe('app');
-          expect(srv.sent.length).toBe(expected === 'return' ? steps.length : expected);
-        }
+        await appSends(drawn, scope, { type: 'websocket.connect' }, steps.map(wsEvent), wsReference(ext, steps));
       }),
       { numRuns: RUNS },
     );
-    expect(seen.legal).toBeGreaterThan(RUNS / 10);
-    expect(seen.illegal).toBeGreaterThan(RUNS / 10);
+    drawn.expectBothCommon(10);
   });
 });
 
 describe('validateAsgi accepts exactly the legal websocket deliveries', () => {
   type Delivery = 'connect' | 'text' | 'disconnect';
   it('server side: connect, messages and disconnects in any order, the app accepting at any point', async () => {
-    const seen = { legal: 0, illegal: 0 };
+    const drawn = new Drawn();
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.constantFrom<Delivery>('connect', 'text', 'text', 'disconnect'), { minLength: 1, maxLength: 6 }),
@@ -406,10 +414,9 @@ describe('validateAsgi accepts exactly the legal websocket deliveries', () => {
           const srv = fakeServer(events, { rejectSendsAfterDisconnect: true });
           const err = await outcome(validateAsgi(app)(wsScope(), srv.receive, srv.send));
           if (expected === null) {
-            seen.legal++;
-            expect(err).toBeNull();
+            drawn.legalCase(err);
           } else {
-            seen.illegal++;
+            drawn.illegalCase();
             expect(err?.side).toBe('server');
             expect(received).toBe(expected);
           }
@@ -417,8 +424,7 @@ describe('validateAsgi accepts exactly the legal websocket deliveries', () => {
       ),
       { numRuns: RUNS },
     );
-    expect(seen.legal).toBeGreaterThan(RUNS / 20);
-    expect(seen.illegal).toBeGreaterThan(RUNS / 20);
+    drawn.expectBothCommon(20);
   });
 });
 
@@ -469,7 +475,7 @@ function lsReference(ops: LsOp[]): { at: number | 'return'; side: 'app' | 'serve
 
 describe('validateAsgi accepts exactly the legal lifespan exchanges', () => {
   it('both sides', async () => {
-    const seen = { legal: 0, illegal: 0 };
+    const drawn = new Drawn();
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.array(lsOp, { maxLength: 6 }), legalishLs), async (ops) => {
         const expected = lsReference(ops);
@@ -485,17 +491,15 @@ describe('validateAsgi accepts exactly the legal lifespan exchanges', () => {
         const srv = fakeServer(inbox);
         const err = await outcome(validateAsgi(app)(lifespanScope(), srv.receive, srv.send));
         if (expected === null) {
-          seen.legal++;
-          expect(err).toBeNull();
+          drawn.legalCase(err);
         } else {
-          seen.illegal++;
+          drawn.illegalCase();
           expect(err?.side).toBe(expected.side);
           expect(done).toBe(expected.at === 'return' ? ops.length : expected.at);
         }
       }),
       { numRuns: RUNS },
     );
-    expect(seen.legal).toBeGreaterThan(RUNS / 10);
-    expect(seen.illegal).toBeGreaterThan(RUNS / 10);
+    drawn.expectBothCommon(10);
   });
 });

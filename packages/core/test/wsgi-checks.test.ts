@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkBodyChunk, checkEnviron, checkResponseHeaders, checkStatus, isHopByHop, isProtocolError } from '@tsgi/core';
-
-/** Runs fn, expects a ProtocolError citing `clause`, and returns it. */
-function clauseOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isProtocolError(e)) return e.clause;
-    throw e;
-  }
-  throw new Error('expected a ProtocolError, nothing was thrown');
-}
+import { checkBodyChunk, checkEnviron, checkResponseHeaders, checkStatus, isHopByHop } from '@tsgi/core';
+import { clauseOf } from './protocol-errors.js';
 
 /** A minimal valid environ; tests break one key at a time. */
 function environ(overrides: Record<string, unknown> = {}): Record<string, unknown> {

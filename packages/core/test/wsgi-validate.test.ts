@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { WsgiValidationError, isProtocolError, validateWsgi } from '@tsgi/core';
+import { WsgiValidationError, validateWsgi } from '@tsgi/core';
 import type {
   FileLike,
   ProtocolError,
@@ -14,21 +14,11 @@ import type {
   WsgiInput,
   WsgiResponse,
 } from '@tsgi/core';
+import { protocolErrorOf } from './protocol-errors.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const bytes = (s: string): Uint8Array => enc.encode(s);
-
-/** Runs fn, expects a ProtocolError, returns it. */
-function protocolErrorOf(fn: () => unknown): ProtocolError {
-  try {
-    fn();
-  } catch (e) {
-    if (isProtocolError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a ProtocolError, nothing was thrown');
-}
 
 /** Expects fn to throw a ProtocolError citing `clause`, blamed on `side`. */
 function expectViolation(fn: () => unknown, clause: string, side: 'app' | 'server'): void {
