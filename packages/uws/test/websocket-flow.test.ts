@@ -1,22 +1,13 @@
-import type { AsgiApplication, Receive, Send, WebSocketReceiveEventUnion } from '@tsgi/core';
+import type { WebSocketReceiveEventUnion } from '@tsgi/core';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closed, connect, deferred, nextMessage, startWsServer, type WsTestServer } from './websocket-harness.js';
+import { accepting, closed, connect, deferred, nextMessage, startWsServer, type WsTestServer } from './websocket-harness.js';
 
 let server: WsTestServer | undefined;
 afterEach(() => {
   server?.close();
   server = undefined;
 });
-
-function accepting(onOpen: (receive: Receive<WebSocketReceiveEventUnion>, send: Send) => Promise<void>): AsgiApplication {
-  return async (scope, receive, send) => {
-    if (scope.type !== 'websocket') return;
-    await receive();
-    await send({ type: 'websocket.accept' });
-    await onOpen(receive as Receive<WebSocketReceiveEventUnion>, send);
-  };
-}
 
 /** Resolves once `read()` has not changed for `quietMs` (the sender has stalled). */
 async function stalled(read: () => number, quietMs: number): Promise<number> {

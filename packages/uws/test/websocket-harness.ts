@@ -3,7 +3,7 @@
  * WebSocket tests: it exercises the behavior with a real socket and lets a
  * test set the tuning knobs that serve() does not expose.
  */
-import type { AsgiApplication } from '@tsgi/core';
+import type { AsgiApplication, Receive, Send, WebSocketReceiveEventUnion } from '@tsgi/core';
 import { WebSocket } from 'ws';
 import { loadBinding, type us_listen_socket } from '../src/binding.js';
 import { ConnectionTracker, type ServerContext } from '../src/context.js';
@@ -66,6 +66,16 @@ export async function startWsServer(app: AsgiApplication, options: ServeOptions 
       uws.us_listen_socket_close(listenSocket);
       ctx.connections.abortAll();
     },
+  };
+}
+
+/** An app that accepts every WebSocket, then hands receive/send to the test. */
+export function accepting(onOpen: (receive: Receive<WebSocketReceiveEventUnion>, send: Send) => Promise<void>): AsgiApplication {
+  return async (scope, receive, send) => {
+    if (scope.type !== 'websocket') return;
+    await receive();
+    await send({ type: 'websocket.accept' });
+    await onOpen(receive as Receive<WebSocketReceiveEventUnion>, send);
   };
 }
 

@@ -1,22 +1,12 @@
-import type { AsgiApplication, Receive, Send, WebSocketReceiveEventUnion } from '@tsgi/core';
+import type { WebSocketReceiveEventUnion } from '@tsgi/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closed, connect, deferred, nextMessage, startWsServer, type WsTestServer } from './websocket-harness.js';
+import { accepting, closed, connect, deferred, nextMessage, startWsServer, type WsTestServer } from './websocket-harness.js';
 
 let server: WsTestServer | undefined;
 afterEach(() => {
   server?.close();
   server = undefined;
 });
-
-/** Accepts, then hands receive/send to the test. */
-function accepting(onOpen: (receive: Receive<WebSocketReceiveEventUnion>, send: Send) => Promise<void>): AsgiApplication {
-  return async (scope, receive, send) => {
-    if (scope.type !== 'websocket') return;
-    await receive();
-    await send({ type: 'websocket.accept' });
-    await onOpen(receive as Receive<WebSocketReceiveEventUnion>, send);
-  };
-}
 
 const echo = accepting(async (receive, send) => {
   for (;;) {
