@@ -160,6 +160,12 @@ async function http(scope: HttpScope, receive: Receive, send: Send): Promise<voi
     const n = events.filter((e) => e.type === 'http.request').length;
     return respond(send, 200, body, [['x-events', String(n)]], 'application/octet-stream');
   }
+  if (p === '/slow-then-echo') {
+    // Waits on a timer before answering, as an app waiting on a database or an upstream would.
+    const { body } = await readBody(receive);
+    await sleep(Number(q.ms ?? 50));
+    return respond(send, 200, body, [], 'application/octet-stream');
+  }
   if (p === '/events') {
     const { body, events } = await readBody(receive);
     const out = events.map((e) => ({

@@ -132,6 +132,12 @@ export const app: WsgiApplication = (environ, startResponse) => {
     return data === null ? plain(startResponse, '404 Not Found', 'no report') : plain(startResponse, '200 OK', data, [], 'application/json');
   }
   if (p === '/echo') return plain(startResponse, '200 OK', readAll(environ), [], 'application/octet-stream');
+  if (p === '/slow-then-echo') {
+    // Blocks before answering, as an app waiting on a database or an upstream would.
+    const body = readAll(environ);
+    sleep(Number(q.ms ?? 50));
+    return plain(startResponse, '200 OK', body, [], 'application/octet-stream');
+  }
   if (p === '/echo-size') {
     const size = Number(q.size ?? 3);
     const n = contentLength(environ);

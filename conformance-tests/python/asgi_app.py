@@ -144,6 +144,10 @@ async def http(scope, receive, send):
         body, events = await read_body(receive)
         n = sum(1 for e in events if e["type"] == "http.request")
         return await respond(send, 200, body, [(b"x-events", str(n).encode())], b"application/octet-stream")
+    if p == "/slow-then-echo":
+        body, _ = await read_body(receive)
+        await asyncio.sleep(int(q.get("ms", "50")) / 1000)
+        return await respond(send, 200, body, content_type=b"application/octet-stream")
     if p == "/events":
         body, events = await read_body(receive)
         out = [{"type": e["type"], "keys": sorted(e.keys()), "body_type": type(e.get("body")).__name__ if "body" in e else None,

@@ -121,6 +121,10 @@ def app(environ, start_response):
     if p == "/echo":
         body = read_all(environ)
         return plain(start_response, "200 OK", body, content_type="application/octet-stream")
+    if p == "/slow-then-echo":
+        body = read_all(environ)
+        time.sleep(int(q.get("ms", "50")) / 1000)
+        return plain(start_response, "200 OK", body, content_type="application/octet-stream")
     if p == "/echo-size":
         size, n, inp = int(q.get("size", "3")), content_length(environ), environ["wsgi.input"]
         parts = []

@@ -183,6 +183,25 @@ export const httpWireChecks: Check[] = [
     },
   },
   {
+    // The two checks above pass on a server that finishes each response before it parses the
+    // next request of the same read; real apps wait on I/O (a database, an upstream) before
+    // answering, so the pipelined requests arrive while a response is still pending.
+    id: 'http-pipelining-io-wait',
+    title: 'pipelined requests behind a response that waits on I/O (50 ms) are answered in order',
+    clauses: ['asgi.http.connection.2', 'wsgi.server.keepalive.2'],
+    interfaces: [...BOTH],
+    async run(t) {
+      const c = await t.connect();
+      const requests: Array<[string, string]> = [['/slow-then-echo?ms=50', 'first, slow'], ['/echo', 'second'], ['/slow-then-echo?ms=50', 'third, slow']];
+      await c.write(Buffer.concat(requests.map(([target, body]) => t.serialize({ method: 'POST', target, body }))));
+      for (const [, body] of requests) {
+        const res = await responseOrClose(t, c);
+        t.ok(res !== null, `the server closed the connection without answering the pipelined request "${body}"`);
+        t.eq(res!.body.toString(), body, 'echoed body, in request order');
+      }
+    },
+  },
+  {
     id: 'http-connection-close',
     title: '"Connection: close" from the client: the server answers, then closes',
     clauses: ['asgi.http.connection.3', 'wsgi.server.keepalive.3'],
