@@ -2,7 +2,8 @@
  * The suite against tsgi's own servers, where every in-scope check must pass
  * except the known failures listed, each with its reason, in
  * data/known-failures.json (what uWebSockets.js v20.30 itself does before tsgi
- * sees a request, and one open bridge bug). Those run as expected failures, so
+ * sees a request or to a request pipelined behind a pending response, and the
+ * WSGI reason phrase that ASGI cannot carry). Those run as expected failures, so
  * a fix makes the test fail until the entry is removed:
  * @tsgi/uws (`tsgi serve --server uws`) hosting the ASGI-TS conformance app,
  * @tsgi/pool hosting the WSGI-TS one through its programmatic `serve()`, both
