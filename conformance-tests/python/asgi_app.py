@@ -6,56 +6,19 @@ suite can be pointed at uvicorn, hypercorn or daphne:
     uvicorn --app-dir conformance-tests/python asgi_app:app --port 8000
 
 Reports that cannot travel in the response itself (what the app saw after the
-client left) go to a file store: one JSON file per token in
+client left) go to the file store of reports.py: one JSON file per token in
 $TSGI_CONFORMANCE_STATE_DIR (default: <tmp>/tsgi-conformance-state), read back
 over HTTP with GET /report?token=T.  See docs/conformance.md for the endpoint
 list and the JSON encoding of byte strings ({"$bytes": latin-1 text}).
 """
 import asyncio
 import json
-from collections.abc import Sequence
 import os
-import tempfile
 from urllib.parse import parse_qs
 
-STATE_DIR = os.environ.get("TSGI_CONFORMANCE_STATE_DIR") or os.path.join(tempfile.gettempdir(), "tsgi-conformance-state")
-FIXTURE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "apps", "fixtures", "file.txt"))
+from reports import FIXTURE, describe_error, encode, read_record, record
 
 LIFESPAN = {"startup": False, "events": []}
-
-
-def encode(v):
-    """JSON-safe form of any value; bytes become {"$bytes": latin-1 text}."""
-    if isinstance(v, (bytes, bytearray)):
-        return {"$bytes": bytes(v).decode("latin-1")}
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    if isinstance(v, (list, tuple)):
-        return [encode(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): encode(x) for k, x in v.items()}
-    if isinstance(v, Sequence):
-        # ASGI allows any iterable where it says "list" (hypercorn passes its own Headers sequence).
-        return [encode(x) for x in v]
-    return {"$type": type(v).__name__}
-
-
-def record(token, data):
-    if not token:
-        return
-    os.makedirs(STATE_DIR, exist_ok=True)
-    tmp = os.path.join(STATE_DIR, f"{token}.json.tmp")
-    with open(tmp, "w") as f:
-        json.dump(encode(data), f)
-    os.replace(tmp, os.path.join(STATE_DIR, f"{token}.json"))
-
-
-def read_record(token):
-    try:
-        with open(os.path.join(STATE_DIR, f"{os.path.basename(token)}.json")) as f:
-            return f.read()
-    except OSError:
-        return None
 
 
 def query(scope):
@@ -91,10 +54,6 @@ async def read_body(receive):
                 return body, events
         else:
             return body, events
-
-
-def describe_error(e):
-    return f"{type(e).__name__}: {e}"
 
 
 async def app(scope, receive, send):

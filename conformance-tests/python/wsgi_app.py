@@ -5,54 +5,17 @@ suite can be pointed at gunicorn or waitress:
 
     gunicorn --chdir conformance-tests/python wsgi_app:app -b 127.0.0.1:8000
 
-Reports that cannot travel in the response itself go to a file store (one JSON
+Reports that cannot travel in the response itself go to the file store of reports.py (one JSON
 file per token in $TSGI_CONFORMANCE_STATE_DIR, default
 <tmp>/tsgi-conformance-state), read back with GET /report?token=T.
 """
 import json
-from collections.abc import Sequence
 import os
 import sys
-import tempfile
 import time
 from urllib.parse import parse_qs
 
-STATE_DIR = os.environ.get("TSGI_CONFORMANCE_STATE_DIR") or os.path.join(tempfile.gettempdir(), "tsgi-conformance-state")
-FIXTURE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "apps", "fixtures", "file.txt"))
-
-
-def encode(v):
-    """JSON-safe form of any value; bytes become {"$bytes": latin-1 text}."""
-    if isinstance(v, (bytes, bytearray)):
-        return {"$bytes": bytes(v).decode("latin-1")}
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    if isinstance(v, (list, tuple)):
-        return [encode(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): encode(x) for k, x in v.items()}
-    if isinstance(v, Sequence):
-        # ASGI allows any iterable where it says "list" (hypercorn passes its own Headers sequence).
-        return [encode(x) for x in v]
-    return {"$type": type(v).__name__}
-
-
-def record(token, data):
-    if not token:
-        return
-    os.makedirs(STATE_DIR, exist_ok=True)
-    tmp = os.path.join(STATE_DIR, f"{token}.json.tmp")
-    with open(tmp, "w") as f:
-        json.dump(encode(data), f)
-    os.replace(tmp, os.path.join(STATE_DIR, f"{token}.json"))
-
-
-def read_record(token):
-    try:
-        with open(os.path.join(STATE_DIR, f"{os.path.basename(token)}.json")) as f:
-            return f.read()
-    except OSError:
-        return None
+from reports import FIXTURE, describe_error, encode, read_record, record
 
 
 def query(environ):
@@ -81,10 +44,6 @@ def read_all(environ):
     if n is not None:
         return inp.read(n)
     return inp.read()
-
-
-def describe_error(e):
-    return f"{type(e).__name__}: {e}"
 
 
 class Recorded:
