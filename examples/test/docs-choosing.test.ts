@@ -40,13 +40,19 @@ describe(PAGE, () => {
     let dir: string;
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'tsgi-docs-'));
-      [server, unixServer] = await Promise.all([
+      const started = await Promise.allSettled([
         startTsgi(['serve', APP, '--root-path', '/api', '--host', '127.0.0.1', '--port', '0']),
         startTsgi(['serve', APP, '--uds', join(dir, 'app.sock')]),
       ]);
+      const [tcp, unix] = started;
+      if (tcp.status === 'fulfilled') server = tcp.value;
+      if (unix.status === 'fulfilled') unixServer = unix.value;
+      for (const r of started) if (r.status === 'rejected') throw r.reason;
     });
     afterAll(async () => {
-      expect(await Promise.all([server.stop(), unixServer.stop()])).toEqual([0, 0]);
+      // Either is undefined if it failed to start (that error is reported already); the other is still stopped.
+      const codes = await Promise.all([server, unixServer].filter((p): p is TsgiProcess => p !== undefined).map((p) => p.stop()));
+      expect(codes.every((c) => c === 0), `exit codes ${codes.join(', ')}`).toBe(true);
       rmSync(dir, { recursive: true, force: true });
     });
 
