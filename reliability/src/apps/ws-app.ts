@@ -39,6 +39,13 @@ function record(kind: WsRecordKind, id: string, detail: string, headers: Record<
 
 /** `big:<bytes>` asks for one binary message of that size (for clients that vanish while it is sent). */
 const BIG = /^big:(\d+)$/;
+/** One buffer per size asked for, reused: the leak tests measure the server's memory, not this app's garbage. */
+const bigMessages = new Map<number, Uint8Array>();
+function bigMessage(size: number): Uint8Array {
+  let m = bigMessages.get(size);
+  if (m === undefined) bigMessages.set(size, (m = new Uint8Array(size).fill(0x62)));
+  return m;
+}
 
 async function websocket(scope: WebSocketScope, receive: Receive, send: Send): Promise<void> {
   const id = new URLSearchParams(scope.query_string).get('id') ?? '-';
@@ -56,7 +63,7 @@ async function websocket(scope: WebSocketScope, receive: Receive, send: Send): P
       record('WS-RECEIVE', id, `text:${event.text.length}`);
       const big = BIG.exec(event.text);
       try {
-        if (big) await send({ type: 'websocket.send', bytes: new Uint8Array(Number(big[1])).fill(0x62) });
+        if (big) await send({ type: 'websocket.send', bytes: bigMessage(Number(big[1])) });
         else await send({ type: 'websocket.send', text: event.text });
       } catch {
         // The client left while the message was sent: the next receive() says how.
