@@ -17,6 +17,7 @@ import {
   ProtocolError,
   buildHttpScope,
   isByteString,
+  type HttpAction,
   type HttpReceiveEvent,
   type NormalizedHeaders,
   type Receive,
@@ -57,6 +58,9 @@ interface PendingStart {
   headers: NormalizedHeaders;
   contentLength: number | null;
 }
+
+/** What send() returns when the event was carried out at once: one settled promise for every such send. */
+const SENT: Promise<void> = Promise.resolve();
 
 /** One request/response on a uWS connection; also the ReadControl of its body queue. */
 class HttpExchange implements TrackedConnection, ReadControl {
@@ -160,14 +164,34 @@ class HttpExchange implements TrackedConnection, ReadControl {
 
   // ---- The app's side -----------------------------------------------------
 
-  private async onSend(event: unknown): Promise<void> {
-    const action = this.cycle.send(event);
-    // An app that sends again before the previous send() resolved waits its turn, in order.
+  /**
+   * The app's send(). The event is checked at once; when no earlier write is
+   * waiting on the socket it is also carried out at once, and an event that
+   * needs no waiting (the usual start and single body) gets the shared
+   * settled promise instead of an async function's.
+   */
+  private onSend(event: unknown): Promise<void> {
+    try {
+      const action = this.cycle.send(event);
+      // An app that sends again before the previous send() resolved waits its turn, in order.
+      if (this.writing !== undefined) return this.performInTurn(action);
+      return this.perform(action) ?? SENT;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private async performInTurn(action: HttpAction): Promise<void> {
     while (this.writing !== undefined) await this.writing.catch(noop);
+    return this.perform(action);
+  }
+
+  /** Carries out one checked event; a promise when it has to wait (backpressure, files). */
+  private perform(action: HttpAction): Promise<void> | void {
     if (this.aborted && action.kind !== 'start') throw new ClientDisconnected();
     switch (action.kind) {
       case 'start':
-        this.start = { status: action.status, headers: action.headers, contentLength: action.contentLength };
+        this.start = action;
         return;
       case 'body':
         if (!action.transmit) {
