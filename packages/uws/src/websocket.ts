@@ -37,6 +37,7 @@ import {
   type Extensions,
   type Send,
   type WebSocketReceiveEventUnion,
+  type WebSocketAction,
   type WebSocketScope,
   type WebSocketSendEventUnion,
 } from '@tsgi/core';
@@ -238,8 +239,20 @@ export class WsConnection implements TrackedConnection {
 
   // ---- the app's send() ---------------------------------------------------
 
-  private async send(event: WebSocketSendEventUnion): Promise<void> {
-    const action = this.cycle.send(event);
+  private send(event: WebSocketSendEventUnion): Promise<void> {
+    try {
+      const action = this.cycle.send(event);
+      // A message while no send waits for drain goes out at once, without an async function per message.
+      if ((action.kind === 'binary' || action.kind === 'text') && this.ws !== null && this.drainWaiters.length === 0) {
+        return this.sendNow(this.ws, action.kind === 'text' ? action.text : action.bytes, action.kind === 'binary');
+      }
+      return this.perform(action);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private async perform(action: WebSocketAction): Promise<void> {
     switch (action.kind) {
       case 'accept':
         return this.accept(action.subprotocol, action.headers);
@@ -304,6 +317,20 @@ export class WsConnection implements TrackedConnection {
     ws.cork(() => ws.send(data, binary));
     // Handed over; if the client leaves while it drains, this send still succeeded.
     if (ws.getBufferedAmount() > this.limits.sendHighWaterMark) await this.waitForDrain();
+  }
+
+  /**
+   * Hands one message to uWebSockets.js. No send waits for drain, so the
+   * buffered amount is at most the high-water mark (each send checks after
+   * itself): no check is needed before, one after.
+   */
+  private sendNow(ws: WebSocket<SocketData>, data: string | Uint8Array, binary: boolean): Promise<void> {
+    corkedSocket = ws;
+    corkedData = data;
+    corkedBinary = binary;
+    ws.cork(sendCorked);
+    corkedSocket = corkedData = undefined;
+    return ws.getBufferedAmount() > this.limits.sendHighWaterMark ? this.waitForDrain() : SENT;
   }
 
   private waitForDrain(): Promise<void> {
@@ -448,6 +475,17 @@ export class WsConnection implements TrackedConnection {
       // already gone
     }
   }
+}
+
+/** What send() returns for a message handed over at once: one settled promise for all. */
+const SENT: Promise<void> = Promise.resolve();
+
+// The message sendNow() writes inside ws.cork(): module state instead of a closure per message.
+let corkedSocket: WebSocket<SocketData> | undefined;
+let corkedData: string | Uint8Array | undefined;
+let corkedBinary = false;
+function sendCorked(): void {
+  corkedSocket!.send(corkedData!, corkedBinary);
 }
 
 /** Header values are byte strings; uWS writes JS strings as UTF-8, so hand it the bytes. */
