@@ -89,7 +89,7 @@ describe('WebSocket protocol violations against @tsgi/uws', () => {
       const verdict = await violate(ws, entry.bytes, DEADLINE_MS);
       // Read what the app saw while the client is still connected (an open connection must not count as failed).
       let seen: WsSeen | undefined;
-      for (let waited = 0; waited < 500; waited += 25) {
+      for (let waited = 0; waited < 1000; waited += 25) {
         seen = wsSeen(readRecord(file)).get(entry.id);
         if (seen?.disconnect) break;
         await new Promise((r) => setTimeout(r, 25));
