@@ -25,7 +25,7 @@ import {
 } from '@tsgi/core';
 import type { HttpRequest, HttpResponse } from './binding.js';
 import type { ServerContext, TrackedConnection } from './context.js';
-import { RequestBodyQueue, type ReadControl } from './flow-control.js';
+import { RequestBodyQueue, copyBytes, type ReadControl } from './flow-control.js';
 import { readRequestHead, type BodyInfo } from './request-head.js';
 
 const noop = (): void => {};
@@ -142,7 +142,7 @@ class HttpExchange implements TrackedConnection, ReadControl {
       return;
     }
     // uWS neuters the ArrayBuffer when this callback returns: copy it.
-    this.body.push(n === 0 ? new Uint8Array(0) : new Uint8Array(chunk.slice(0)), last);
+    this.body.push(copyBytes(chunk), last);
   }
 
   onWritable(offset: number): boolean {

@@ -43,6 +43,7 @@ import {
 } from '@tsgi/core';
 import type { HttpResponse, WebSocket, WebSocketBehavior, us_socket_context_t } from './binding.js';
 import type { ServerContext, TrackedConnection } from './context.js';
+import { copyBytes } from './flow-control.js';
 import { readRequestHead } from './request-head.js';
 import { Keepalive } from './websocket-keepalive.js';
 import { WebSocketInbox } from './websocket-inbox.js';
@@ -366,7 +367,7 @@ export class WsConnection implements TrackedConnection {
     let event: WebSocketReceiveEventUnion;
     let size: number;
     if (isBinary) {
-      event = { type: 'websocket.receive', bytes: new Uint8Array(message.slice(0)), text: null };
+      event = { type: 'websocket.receive', bytes: copyBytes(message), text: null };
       size = message.byteLength;
     } else {
       const text = Buffer.from(message).toString('utf8');
