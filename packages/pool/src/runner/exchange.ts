@@ -8,7 +8,7 @@
 import { ClientDisconnected, isClientDisconnected, type CallResult } from '@tsgi/core';
 import { formatError, type Logger } from '../log.js';
 import { answerFor, type Answer } from './answer.js';
-import { RECYCLE_ERROR, type DownMessage, type TaskResult, type UpMessage } from './protocol.js';
+import type { DownMessage, RequestTask, TaskResult, UpMessage } from './protocol.js';
 import { RequestBodyError, type RequestBody, type ResponseSink } from './types.js';
 
 /** What an Exchange needs from its runner. */
@@ -24,22 +24,24 @@ export interface ExchangeHost {
   input(slot: number): Uint8Array;
   /** Posts to the worker in `slot` and wakes it. */
   post(slot: number, message: DownMessage): void;
-  /** True once a worker has started running request `id`. */
-  isRunning(id: number): boolean;
+  /** The slot whose thread runs request `id`, or 0 when no thread has taken it (yet). */
+  slotOf(id: number): number;
+  /** Ends the thread running this request (or drops it from the queue); a fresh thread takes over the slot. */
+  terminate(exchange: Exchange): void;
   /** The request settled: stop tracking it. */
   forget(id: number): void;
 }
 
 /** One request in flight on the worker-thread runner. */
-export
-class Exchange {
-  /** Cancels the tinypool task (which terminates and replaces its worker if it is running). */
-  readonly abort = new TaskAbort();
+export class Exchange {
   readonly done: Promise<CallResult>;
+  /** The task, until it goes into the shared task queue (null after that, or when it was cut while waiting). */
+  task: RequestTask | null = null;
+  /** The worker slot running this request, once it heard from it; 0 before. */
+  private slot = 0;
   private resolveDone!: (result: CallResult) => void;
   /** Sink calls run one after another on this chain. */
   private chain: Promise<unknown> = Promise.resolve();
-  private slot = 0;
   private received = 0;
   private result: TaskResult | null = null;
   private finished = false;
@@ -65,7 +67,7 @@ class Exchange {
     readonly id: number,
     private readonly body: RequestBody,
     private readonly sink: ResponseSink,
-    private readonly tag: string,
+    readonly tag: string,
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
@@ -90,15 +92,15 @@ class Exchange {
   private onTimeout(): void {
     this.deadline = 0;
     if (this.finished) return;
-    // Still queued, or waiting for a fresh worker to boot: not the app's time yet (the queue limit bounds that).
-    if (this.slot === 0 && !this.runner.isRunning(this.id)) {
+    // Still queued, or waiting for a fresh thread to boot: not the app's time yet (the queue limit bounds that).
+    if (this.slot === 0 && this.runner.slotOf(this.id) === 0) {
       this.armTimer();
       return;
     }
     this.runner.log.error(
       `${this.tag}: [wsgi.server.timeout.1] no progress for ${this.runner.timeout} ms; its worker thread is terminated and replaced`,
     );
-    this.abort.abort();
+    this.runner.terminate(this);
     this.answer(answerFor(504, 'Gateway Timeout'), 'error');
   }
 
@@ -135,25 +137,16 @@ class Exchange {
     this.maybeFinish();
   }
 
-  onResult(result: TaskResult): void {
-    // Results of warm-up pings and recycled workers come through here as well.
-    if (result.viaChannel === true) return;
+  /** The worker in `slot` finished the request (and put its result in the slot's result ring). */
+  onResult(result: TaskResult, slot: number): void {
+    this.slot = slot;
     this.result = result;
     this.maybeFinish();
   }
 
-  onTaskError(error: unknown): void {
+  /** The thread running this request died under it (an error the app could not catch, or it ended). */
+  onThreadLost(error: unknown): void {
     if (this.finished || this.answered) return;
-    const name = (error as { name?: unknown } | null)?.name;
-    // A recycling worker dies on purpose after posting its result on the channel, which is on its way.
-    if (name === RECYCLE_ERROR) return;
-    const message = String((error as { message?: unknown } | null)?.message ?? error);
-    if (/queue is at limit|No task queue available/.test(message)) {
-      this.runner.log.warning(`${this.tag}: every worker thread is busy and the queue is full; answered 503`);
-      this.answer(answerFor(503, 'Service Unavailable', [['Retry-After', '1']]), 'error');
-      return;
-    }
-    if (name === 'AbortError') return;
     this.runner.log.error(`${this.tag}: [wsgi.server.error.4] the worker thread running this request failed; it is replaced: ${formatError(error)}`);
     this.answer(answerFor(500, 'Internal Server Error'), 'error');
   }
@@ -307,14 +300,17 @@ class Exchange {
   }
 
   private tellWorkerToStop(): void {
-    if (this.slot !== 0 && !this.finished) this.runner.post(this.slot, { t: 'disconnect', id: this.id });
+    if (this.finished) return;
+    const slot = this.slot !== 0 ? this.slot : this.runner.slotOf(this.id);
+    // Not taken by a thread yet: its first message gets the answer (see onMessage).
+    if (slot !== 0) this.runner.post(slot, { t: 'disconnect', id: this.id });
   }
 
   /** Shutdown grace ran out: end the request now. */
   cancel(why: string): void {
     if (this.finished) return;
     this.runner.log.warning(`${this.tag}: ${why}; request cut`);
-    this.abort.abort();
+    this.runner.terminate(this);
     this.answer(answerFor(503, 'Service Unavailable'), 'error');
   }
 
@@ -330,28 +326,5 @@ class Exchange {
 
   private logAppText(text: string): void {
     for (const line of text.replace(/\n$/, '').split('\n')) this.runner.log.error(`${this.tag}: ${line}`);
-  }
-}
-
-/**
- * The abort handle tinypool takes for a task, in its event-emitter form
- * (`once`/`off`): an AbortController per request costs more than the rest of
- * the dispatch bookkeeping, and this one only ever has one listener.
- */
-export class TaskAbort {
-  aborted = false;
-  private listener: (() => void) | null = null;
-  once(_event: 'abort', listener: () => void): void {
-    this.listener = listener;
-  }
-  off(_event: 'abort', _listener: () => void): void {
-    this.listener = null;
-  }
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    const listener = this.listener;
-    this.listener = null;
-    listener?.();
   }
 }

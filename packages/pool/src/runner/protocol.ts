@@ -1,7 +1,8 @@
 /**
  * The messages between the main thread and a worker thread while one request
- * runs. The task itself travels through tinypool; everything that streams
- * during the task (body chunks both ways, credit, disconnects, log lines)
+ * runs. The start of a request (its task) and its end (the result) travel
+ * through shared memory (task-queue.ts, result-ring.ts); everything that
+ * streams in between (body chunks both ways, credit, disconnects, log lines)
  * travels on a BroadcastChannel named for the worker's slot, so no channel is
  * created per request. Each message carries the request id: a replacement
  * worker in the same slot ignores what was meant for its predecessor.
@@ -11,13 +12,23 @@
  * always visible by the time the worker wakes.
  */
 import type { HttpScope, ModuleRef, WsgiHeaders, CallResult } from '@tsgi/core';
+import type { ResultMemory } from './result-ring.js';
+import type { TaskQueueMemory } from './task-queue.js';
 
-/** What every worker thread gets at startup (tinypool workerData). */
+/** What every worker thread gets at startup (its workerData). */
 export interface WorkerConfig {
   /** Unique per runner: prefixes the channel names so two runners in one process never cross. */
   runnerId: string;
-  /** One wake-up cell per worker slot (index = tinypool workerId, 1-based). */
+  /** The worker's slot, 1-based; a replacement thread takes over the slot of the one it replaces. */
+  slot: number;
+  /** One wake-up cell per worker slot (index = slot). */
   signals: Int32Array;
+  /** The requests waiting for a worker. */
+  queue: TaskQueueMemory;
+  /** The results on their way back. */
+  results: ResultMemory;
+  /** Per slot, the id of the request its thread runs (0: none). */
+  running: Int32Array;
   /**
    * One response ring per worker slot (index = slot), `creditWindow` bytes:
    * streamed chunks are copied in by the worker and read in place by the
@@ -30,8 +41,6 @@ export interface WorkerConfig {
    * the one chunk wsgi.input hands the app.
    */
   inputs: SharedArrayBuffer[];
-  /** Per slot, the id of the request its worker is running (0 when idle): lets the timeout skip time spent queued. */
-  running: Int32Array;
   /** The runner runs from TypeScript source (tests): the worker must load its own modules through tsx. */
   fromSource: boolean;
   /** The app to import. */
@@ -44,15 +53,19 @@ export interface WorkerConfig {
   multithread: boolean;
 }
 
-/** The tinypool task of one request. */
+/** The scope fields a WSGI environ is built from: only these cross to the worker (an ASGI scope's state and extensions may hold anything). */
+export type TaskScope = Pick<
+  HttpScope,
+  'type' | 'asgi' | 'http_version' | 'method' | 'scheme' | 'path' | 'raw_path' | 'query_string' | 'root_path' | 'headers' | 'client' | 'server'
+>;
+
+/** The task of one request, as the task queue carries it to a worker. */
 export interface RequestTask {
   /** Request id, unique within the runner. */
   id: number;
-  scope: HttpScope;
+  scope: TaskScope;
   /** False when the request has no body at all: wsgi.input is empty without asking. */
   hasBody: boolean;
-  /** A warm-up task: load the app, answer nothing. */
-  ping?: boolean;
 }
 
 /** The status line and headers, as the worker hands them over. */
@@ -62,7 +75,7 @@ export interface ResponseHead {
   headers: WsgiHeaders;
 }
 
-/** The tinypool result of one request: what was not streamed yet, and how the call ended. */
+/** The result of one request: what was not streamed yet, and how the call ended. */
 export interface TaskResult {
   id: number;
   /** How many channel messages the worker posted for this request; the main thread waits for all of them. */
@@ -74,8 +87,16 @@ export interface TaskResult {
   call: CallResult;
   /** wsgi.errors text not flushed yet. */
   log: string;
-  /** The result came over the channel instead (the worker is about to be recycled). */
-  viaChannel?: boolean;
+  /** The worker thread ends after this request (recycled, or suspect after an uncaught exception): give it no more. */
+  retire: boolean;
+}
+
+/** A result as a result ring carries it: its body bytes follow the JSON. */
+export type ResultLetter = Omit<TaskResult, 'chunks'>;
+
+/** Worker -> main on the thread's parentPort, once: the app is imported and the slot can take requests. */
+export interface ReadyMessage {
+  t: 'ready';
 }
 
 /** Worker -> main, on the slot's channel. */
@@ -92,7 +113,7 @@ export type UpMessage =
   | { t: 'drain'; id: number }
   /** wsgi.errors output, flushed. */
   | { t: 'log'; id: number; text: string }
-  /** The final result, when it cannot go through tinypool (recycling). */
+  /** The final result, when it does not fit a result entry. */
   | { t: 'done'; id: number; result: TaskResult };
 
 /** Main -> worker, on the slot's channel. */
@@ -108,6 +129,3 @@ export type DownMessage =
 export function channelName(runnerId: string, slot: number): string {
   return `tsgi-runner:${runnerId}:${slot}`;
 }
-
-/** Error name a recycling worker dies with; the main thread knows it is no failure. */
-export const RECYCLE_ERROR = 'TsgiWorkerRecycle';

@@ -3,24 +3,30 @@
  * worker thread and stream both ways" (DESIGN decision 6), shared by the
  * pool server and the bridge.
  *
- * Requests go to tinypool worker threads as tasks (one at a time per
- * thread). While a task runs, its worker and this side talk on the worker
- * slot's BroadcastChannel (see protocol.ts): the worker pulls body chunks,
- * which this side reads from the request body only then (so an upload is
- * never buffered whole), and streams response chunks, which this side
- * writes to the sink and pays back in credit once the sink took them (so a
- * slow client blocks the worker, not memory).
+ * Each worker thread owns a slot and serves one request at a time. A
+ * request starts in the shared task queue, where the next free worker takes
+ * it (task-queue.ts), and ends when that worker puts the result in its
+ * slot's result ring and rings the doorbell (result-ring.ts; one wake-up of
+ * this side collects every result that is ready). In between, the worker
+ * and this side talk on
+ * the slot's BroadcastChannel (see protocol.ts): the worker pulls body
+ * chunks, which this side reads from the request body only then (so an
+ * upload is never buffered whole), and streams response chunks, which this
+ * side writes to the sink and pays back in credit once the sink took them
+ * (so a slow client blocks the worker, not memory).
  */
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
-import Tinypool from 'tinypool';
 import { type CallResult, type HttpScope, type ModuleRef } from '@tsgi/core';
 import { consoleLogger, formatError, type Logger } from '../log.js';
 import { answerFor } from './answer.js';
 import { Exchange, type ExchangeHost } from './exchange.js';
-import { channelName, type DownMessage, type RequestTask, type TaskResult, type UpMessage, type WorkerConfig } from './protocol.js';
+import { channelName, type DownMessage, type ResultLetter, type TaskScope, type UpMessage } from './protocol.js';
+import { allocateResults, ResultReader, type RingResult } from './result-ring.js';
+import { allocateTaskQueue, TaskQueue } from './task-queue.js';
 import { InlineRunner } from './inline.js';
+import { WorkerThreads } from './worker-threads.js';
 import type { HandleOptions, RequestBody, ResponseSink, SyncRunner, SyncRunnerOptions } from './types.js';
 
 /** Default worker threads: 8 per core, for apps that mostly wait (see SyncRunnerOptions.threads). */
@@ -47,9 +53,17 @@ export function createSyncRunner(ref: ModuleRef, options: SyncRunnerOptions = {}
 /** The worker-thread runner. */
 class ThreadRunner implements SyncRunner, ExchangeHost {
   readonly threads: number;
-  private readonly pool: Tinypool;
   private readonly runnerId = randomUUID();
+  private readonly threadPool: WorkerThreads;
+  /** Requests no worker has taken yet. */
+  private readonly queue: TaskQueue;
+  /** Requests waiting for room in the shared queue (it has a fixed size), oldest first from `overflowHead`. */
+  private overflow: Exchange[] = [];
+  private overflowHead = 0;
+  private readonly maxQueue: number;
+  private readonly results: ResultReader<ResultLetter>;
   private readonly signals: Int32Array;
+  /** Per slot, the id of the request its thread runs (0: none). */
   private readonly running: Int32Array;
   private readonly rings: SharedArrayBuffer[] = [];
   private readonly inputs: SharedArrayBuffer[] = [];
@@ -60,70 +74,66 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
   private readonly creditWindow: number;
   private nextId = 1;
   private closing = false;
-  /** One sweep over in-flight requests finds those past their deadline: no timer per request on the hot path. */
+  /**
+   * One sweep over in-flight requests finds those past their deadline (no
+   * timer per request on the hot path); it also keeps the process alive
+   * while requests are in flight, since the threads do not.
+   */
   private sweeper: NodeJS.Timeout | null = null;
-  private readyPromise: Promise<void> | null = null;
-  private poolError: ((error: unknown) => void) | null = null;
+  private readonly readyPromise: Promise<void>;
+  private everReady = false;
+  private settleReady!: (error?: unknown) => void;
 
   constructor(ref: ModuleRef, threads: number, options: SyncRunnerOptions) {
     this.threads = threads;
     this.logger = options.logger ?? consoleLogger();
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.creditWindow = options.creditWindow ?? DEFAULT_CREDIT_WINDOW;
+    this.maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.signals = new Int32Array(new SharedArrayBuffer(4 * (threads + 1)));
     this.running = new Int32Array(new SharedArrayBuffer(4 * (threads + 1)));
+    const queueMemory = allocateTaskQueue();
+    this.queue = new TaskQueue(queueMemory);
+    const resultMemory = allocateResults(threads);
+    this.results = new ResultReader<ResultLetter>(resultMemory, threads, (slot, result) => this.onResult(slot, result));
     for (let slot = 1; slot <= threads; slot++) {
       this.rings[slot] = new SharedArrayBuffer(this.creditWindow);
       this.inputs[slot] = new SharedArrayBuffer(INPUT_BUFFER);
-    }
-    // Running from TypeScript source (tests): workers must resolve @tsgi/* to source too.
-    const fromSource = import.meta.url.endsWith('.ts');
-    const config: WorkerConfig = {
-      fromSource,
-      runnerId: this.runnerId,
-      signals: this.signals,
-      running: this.running,
-      rings: this.rings,
-      inputs: this.inputs,
-      app: ref,
-      creditWindow: this.creditWindow,
-      maxRequestsPerWorker: options.maxRequestsPerWorker ?? 0,
-      multithread: threads > 1,
-    };
-    // One channel per worker slot (tinypool numbers its workers 1..maxThreads and reuses the numbers).
-    for (let slot = 1; slot <= threads; slot++) {
       const channel = new BroadcastChannel(channelName(this.runnerId, slot));
       channel.onmessage = (event) => this.onMessage(slot, (event as { data: UpMessage }).data);
       (channel as unknown as { unref?: () => void }).unref?.();
       this.channels[slot] = channel;
     }
-    this.pool = new Tinypool({
-      filename: new URL('./worker-entry.js', import.meta.url).href,
-      minThreads: threads,
-      maxThreads: threads,
-      maxQueue: options.maxQueue ?? DEFAULT_MAX_QUEUE,
-      idleTimeout: 2 ** 31 - 1,
-      workerData: config,
-      ...(fromSource ? { execArgv: ['--conditions=source'] } : {}),
+    this.readyPromise = new Promise<void>((resolve, reject) => {
+      this.settleReady = (error?: unknown) => (error === undefined ? resolve() : reject(error instanceof Error ? error : new Error(String(error))));
     });
-    // A worker that fails with no task on it (e.g. the app failed to import) is reported here.
-    this.pool.on('error', (error: unknown) => {
-      if (this.poolError !== null) this.poolError(error);
-      else this.logger.error(`worker thread failed: ${formatError(error)}`);
-    });
+    // Nobody may be listening yet; the rejection still reaches whoever calls ready() later.
+    this.readyPromise.catch(() => {});
+    // Running from TypeScript source (tests): workers must resolve @tsgi/* to source too.
+    const fromSource = import.meta.url.endsWith('.ts');
+    this.threadPool = new WorkerThreads(
+      {
+        fromSource,
+        runnerId: this.runnerId,
+        signals: this.signals,
+        queue: queueMemory,
+        results: resultMemory,
+        running: this.running,
+        rings: this.rings,
+        inputs: this.inputs,
+        app: ref,
+        creditWindow: this.creditWindow,
+        maxRequestsPerWorker: options.maxRequestsPerWorker ?? 0,
+        multithread: threads > 1,
+      },
+      fromSource ? ['--conditions=source'] : undefined,
+      { ready: () => this.onThreadReady(), exited: (slot, error, wasReady) => this.onThreadExit(slot, error, wasReady) },
+    );
+    for (let slot = 1; slot <= threads; slot++) this.threadPool.start(slot);
+    this.results.start();
   }
 
   ready(): Promise<void> {
-    this.readyPromise ??= new Promise<void>((resolve, reject) => {
-      this.poolError = reject;
-      const task: RequestTask = { id: 0, scope: null as unknown as HttpScope, hasBody: false, ping: true };
-      this.pool.run(task).then(
-        () => resolve(),
-        (error: unknown) => reject(error instanceof Error ? error : new Error(String(error))),
-      );
-    }).finally(() => {
-      this.poolError = null;
-    });
     return this.readyPromise;
   }
 
@@ -134,23 +144,21 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
       exchange.answer(answerFor(503, 'Service Unavailable'), 'error');
       return exchange.done;
     }
+    if (this.waiting() >= this.maxQueue + this.idleThreads()) {
+      this.logger.warning(`${exchange.tag}: every worker thread is busy and the queue is full; answered 503`);
+      exchange.answer(answerFor(503, 'Service Unavailable', [['Retry-After', '1']]), 'error');
+      return exchange.done;
+    }
     this.exchanges.set(id, exchange);
+    this.keepAlive();
     const signal = options.signal;
     if (signal !== undefined) {
       if (signal.aborted) exchange.clientGone();
       else signal.addEventListener('abort', () => exchange.clientGone(), { once: true });
     }
-    const task: RequestTask = { id, scope, hasBody: body !== null };
-    this.pool.run(task, { signal: exchange.abort }).then(
-      (result: TaskResult) => exchange.onResult(result),
-      (error: unknown) => exchange.onTaskError(error),
-    );
+    exchange.task = { id, scope: taskScope(scope), hasBody: body !== null };
     exchange.armTimer();
-    if (this.sweeper === null && this.timeoutMs > 0) {
-      // Checks a few times per timeout period, so a stuck request is cut within about 1.25x the timeout.
-      this.sweeper = setInterval(() => this.sweep(), Math.max(10, Math.min(1000, this.timeoutMs / 4)));
-      this.sweeper.unref();
-    }
+    if (this.overflowHead < this.overflow.length || !this.enqueue(exchange)) this.overflow.push(exchange);
     return exchange.done;
   }
 
@@ -164,8 +172,78 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
       clearTimeout(timer);
     }
     for (const e of this.exchanges.values()) e.cancel('the server is shutting down');
-    await this.pool.destroy();
+    this.results.stop();
+    await this.threadPool.close();
     for (const channel of this.channels) channel?.close();
+  }
+
+  // ---- the queue and the results ----
+
+  /** Requests no thread has taken yet. */
+  private waiting(): number {
+    return this.queue.waiting + this.overflow.length - this.overflowHead;
+  }
+
+  /** Threads running no request: that many requests beyond maxQueue are about to be taken, not waiting. */
+  private idleThreads(): number {
+    let idle = 0;
+    for (let slot = 1; slot <= this.threads; slot++) if (Atomics.load(this.running, slot) === 0) idle++;
+    return idle;
+  }
+
+  /** Puts the task of `exchange` in the shared queue; false when the queue has no room right now. */
+  private enqueue(exchange: Exchange): boolean {
+    const outcome = this.queue.push(exchange.task!);
+    if (outcome === 'full') return false;
+    exchange.task = null;
+    if (outcome === 'too-big') {
+      this.logger.info(`${exchange.tag}: request head too large to hand to a worker thread; answered 431`);
+      exchange.answer(answerFor(431, 'Request Header Fields Too Large', [['Connection', 'close']]), 'error');
+    }
+    return true;
+  }
+
+  /** Moves waiting requests into the shared queue while it has room. */
+  private refill(): void {
+    while (this.overflowHead < this.overflow.length) {
+      const next = this.overflow[this.overflowHead]!;
+      // Cut while it waited (shutdown grace ran out): nothing to run.
+      if (next.task !== null && !this.enqueue(next)) return;
+      this.overflow[this.overflowHead++] = undefined as unknown as Exchange;
+    }
+    this.overflow = [];
+    this.overflowHead = 0;
+  }
+
+  /** A worker finished a request: hand the result to its exchange. */
+  private onResult(slot: number, result: RingResult<ResultLetter>): void {
+    const exchange = this.exchanges.get(result.value.id);
+    if (exchange !== undefined) exchange.onResult({ ...result.value, chunks: result.body === null ? [] : [result.body] }, slot);
+    if (this.overflowHead < this.overflow.length) this.refill();
+  }
+
+  private onThreadReady(): void {
+    if (this.everReady) return;
+    this.everReady = true;
+    this.settleReady();
+  }
+
+  private onThreadExit(slot: number, error: unknown, wasReady: boolean): void {
+    // A retiring thread put its last result in its ring before it ended.
+    this.results.drain(slot);
+    this.results.reset(slot);
+    const id = Atomics.load(this.running, slot);
+    Atomics.store(this.running, slot, 0);
+    const exchange = id === 0 ? undefined : this.exchanges.get(id);
+    if (exchange !== undefined) exchange.onThreadLost(error ?? new Error('the worker thread ended'));
+    else if (error !== undefined && wasReady) this.logger.error(`worker thread ${slot} failed; it is replaced: ${formatError(error)}`);
+    if (!wasReady && !this.everReady) {
+      // The app cannot be imported: that is what ready() reports (and the threads are not restarted).
+      if (error !== undefined) this.settleReady(error);
+      return;
+    }
+    if (!wasReady) this.logger.error(`worker thread ${slot} failed to start; retrying: ${formatError(error)}`);
+    this.threadPool.start(slot, !wasReady);
   }
 
   // ---- ExchangeHost: what each request in flight uses ----
@@ -188,10 +266,18 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
     return new Uint8Array(this.inputs[slot]!);
   }
 
-  /** True once a worker has started running request `id` (before that it waits in the queue). */
-  isRunning(id: number): boolean {
-    for (let slot = 1; slot <= this.threads; slot++) if (Atomics.load(this.running, slot) === id) return true;
-    return false;
+  /** The slot whose thread runs request `id`, or 0 when no thread has taken it (yet). */
+  slotOf(id: number): number {
+    for (let slot = 1; slot <= this.threads; slot++) if (Atomics.load(this.running, slot) === id) return slot;
+    return 0;
+  }
+
+  /** Ends the thread running `exchange` (a hung or cut request); a fresh thread takes over its slot. */
+  terminate(exchange: Exchange): void {
+    // Still waiting for room in the shared queue: it never runs.
+    exchange.task = null;
+    const slot = this.slotOf(exchange.id);
+    if (slot !== 0) this.threadPool.terminate(slot);
   }
 
   forget(id: number): void {
@@ -202,7 +288,15 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
     }
   }
 
+  private keepAlive(): void {
+    if (this.sweeper !== null) return;
+    // Checks a few times per timeout period, so a stuck request is cut within about 1.25x the timeout.
+    const every = this.timeoutMs > 0 ? Math.max(10, Math.min(1000, this.timeoutMs / 4)) : 1000;
+    this.sweeper = setInterval(() => this.sweep(), every);
+  }
+
   private sweep(): void {
+    if (this.timeoutMs <= 0) return;
     const now = performance.now();
     for (const exchange of this.exchanges.values()) exchange.checkDeadline(now);
   }
@@ -224,4 +318,22 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
     }
     exchange.onMessage(slot, message);
   }
+}
+
+/** The part of a scope the worker builds the environ from (state and extensions may not even be serializable). */
+function taskScope(scope: HttpScope): TaskScope {
+  return {
+    type: scope.type,
+    asgi: scope.asgi,
+    http_version: scope.http_version,
+    method: scope.method,
+    scheme: scope.scheme,
+    path: scope.path,
+    raw_path: scope.raw_path,
+    query_string: scope.query_string,
+    root_path: scope.root_path,
+    headers: scope.headers,
+    client: scope.client,
+    server: scope.server,
+  };
 }

@@ -1,14 +1,17 @@
 /**
  * The worker-thread side of the sync-app runner: imports the app once per
- * thread, then runs one request per task with callWsgiApp, blocking the
- * thread where PEP 3333 says it blocks (DESIGN decision 4):
+ * thread, then takes requests from the shared task queue, one at a time,
+ * and runs each with callWsgiApp, blocking the thread where PEP 3333 says it blocks (DESIGN
+ * decision 4):
  * - `wsgi.input.read()` asks the main thread for the next body chunk and
  *   sleeps in Atomics.wait until it is there;
  * - a response chunk goes to the main thread as soon as it is produced and
  *   costs credit; out of credit, the thread sleeps until the client took
  *   more (so a slow client holds at most `creditWindow` bytes in flight).
+ * With no request waiting the thread sleeps in Atomics.wait, so timers an
+ * app leaves behind do not run while it is idle.
  */
-import { BroadcastChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { BroadcastChannel, parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import {
   ClientDisconnected,
   callWsgiApp,
@@ -22,12 +25,25 @@ import {
   type WsgiSink,
 } from '@tsgi/core';
 import { loadWsgiApp } from './load-app.js';
-import { RECYCLE_ERROR, channelName, type DownMessage, type RequestTask, type ResponseHead, type TaskResult, type UpMessage, type WorkerConfig } from './protocol.js';
+import { ResultWriter } from './result-ring.js';
+import { TaskQueue } from './task-queue.js';
+import {
+  channelName,
+  type DownMessage,
+  type ReadyMessage,
+  type RequestTask,
+  type ResponseHead,
+  type ResultLetter,
+  type TaskResult,
+  type UpMessage,
+  type WorkerConfig,
+} from './protocol.js';
 
-const tinypool = process.__tinypool_state__;
-const config = tinypool.workerData as WorkerConfig;
-const slot = tinypool.workerId;
+const config = workerData as WorkerConfig;
+const slot = config.slot;
 const signals = config.signals;
+const queue = new TaskQueue(config.queue);
+const results = new ResultWriter(config.results, slot);
 const ring = new Uint8Array(config.rings[slot]!);
 const RING_SIZE = ring.byteLength;
 const input = new Uint8Array(config.inputs[slot]!);
@@ -36,7 +52,7 @@ const channel = new BroadcastChannel(channelName(config.runnerId, slot));
 (channel as unknown as { unref?: () => void }).unref?.();
 const app = await loadWsgiApp(config.app);
 
-// Atomics.wait always gets a timeout (tinypool pitfall): a missed wake-up costs at most this, never a hang.
+// Atomics.wait always gets a timeout: a missed wake-up costs at most this, never a hang.
 const WAIT_SLICE_MS = 500;
 // A list response is held back up to this many bytes and sent in one message with what follows.
 const BATCH_BYTES = 64 * 1024;
@@ -46,26 +62,25 @@ const SLICE_RATIO = 2;
 let handled = 0;
 let exitRequested = false;
 let inApp = false;
-let currentId = 0;
+/** The request this thread is on (also right after the app returned, while its microtasks run). */
+let current: RequestLink | null = null;
 
 // An exception nothing caught (say, thrown later by something the app
-// scheduled) would kill the thread; tinypool then races the dying thread's
-// last result against its error and can hand the next task to a dead worker.
-// So the thread logs it, finishes what it is doing, and is replaced right
-// after its next request (its state is suspect from here on).
+// scheduled) would kill the thread under a request. So the thread logs it,
+// finishes what it is doing, and is replaced right after (its state is
+// suspect from here on).
 process.on('uncaughtException', onUncaught);
 function onUncaught(error: unknown): void {
   exitRequested = true;
-  channel.postMessage({
-    t: 'log',
-    id: currentId,
-    text: `uncaught exception in worker thread ${slot}; it will be replaced: ${describeError(error)}\n`,
-  } satisfies UpMessage);
+  const text = `uncaught exception in worker thread ${slot}; it will be replaced: ${describeError(error)}\n`;
+  // Counted as the request's own message, so its result waits for this line.
+  if (current !== null) current.post({ t: 'log', id: current.id, text });
+  else channel.postMessage({ t: 'log', id: 0, text } satisfies UpMessage);
 }
 
-// process.exit() inside a worker would end the thread under a running task,
-// which tinypool does not notice. Refuse it instead: the request gets a 500
-// and the thread is replaced right after.
+// process.exit() inside a worker would end the thread under a running
+// request. Refuse it instead: the request gets a 500 and the thread is
+// replaced right after.
 const realExit = process.exit.bind(process);
 process.exit = ((code?: number) => {
   if (!inApp) return realExit(code);
@@ -188,7 +203,7 @@ class RequestLink implements WsgiSink, PullSource {
 
   /** What was not streamed, and how the call ended: the task's result. */
   result(call: CallResult): TaskResult {
-    const result: TaskResult = { id: this.id, posted: this.posted, head: this.head, chunks: this.out, finish: this.finish, call, log: this.log };
+    const result: TaskResult = { id: this.id, posted: this.posted, head: this.head, chunks: this.out, finish: this.finish, call, log: this.log, retire: false };
     this.head = null;
     this.out = [];
     return result;
@@ -252,11 +267,44 @@ function declaredLength(headers: ReadonlyArray<readonly [string, string]>): numb
   return null;
 }
 
-/** Runs one request (the tinypool task). */
-export function handleTask(task: RequestTask): TaskResult | Promise<never> {
+/**
+ * Serves requests from the task queue until the thread retires (after
+ * maxRequestsPerWorker requests, or when its state is suspect); the main
+ * thread then starts a fresh thread in the slot.
+ */
+export async function serveRequests(): Promise<void> {
+  parentPort!.postMessage({ t: 'ready' } satisfies ReadyMessage);
+  for (;;) {
+    const task = queue.take();
+    if (task === null) {
+      queue.sleep(WAIT_SLICE_MS);
+      continue;
+    }
+    Atomics.store(config.running, slot, task.id);
+    const { link, result } = runTask(task);
+    // Microtasks the app queued run now, so an exception in one retires this thread with this very result.
+    current = link;
+    await null;
+    current = null;
+    result.posted = link.posted;
+    handled++;
+    result.retire = exitRequested || (config.maxRequestsPerWorker > 0 && handled >= config.maxRequestsPerWorker);
+    sendResult(link, result);
+    Atomics.store(config.running, slot, 0);
+    if (result.retire) realExit(0);
+  }
+}
+
+/** Hands the result back through the slot's result ring (or the channel, when it does not fit). */
+function sendResult(link: RequestLink, result: TaskResult): void {
+  const { chunks, ...rest } = result;
+  if (!results.put(rest satisfies ResultLetter, chunks, WAIT_SLICE_MS)) link.post({ t: 'done', id: result.id, result });
+}
+
+/** Runs one request on this thread. */
+function runTask(task: RequestTask): { link: RequestLink; result: TaskResult } {
   const link = new RequestLink(task.id, task.hasBody);
-  if (task.ping) return link.result({ status: 0, bytes: 0, outcome: 'complete' });
-  currentId = task.id;
+  current = link;
   const input = createWsgiInput(link, task.hasBody ? declaredLength(task.scope.headers) : 0);
   const environ = environFromScope(task.scope, {
     input,
@@ -265,7 +313,6 @@ export function handleTask(task: RequestTask): TaskResult | Promise<never> {
     multiprocess: false,
     fileWrapper,
   });
-  Atomics.store(config.running, slot, task.id);
   inApp = true;
   let call: CallResult;
   try {
@@ -277,32 +324,9 @@ export function handleTask(task: RequestTask): TaskResult | Promise<never> {
     });
   } finally {
     inApp = false;
-    Atomics.store(config.running, slot, 0);
   }
   link.finishRing();
-  const result = link.result(call);
-  handled++;
-  if (exitRequested || (config.maxRequestsPerWorker > 0 && handled >= config.maxRequestsPerWorker)) return recycle(link, result);
-  return result;
-}
-
-/**
- * Hands the result over on the channel, then dies with a marker error while
- * the task is still open: tinypool removes a worker whose thread errors and
- * starts a fresh one, and the main thread, already holding the result,
- * ignores the marker. tinypool has no other way to retire one worker.
- */
-function recycle(link: RequestLink, result: TaskResult): Promise<never> {
-  result.viaChannel = true;
-  link.post({ t: 'done', id: link.id, result: { ...result, posted: link.posted + 1 } });
-  setImmediate(() => {
-    // This one must be fatal: it is how tinypool learns to replace the thread.
-    process.off('uncaughtException', onUncaught);
-    const marker = new Error('worker thread recycled');
-    marker.name = RECYCLE_ERROR;
-    throw marker;
-  });
-  return new Promise<never>(() => {});
+  return { link, result: link.result(call) };
 }
 
 function describeError(error: unknown): string {

@@ -4,6 +4,7 @@
  * announcing close() in the log so tests can count the calls.
  */
 import { openFile, type StartResponse, type WsgiApplication, type WsgiEnviron, type WsgiResponse } from '@tsgi/core';
+import { threadId } from 'node:worker_threads';
 
 const enc = new TextEncoder();
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -65,7 +66,7 @@ export const app: WsgiApplication = (env, start) => {
       return text(start, String(served));
     case '/thread':
       sleep(Number(q.get('ms') ?? 0));
-      return text(start, String(process.__tinypool_state__?.workerId ?? 0));
+      return text(start, String(threadId));
     case '/errors':
       env['wsgi.errors'].write('first line\nsecond line\n');
       env['wsgi.errors'].flush();

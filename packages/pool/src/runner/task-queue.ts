@@ -1,0 +1,110 @@
+/**
+ * The queue of requests waiting for a worker thread, in shared memory: the
+ * main thread appends tasks, and any idle worker takes the oldest one
+ * itself. Under load a worker goes from one request to the next without a
+ * round trip through the main thread (and without the two thread switches
+ * such a round trip costs); an idle worker sleeps until a task comes.
+ *
+ * A ring of ENTRIES fixed-size entries, each with a state cell: the main
+ * thread writes an entry only when it is EMPTY; a worker claims the oldest
+ * task by advancing `head` (compare-and-swap), reads it and empties the
+ * entry. Counters wrap around as int32; only their differences matter.
+ */
+import { Mailbox } from './mailbox.js';
+import type { RequestTask } from './protocol.js';
+
+/** Entries in the ring; more waiting requests stay in a list on the main thread until there is room. */
+export const ENTRIES = 64;
+/** Bytes per entry: the JSON of a request head (node:http allows 16 KiB) fits with room to spare. */
+export const ENTRY_BYTES = 64 * 1024;
+
+// Control cells.
+const TAIL = 0; // tasks appended (main thread)
+const HEAD = 1; // tasks claimed (workers)
+const WORK = 2; // sleeping workers wait on this cell
+const SLEEPERS = 3; // workers asleep (or about to be)
+const CELLS = 4;
+
+const EMPTY = 0;
+const FULL = 1;
+
+/** The shared memory of a task queue: hand the same object to every thread. */
+export interface TaskQueueMemory {
+  control: Int32Array;
+  /** One state cell per entry. */
+  states: Int32Array;
+  entries: SharedArrayBuffer;
+}
+
+/** Allocates the shared memory of a task queue. */
+export function allocateTaskQueue(): TaskQueueMemory {
+  return {
+    control: new Int32Array(new SharedArrayBuffer(4 * CELLS)),
+    states: new Int32Array(new SharedArrayBuffer(4 * ENTRIES)),
+    entries: new SharedArrayBuffer(ENTRIES * ENTRY_BYTES),
+  };
+}
+
+/** One thread's view of the task queue. */
+export class TaskQueue {
+  private readonly control: Int32Array;
+  private readonly states: Int32Array;
+  private readonly boxes: Mailbox[] = [];
+
+  constructor(memory: TaskQueueMemory) {
+    this.control = memory.control;
+    this.states = memory.states;
+    for (let i = 0; i < ENTRIES; i++) this.boxes.push(new Mailbox(memory.entries, i * ENTRY_BYTES, ENTRY_BYTES));
+  }
+
+  // ---- main thread ----
+
+  /** Tasks appended and not claimed yet. */
+  get waiting(): number {
+    return (Atomics.load(this.control, TAIL) - Atomics.load(this.control, HEAD)) | 0;
+  }
+
+  /**
+   * Appends a task and wakes a sleeping worker. Returns 'full' when the ring
+   * has no room (keep it and try again after a worker took one), 'too-big'
+   * when its JSON does not fit an entry.
+   */
+  push(task: RequestTask): 'ok' | 'full' | 'too-big' {
+    const tail = Atomics.load(this.control, TAIL);
+    const at = tail & (ENTRIES - 1);
+    if (Atomics.load(this.states, at) !== EMPTY) return 'full';
+    if (!this.boxes[at]!.write(task)) return 'too-big';
+    Atomics.store(this.states, at, FULL);
+    Atomics.store(this.control, TAIL, (tail + 1) | 0);
+    if (Atomics.load(this.control, SLEEPERS) > 0) {
+      Atomics.add(this.control, WORK, 1);
+      Atomics.notify(this.control, WORK, 1);
+    }
+    return 'ok';
+  }
+
+  // ---- worker threads ----
+
+  /** Claims the oldest task, or returns null when there is none. */
+  take(): RequestTask | null {
+    for (;;) {
+      const head = Atomics.load(this.control, HEAD);
+      if (head === Atomics.load(this.control, TAIL)) return null;
+      // Another worker may claim it first: then try the next one.
+      if (Atomics.compareExchange(this.control, HEAD, head, (head + 1) | 0) !== head) continue;
+      const at = head & (ENTRIES - 1);
+      const task = this.boxes[at]!.readValue<RequestTask>();
+      Atomics.store(this.states, at, EMPTY);
+      return task;
+    }
+  }
+
+  /** Sleeps until a task may be there (or `timeoutMs` passed); the caller then tries take() again. */
+  sleep(timeoutMs: number): void {
+    Atomics.add(this.control, SLEEPERS, 1);
+    const seen = Atomics.load(this.control, WORK);
+    // A task appended before we counted ourselves asleep found no sleeper to wake: look once more.
+    if (Atomics.load(this.control, HEAD) === Atomics.load(this.control, TAIL)) Atomics.wait(this.control, WORK, seen, timeoutMs);
+    Atomics.sub(this.control, SLEEPERS, 1);
+  }
+}
