@@ -6,10 +6,11 @@
  * reads on (apps that answer without awaiting I/O) can be pipelined.
  * docs/choosing-a-server.md and the conformance check http-pipelining-io-wait
  * (a known failure) say the same; should a uWebSockets.js upgrade lift the
- * limitation, the second and third tests here fail and those records change.
+ * limitation, the tests of the closed connection here fail and those records change.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { isClientDisconnected, type AsgiApplication } from '@tsgi/core';
+import { loadBinding } from '@tsgi/uws';
 import { closeAll, delay, RawClient, rawRequest, start } from './helpers.js';
 
 afterEach(closeAll);
@@ -111,6 +112,40 @@ describe('pipelining', () => {
     expect(outcomes.map((o) => [o.path, o.sent, isClientDisconnected(o.error)])).toEqual([['/a', false, true]]);
     await delay(10);
     expect(log.errors()).toEqual([]);
+  });
+
+  it('is uWebSockets.js v20.30 itself: a bare uWS handler whose response waits on a timer loses its connection the same way', async () => {
+    const { uws } = loadBinding();
+    const app = uws.App();
+    const io = gate();
+    const seen: string[] = [];
+    app.any('/*', (res, req) => {
+      const url = req.getUrl();
+      seen.push(url);
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+        seen.push(`aborted ${url}`);
+      });
+      void io.wait().then(() => {
+        if (!aborted) res.cork(() => res.end(`body of ${url}`));
+      });
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      app.listen('127.0.0.1', 0, (s) => (s ? resolve(uws.us_socket_local_port(s)) : reject(new Error('uWS did not listen')))),
+    );
+    try {
+      const c = new RawClient(port);
+      await c.ready;
+      c.write(get('/a') + get('/b'));
+      const written = await bytesUntilClosed(c, 2000);
+      io.open();
+      expect(written).toBe('');
+      expect(c.isClosed).toBe(true);
+      expect(seen).toEqual(['/a', 'aborted /a']);
+    } finally {
+      (app as unknown as { close(): void }).close();
+    }
   });
 
   it('keep-alive without pipelining (the next request sent after the response) is answered however long the app awaits', async () => {
