@@ -5,7 +5,7 @@
  * child process. Nothing lost (every request answered 200 with its exact
  * body; the app served as many as were sent; every WebSocket message
  * echoed), RSS after the load within 10% (or 32 MiB, a short run's heaps
- * still settle) of RSS after the warm-up, descriptors back to the
+ * still settle) of RSS after the warm-up (the first half here), descriptors back to the
  * post-warm-up baseline once the clients closed, and exit code 0 on SIGTERM.
  */
 import { describe, expect, test } from 'vitest';
@@ -18,7 +18,7 @@ describe.each(SOAK_SERVERS)('soak, short: %s', (server) => {
     const r = await runSoak({
       server,
       requests,
-      warmupShare: 0.25,
+      warmupShare: 0.5,
       sampleEveryMs: 500,
       rssGrowthMiB: 32,
       // Four threads instead of the default 8 per core: their heaps warm up within a short run.
