@@ -92,7 +92,7 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
     this.maxQueue = options.maxQueue ?? DEFAULT_MAX_QUEUE;
     this.signals = new Int32Array(new SharedArrayBuffer(4 * (threads + 1)));
     this.running = new Int32Array(new SharedArrayBuffer(4 * (threads + 1)));
-    const queueMemory = allocateTaskQueue();
+    const queueMemory = allocateTaskQueue(threads, this.signals);
     this.queue = new TaskQueue(queueMemory);
     const resultMemory = allocateResults(threads);
     this.results = new ResultReader<ResultLetter>(resultMemory, threads, (slot, result) => this.onResult(slot, result));

@@ -9,6 +9,12 @@
  * thread writes an entry only when it is EMPTY; a worker claims the oldest
  * task by advancing `head` (compare-and-swap), reads it and empties the
  * entry. Counters wrap around as int32; only their differences matter.
+ *
+ * A task wakes the lowest-numbered sleeping worker, not the one asleep the
+ * longest: when the main thread is what limits the rate, a few threads do
+ * all the work and stay warm in the CPU caches, instead of every request
+ * landing on a cold thread (measured: 4x the CPU per request with 8 threads
+ * taking turns).
  */
 import { Mailbox } from './mailbox.js';
 import type { RequestTask } from './protocol.js';
@@ -21,9 +27,7 @@ export const ENTRY_BYTES = 64 * 1024;
 // Control cells.
 const TAIL = 0; // tasks appended (main thread)
 const HEAD = 1; // tasks claimed (workers)
-const WORK = 2; // sleeping workers wait on this cell
-const SLEEPERS = 3; // workers asleep (or about to be)
-const CELLS = 4;
+const CELLS = 2;
 
 const EMPTY = 0;
 const FULL = 1;
@@ -34,14 +38,20 @@ export interface TaskQueueMemory {
   /** One state cell per entry. */
   states: Int32Array;
   entries: SharedArrayBuffer;
+  /** One bit per worker slot: set while that worker sleeps, waiting for a task. */
+  sleeping: Int32Array;
+  /** One cell per worker slot (index = slot) that its worker sleeps on (shared with other wake-ups of that worker). */
+  wake: Int32Array;
 }
 
-/** Allocates the shared memory of a task queue. */
-export function allocateTaskQueue(): TaskQueueMemory {
+/** Allocates the shared memory of a task queue for `slots` workers (numbered from 1) sleeping on the cells of `wake`. */
+export function allocateTaskQueue(slots: number, wake: Int32Array): TaskQueueMemory {
   return {
     control: new Int32Array(new SharedArrayBuffer(4 * CELLS)),
     states: new Int32Array(new SharedArrayBuffer(4 * ENTRIES)),
     entries: new SharedArrayBuffer(ENTRIES * ENTRY_BYTES),
+    sleeping: new Int32Array(new SharedArrayBuffer(4 * ((slots >> 5) + 1))),
+    wake,
   };
 }
 
@@ -49,11 +59,15 @@ export function allocateTaskQueue(): TaskQueueMemory {
 export class TaskQueue {
   private readonly control: Int32Array;
   private readonly states: Int32Array;
+  private readonly sleeping: Int32Array;
+  private readonly wake: Int32Array;
   private readonly boxes: Mailbox[] = [];
 
   constructor(memory: TaskQueueMemory) {
     this.control = memory.control;
     this.states = memory.states;
+    this.sleeping = memory.sleeping;
+    this.wake = memory.wake;
     for (let i = 0; i < ENTRIES; i++) this.boxes.push(new Mailbox(memory.entries, i * ENTRY_BYTES, ENTRY_BYTES));
   }
 
@@ -76,11 +90,24 @@ export class TaskQueue {
     if (!this.boxes[at]!.write(task)) return 'too-big';
     Atomics.store(this.states, at, FULL);
     Atomics.store(this.control, TAIL, (tail + 1) | 0);
-    if (Atomics.load(this.control, SLEEPERS) > 0) {
-      Atomics.add(this.control, WORK, 1);
-      Atomics.notify(this.control, WORK, 1);
-    }
+    this.wakeOne();
     return 'ok';
+  }
+
+  /** Wakes the lowest-numbered sleeping worker, if any; clearing its bit first makes sure two tasks wake two workers. */
+  private wakeOne(): void {
+    for (let word = 0; word < this.sleeping.length; word++) {
+      for (;;) {
+        const bits = Atomics.load(this.sleeping, word);
+        if (bits === 0) break;
+        const low = bits & -bits;
+        if (Atomics.compareExchange(this.sleeping, word, bits, bits & ~low) !== bits) continue;
+        const slot = word * 32 + 31 - Math.clz32(low);
+        Atomics.add(this.wake, slot, 1);
+        Atomics.notify(this.wake, slot);
+        return;
+      }
+    }
   }
 
   // ---- worker threads ----
@@ -100,11 +127,13 @@ export class TaskQueue {
   }
 
   /** Sleeps until a task may be there (or `timeoutMs` passed); the caller then tries take() again. */
-  sleep(timeoutMs: number): void {
-    Atomics.add(this.control, SLEEPERS, 1);
-    const seen = Atomics.load(this.control, WORK);
-    // A task appended before we counted ourselves asleep found no sleeper to wake: look once more.
-    if (Atomics.load(this.control, HEAD) === Atomics.load(this.control, TAIL)) Atomics.wait(this.control, WORK, seen, timeoutMs);
-    Atomics.sub(this.control, SLEEPERS, 1);
+  sleep(slot: number, timeoutMs: number): void {
+    const word = slot >> 5;
+    const bit = 1 << (slot & 31);
+    const seen = Atomics.load(this.wake, slot);
+    Atomics.or(this.sleeping, word, bit);
+    // A task appended before our bit was set found no one to wake: look once more.
+    if (Atomics.load(this.control, HEAD) === Atomics.load(this.control, TAIL)) Atomics.wait(this.wake, slot, seen, timeoutMs);
+    Atomics.and(this.sleeping, word, ~bit);
   }
 }

@@ -8,8 +8,11 @@
  * - a response chunk goes to the main thread as soon as it is produced and
  *   costs credit; out of credit, the thread sleeps until the client took
  *   more (so a slow client holds at most `creditWindow` bytes in flight).
- * With no request waiting the thread sleeps in Atomics.wait, so timers an
- * app leaves behind do not run while it is idle.
+ * With no request waiting the thread sleeps in Atomics.wait. Every
+ * EVENT_LOOP_EVERY_MS at most, between two requests, it lets its event loop
+ * turn once: V8 runs its own housekeeping (incremental GC steps, the memory
+ * reducer) as tasks on that loop, and without them the thread's heap only
+ * grows (timers an app left behind may run then too).
  */
 import { BroadcastChannel, parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import {
@@ -54,6 +57,8 @@ const app = await loadWsgiApp(config.app);
 
 // Atomics.wait always gets a timeout: a missed wake-up costs at most this, never a hang.
 const WAIT_SLICE_MS = 500;
+// How long a busy thread may go without letting its event loop turn (see above).
+const EVENT_LOOP_EVERY_MS = 50;
 // A list response is held back up to this many bytes and sent in one message with what follows.
 const BATCH_BYTES = 64 * 1024;
 // Views this much smaller than their buffer are copied before posting: cloning copies the whole buffer.
@@ -274,10 +279,15 @@ function declaredLength(headers: ReadonlyArray<readonly [string, string]>): numb
  */
 export async function serveRequests(): Promise<void> {
   parentPort!.postMessage({ t: 'ready' } satisfies ReadyMessage);
+  let turned = performance.now();
   for (;;) {
+    if (performance.now() - turned > EVENT_LOOP_EVERY_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      turned = performance.now();
+    }
     const task = queue.take();
     if (task === null) {
-      queue.sleep(WAIT_SLICE_MS);
+      queue.sleep(slot, WAIT_SLICE_MS);
       continue;
     }
     Atomics.store(config.running, slot, task.id);
