@@ -61,10 +61,12 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
 }
 
 const INFO_LEVELS = new Set(['info', 'debug', 'trace']);
+const WARNING_LEVELS = new Set(['warning', ...INFO_LEVELS]);
 
 /** `tsgi serve`: load, detect, start, then wait for a signal (or --limit-max-requests) and shut down gracefully. */
 async function serveCommand(config: ServeConfig, io: Io): Promise<number> {
   const info = INFO_LEVELS.has(config.logLevel) ? (line: string) => io.err(`INFO:     ${line}`) : () => {};
+  const warn = WARNING_LEVELS.has(config.logLevel) ? (line: string) => io.err(`WARNING:  ${line}`) : () => {};
   const spec = parseAppSpec(config.app);
   const value = await loadApp(spec);
   const detection = config.interface === 'auto' ? detectInterface(value) : checkInterface(value, config.interface);
@@ -94,7 +96,7 @@ async function serveCommand(config: ServeConfig, io: Io): Promise<number> {
   info(`Started server process [${process.pid}]`);
   let handle: ServerHandle;
   try {
-    handle = await startServer({ value, ref: moduleRefOf(spec), iface, server, config, onRequest });
+    handle = await startServer({ value, ref: moduleRefOf(spec), iface, server, config, onRequest, warn });
   } catch (e) {
     forget();
     if (e instanceof CliError) throw e;

@@ -27,6 +27,11 @@ export interface ServeConfig {
   server: ServerChoice | undefined;
   interface: InterfaceChoice;
   workers: number;
+  /**
+   * Where `workers` came from. An explicit --workers that cannot apply is refused; $WEB_CONCURRENCY
+   * is only a default (as in uvicorn and gunicorn), so one that cannot apply is ignored with a warning.
+   */
+  workersFrom: 'flag' | 'WEB_CONCURRENCY' | 'default';
   /** Worker threads for sync (WSGI) apps; undefined: the pool's default. */
   threads: number | undefined;
   rootPath: string;
@@ -142,7 +147,8 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
 
   const uds = str('uds');
   if (uds !== undefined && uds === '') throw new CliError('--uds needs a path');
-  const workersDefault = env.WEB_CONCURRENCY ? integer('$WEB_CONCURRENCY', env.WEB_CONCURRENCY, 1) : 1;
+  const workersFlag = str('workers');
+  const concurrency = workersFlag === undefined ? webConcurrency(env) : undefined;
   const config: ServeConfig = {
     app: parsed.positionals[0]!,
     host: str('host') ?? '127.0.0.1',
@@ -150,7 +156,8 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     uds,
     server: choice('--server', str('server'), SERVERS),
     interface: choice('--interface', str('interface'), INTERFACES) ?? 'auto',
-    workers: str('workers') === undefined ? workersDefault : integer('--workers', str('workers')!, 1),
+    workers: workersFlag !== undefined ? integer('--workers', workersFlag, 1) : (concurrency ?? 1),
+    workersFrom: workersFlag !== undefined ? 'flag' : concurrency !== undefined ? 'WEB_CONCURRENCY' : 'default',
     threads: optional(str('threads'), (v) => integer('--threads', v, 1)),
     rootPath: rootPath(str('root-path') ?? ''),
     proxyHeaders: !flag('no-proxy-headers'),
@@ -168,6 +175,30 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   };
   if (config.host === '') throw new CliError('--host needs a value');
   return { help: false, config };
+}
+
+/**
+ * $WEB_CONCURRENCY as a number of workers, or undefined when it is unset (or empty, as a shell's
+ * `WEB_CONCURRENCY=` leaves it). Read only when --workers is not given, as uvicorn does.
+ */
+function webConcurrency(env: NodeJS.ProcessEnv): number | undefined {
+  const value = env.WEB_CONCURRENCY;
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new CliError(`WEB_CONCURRENCY must be a positive integer (the default number of --workers); got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** The flag that sets each server option, derived from FLAGS (`timeoutKeepAlive` → `--timeout-keep-alive`). */
+const FLAG_OF_OPTION: ReadonlyMap<string, string> = new Map(
+  FLAGS.filter((f) => f.name !== 'help' && !f.name.startsWith('no-')).map((f) => [f.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()), `--${f.name}`]),
+);
+
+/** The `--flag` a user types for a serve() option name, or undefined for an option no flag sets. */
+export function flagOfOption(option: string): string | undefined {
+  return FLAG_OF_OPTION.get(option);
 }
 
 /** node:util's parse errors, cut to the part that names the problem. */
@@ -204,7 +235,7 @@ function choice<T extends string>(flag: string, value: string | undefined, allow
 
 function rootPath(value: string): string {
   if (value !== '' && (!value.startsWith('/') || value.endsWith('/'))) {
-    throw new CliError(`--root-path must start with "/" and not end with "/" (e.g. /api); got ${JSON.stringify(value)}`);
+    throw new CliError(`--root-path must start with "/" and not end with "/" (e.g. /api): it is root_path (asgi.http.scope.9) and SCRIPT_NAME (wsgi.environ.path.1); got ${JSON.stringify(value)}`);
   }
   return value;
 }

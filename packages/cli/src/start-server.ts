@@ -7,10 +7,10 @@
 import type { AsgiApplication, ModuleRef, ServerHandle } from '@tsgi/core';
 import { fromFetchHandler, wsgiToAsgi, type FetchHandler, type FetchHandlerObject } from '@tsgi/bridge';
 import { serve as servePool, type PoolServeOptions } from '@tsgi/pool';
-import { serve as serveUws, type ServeOptions as UwsOptions } from '@tsgi/uws';
+import { canSharePort, loadBinding, serve as serveUws, type ServeOptions as UwsOptions } from '@tsgi/uws';
 import { CliError } from './errors.js';
 import type { AppInterface } from './detect-interface.js';
-import type { ServeConfig, ServerChoice } from './options.js';
+import { flagOfOption, type ServeConfig, type ServerChoice } from './options.js';
 
 /** What the CLI starts: the app (loaded value), how to reach it from other threads, and how to serve it. */
 export interface StartRequest {
@@ -21,6 +21,8 @@ export interface StartRequest {
   config: ServeConfig;
   /** Called once per request or connection the app has finished (for --limit-max-requests). */
   onRequest?: () => void;
+  /** Where a setting that is ignored is reported (one line, without a level prefix). */
+  warn?: (line: string) => void;
 }
 
 /** The uvicorn-style flags as @tsgi/uws options; flags left at their default are left to the server. */
@@ -64,14 +66,56 @@ function poolOptions(config: ServeConfig): PoolServeOptions {
   return options;
 }
 
-/** serve() refuses options it cannot honor ("serve(): …") before binding anything: that is a usage error. */
-async function serveOrExplain(start: () => Promise<ServerHandle>): Promise<ServerHandle> {
+/**
+ * serve() refuses options it cannot honor ("serve(): …") before binding anything: that is a usage
+ * error, reported under the flag (or variable) the user set rather than the option's name in code.
+ */
+async function serveOrExplain(config: ServeConfig, start: () => Promise<ServerHandle>): Promise<ServerHandle> {
   try {
     return await start();
   } catch (e) {
-    if (e instanceof Error && /^serve\(\): /.test(e.message)) throw new CliError(e.message.replace(/^serve\(\): /, ''));
+    if (e instanceof Error && /^serve\(\): /.test(e.message)) throw new CliError(inCliTerms(e.message.replace(/^serve\(\): /, ''), config));
     throw e;
   }
+}
+
+/** `option 'timeoutKeepAlive' must be …; got number 5` as `--timeout-keep-alive must be …; got 5`. */
+function inCliTerms(message: string, config: ServeConfig): string {
+  const named = /^(?:option '(\w+)'|(\w+)(?= ))(.*)$/s.exec(message);
+  if (!named) return message;
+  const option = (named[1] ?? named[2])!;
+  const setBy = option === 'workers' && config.workersFrom === 'WEB_CONCURRENCY' ? 'WEB_CONCURRENCY' : flagOfOption(option);
+  if (setBy === undefined) return message;
+  // The flag's value was typed as text: show it as typed, not as a JS number.
+  return `${setBy}${named[3]!.replace(/; got number (\S+)$/, '; got $1')}`;
+}
+
+/**
+ * Why `workers` > 1 cannot run for this app, server and flags, or undefined when it can. Asked only
+ * for $WEB_CONCURRENCY, which is a default: an explicit --workers gets the refusals of startServer
+ * and serve() instead.
+ */
+async function whyOneWorker(req: StartRequest): Promise<string | undefined> {
+  const { config, iface, server } = req;
+  if (server === 'pool') return 'the pool server has one event loop and scales with --threads';
+  if (iface === 'wsgi') return 'workers need an ASGI-TS app; a WSGI-TS app scales with --threads';
+  if (iface === 'fetch') return 'workers need an ASGI-TS app; for a fetch handler run one process per core';
+  if (config.limitMaxRequests !== undefined) return '--limit-max-requests cannot be combined with workers > 1 yet';
+  if (config.uds !== undefined) return 'workers cannot share a unix socket';
+  if (!(await canSharePort())) {
+    return `the loaded ${loadBinding().packageName} cannot share a listening port between workers (no SO_REUSEPORT; see docs/decisions.md)`;
+  }
+  return undefined;
+}
+
+/** The config to serve: $WEB_CONCURRENCY that cannot apply falls back to one worker, with one warning saying why. */
+async function withWebConcurrency(req: StartRequest): Promise<ServeConfig> {
+  const { config } = req;
+  if (config.workersFrom !== 'WEB_CONCURRENCY' || config.workers === 1) return config;
+  const why = await whyOneWorker(req);
+  if (why === undefined) return config;
+  req.warn?.(`WEB_CONCURRENCY=${config.workers} is ignored: ${why}. Serving with 1 worker.`);
+  return { ...config, workers: 1 };
 }
 
 /** Wraps an ASGI app so each finished http/websocket connection is counted. */
@@ -86,22 +130,23 @@ function counted(app: AsgiApplication, onRequest: () => void): AsgiApplication {
 
 /** Starts the server for the app; rejects with a CliError for combinations that cannot run. */
 export async function startServer(req: StartRequest): Promise<ServerHandle> {
-  const { config, iface, server } = req;
+  const { iface, server } = req;
   if (server === 'pool' && iface !== 'wsgi') {
     throw new CliError(`--server pool hosts WSGI-TS apps only; this is ${iface === 'asgi' ? 'an ASGI-TS app' : 'a fetch handler'}: use --server uws`);
   }
+  const config = await withWebConcurrency(req);
   if (server === 'pool') {
     if (config.workers !== 1) throw new CliError('--workers applies to --server uws; the pool server scales with --threads');
     if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests is not supported by --server pool');
     if (config.limitConcurrency !== undefined) throw new CliError('--limit-concurrency is not supported by --server pool (its bound is a queue of requests waiting for a thread)');
-    return serveOrExplain(() => servePool(req.ref, poolOptions(config)));
+    return serveOrExplain(config, () => servePool(req.ref, poolOptions(config)));
   }
 
   let app: AsgiApplication;
   if (iface === 'asgi') {
     if (config.workers > 1) {
       if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests cannot be combined with --workers > 1 yet');
-      return serveOrExplain(() => serveUws(req.ref, uwsOptions(config)));
+      return serveOrExplain(config, () => serveUws(req.ref, uwsOptions(config)));
     }
     app = req.value as AsgiApplication;
   } else {
@@ -113,5 +158,5 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
     }
   }
   if (req.onRequest) app = counted(app, req.onRequest);
-  return serveOrExplain(() => serveUws(app, uwsOptions(config)));
+  return serveOrExplain(config, () => serveUws(app, uwsOptions(config)));
 }

@@ -32,7 +32,7 @@ describe('tsgi (the command, as a child process)', () => {
     [['serve', join(fixtures, 'not-an-app.ts')], /export "app" of .* is not an app: .* got a number/],
     [['serve', `${join(fixtures, 'not-an-app.ts')}:oneParam`], /declaring 1 parameter.*--interface/],
     [['serve', '--server', 'pool', join(fixtures, 'asgi-app.ts')], /--server pool hosts WSGI-TS apps only/],
-    [['serve', '--root-path', '/app/', join(fixtures, 'wsgi-app.ts')], /--root-path must start with "\/" and not end with "\/" .*; got "\/app\/"/],
+    [['serve', '--root-path', '/app/', join(fixtures, 'wsgi-app.ts')], /--root-path must start with "\/" and not end with "\/" .*\(asgi\.http\.scope\.9\).*\(wsgi\.environ\.path\.1\); got "\/app\/"/],
   ])('%j: one line naming the problem, exit 2', async (args, message) => {
     const r = await runCli(args as string[]);
     expect(r.code).toBe(2);

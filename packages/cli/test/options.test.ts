@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../src/errors.js';
-import { parseServeArgs, serveUsage, type ServeConfig } from '../src/options.js';
+import { flagOfOption, parseServeArgs, serveUsage, type ServeConfig } from '../src/options.js';
 
 function config(argv: string[], env: NodeJS.ProcessEnv = {}): ServeConfig {
   const parsed = parseServeArgs(argv, env);
@@ -28,6 +28,7 @@ describe('tsgi serve flags', () => {
       server: undefined,
       interface: 'auto',
       workers: 1,
+      workersFrom: 'default',
       threads: undefined,
       rootPath: '',
       proxyHeaders: true,
@@ -56,7 +57,7 @@ describe('tsgi serve flags', () => {
     ]);
     expect(c).toEqual({
       app: 'mod.js:handler', host: '0.0.0.0', port: 0, uds: '/tmp/x.sock', server: 'pool', interface: 'wsgi',
-      workers: 3, threads: 16, rootPath: '/api', proxyHeaders: false, forwardedAllowIps: ['10.0.0.0/8', '127.0.0.1'],
+      workers: 3, workersFrom: 'flag', threads: 16, rootPath: '/api', proxyHeaders: false, forwardedAllowIps: ['10.0.0.0/8', '127.0.0.1'],
       limitConcurrency: 100, limitMaxRequests: 5000, timeoutKeepAlive: 2.5, timeoutGracefulShutdown: 30,
       wsMaxSize: 1024, wsPingInterval: 0, wsPingTimeout: 0.5, lifespan: 'off', accessLog: false, logLevel: 'debug',
     });
@@ -68,9 +69,32 @@ describe('tsgi serve flags', () => {
 
   it('$WEB_CONCURRENCY and $FORWARDED_ALLOW_IPS give defaults, as in uvicorn', () => {
     const c = config(['a.ts'], { WEB_CONCURRENCY: '4', FORWARDED_ALLOW_IPS: '*' });
-    expect(c.workers).toBe(4);
+    expect(c).toMatchObject({ workers: 4, workersFrom: 'WEB_CONCURRENCY' });
     expect(c.forwardedAllowIps).toEqual(['*']);
-    expect(config(['--workers', '2', 'a.ts'], { WEB_CONCURRENCY: '4' }).workers).toBe(2);
+    expect(config(['--workers', '2', 'a.ts'], { WEB_CONCURRENCY: '4' })).toMatchObject({ workers: 2, workersFrom: 'flag' });
+    // An empty WEB_CONCURRENCY (a shell's `WEB_CONCURRENCY= tsgi …`) is unset.
+    expect(config(['a.ts'], { WEB_CONCURRENCY: '' })).toMatchObject({ workers: 1, workersFrom: 'default' });
+  });
+
+  it.each(['0', '-2', 'four', '1.5', '1e3', '0x10'])('$WEB_CONCURRENCY=%j is refused, naming the variable and the value', (value) => {
+    const e = failure(['a.ts'], { WEB_CONCURRENCY: value });
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toBe(`WEB_CONCURRENCY must be a positive integer (the default number of --workers); got ${JSON.stringify(value)}`);
+  });
+
+  it('an explicit --workers does not read $WEB_CONCURRENCY at all (as uvicorn)', () => {
+    expect(config(['--workers', '1', 'a.ts'], { WEB_CONCURRENCY: 'four' })).toMatchObject({ workers: 1, workersFrom: 'flag' });
+  });
+
+  it('maps the server options the flags set back to the flags, for serve() refusals', () => {
+    expect(flagOfOption('timeoutKeepAlive')).toBe('--timeout-keep-alive');
+    expect(flagOfOption('wsPingInterval')).toBe('--ws-ping-interval');
+    expect(flagOfOption('rootPath')).toBe('--root-path');
+    expect(flagOfOption('proxyHeaders')).toBe('--proxy-headers');
+    expect(flagOfOption('workers')).toBe('--workers');
+    // Options no flag sets keep their own name.
+    expect(flagOfOption('limitMaxBodySize')).toBeUndefined();
+    expect(flagOfOption('help')).toBeUndefined();
   });
 
   it('--help wins over everything else', () => {
@@ -95,8 +119,9 @@ describe('tsgi serve flags', () => {
     [['--ws-ping-timeout=-1', 'a.ts'], /--ws-ping-timeout must be a number of seconds >= 0; got "-1"/],
     [['--ws-max-size', '0', 'a.ts'], /--ws-max-size must be between 1/],
     [['--root-path', 'api', 'a.ts'], /--root-path must start with "\/"/],
-    // a trailing '/' would become SCRIPT_NAME '/api/' (wsgi.environ.path.1) and root_path '/api/' (asgi.http.scope.9)
-    [['--root-path', '/api/', 'a.ts'], /^--root-path must start with "\/" and not end with "\/" \(e\.g\. \/api\); got "\/api\/"$/],
+    // a trailing '/' would become root_path '/api/' (asgi.http.scope.9: not ending with '/') and SCRIPT_NAME '/api/',
+    // leaving PATH_INFO without its leading '/'; '/' alone is never a SCRIPT_NAME (wsgi.environ.path.1)
+    [['--root-path', '/api/', 'a.ts'], /^--root-path must start with "\/" and not end with "\/" \(e\.g\. \/api\): it is root_path \(asgi\.http\.scope\.9\) and SCRIPT_NAME \(wsgi\.environ\.path\.1\); got "\/api\/"$/],
     [['--root-path=/', 'a.ts'], /--root-path must start with "\/" and not end with "\/" .*; got "\/"$/],
     [['--proxy-headers', '--no-proxy-headers', 'a.ts'], /contradict/],
     [['--port', 'a.ts'], /missing the app/],

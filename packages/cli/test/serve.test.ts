@@ -130,10 +130,15 @@ describe('tsgi serve', () => {
     expect(run.stderr()).toMatch(/Maximum request limit of 2 exceeded/);
   });
 
-  it('an option the server refuses is a usage error naming it, exit 2', async () => {
-    const r = await runCli(['serve', '--port', '0', '--timeout-keep-alive', '3', join(fixtures, 'asgi-app.ts')]);
+  it.each([
+    [['--timeout-keep-alive', '3'], /^tsgi: error: --timeout-keep-alive must be 10 \(.*\) or 0 \(no keep-alive\); got 3$/m],
+    [['--ws-ping-interval', '1e9'], /^tsgi: error: --ws-ping-interval must be .*; got 1000000000$/m],
+  ])('an option the server refuses is a usage error naming the flag typed, exit 2: %j', async (flags, message) => {
+    const r = await runCli(['serve', '--port', '0', ...flags, join(fixtures, 'asgi-app.ts')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/tsgi: error: .*timeoutKeepAlive/);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/timeoutKeepAlive|wsPingInterval|option '/);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('tsgi: error:'))).toHaveLength(1);
   });
 
   it('--uds serves on a unix socket', async () => {

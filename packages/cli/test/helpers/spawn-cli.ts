@@ -20,7 +20,9 @@ export function startCli(args: string[], opts: { bin?: boolean; cwd?: string; en
   const argv = opts.bin
     ? [join(cliRoot, 'bin', 'tsgi.js'), ...args]
     : ['--conditions=source', '--import', 'tsx', join(cliRoot, 'test', 'helpers', 'run-source.ts'), ...args];
-  const child = spawn(process.execPath, argv, { cwd: opts.cwd ?? cliRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // WEB_CONCURRENCY changes what serve does: a test sets it itself, never inherits the machine's.
+  const env = { ...process.env, WEB_CONCURRENCY: undefined, ...opts.env };
+  const child = spawn(process.execPath, argv, { cwd: opts.cwd ?? cliRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
