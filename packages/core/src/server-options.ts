@@ -89,8 +89,10 @@ export function resolveCommonOptions(
   };
 }
 
+/** The rootPath rule in words, with the spec clauses it comes from: it is the ASGI root_path and the WSGI SCRIPT_NAME. */
 function rootPathRule(rules: { rootPathMayEndWithSlash: boolean }): string {
+  const clauses = '(root_path, asgi.http.scope.9; SCRIPT_NAME, wsgi.environ.path.1)';
   return rules.rootPathMayEndWithSlash
-    ? "'' or a path starting with '/' (no '?' or '#')"
-    : "'' or a path starting (and not ending) with '/', without '?' or '#'";
+    ? `'' or a path starting with '/' (no '?' or '#') ${clauses}`
+    : `'' or a path starting (and not ending) with '/', without '?' or '#' ${clauses}`;
 }

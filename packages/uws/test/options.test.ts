@@ -18,7 +18,7 @@ describe('option validation', () => {
     [{ port: 70000 }, /'port' must be an integer from 0 to 65535; got number 70000/],
     [{ port: 1.5 }, /'port'/],
     [{ host: '' }, /'host'/],
-    [{ rootPath: 'api' }, /'rootPath' must be '' or a path starting \(and not ending\) with '\/'.*; got "api"/],
+    [{ rootPath: 'api' }, /'rootPath' must be '' or a path starting \(and not ending\) with '\/'.*\(root_path, asgi\.http\.scope\.9; SCRIPT_NAME, wsgi\.environ\.path\.1\); got "api"/],
     [{ limitMaxBodySize: -1 }, /'limitMaxBodySize'/],
     [{ limitConcurrency: 0 }, /'limitConcurrency'/],
     [{ timeoutKeepAlive: 5 }, /'timeoutKeepAlive' must be 10 .*fixed 10 s.* or 0/],
@@ -52,10 +52,12 @@ describe('option validation', () => {
 });
 
 describe('rootPath ending with a slash', () => {
-  // '/app/' would reach a bridged WSGI app as SCRIPT_NAME '/app/' (wsgi.environ.path.1 allows only '' or a path
-  // not ending with '/') and give ASGI apps root_path '/app/' and path '/app//x' (asgi.http.scope.9): the pool
-  // refuses it with the same words, and so does uws.
-  const rule = "serve(): option 'rootPath' must be '' or a path starting (and not ending) with '/', without '?' or '#'";
+  // '/app/' would give ASGI apps root_path '/app/' (asgi.http.scope.9: "" or starting and not ending with '/')
+  // and a bridged WSGI app SCRIPT_NAME '/app/' with a PATH_INFO that lost its leading '/'; '/' alone is never a
+  // SCRIPT_NAME (wsgi.environ.path.1). The pool refuses it with the same words, and so does uws.
+  const rule =
+    "serve(): option 'rootPath' must be '' or a path starting (and not ending) with '/', without '?' or '#' " +
+    '(root_path, asgi.http.scope.9; SCRIPT_NAME, wsgi.environ.path.1)';
   for (const rootPath of ['/app/', '/']) {
     it(`refuses ${JSON.stringify(rootPath)}, naming the rule and the value`, async () => {
       const message = `${rule}; got ${JSON.stringify(rootPath)}`;
