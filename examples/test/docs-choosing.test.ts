@@ -114,6 +114,7 @@ describe(PAGE, () => {
     expect(section('Other differences from uvicorn')).toContain('`timeoutKeepAlive` accepts 10 (the default) or 0');
     const r = await runRefused(['serve', APP, '--port', '0', '--timeout-keep-alive', '5']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/'timeoutKeepAlive' must be 10 .* or 0 .*; got number 5/);
+    // The page names the serve() option; tsgi serve reports it under the flag typed.
+    expect(r.stderr).toMatch(/--timeout-keep-alive must be 10 .* or 0 .*; got 5/);
   });
 });
