@@ -4,8 +4,8 @@
  * server ($TSGI_SOAK_REQUESTS to change it), each server a `tsgi serve`
  * child process. Nothing lost (every request answered 200 with its exact
  * body; the app served as many as were sent; every WebSocket message
- * echoed), RSS after the load within 10% (or 32 MiB, a short run's heaps
- * still settle) of RSS after the warm-up (the first half here), descriptors back to the
+ * echoed), RSS after the load within 10% (or 32 MiB, 48 for the sync-app
+ * servers: a short run's heaps still settle) of RSS after the warm-up (the first half here), descriptors back to the
  * post-warm-up baseline once the clients closed, and exit code 0 on SIGTERM.
  */
 import { describe, expect, test } from 'vitest';
@@ -20,7 +20,11 @@ describe.each(SOAK_SERVERS)('soak, short: %s', (server) => {
       requests,
       warmupShare: 0.5,
       sampleEveryMs: 500,
-      rssGrowthMiB: 32,
+      // The sync-app servers have five V8 heaps (main thread and four workers) still growing to their
+      // working size in a run this short: +29 to +35 MiB over the second 10,000 requests here, while a
+      // 100,000-request run settles at +40 MiB in all (docs/reliability.md). 48 MiB still catches a leak
+      // of 5 KiB per request.
+      rssGrowthMiB: server === 'uws' ? 32 : 48,
       // Four threads instead of the default 8 per core: their heaps warm up within a short run.
       extraArgs: server === 'uws' ? [] : ['--threads', '4'],
     });
