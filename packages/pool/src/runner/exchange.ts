@@ -49,6 +49,8 @@ export class Exchange {
   private answered = false;
   private started = false;
   private ended = false;
+  /** Some sink call was queued: the response is no longer one the sink can take whole (see maybeFinish). */
+  private touched = false;
   private disconnected = false;
   private iterator: AsyncIterator<Uint8Array> | null = null;
   /** The part of the last body piece a pull did not take. */
@@ -237,6 +239,7 @@ export class Exchange {
 
   /** Queues a sink call; once the client is gone only `final` steps (end, abort) still run. */
   private enqueue(step: () => unknown, final = false): void {
+    this.touched = true;
     this.chain = this.chain.then(() => {
       if (this.disconnected && !final) return;
       return step();
@@ -256,7 +259,12 @@ export class Exchange {
     this.pauseTimer();
     if (result.log !== '') this.logAppText(result.log);
     if (this.answered) return;
-    this.forward(result.head, result.chunks, 0);
+    const head = result.head;
+    if (!this.touched && head !== null && result.finish === 'end' && !this.disconnected && this.sink.respond !== undefined) {
+      this.respondWhole(head, result.chunks, result.call);
+      return;
+    }
+    this.forward(head, result.chunks, 0);
     const finish = result.finish;
     this.enqueue(() => {
       if (this.ended) return;
@@ -266,6 +274,27 @@ export class Exchange {
       return undefined;
     }, true);
     void this.chain.then(() => this.settle(this.disconnected ? { ...result.call, outcome: 'disconnected' } : result.call));
+  }
+
+  /**
+   * The common small response, complete before anything of it was sent:
+   * the sink takes it in one call (one write), without the chain of sink
+   * steps and their promises.
+   */
+  private respondWhole(head: NonNullable<TaskResult['head']>, body: Uint8Array[], call: CallResult): void {
+    this.started = true;
+    this.ended = true;
+    this.status = head.status;
+    for (const chunk of body) this.bytesToClient += chunk.byteLength;
+    try {
+      this.sink.respond!(head.status, head.reason, head.headers, body);
+    } catch (error) {
+      if (!isClientDisconnected(error)) this.runner.log.info(`${this.tag}: response sink failed: ${formatError(error)}`);
+      this.disconnected = true;
+      this.settle({ ...call, outcome: 'disconnected' });
+      return;
+    }
+    this.settle(call);
   }
 
   /** The runner answers on its own: a canned response if nothing was sent yet, else the response is cut. */

@@ -25,21 +25,32 @@ export function responseSink(res: ServerResponse): ResponseSink {
     if (error) p.reject(new ClientDisconnected());
     else p.resolve();
   };
+  const writeHead = (status: number, reason: string, headers: WsgiHeaders): void => {
+    // node takes raw headers as one flat [name, value, name, value, ...] list and sends them as is.
+    const flat: string[] = [];
+    let connection = false;
+    for (const [name, value] of headers) {
+      flat.push(name, value);
+      // Only the server's own answers (413 and the like) carry one; checks refuse it from apps.
+      if (name.length === 10 && name.toLowerCase() === 'connection') connection = true;
+    }
+    // The server owns the connection headers and states Connection itself:
+    // node then adds no Keep-Alive header, which on the wire could not be
+    // told apart from a hop-by-hop header an app slipped through.
+    if (!connection) flat.push('Connection', res.shouldKeepAlive ? 'keep-alive' : 'close');
+    res.writeHead(status, reason, flat);
+  };
   return {
-    start(status: number, reason: string, headers: WsgiHeaders): void {
-      // node takes raw headers as one flat [name, value, name, value, ...] list and sends them as is.
-      const flat: string[] = [];
-      let connection = false;
-      for (const [name, value] of headers) {
-        flat.push(name, value);
-        // Only the server's own answers (413 and the like) carry one; checks refuse it from apps.
-        if (name.length === 10 && name.toLowerCase() === 'connection') connection = true;
+    start: writeHead,
+    // A whole small response: head and body leave in one write.
+    respond(status: number, reason: string, headers: WsgiHeaders, body: readonly Uint8Array[]): void {
+      if (res.destroyed) throw new ClientDisconnected();
+      writeHead(status, reason, headers);
+      if (body.length === 1) res.end(body[0]);
+      else {
+        for (const chunk of body) res.write(chunk);
+        res.end();
       }
-      // The server owns the connection headers and states Connection itself:
-      // node then adds no Keep-Alive header, which on the wire could not be
-      // told apart from a hop-by-hop header an app slipped through.
-      if (!connection) flat.push('Connection', res.shouldKeepAlive ? 'keep-alive' : 'close');
-      res.writeHead(status, reason, flat);
     },
     // body() settles when node has handed the chunk to the socket: the runner may reuse its bytes then.
     releasesChunks: true,
