@@ -41,6 +41,10 @@ describe.each<ServerKind>(['uws', 'pool'])('SIGTERM under load: %s', (kind) => {
     const before = load.outcomes.length;
     const signalled = performance.now();
     proc.child.kill('SIGTERM');
+    // "After the signal" means after the server took it: under load it may handle it a few ms late,
+    // and a connection that came before that is rightly served.
+    const server = proc;
+    await expect.poll(() => server.stderr().includes('Received SIGTERM'), { timeout: 10_000, interval: 2 }).toBe(true);
     const afterSignal = await tryNewConnection(proc.port);
     const code = await proc.exited;
     const exitMs = Math.round(performance.now() - signalled);
