@@ -4,7 +4,7 @@
  * (the body is read from `wsgi.input`, blocking the worker thread). Both
  * share the same read-only view of the request line and headers.
  */
-import { ClientDisconnected, latin1ToUtf8, type HttpScope, type Receive, type WsgiEnviron } from '@tsgi/core';
+import { ClientDisconnected, concatBytes, latin1ToUtf8, type HttpScope, type Receive, type WsgiEnviron } from '@tsgi/core';
 import { HttpError } from './response.js';
 import type { Params } from './routing.js';
 
@@ -130,7 +130,7 @@ export class Request extends RequestBase {
       size += event.body.byteLength;
       if (size > this.maxBody) throw new HttpError(413, `request body larger than ${this.maxBody} bytes`);
       if (event.body.byteLength > 0) chunks.push(event.body);
-      if (!event.more_body) return concat(chunks, size);
+      if (!event.more_body) return concatBytes(chunks, size);
     }
   }
 }
@@ -176,7 +176,7 @@ export class SyncRequest extends RequestBase {
       if (size > this.maxBody) throw new HttpError(413, `request body larger than ${this.maxBody} bytes`);
       chunks.push(chunk);
     }
-    this.#body = concat(chunks, size);
+    this.#body = concatBytes(chunks, size);
     return this.#body;
   }
 
@@ -189,17 +189,6 @@ export class SyncRequest extends RequestBase {
   json<T = unknown>(): T {
     return this.parseJson(this.body()) as T;
   }
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 // Headers refuses names that are not tokens; the servers already rejected such requests, so this cannot throw for them.

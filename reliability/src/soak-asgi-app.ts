@@ -3,7 +3,7 @@
  * a streamed (chunked) response, and a WebSocket echo. It counts what it
  * served (soak-count.ts) so the driver can compare with what the client sent.
  */
-import type { AsgiApplication, HttpScope, Receive, Send } from '@tsgi/core';
+import { concatBytes, type AsgiApplication, type HttpScope, type Receive, type Send } from '@tsgi/core';
 import { countServed, streamParts } from './soak-count.js';
 
 const enc = new TextEncoder();
@@ -18,14 +18,7 @@ async function readBody(receive: Receive): Promise<Uint8Array | null> {
     total += event.body.byteLength;
     if (!event.more_body) break;
   }
-  if (parts.length === 1) return parts[0]!;
-  const body = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    body.set(p, at);
-    at += p.byteLength;
-  }
-  return body;
+  return concatBytes(parts, total);
 }
 
 async function whole(send: Send, status: number, body: Uint8Array): Promise<void> {

@@ -39,6 +39,20 @@ export function bytesToLatin1(b: Uint8Array): ByteString {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
 
+/** Joins byte chunks into one Uint8Array (`total`: their length, when the caller kept count); no copy when there is just one. */
+export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  let size = total ?? 0;
+  if (total === undefined) for (const c of chunks) size += c.byteLength;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
 /** UTF-8 bytes re-read as a byte string: how a Unicode path becomes PEP 3333's "native string". */
 export function utf8ToLatin1(s: string): ByteString {
   return Buffer.from(s, 'utf8').toString('latin1');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertByteString, bytesToLatin1, isByteString, isHeaderValue, isToken, latin1ToBytes, latin1ToUtf8, utf8ToLatin1 } from '@tsgi/core';
+import { assertByteString, bytesToLatin1, concatBytes, isByteString, isHeaderValue, isToken, latin1ToBytes, latin1ToUtf8, utf8ToLatin1 } from '@tsgi/core';
 
 describe('byte strings', () => {
   it('round-trips every byte value losslessly', () => {
@@ -30,5 +30,16 @@ describe('byte strings', () => {
     expect(isHeaderValue('text/plain; charset=\u00ff')).toBe(true);
     expect(isHeaderValue('a\r\nb')).toBe(false);
     expect(isHeaderValue('a\u0000')).toBe(false);
+  });
+});
+
+describe('concatBytes', () => {
+  it('joins chunks in order, with or without a known total, and hands back a single chunk as is', () => {
+    const a = Uint8Array.of(1, 2);
+    const b = Uint8Array.of(3);
+    expect([...concatBytes([a, new Uint8Array(0), b])]).toEqual([1, 2, 3]);
+    expect([...concatBytes([a, b], 3)]).toEqual([1, 2, 3]);
+    expect(concatBytes([a])).toBe(a);
+    expect(concatBytes([]).byteLength).toBe(0);
   });
 });

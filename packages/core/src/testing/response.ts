@@ -3,7 +3,7 @@
  * and its chunks as the app produced them, so a test can check streaming as
  * well as content.
  */
-import { bytesToLatin1, type ByteString } from '../bytes.js';
+import { bytesToLatin1, concatBytes, type ByteString } from '../bytes.js';
 
 /** Response headers in the order the app sent them, with case-insensitive lookup. */
 export class ResponseHeaders implements Iterable<[ByteString, ByteString]> {
@@ -63,20 +63,6 @@ export interface TestResponse {
 
 const decoder = new TextDecoder();
 
-/** Concatenates chunks into one Uint8Array without copying when there is just one. */
-export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  let size = 0;
-  for (const c of chunks) size += c.byteLength;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 /** Base of the concrete responses: the decoding helpers over `body`. */
 export class BaseTestResponse implements TestResponse {
   readonly status: number;
@@ -88,7 +74,7 @@ export class BaseTestResponse implements TestResponse {
     this.status = status;
     this.headers = headers;
     this.chunks = chunks;
-    this.body = concatChunks(chunks);
+    this.body = concatBytes(chunks);
   }
 
   text(): string {

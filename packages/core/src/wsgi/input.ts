@@ -6,6 +6,7 @@
  * file semantics of PEP 3333: read, readline, readlines, iteration, and
  * never reading past CONTENT_LENGTH.
  */
+import { concatBytes } from '../bytes.js';
 import type { WsgiInput } from './types.js';
 
 /** Where the body bytes come from: each call blocks until a chunk is there; null at the end of the body. */
@@ -74,7 +75,7 @@ class BodyReader implements WsgiInput {
       parts.push(part);
       need -= part.byteLength;
     }
-    return concat(parts, size - need);
+    return concatBytes(parts, size - need);
   }
 
   /** One line including its LF, or at most `size` bytes of it; empty at the end of the body. */
@@ -93,7 +94,7 @@ class BodyReader implements WsgiInput {
       total += part.byteLength;
       if (lf !== -1 && lf < stop) break;
     }
-    return parts.length === 1 ? parts[0]! : concat(parts, total);
+    return concatBytes(parts, total);
   }
 
   /** The remaining lines; once `hint` (> 0) bytes have been read, stops after the current line. */
@@ -126,7 +127,7 @@ class BodyReader implements WsgiInput {
       parts.push(part);
       total += part.byteLength;
     }
-    return concat(parts, total);
+    return concatBytes(parts, total);
   }
 
   /** Makes sure the current chunk has unread bytes (`want`: how many the caller needs); false at the end of the body. */
@@ -161,16 +162,4 @@ class BodyReader implements WsgiInput {
     this.offset += n;
     return part;
   }
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 0) return EMPTY;
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
