@@ -144,7 +144,9 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
       exchange.answer(answerFor(503, 'Service Unavailable'), 'error');
       return exchange.done;
     }
-    if (this.waiting() >= this.maxQueue + this.idleThreads()) {
+    // Counting idle threads walks every slot: only worth it once the queue is at its limit.
+    const waiting = this.waiting();
+    if (waiting >= this.maxQueue && waiting >= this.maxQueue + this.idleThreads()) {
       this.logger.warning(`${exchange.tag}: every worker thread is busy and the queue is full; answered 503`);
       exchange.answer(answerFor(503, 'Service Unavailable', [['Retry-After', '1']]), 'error');
       return exchange.done;

@@ -292,8 +292,7 @@ export async function serveRequests(): Promise<void> {
     }
     Atomics.store(config.running, slot, task.id);
     const { link, result } = runTask(task);
-    // Microtasks the app queued run now, so an exception in one retires this thread with this very result.
-    current = link;
+    // Microtasks the app queued run now (`current` is still this request), so an exception in one retires this thread with this very result.
     await null;
     current = null;
     result.posted = link.posted;
