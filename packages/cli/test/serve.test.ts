@@ -4,19 +4,11 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { cliRoot, fixtures, runCli, startCli, waitForStderr, waitForUrl, type CliRun } from './helpers/spawn-cli.js';
+import { cliRoot, fixtures, killedAfterEach, runCli, startCli, waitForStderr, waitForUrl, type CliRun } from './helpers/spawn-cli.js';
 
-const running: CliRun[] = [];
-afterEach(async () => {
-  for (const run of running.splice(0)) {
-    if (run.child.exitCode === null && run.child.signalCode === null) {
-      run.child.kill('SIGKILL');
-      await run.exited;
-    }
-  }
-});
+const running = killedAfterEach();
 
 /** Starts `tsgi serve` on an ephemeral port and waits until it listens. */
 async function serve(args: string[], opts: { bin?: boolean } = {}): Promise<{ run: CliRun; url: string }> {

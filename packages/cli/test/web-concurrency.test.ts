@@ -7,19 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { canSharePort } from '@tsgi/uws';
-import { fixtures, runCli, startCli, waitForUrl, type CliRun } from './helpers/spawn-cli.js';
+import { fixtures, killedAfterEach, runCli, startCli, waitForUrl } from './helpers/spawn-cli.js';
 
-const running: CliRun[] = [];
-afterEach(async () => {
-  for (const run of running.splice(0)) {
-    if (run.child.exitCode === null && run.child.signalCode === null) {
-      run.child.kill('SIGKILL');
-      await run.exited;
-    }
-  }
-});
+const running = killedAfterEach();
 
 const asgi = join(fixtures, 'asgi-app.ts');
 const wsgi = join(fixtures, 'wsgi-app.ts');

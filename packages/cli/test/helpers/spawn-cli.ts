@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 
 export const cliRoot = join(import.meta.dirname, '..', '..');
 export const fixtures = join(cliRoot, 'test', 'fixtures');
@@ -13,6 +14,20 @@ export interface CliRun {
   stderr(): string;
   /** Resolves with the exit code (a signal counts as -1). */
   exited: Promise<number>;
+}
+
+/** A list for the runs a test file starts: after each test, those still running are killed. */
+export function killedAfterEach(): CliRun[] {
+  const running: CliRun[] = [];
+  afterEach(async () => {
+    for (const run of running.splice(0)) {
+      if (run.child.exitCode === null && run.child.signalCode === null) {
+        run.child.kill('SIGKILL');
+        await run.exited;
+      }
+    }
+  });
+  return running;
 }
 
 /** Starts the CLI from its source; `bin: true` runs bin/tsgi.js (the built dist) as `pnpm exec tsgi` would. */
