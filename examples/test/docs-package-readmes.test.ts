@@ -34,53 +34,35 @@ describe.each(SAMPLE_PAGES)('%s', (page) => {
 });
 
 describe('the samples run', () => {
-  it('uws-hello: serve() answers Hello, world!', async () => {
-    const { server } = await import('../docs/readme/uws-hello.js');
-    try {
-      const res = await fetch(server.url);
-      expect(res.status).toBe(200);
-      expect(await res.text()).toBe('Hello, world!');
-    } finally {
-      await server.close();
-    }
-  }, 20_000);
-
-  it('pool-serve: the pool runs the sync app on its worker threads', async () => {
-    const { server } = await import('../docs/readme/pool-serve.js');
-    try {
-      const res = await fetch(`${server.url}/pool?x=1`, { method: 'POST', body: 'abc' });
-      expect(res.status).toBe(200);
-      expect(await res.text()).toBe('POST /pool: 3 bytes\n');
-    } finally {
-      await server.close();
-    }
-  }, 20_000);
+  // The samples that start a server themselves: import, one request, the exact answer, close.
+  const served: Array<{ title: string; load: () => Promise<{ server: ServerHandle }>; path: string; init?: RequestInit; answer: string }> = [
+    { title: 'uws-hello: serve() answers Hello, world!', load: () => import('../docs/readme/uws-hello.js'), path: '', answer: 'Hello, world!' },
+    {
+      title: 'pool-serve: the pool runs the sync app on its worker threads',
+      load: () => import('../docs/readme/pool-serve.js'),
+      path: '/pool?x=1',
+      init: { method: 'POST', body: 'abc' },
+      answer: 'POST /pool: 3 bytes\n',
+    },
+    { title: 'bridge-wsgi: wsgiToAsgi serves the WSGI-TS app on @tsgi/uws', load: () => import('../docs/readme/bridge-wsgi.js'), path: '/x', answer: 'GET /x: 0 bytes\n' },
+    { title: 'bridge-hono: fromFetchHandler serves the Hono app on @tsgi/uws', load: () => import('../docs/readme/bridge-hono.js'), path: '', answer: 'hi' },
+  ];
+  for (const sample of served) {
+    it(sample.title, async () => {
+      const { server } = await sample.load();
+      try {
+        const res = await fetch(`${server.url}${sample.path}`, sample.init);
+        expect(res.status).toBe(200);
+        expect(await res.text()).toBe(sample.answer);
+      } finally {
+        await server.close();
+      }
+    }, 20_000);
+  }
 
   it('pool-runner: createSyncRunner streams the body in and the response to the sink', async () => {
     const { runOnce } = await import('../docs/readme/pool-runner.js');
     expect(await runOnce()).toBe('200 OK\nPOST /echo: 5 bytes\n');
-  }, 20_000);
-
-  it('bridge-wsgi: wsgiToAsgi serves the WSGI-TS app on @tsgi/uws', async () => {
-    const { server } = await import('../docs/readme/bridge-wsgi.js');
-    try {
-      const res = await fetch(`${server.url}/x`);
-      expect(res.status).toBe(200);
-      expect(await res.text()).toBe('GET /x: 0 bytes\n');
-    } finally {
-      await server.close();
-    }
-  }, 20_000);
-
-  it('bridge-hono: fromFetchHandler serves the Hono app on @tsgi/uws', async () => {
-    const { server } = await import('../docs/readme/bridge-hono.js');
-    try {
-      const res = await fetch(server.url);
-      expect(res.status).toBe(200);
-      expect(await res.text()).toBe('hi');
-    } finally {
-      await server.close();
-    }
   }, 20_000);
 
   it('bridge-fetch: toFetchHandler serves the ASGI-TS app on @hono/node-server', async () => {
