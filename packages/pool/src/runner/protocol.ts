@@ -87,8 +87,6 @@ export interface TaskResult {
   call: CallResult;
   /** wsgi.errors text not flushed yet. */
   log: string;
-  /** The worker thread ends after this request (recycled, or suspect after an uncaught exception): give it no more. */
-  retire: boolean;
 }
 
 /** A result as a result ring carries it: its body bytes follow the JSON. */

@@ -208,7 +208,7 @@ class RequestLink implements WsgiSink, PullSource {
 
   /** What was not streamed, and how the call ended: the task's result. */
   result(call: CallResult): TaskResult {
-    const result: TaskResult = { id: this.id, posted: this.posted, head: this.head, chunks: this.out, finish: this.finish, call, log: this.log, retire: false };
+    const result: TaskResult = { id: this.id, posted: this.posted, head: this.head, chunks: this.out, finish: this.finish, call, log: this.log };
     this.head = null;
     this.out = [];
     return result;
@@ -292,15 +292,15 @@ export async function serveRequests(): Promise<void> {
     }
     Atomics.store(config.running, slot, task.id);
     const { link, result } = runTask(task);
-    // Microtasks the app queued run now (`current` is still this request), so an exception in one retires this thread with this very result.
+    // Microtasks the app queued run now (`current` is still this request), so an exception in one retires this thread right after this request.
     await null;
     current = null;
     result.posted = link.posted;
     handled++;
-    result.retire = exitRequested || (config.maxRequestsPerWorker > 0 && handled >= config.maxRequestsPerWorker);
     sendResult(link, result);
     Atomics.store(config.running, slot, 0);
-    if (result.retire) realExit(0);
+    // Recycled, or suspect after an uncaught exception: the main thread starts a fresh thread in this slot when this one exits.
+    if (exitRequested || (config.maxRequestsPerWorker > 0 && handled >= config.maxRequestsPerWorker)) realExit(0);
   }
 }
 
