@@ -281,6 +281,11 @@ async function http(scope: HttpScope, receive: Receive, send: Send): Promise<voi
     await send({ type: 'http.response.body', body: enc.encode('with trailers') });
     return send({ type: 'http.response.trailers', headers: [['x-checksum', 'abc']], more_trailers: false });
   }
+  if (p === '/reason-phrase') {
+    if (!('http.response.reason_phrase' in ext)) return respond(send, 404, 'reason_phrase not announced');
+    await send({ type: 'http.response.start', status: 299, reason_phrase: q.reason ?? '', headers: [['content-type', 'text/plain'], ['content-length', '2']] });
+    return send({ type: 'http.response.body', body: enc.encode('ok') });
+  }
   if (p === '/early-hint') {
     if (!('http.response.early_hint' in ext)) return respond(send, 404, 'early_hint not announced');
     await send({ type: 'http.response.early_hint', links: ['</style.css>; rel=preload; as=style'] });
@@ -299,6 +304,7 @@ const INVALID: Record<string, () => unknown> = {
   'unknown-type': () => ({ type: 'http.response.bogus' }),
   'body-before-start': () => ({ type: 'http.response.body', body: enc.encode('too early') }),
   'debug-unannounced': () => ({ type: 'http.response.debug', info: { template: 'x' } }),
+  'reason-phrase-crlf': () => ({ type: 'http.response.start', status: 200, reason_phrase: 'OK\r\nx-injected: 1', headers: [] }),
 };
 
 /** Deliberately invalid WebSocket events after accept, by name. */

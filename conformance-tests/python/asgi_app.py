@@ -209,6 +209,12 @@ async def http(scope, receive, send):
         await send({"type": "http.response.start", "status": 200, "headers": [(b"trailer", b"x-checksum")], "trailers": True})
         await send({"type": "http.response.body", "body": b"with trailers"})
         return await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"abc")], "more_trailers": False})
+    if p == "/reason-phrase":
+        if "http.response.reason_phrase" not in (scope.get("extensions") or {}):
+            return await respond(send, 404, b"reason_phrase not announced")
+        headers = [(b"content-type", b"text/plain"), (b"content-length", b"2")]
+        await send({"type": "http.response.start", "status": 299, "reason_phrase": q.get("reason", ""), "headers": headers})
+        return await send({"type": "http.response.body", "body": b"ok"})
     if p == "/early-hint":
         if "http.response.early_hint" not in (scope.get("extensions") or {}):
             return await respond(send, 404, b"early_hint not announced")
@@ -225,6 +231,7 @@ INVALID = {
     "unknown-type": lambda: {"type": "http.response.bogus"},
     "body-before-start": lambda: {"type": "http.response.body", "body": b"too early"},
     "debug-unannounced": lambda: {"type": "http.response.debug", "info": {"template": "x"}},
+    "reason-phrase-crlf": lambda: {"type": "http.response.start", "status": 200, "reason_phrase": "OK\r\nx-injected: 1", "headers": []},
 }
 
 

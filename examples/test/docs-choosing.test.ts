@@ -71,7 +71,7 @@ describe(PAGE, () => {
       const cut = part.indexOf('Not announced');
       const announced = extensionNames(part.slice(0, cut));
       const notAnnounced = extensionNames(part.slice(cut));
-      expect(announced).toEqual(['http.response.pathsend', 'http.response.zerocopysend']);
+      expect(announced).toEqual(['http.response.pathsend', 'http.response.zerocopysend', 'http.response.reason_phrase']);
       expect(notAnnounced.length).toBe(5);
       const { extensions } = (await (await fetch(`${server.url}/`)).json()) as { extensions: string[] };
       expect([...extensions].sort()).toEqual([...announced].sort());

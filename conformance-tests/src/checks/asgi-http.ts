@@ -32,12 +32,13 @@ function scopeCheck(id: string, clauses: string[], title: string, fn: (t: CheckC
  * out of send(). The app records whether send() raised before it tries to
  * answer, so what the server does with the connection afterwards does not matter.
  */
-function invalidEventCheck(kind: string, clauses: string[], title: string): Check {
+function invalidEventCheck(kind: string, clauses: string[], title: string, requires?: Check['requires']): Check {
   return {
     id: `asgi-invalid-${kind}`,
     clauses,
     title,
     interfaces: [...ASGI],
+    ...(requires === undefined ? {} : { requires }),
     async run(t) {
       const token = t.token();
       await t.request(`/invalid?kind=${kind}&token=${token}`).catch(() => null);
@@ -372,6 +373,23 @@ export const asgiHttpChecks: Check[] = [
       t.eq(header(res.trailers, 'x-checksum'), 'abc', 'trailer');
     },
   },
+  {
+    id: 'asgi-ext-reason-phrase',
+    clauses: ['asgi.ext.reason_phrase.1', 'asgi.ext.reason_phrase.3'],
+    title: 'http.response.start\'s reason_phrase goes out as the status line\'s reason phrase, latin-1 bytes included',
+    interfaces: [...ASGI],
+    requires: 'ext:http.response.reason_phrase',
+    async run(t) {
+      const res = await t.request('/reason-phrase?reason=Custom%20Reason%20%C3%A9');
+      t.eq([res.status, res.reason, res.body.toString()], [299, 'Custom Reason \u00e9', 'ok'], 'status, reason (as latin-1) and body');
+    },
+  },
+  invalidEventCheck(
+    'reason-phrase-crlf',
+    ['asgi.ext.reason_phrase.2'],
+    'a reason_phrase with CR/LF in http.response.start is rejected',
+    'ext:http.response.reason_phrase',
+  ),
   {
     id: 'asgi-ext-early-hint',
     clauses: ['asgi.ext.early_hint.1', 'asgi.ext.early_hint.2', 'asgi.ext.early_hint.3', 'asgi.ext.early_hint.4'],

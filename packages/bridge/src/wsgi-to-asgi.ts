@@ -20,6 +20,7 @@ import {
   describe,
   isClientDisconnected,
   type AsgiApplication,
+  type HttpResponseStartEvent,
   type HttpScope,
   type ModuleRef,
   type Receive,
@@ -154,10 +155,14 @@ async function serveHttp(runner: SyncRunner, scope: HttpScope, receive: Receive,
   const withBody = hasRequestBody(scope.headers);
   if (!withBody) inbound.watch();
   let failure: unknown = null;
+  const reasonPhrase = scope.extensions?.['http.response.reason_phrase'] !== undefined;
   const sink: ResponseSink = {
-    start: (status, _reason, headers) => {
+    start: (status, reason, headers) => {
       progress.start(headers);
-      return send({ type: 'http.response.start', status, headers: lowerCaseNames(headers) });
+      const start: HttpResponseStartEvent = { type: 'http.response.start', status, headers: lowerCaseNames(headers) };
+      // WSGI's status line carries the app's reason phrase; it reaches the wire where the server has a place for it.
+      if (reasonPhrase) start.reason_phrase = reason;
+      return send(start);
     },
     body: (chunk) => {
       progress.body(chunk.byteLength);

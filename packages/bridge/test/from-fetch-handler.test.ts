@@ -67,6 +67,17 @@ describe('fromFetchHandler: the protocol around the handler', () => {
     expect(() => fromFetchHandler(42 as never)).toThrow(/needs a function/);
   });
 
+  it('passes a Response\'s statusText on as reason_phrase when the server announces the extension, and only then', async () => {
+    const app = fromFetchHandler(() => new Response('x', { status: 299, statusText: 'Custom Reason' }));
+    const announced = await callHttp(app, httpScope({ extensions: { 'http.response.reason_phrase': {} } }));
+    expect(announced.sent[0]).toMatchObject({ type: 'http.response.start', status: 299, reason_phrase: 'Custom Reason' });
+    const plain = await callHttp(app, httpScope({ extensions: {} }));
+    expect(plain.sent[0]).toMatchObject({ type: 'http.response.start', status: 299 });
+    expect(plain.sent[0]).not.toHaveProperty('reason_phrase');
+    const standard = await callHttp(fromFetchHandler(() => new Response('x', { status: 404 })), httpScope({ extensions: { 'http.response.reason_phrase': {} } }));
+    expect(standard.sent[0]).not.toHaveProperty('reason_phrase'); // no statusText: the server's standard phrase
+  });
+
   it('answers lifespan so servers start and stop', async () => {
     const app = fromFetchHandler(() => new Response(''));
     const inbox: ReceiveEvent[] = [{ type: 'lifespan.startup' }, { type: 'lifespan.shutdown' }];

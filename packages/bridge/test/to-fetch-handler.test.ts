@@ -65,6 +65,16 @@ describe('toFetchHandler: responses', () => {
     expect(await res.text()).toBe('ok');
   });
 
+  it('announces http.response.reason_phrase and turns it into the Response\'s statusText', async () => {
+    const handler = toFetchHandler(async (scope, _r, send) => {
+      const announced = (scope as HttpScope).extensions?.['http.response.reason_phrase'] !== undefined;
+      await send({ type: 'http.response.start', status: 299, ...(announced ? { reason_phrase: 'Custom Reason' } : {}) });
+      await send({ type: 'http.response.body', body: bytes('ok') });
+    });
+    const res = await handler(new Request('http://h/'));
+    expect([res.status, res.statusText, await res.text()]).toEqual([299, 'Custom Reason', 'ok']);
+  });
+
   it('resolves at http.response.start and streams; send() waits for the reader (backpressure)', async () => {
     let sent = 0;
     let release!: () => void;

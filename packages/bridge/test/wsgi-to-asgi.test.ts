@@ -46,6 +46,15 @@ describe('wsgiToAsgi on worker threads', () => {
     expect(res.headers.get('content-type')).toBe('text/plain');
   });
 
+  it('keeps the status line\'s reason phrase where the server announces http.response.reason_phrase', async () => {
+    const res = await client.get('/reason');
+    expect([res.status, res.reason, res.text()]).toEqual([299, 'Custom Reason', 'reason']);
+    // A server without the extension gets the code alone (sending reason_phrase there would break asgi.ext.announce.1).
+    await using plain = new AsgiTestClient(app, { extensions: {} });
+    const bare = await plain.get('/reason');
+    expect([bare.status, bare.reason, bare.text()]).toEqual([299, '', 'reason']);
+  });
+
   it('builds the environ from the scope: SCRIPT_NAME is root_path, PATH_INFO the rest', async () => {
     const res = await client.get('/environ?x=1', { headers: { 'x-test': 'yes' } });
     expect(JSON.parse(res.text())).toEqual({ SCRIPT_NAME: '', PATH_INFO: '/environ', QUERY_STRING: 'x=1', REQUEST_METHOD: 'GET', HTTP_X_TEST: 'yes' });

@@ -10,6 +10,7 @@ const ALL_HTTP_EXT: Extensions = {
   'http.response.early_hint': {},
   'http.response.push': {},
   'http.response.debug': {},
+  'http.response.reason_phrase': {},
 };
 const start = (status = 200, headers: Array<[string, string]> = [], trailers?: boolean) => ({
   type: 'http.response.start',
@@ -29,6 +30,7 @@ describe('HttpResponseCycle: happy paths', () => {
       headers: [['content-type', 'text/plain']],
       contentLength: null,
       trailers: false,
+      reason: null,
       bodyless: false,
     });
     expect(c.started).toBe(true);
@@ -64,6 +66,13 @@ describe('HttpResponseCycle: happy paths', () => {
     expect(c.send({ type: 'http.response.trailers', headers: [['x-a', '1']], more_trailers: true })).toEqual({ kind: 'trailers', headers: [['x-a', '1']], more: true });
     c.send({ type: 'http.response.trailers', headers: [['x-b', '2']] });
     expect(c.finished).toBe(true);
+  });
+
+  it('a reason_phrase (announced) reaches the start action as is, latin-1 and empty included', () => {
+    for (const reason of ['Custom Reason', 'Caf\u00e9\tT\u00e9', '']) {
+      const c = new HttpResponseCycle({ method: 'GET', extensions: ALL_HTTP_EXT });
+      expect(c.send({ ...start(299), reason_phrase: reason })).toMatchObject({ kind: 'start', status: 299, reason });
+    }
   });
 
   it('extension events produce their actions', () => {
@@ -112,6 +121,10 @@ describe('HttpResponseCycle: every rule it enforces', () => {
     ['trailers before the final body', 'asgi.ext.trailers.4', [start(200, [], true), body('x', true), { type: 'http.response.trailers', headers: [] }], { extensions: ALL_HTTP_EXT }],
     ['body after the final body with trailers due', 'asgi.ext.trailers.4', [start(200, [], true), body('x'), body('y')], { extensions: ALL_HTTP_EXT }],
     ['trailers after the last trailers', 'asgi.http.order.3', [start(200, [], true), body(), { type: 'http.response.trailers' }, { type: 'http.response.trailers' }], { extensions: ALL_HTTP_EXT }],
+    ['reason_phrase without the extension', 'asgi.ext.reason_phrase.1', [{ ...start(), reason_phrase: 'Fine' }]],
+    ['reason_phrase with CR/LF', 'asgi.ext.reason_phrase.2', [{ ...start(), reason_phrase: 'OK\r\nx-injected: 1' }], { extensions: ALL_HTTP_EXT }],
+    ['reason_phrase with a char above U+00FF', 'asgi.ext.reason_phrase.2', [{ ...start(), reason_phrase: 'OK \u0100' }], { extensions: ALL_HTTP_EXT }],
+    ['reason_phrase that is not text', 'asgi.ext.reason_phrase.2', [{ ...start(), reason_phrase: 200 }], { extensions: ALL_HTTP_EXT }],
     ['pathsend without the extension', 'asgi.ext.pathsend.1', [start(), { type: 'http.response.pathsend', path: '/x' }]],
     ['zerocopysend without the extension', 'asgi.ext.zerocopysend.1', [start(), { type: 'http.response.zerocopysend', file: 3 }]],
     ['early_hint without the extension', 'asgi.ext.early_hint.1', [{ type: 'http.response.early_hint', links: [] }]],

@@ -469,8 +469,21 @@ describe('AsgiTestClient: response extensions', () => {
     await using client = new AsgiTestClient(app);
     await client.get('/');
     await client.websocket('/').catch(() => undefined);
-    expect(Object.keys(http ?? {}).sort()).toEqual(['http.response.pathsend', 'http.response.zerocopysend']);
+    expect(Object.keys(http ?? {}).sort()).toEqual(['http.response.pathsend', 'http.response.reason_phrase', 'http.response.zerocopysend']);
     expect(Object.keys(ws ?? {})).toEqual(['websocket.http.response']);
+  });
+
+  it('reports the reason phrase a server would send: the app\'s reason_phrase, else the standard one', async () => {
+    const app: AsgiApplication = async (scope, _receive, send) => {
+      const s = scope as HttpScope;
+      if (s.path === '/custom') await send({ type: 'http.response.start', status: 299, reason_phrase: 'Custom Reason' });
+      else await send({ type: 'http.response.start', status: 404 });
+      await send({ type: 'http.response.body' });
+    };
+    await using client = new AsgiTestClient(app);
+    expect([(await client.get('/custom')).reason, (await client.get('/other')).reason]).toEqual(['Custom Reason', 'Not Found']);
+    await using strict = new AsgiTestClient(app, { extensions: {} });
+    await expect(strict.get('/custom')).rejects.toSatisfy((e: unknown) => isProtocolError(e) && e.clause === 'asgi.ext.reason_phrase.1');
   });
 
   it('carries out trailers, early hints, pathsend and debug when announced, and records what the app sent', async () => {

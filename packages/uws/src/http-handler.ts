@@ -39,6 +39,11 @@ function readFd(fd: number, buf: Buffer, length: number, position: number | null
 const FILE_CHUNK = 256 * 1024;
 
 const NON_ASCII = /[\u0080-\u00ff]/;
+
+/** A byte string as uWS must receive it: it encodes JS strings as UTF-8, so one with a char >= 0x80 goes as its latin-1 bytes. */
+function latin1Bytes(s: string): string | Buffer {
+  return NON_ASCII.test(s) ? Buffer.from(s, 'latin1') : s;
+}
 const statusLines = new Map<number, string>();
 
 /** `200 OK`-style status line for writeStatus (cached per status). */
@@ -55,6 +60,8 @@ function statusLine(status: number): string {
 /** The response head the app sent, held until the first body bytes so framing can be chosen. */
 interface PendingStart {
   status: number;
+  /** The app's reason phrase (http.response.reason_phrase), or null for the standard one. */
+  reason: string | null;
   headers: NormalizedHeaders;
   contentLength: number | null;
 }
@@ -247,7 +254,8 @@ class HttpExchange implements TrackedConnection, ReadControl {
     const start = this.start!;
     const res = this.res;
     // uWS writes "200 OK" itself when no status was written: one native call fewer for the usual answer.
-    if (start.status !== 200) res.writeStatus(statusLine(start.status));
+    if (start.reason !== null) res.writeStatus(latin1Bytes(`${start.status} ${start.reason}`));
+    else if (start.status !== 200) res.writeStatus(statusLine(start.status));
     const headers = start.headers;
     for (let i = 0; i < headers.length; i++) {
       const h = headers[i]!;
@@ -257,8 +265,7 @@ class HttpExchange implements TrackedConnection, ReadControl {
         if (/\bclose\b/i.test(h[1])) this.closeAfter = true;
         continue;
       }
-      // uWS encodes JS strings as UTF-8: hand it the latin-1 bytes when there is a char >= 0x80.
-      res.writeHeader(name, NON_ASCII.test(h[1]) ? Buffer.from(h[1], 'latin1') : h[1]);
+      res.writeHeader(name, latin1Bytes(h[1]));
     }
     if (extraContentLength !== null) res.writeHeader('content-length', String(extraContentLength));
     if (closeHeader && this.closeAfter) res.writeHeader('connection', 'close');
@@ -437,7 +444,7 @@ class HttpExchange implements TrackedConnection, ReadControl {
   /** A fixed-body error response (nothing of the app's exception reaches the client). */
   respondError(status: number, text: string, close = this.closeAfter): void {
     if (this.aborted || this.ended) return;
-    this.start = { status, headers: [['content-type', 'text/plain; charset=utf-8']], contentLength: null };
+    this.start = { status, reason: null, headers: [['content-type', 'text/plain; charset=utf-8']], contentLength: null };
     this.res.cork(() => {
       this.resumeBeforeEnd();
       this.writeHead(null);

@@ -20,6 +20,7 @@ import { serveWorkers } from './workers.js';
 /** The extensions this server announces in every http scope (see docs/choosing-a-server.md for the others). */
 export const HTTP_EXTENSIONS: Extensions = Object.freeze({
   'http.response.pathsend': Object.freeze({}) as Record<string, never>,
+  'http.response.reason_phrase': Object.freeze({}) as Record<string, never>,
   'http.response.zerocopysend': Object.freeze({}) as Record<string, never>,
 });
 

@@ -109,6 +109,26 @@ describe('responses', () => {
     expect(res.header('x-latin')).toBe('caf\u00e9'); // one byte 0xE9, read back as latin-1
   });
 
+  it('writes the app\'s reason_phrase (announced) as the status line\'s reason, the standard one otherwise', async () => {
+    const app: AsgiApplication = async (scope, _r, send) => {
+      if (scope.type !== 'http') return;
+      expect(scope.extensions?.['http.response.reason_phrase']).toEqual({});
+      const reason = new URLSearchParams(scope.query_string).get('reason');
+      await send({ type: 'http.response.start', status: Number(scope.path.slice(1)), ...(reason === null ? {} : { reason_phrase: reason }) });
+      await send({ type: 'http.response.body', body: Buffer.from('ok') });
+    };
+    const { port } = await start(app);
+    const got = async (target: string) => {
+      const res = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: h\r\n\r\n`);
+      return [res.status, res.reason, res.body.toString()];
+    };
+    expect(await got('/299?reason=Custom%20Reason')).toEqual([299, 'Custom Reason', 'ok']);
+    expect(await got('/200?reason=Fine')).toEqual([200, 'Fine', 'ok']); // 200 has a status line of its own when the reason is the app's
+    expect(await got('/404?reason=Caf%C3%A9')).toEqual([404, 'Caf\u00e9', 'ok']); // one byte 0xE9, read back as latin-1
+    expect(await got('/404')).toEqual([404, 'Not Found', 'ok']);
+    expect(await got('/200')).toEqual([200, 'OK', 'ok']);
+  });
+
   it('sends no body for HEAD but keeps the Content-Length', async () => {
     const app: AsgiApplication = async (_s, _r, send) => {
       await send({ type: 'http.response.start', status: 200, headers: [['content-length', '5']] });

@@ -10,6 +10,7 @@ import {
   utf8ToLatin1,
   type AsgiApplication,
   type ByteString,
+  type HttpResponseStartEvent,
   type HttpScope,
   type Receive,
   type Scope,
@@ -124,7 +125,10 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
   const headers = responseHeaders(response.headers);
   progress.start(headers);
   try {
-    await send({ type: 'http.response.start', status: response.status, headers });
+    const start: HttpResponseStartEvent = { type: 'http.response.start', status: response.status, headers };
+    // A Response's statusText reaches the wire where the server has a place for it ('' means the standard phrase).
+    if (response.statusText !== '' && scope.extensions?.['http.response.reason_phrase'] !== undefined) start.reason_phrase = response.statusText;
+    await send(start);
     if (body === null) {
       progress.finish();
       await send({ type: 'http.response.body', body: EMPTY, more_body: false });

@@ -16,6 +16,7 @@ import {
   isClientDisconnected,
   type AsgiApplication,
   type ByteString,
+  type Extensions,
   type HttpReceiveEvent,
   type RequestHead,
   type SendEvent,
@@ -60,6 +61,11 @@ export interface AsgiFetchHandler {
 
 const EMPTY = new Uint8Array(0);
 
+/** What the scopes of a fetch handler announce: a Response carries a statusText, so the app's reason phrase has a place. */
+const FETCH_EXTENSIONS: Extensions = Object.freeze({
+  'http.response.reason_phrase': Object.freeze({}) as Record<string, never>,
+});
+
 /**
  * Wraps an ASGI-TS app as a fetch handler. The returned promise resolves
  * with the Response as soon as the app sends `http.response.start`; its body
@@ -89,7 +95,7 @@ export function toFetchHandler(app: AsgiApplication, options: ToFetchHandlerOpti
       server: options.server !== undefined ? options.server : [url.hostname.replace(/^\[|\]$/g, ''), url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)],
       scheme: url.protocol === 'https:' ? 'https' : 'http',
     };
-    const scope = buildHttpScope(head, { rootPath, state: lifespan.state });
+    const scope = buildHttpScope(head, { rootPath, state: lifespan.state, extensions: FETCH_EXTENSIONS });
     return new FetchExchange(app, request, highWaterMark, logger, `${scope.method} ${scope.path}`).run(scope);
   }) as AsgiFetchHandler;
   handler.startup = () => lifespan.startup();
@@ -136,7 +142,7 @@ class FetchExchange {
     private readonly logger: BridgeLogger,
     private readonly tag: string,
   ) {
-    this.cycle = new HttpResponseCycle({ method: request.method });
+    this.cycle = new HttpResponseCycle({ method: request.method, extensions: FETCH_EXTENSIONS });
     this.reader = request.body === null ? null : request.body.getReader();
     this.gone = new Promise<void>((resolve) => (this.markGone = resolve));
   }
@@ -182,12 +188,13 @@ class FetchExchange {
       case 'start': {
         const headers = new Headers();
         for (const [name, value] of action.headers) headers.append(name, value);
+        const init: ResponseInit = action.reason === null ? { status: action.status, headers } : { status: action.status, statusText: action.reason, headers };
         let response: Response;
         if (action.bodyless) {
-          response = new Response(null, { status: action.status, headers });
+          response = new Response(null, init);
         } else {
           this.body = new ResponseBody(this.highWaterMark, () => this.disconnect());
-          response = new Response(this.body.stream, { status: action.status, headers });
+          response = new Response(this.body.stream, init);
         }
         this.respond(response);
         return;
@@ -197,7 +204,7 @@ class FetchExchange {
         if (!action.more) this.finish();
         return;
       default:
-        // No extension is announced in the scope, so the cycle rejects their events before this point.
+        // No extension with events of its own is announced in the scope, so the cycle rejects their events before this point.
         return;
     }
   };

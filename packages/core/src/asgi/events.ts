@@ -13,6 +13,7 @@ import { describe, isHeaderValue, isToken, type ByteString } from '../bytes.js';
 import { ProtocolError } from '../errors.js';
 import type {
   HeadersIn,
+  HttpResponseStartEvent,
   HttpSendEvent,
   LifespanSendEvent,
   ReceiveEvent,
@@ -131,6 +132,15 @@ function checkFlag(v: unknown, clause: string, key: string): void {
   }
 }
 
+/** RFC 9112's reason-phrase: HTAB, SP, VCHAR and obs-text (U+0080-U+00FF), possibly empty. */
+const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+function checkReasonPhrase(v: unknown): void {
+  if (v !== undefined && (typeof v !== 'string' || !REASON_PHRASE.test(v))) {
+    throw new ProtocolError('asgi.ext.reason_phrase.2', '"reason_phrase" must be text of tabs, spaces, visible ASCII and U+0080-U+00FF (or absent)', v);
+  }
+}
+
 function checkStatus(v: unknown, clause: string, rangeClause: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) {
     throw new ProtocolError(clause, '"status" must be an integer', v);
@@ -183,7 +193,10 @@ export function checkHttpSendEvent(event: unknown, options?: CheckOptions): Norm
       const status = checkStatus(e.status, 'asgi.http.start.1', 'asgi.http.start.2');
       const headers = normalizeHeaders(e.headers, 'asgi.http.start.3', options?.headerCase);
       checkFlag(e.trailers, 'asgi.ext.trailers.2', 'trailers');
-      return { type, status, headers, trailers: e.trailers === true };
+      checkReasonPhrase(e.reason_phrase);
+      const start: Normalized<HttpResponseStartEvent> = { type, status, headers, trailers: e.trailers === true };
+      if (e.reason_phrase !== undefined) start.reason_phrase = e.reason_phrase as string;
+      return start;
     }
     case 'http.response.trailers': {
       const headers = normalizeHeaders(e.headers, 'asgi.ext.trailers.3', options?.headerCase);

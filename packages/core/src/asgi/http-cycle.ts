@@ -21,6 +21,8 @@ export type HttpAction =
       contentLength: number | null;
       /** Trailers will follow the body (http.response.trailers extension): use chunked framing. */
       trailers: boolean;
+      /** The app's reason phrase (http.response.reason_phrase extension), or null for the status's standard one. */
+      reason: string | null;
       /** The response has no body on the wire (HEAD, 204, 304): later body actions carry transmit: false. */
       bodyless: boolean;
     }
@@ -149,7 +151,7 @@ export class HttpResponseCycle {
         return { kind: 'body', body, more, transmit: !this._bodyless };
       }
       case 'http.response.start':
-        return this.start(e.status, e.headers, e.trailers === true);
+        return this.start(e.status, e.headers, e.trailers === true, e.reason_phrase ?? null);
       case 'http.response.trailers':
         this.needExtension('http.response.trailers', 'asgi.ext.trailers.1', e.type);
         this.notDone(e.type);
@@ -203,12 +205,13 @@ export class HttpResponseCycle {
     }
   }
 
-  private start(status: number, headers: NormalizedHeaders, trailers: boolean): HttpAction {
+  private start(status: number, headers: NormalizedHeaders, trailers: boolean, reason: string | null): HttpAction {
     if (this._state !== 'init') {
       this.notDone('http.response.start');
       throw new ProtocolError('asgi.http.order.2', 'http.response.start may be sent only once', 'http.response.start');
     }
     if (trailers) this.needExtension('http.response.trailers', 'asgi.ext.trailers.1', '"trailers": true');
+    if (reason !== null) this.needExtension('http.response.reason_phrase', 'asgi.ext.reason_phrase.1', '"reason_phrase"');
     let contentLength: number | null = null;
     for (let i = 0; i < headers.length; i++) {
       const h = headers[i]!;
@@ -223,7 +226,7 @@ export class HttpResponseCycle {
     this._trailers = trailers;
     this._bodyless = this.head || status === 204 || status === 304;
     this._contentLength = contentLength;
-    return { kind: 'start', status, headers, contentLength, trailers, bodyless: this._bodyless };
+    return { kind: 'start', status, headers, contentLength, trailers, reason, bodyless: this._bodyless };
   }
 
   /** Counts body bytes and checks them against the app's Content-Length (asgi.http.length.2/3). */

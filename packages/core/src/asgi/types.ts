@@ -104,6 +104,8 @@ export interface HttpResponseStartEvent {
   headers?: HeadersIn;
   /** With the trailers extension: trailers will follow the body. */
   trailers?: boolean;
+  /** With the (tsgi) http.response.reason_phrase extension: the status line's reason phrase. */
+  reason_phrase?: string;
 }
 export interface HttpResponseBodyEvent {
   type: 'http.response.body';

@@ -71,6 +71,7 @@ export interface WebSocketConnectOptions {
  */
 export const DEFAULT_HTTP_EXTENSIONS: Extensions = Object.freeze({
   'http.response.pathsend': Object.freeze({}),
+  'http.response.reason_phrase': Object.freeze({}),
   'http.response.zerocopysend': Object.freeze({}),
 }) as Extensions;
 

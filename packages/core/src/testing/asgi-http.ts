@@ -7,6 +7,7 @@
  * read, as it would on a slow client.
  */
 import { createReadStream, read as fsRead } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import { promisify } from 'node:util';
 import type { ByteString } from '../bytes.js';
 import { ClientDisconnected, isClientDisconnected, ProtocolError } from '../errors.js';
@@ -22,6 +23,8 @@ const readFd = promisify(fsRead);
 
 /** The response of an ASGI app: what every TestResponse has, plus what only ASGI extensions produce. */
 export class AsgiTestResponse extends BaseTestResponse {
+  /** The status line's reason phrase: the app's `reason_phrase` (http.response.reason_phrase extension), else the status's standard one. */
+  readonly reason: string;
   /** Headers of `http.response.trailers` events (trailers extension); null when none were announced. */
   readonly trailers: ResponseHeaders | null;
   /** The `links` of each `http.response.early_hint` event, in order. */
@@ -31,8 +34,9 @@ export class AsgiTestResponse extends BaseTestResponse {
   /** The `http.response.push` events (path and headers), in order; nothing is fetched. */
   readonly pushes: ReadonlyArray<{ path: string; headers: ResponseHeaders }>;
 
-  constructor(status: number, headers: ResponseHeaders, chunks: readonly Uint8Array[], extras: ResponseExtras) {
+  constructor(status: number, reason: string, headers: ResponseHeaders, chunks: readonly Uint8Array[], extras: ResponseExtras) {
     super(status, headers, chunks);
+    this.reason = reason;
     this.trailers = extras.trailers;
     this.earlyHints = extras.earlyHints;
     this.debug = extras.debug;
@@ -50,6 +54,7 @@ export interface ResponseExtras {
 
 interface ResponseHead {
   status: number;
+  reason: string;
   headers: ResponseHeaders;
 }
 
@@ -146,7 +151,7 @@ export class HttpExchange {
   }
 
   private internalError(): void {
-    this.head.resolve({ status: 500, headers: new ResponseHeaders(INTERNAL_ERROR_HEADERS) });
+    this.head.resolve({ status: 500, reason: 'Internal Server Error', headers: new ResponseHeaders(INTERNAL_ERROR_HEADERS) });
     void this.pipe.put(INTERNAL_ERROR_BODY).catch(() => undefined);
     this.pipe.end();
   }
@@ -201,7 +206,7 @@ export class HttpExchange {
     switch (action.kind) {
       case 'start':
         if (action.trailers) this.extras.trailers = new ResponseHeaders([]);
-        this.head.resolve({ status: action.status, headers: new ResponseHeaders(action.headers) });
+        this.head.resolve({ status: action.status, reason: action.reason ?? STATUS_CODES[action.status] ?? '', headers: new ResponseHeaders(action.headers) });
         return;
       case 'body':
         if (action.transmit && action.body.byteLength > 0) await this.pipe.put(action.body);
@@ -259,6 +264,8 @@ export class HttpExchange {
  */
 export class StreamingTestResponse implements AsyncIterable<Uint8Array>, AsyncDisposable {
   readonly status: number;
+  /** The status line's reason phrase, as AsgiTestResponse.reason. */
+  readonly reason: string;
   readonly headers: ResponseHeaders;
   private readonly exchange: HttpExchange;
   private readonly taken: Uint8Array[] = [];
@@ -267,6 +274,7 @@ export class StreamingTestResponse implements AsyncIterable<Uint8Array>, AsyncDi
   constructor(exchange: HttpExchange, head: ResponseHead) {
     this.exchange = exchange;
     this.status = head.status;
+    this.reason = head.reason;
     this.headers = head.headers;
   }
 
@@ -301,7 +309,7 @@ export class StreamingTestResponse implements AsyncIterable<Uint8Array>, AsyncDi
   async read(): Promise<AsgiTestResponse> {
     if (!this.iterated) for await (const _ of this) void _;
     else for (let r = await this.exchange.pipe.take(); r.done !== true; r = await this.exchange.pipe.take()) this.taken.push(r.value);
-    return new AsgiTestResponse(this.status, this.headers, this.taken, this.exchange.extras);
+    return new AsgiTestResponse(this.status, this.reason, this.headers, this.taken, this.exchange.extras);
   }
 
   /** Reads the rest of the body and decodes it as UTF-8. */
