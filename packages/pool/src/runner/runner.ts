@@ -14,6 +14,7 @@
  * upload is never buffered whole), and streams response chunks, which this
  * side writes to the sink and pays back in credit once the sink took them
  * (so a slow client blocks the worker, not memory).
+ * How many threads are awake is this side's choice (wake-policy.ts).
  */
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -26,6 +27,7 @@ import { channelName, type DownMessage, type ResultLetter, type TaskScope, type 
 import { allocateResults, ResultReader, type RingResult } from './result-ring.js';
 import { allocateTaskQueue, TaskQueue } from './task-queue.js';
 import { InlineRunner } from './inline.js';
+import { WakePolicy } from './wake-policy.js';
 import { WorkerThreads } from './worker-threads.js';
 import type { HandleOptions, RequestBody, ResponseSink, SyncRunner, SyncRunnerOptions } from './types.js';
 
@@ -36,6 +38,8 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_CREDIT_WINDOW = 256 * 1024;
 /** Request-body bytes handed to a worker per pull at most: wsgi.input.read(65536) gets its 64 KiB in one piece. */
 const INPUT_BUFFER = 64 * 1024;
+/** How often, while tasks wait, the runner looks whether the awake workers still take them (wake-policy.ts). */
+const STALL_CHECK_MS = 1;
 
 /**
  * Starts a runner for the WSGI-TS app at `ref`: worker threads that each
@@ -80,6 +84,10 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
    * while requests are in flight, since the threads do not.
    */
   private sweeper: NodeJS.Timeout | null = null;
+  /** Workers woken on a new task without a stall: the cores this process may use, less one for this thread. */
+  private readonly wakePolicy = new WakePolicy(Math.max(1, availableParallelism() - 1));
+  /** Runs while tasks wait in the shared queue (see wake-policy.ts). */
+  private stallCheck: NodeJS.Timeout | null = null;
   private readonly readyPromise: Promise<void>;
   private everReady = false;
   private settleReady!: (error?: unknown) => void;
@@ -174,6 +182,8 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
       clearTimeout(timer);
     }
     for (const e of this.exchanges.values()) e.cancel('the server is shutting down');
+    if (this.stallCheck !== null) clearInterval(this.stallCheck);
+    this.stallCheck = null;
     this.results.stop();
     await this.threadPool.close();
     for (const channel of this.channels) channel?.close();
@@ -201,8 +211,24 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
     if (outcome === 'too-big') {
       this.logger.info(`${exchange.tag}: request head too large to hand to a worker thread; answered 431`);
       exchange.answer(answerFor(431, 'Request Header Fields Too Large', [['Connection', 'close']]), 'error');
+      return true;
+    }
+    this.queue.wakeSleepers(this.wakePolicy.onTask(this.threads - this.queue.sleepers));
+    if (this.stallCheck === null) {
+      this.wakePolicy.startChecks(this.queue.taken, performance.eventLoopUtilization());
+      this.stallCheck = setInterval(() => this.checkStall(), STALL_CHECK_MS);
     }
     return true;
+  }
+
+  /** While tasks wait: wakes sleepers when the awake workers are stuck (wake-policy.ts); ends when the queue is empty. */
+  private checkStall(): void {
+    const waiting = this.queue.waiting;
+    this.queue.wakeSleepers(this.wakePolicy.onCheck(waiting, this.queue.taken, performance.eventLoopUtilization()));
+    if (waiting === 0) {
+      clearInterval(this.stallCheck!);
+      this.stallCheck = null;
+    }
   }
 
   /** Moves waiting requests into the shared queue while it has room. */

@@ -10,11 +10,12 @@
  * task by advancing `head` (compare-and-swap), reads it and empties the
  * entry. Counters wrap around as int32; only their differences matter.
  *
- * A task wakes the lowest-numbered sleeping worker, not the one asleep the
- * longest: when the main thread is what limits the rate, a few threads do
- * all the work and stay warm in the CPU caches, instead of every request
- * landing on a cold thread (measured: 4x the CPU per request with 8 threads
- * taking turns).
+ * Appending does not wake anyone by itself: the main thread decides how
+ * many workers to wake (wake-policy.ts). A wake-up goes to the
+ * lowest-numbered sleeping worker, not the one asleep the longest: when the
+ * main thread is what limits the rate, a few threads do all the work and
+ * stay warm in the CPU caches, instead of every request landing on a cold
+ * thread (measured: 4x the CPU per request with 8 threads taking turns).
  */
 import { Mailbox } from './mailbox.js';
 import type { RequestTask } from './protocol.js';
@@ -78,10 +79,24 @@ export class TaskQueue {
     return (Atomics.load(this.control, TAIL) - Atomics.load(this.control, HEAD)) | 0;
   }
 
+  /** Tasks claimed by workers so far (a counter that wraps): unchanged between two looks means no worker took one. */
+  get taken(): number {
+    return Atomics.load(this.control, HEAD);
+  }
+
+  /** Workers sleeping for want of a task. */
+  get sleepers(): number {
+    let n = 0;
+    for (let word = 0; word < this.sleeping.length; word++) {
+      for (let bits = Atomics.load(this.sleeping, word); bits !== 0; bits &= bits - 1) n++;
+    }
+    return n;
+  }
+
   /**
-   * Appends a task and wakes a sleeping worker. Returns 'full' when the ring
-   * has no room (keep it and try again after a worker took one), 'too-big'
-   * when its JSON does not fit an entry.
+   * Appends a task (waking no one). Returns 'full' when the ring has no room
+   * (keep it and try again after a worker took one), 'too-big' when its JSON
+   * does not fit an entry.
    */
   push(task: RequestTask): 'ok' | 'full' | 'too-big' {
     const tail = Atomics.load(this.control, TAIL);
@@ -90,13 +105,12 @@ export class TaskQueue {
     if (!this.boxes[at]!.write(task)) return 'too-big';
     Atomics.store(this.states, at, FULL);
     Atomics.store(this.control, TAIL, (tail + 1) | 0);
-    this.wakeOne();
     return 'ok';
   }
 
-  /** Wakes the lowest-numbered sleeping worker, if any; clearing its bit first makes sure two tasks wake two workers. */
-  private wakeOne(): void {
-    for (let word = 0; word < this.sleeping.length; word++) {
+  /** Wakes up to `count` sleeping workers, lowest-numbered first; clearing a bit before notifying makes sure two wake-ups reach two workers. */
+  wakeSleepers(count: number): void {
+    for (let word = 0; word < this.sleeping.length && count > 0; word++) {
       for (;;) {
         const bits = Atomics.load(this.sleeping, word);
         if (bits === 0) break;
@@ -105,7 +119,7 @@ export class TaskQueue {
         const slot = word * 32 + 31 - Math.clz32(low);
         Atomics.add(this.wake, slot, 1);
         Atomics.notify(this.wake, slot);
-        return;
+        if (--count === 0) return;
       }
     }
   }
