@@ -215,7 +215,7 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
     }
     this.queue.wakeSleepers(this.wakePolicy.onTask(this.threads - this.queue.sleepers));
     if (this.stallCheck === null) {
-      this.wakePolicy.startChecks(this.queue.taken, performance.eventLoopUtilization());
+      this.wakePolicy.startChecks(this.queue.taken, performance.eventLoopUtilization(), performance.now());
       this.stallCheck = setInterval(() => this.checkStall(), STALL_CHECK_MS);
     }
     return true;
@@ -224,7 +224,7 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
   /** While tasks wait: wakes sleepers when the awake workers are stuck (wake-policy.ts); ends when the queue is empty. */
   private checkStall(): void {
     const waiting = this.queue.waiting;
-    this.queue.wakeSleepers(this.wakePolicy.onCheck(waiting, this.queue.taken, performance.eventLoopUtilization()));
+    this.queue.wakeSleepers(this.wakePolicy.onCheck(waiting, this.queue.taken, performance.eventLoopUtilization(), performance.now()));
     if (waiting === 0) {
       clearInterval(this.stallCheck!);
       this.stallCheck = null;
