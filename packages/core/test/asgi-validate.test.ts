@@ -193,6 +193,19 @@ describe('validateAsgi: server-side violations', () => {
 });
 
 describe('validateAsgi: app-side violations', () => {
+  it('a reason_phrase passes where the scope announces http.response.reason_phrase, and is asgi.ext.reason_phrase.1 where it does not', async () => {
+    const app = validateAsgi(async (_scope, _receive, send) => {
+      await send({ type: 'http.response.start', status: 299, reason_phrase: 'Fine Thing' });
+      await send({ type: 'http.response.body' });
+    });
+    const announced = fakeServer([{ type: 'http.request' }]);
+    await app(httpScope({ extensions: { 'http.response.reason_phrase': {} } }), announced.receive, announced.send);
+    expect(announced.sent[0]).toMatchObject({ status: 299, reason_phrase: 'Fine Thing' });
+    const plain = fakeServer([{ type: 'http.request' }]);
+    const err = await failure(app(httpScope({ extensions: {} }), plain.receive, plain.send));
+    expect([err.side, err.clause]).toEqual(['app', 'asgi.ext.reason_phrase.1']);
+  });
+
   it('an app that is not a function -> asgi.app.call.1', () => {
     expect(() => validateAsgi(5 as unknown as AsgiApplication)).toThrow(/asgi\.app\.call\.1/);
   });
