@@ -20,7 +20,6 @@ import {
   describe,
   isClientDisconnected,
   type AsgiApplication,
-  type HttpResponseStartEvent,
   type HttpScope,
   type ModuleRef,
   type Receive,
@@ -31,6 +30,7 @@ import {
 import { consoleLogger as poolConsoleLogger, createSyncRunner, type Logger, type ResponseSink, type SyncRunner, type SyncRunnerOptions } from '@tsgi/pool';
 import { hasRequestBody, InboundBody, ResponseProgress } from './inbound-body.js';
 import { answerLifespan } from './lifespan.js';
+import { responseStart } from './response-start.js';
 
 /** Options of wsgiToAsgi: those of the pool server that concern the app's threads, with the same names and units. */
 export interface WsgiToAsgiOptions {
@@ -155,14 +155,11 @@ async function serveHttp(runner: SyncRunner, scope: HttpScope, receive: Receive,
   const withBody = hasRequestBody(scope.headers);
   if (!withBody) inbound.watch();
   let failure: unknown = null;
-  const reasonPhrase = scope.extensions?.['http.response.reason_phrase'] !== undefined;
   const sink: ResponseSink = {
     start: (status, reason, headers) => {
       progress.start(headers);
-      const start: HttpResponseStartEvent = { type: 'http.response.start', status, headers: lowerCaseNames(headers) };
       // WSGI's status line carries the app's reason phrase; it reaches the wire where the server has a place for it.
-      if (reasonPhrase) start.reason_phrase = reason;
-      return send(start);
+      return send(responseStart(scope, status, lowerCaseNames(headers), reason));
     },
     body: (chunk) => {
       progress.body(chunk.byteLength);

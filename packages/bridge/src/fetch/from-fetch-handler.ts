@@ -10,7 +10,6 @@ import {
   utf8ToLatin1,
   type AsgiApplication,
   type ByteString,
-  type HttpResponseStartEvent,
   type HttpScope,
   type Receive,
   type Scope,
@@ -18,6 +17,7 @@ import {
 } from '@tsgi/core';
 import { hasRequestBody, InboundBody, ResponseProgress } from '../inbound-body.js';
 import { answerLifespan } from '../lifespan.js';
+import { responseStart } from '../response-start.js';
 import { consoleLogger, type BridgeLogger } from '../logger.js';
 import { requestUrl } from './url.js';
 
@@ -125,10 +125,8 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
   const headers = responseHeaders(response.headers);
   progress.start(headers);
   try {
-    const start: HttpResponseStartEvent = { type: 'http.response.start', status: response.status, headers };
     // A Response's statusText reaches the wire where the server has a place for it ('' means the standard phrase).
-    if (response.statusText !== '' && scope.extensions?.['http.response.reason_phrase'] !== undefined) start.reason_phrase = response.statusText;
-    await send(start);
+    await send(responseStart(scope, response.status, headers, response.statusText === '' ? null : response.statusText));
     if (body === null) {
       progress.finish();
       await send({ type: 'http.response.body', body: EMPTY, more_body: false });
