@@ -1,12 +1,37 @@
 import { describe, expect, it } from 'vitest';
-import { FORCE_AFTER_MS, WakePolicy } from '../src/runner/wake-policy.js';
+import { FORCE_AFTER_MS, SLOW_TASK_US, WakePolicy } from '../src/runner/wake-policy.js';
 
 const loop = (idle: number, active: number) => ({ idle, active });
 
 describe('wake policy: tasks wake workers only up to the cores, more only when the awake ones are stuck', () => {
   it('a new task wakes one worker while fewer than `eager` are awake, none after', () => {
     const policy = new WakePolicy(3);
-    expect([0, 1, 2, 3, 8].map((awake) => policy.onTask(awake))).toEqual([1, 1, 1, 0, 0]);
+    const allBusy = () => 8;
+    expect([0, 1, 2, 3, 8].map((awake) => policy.onTask(awake, 50, allBusy))).toEqual([1, 1, 1, 0, 0]);
+  });
+
+  it(`with requests of ${SLOW_TASK_US} us or more (a blocking app), a task wakes one more worker when every awake one is in a request`, () => {
+    const policy = new WakePolicy(1);
+    expect(policy.onTask(4, SLOW_TASK_US, () => 4)).toBe(1);
+    expect(policy.onTask(4, 10_000, () => 5)).toBe(1);
+    // One awake worker is between requests: it takes the task.
+    expect(policy.onTask(4, 10_000, () => 3)).toBe(0);
+    // Quick requests: the busy workers are free again in microseconds.
+    expect(policy.onTask(4, SLOW_TASK_US - 1, () => 4)).toBe(0);
+  });
+
+  it('counts the busy workers only when the decision needs them', () => {
+    const policy = new WakePolicy(2);
+    let asked = 0;
+    const busy = () => {
+      asked++;
+      return 8;
+    };
+    policy.onTask(1, 10_000, busy);
+    policy.onTask(8, 40, busy);
+    expect(asked).toBe(0);
+    policy.onTask(8, 10_000, busy);
+    expect(asked).toBe(1);
   });
 
   it('a check wakes none while workers take tasks', () => {

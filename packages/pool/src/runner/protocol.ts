@@ -29,6 +29,8 @@ export interface WorkerConfig {
   results: ResultMemory;
   /** Per slot, the id of the request its thread runs (0: none). */
   running: Int32Array;
+  /** One cell: the workers' recent time per request in µs, a moving average each worker updates as it finishes one (wake-policy.ts). */
+  taskTime: Int32Array;
   /**
    * One response ring per worker slot (index = slot), `creditWindow` bytes:
    * streamed chunks are copied in by the worker and read in place by the

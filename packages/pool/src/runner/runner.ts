@@ -69,6 +69,8 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
   private readonly signals: Int32Array;
   /** Per slot, the id of the request its thread runs (0: none). */
   private readonly running: Int32Array;
+  /** The workers' recent time per request, µs (protocol.ts). */
+  private readonly taskTime = new Int32Array(new SharedArrayBuffer(4));
   private readonly rings: SharedArrayBuffer[] = [];
   private readonly inputs: SharedArrayBuffer[] = [];
   private readonly channels: BroadcastChannel[] = [];
@@ -127,6 +129,7 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
         queue: queueMemory,
         results: resultMemory,
         running: this.running,
+        taskTime: this.taskTime,
         rings: this.rings,
         inputs: this.inputs,
         app: ref,
@@ -196,6 +199,9 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
     return this.queue.waiting + this.overflow.length - this.overflowHead;
   }
 
+  /** Threads in a request. */
+  private readonly countBusy = (): number => this.threads - this.idleThreads();
+
   /** Threads running no request: that many requests beyond maxQueue are about to be taken, not waiting. */
   private idleThreads(): number {
     let idle = 0;
@@ -213,7 +219,7 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
       exchange.answer(answerFor(431, 'Request Header Fields Too Large', [['Connection', 'close']]), 'error');
       return true;
     }
-    this.queue.wakeSleepers(this.wakePolicy.onTask(this.threads - this.queue.sleepers));
+    this.queue.wakeSleepers(this.wakePolicy.onTask(this.threads - this.queue.sleepers, Atomics.load(this.taskTime, 0), this.countBusy));
     if (this.stallCheck === null) {
       this.wakePolicy.startChecks(this.queue.taken, performance.eventLoopUtilization(), performance.now());
       this.stallCheck = setInterval(() => this.checkStall(), STALL_CHECK_MS);

@@ -291,6 +291,7 @@ export async function serveRequests(): Promise<void> {
       continue;
     }
     Atomics.store(config.running, slot, task.id);
+    const startedAt = performance.now();
     const { link, result } = runTask(task);
     // Microtasks the app queued run now (`current` is still this request), so an exception in one retires this thread right after this request.
     await null;
@@ -298,10 +299,22 @@ export async function serveRequests(): Promise<void> {
     result.posted = link.posted;
     handled++;
     sendResult(link, result);
+    noteTaskTime(performance.now() - startedAt);
     Atomics.store(config.running, slot, 0);
     // Recycled, or suspect after an uncaught exception: the main thread starts a fresh thread in this slot when this one exits.
     if (exitRequested || (config.maxRequestsPerWorker > 0 && handled >= config.maxRequestsPerWorker)) realExit(0);
   }
+}
+
+/**
+ * Folds one request's time into the workers' shared moving average (1/8 of
+ * the difference). Workers may race on the cell; a lost update only delays
+ * the average by one request, which is all the wake policy needs.
+ */
+function noteTaskTime(ms: number): void {
+  const us = Math.min(2 ** 30, Math.round(ms * 1000));
+  const before = Atomics.load(config.taskTime, 0);
+  Atomics.store(config.taskTime, 0, before + ((us - before) >> 3));
 }
 
 /** Hands the result back through the slot's result ring (or the channel, when it does not fit). */
