@@ -127,7 +127,7 @@ function shortError(error: string): string {
 /** Bar colour: tsgi's own servers, Node baselines, Python anchors. */
 function colour(id: string): string {
   if (['uvicorn', 'hypercorn', 'gunicorn', 'waitress'].includes(id)) return '#c9922e';
-  if (['raw-uws', 'node-http', 'hono-node'].includes(id)) return '#8a94a6';
+  if (['raw-uws', 'raw-uws-reads', 'node-http', 'hono-node'].includes(id)) return '#8a94a6';
   return '#2f6db5';
 }
 

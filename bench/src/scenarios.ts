@@ -83,6 +83,7 @@ function python(id: string, label: string, argv: (port: number) => string[]): Co
 
 const asgiUws = node('asgi-uws', 'ASGI-TS on @tsgi/uws', 'asgi-uws');
 const rawUws = node('raw-uws', 'raw uWebSockets.js', 'raw-uws');
+const rawUwsReads = node('raw-uws-reads', 'raw uWebSockets.js + the reads a scope needs', 'raw-uws-reads');
 const nodeHttp = node('node-http', 'node:http (raw handler)', 'node-http');
 const honoNode = node('hono-node', 'Hono on @hono/node-server', 'hono-node');
 const honoUws = node('hono-uws', 'Hono on @tsgi/uws (fromFetchHandler)', 'hono-uws');
@@ -122,12 +123,14 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
       title: 'hello world, async',
       pinned: true,
       load: { kind: 'wrk', path: '/', connections: 50 },
-      contenders: [asgiUws, rawUws, nodeHttp, honoNode, honoUws, uvicorn],
+      contenders: [asgiUws, rawUws, rawUwsReads, nodeHttp, honoNode, honoUws, uvicorn],
       metrics: WRK_METRICS,
       chart: ['rps'],
       targets: [
         { label: '@tsgi/uws / raw uWebSockets.js, req/s', value: ratio('asgi-uws', 'raw-uws'), op: '>=', threshold: 0.85, unit: 'x' },
         { label: 'raw uWebSockets.js / @tsgi/uws, server CPU per request', value: ratio('raw-uws', 'asgi-uws', 'cpuUsPerReq'), op: 'info', unit: 'x' },
+        { label: 'raw uWebSockets.js + the reads a scope needs / raw uWebSockets.js, req/s (the ceiling of any ASGI adapter on this binding)', value: ratio('raw-uws-reads', 'raw-uws'), op: 'info', unit: 'x' },
+        { label: '@tsgi/uws / raw uWebSockets.js + the reads a scope needs, req/s (the cost of tsgi itself)', value: ratio('asgi-uws', 'raw-uws-reads'), op: 'info', unit: 'x' },
         { label: '@tsgi/uws / uvicorn, req/s', value: ratio('asgi-uws', 'uvicorn'), op: '>=', threshold: 1.5, unit: 'x' },
         { label: 'Hono on @tsgi/uws / Hono on @hono/node-server, req/s', value: ratio('hono-uws', 'hono-node'), op: 'info', unit: 'x' },
         { label: '@tsgi/uws / node:http, req/s', value: ratio('asgi-uws', 'node-http'), op: 'info', unit: 'x' },

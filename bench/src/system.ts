@@ -10,7 +10,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 export const PYTHON = '/usr/bin/python3';
 
 /** A system tool and the Debian package that provides it. */
-interface Requirement {
+export interface Requirement {
   package: string;
   present: () => boolean;
 }
@@ -31,9 +31,12 @@ const PYTHON_SERVERS: Requirement[] = [
   { package: 'python3-waitress', present: onPath('waitress-serve') },
 ];
 
+/** valgrind, for `bench:instructions` (instructions.ts). */
+export const VALGRIND: Requirement[] = [{ package: 'valgrind', present: onPath('callgrind_control') }];
+
 /** Installs (apt-get, saying so) whichever of the needed Debian packages are missing; returns what it installed. */
-export function ensureSystemPackages(withPython: boolean, install: boolean): string[] {
-  const missing = [...BASE, ...(withPython ? PYTHON_SERVERS : [])].filter((r) => !r.present()).map((r) => r.package);
+export function ensureSystemPackages(withPython: boolean, install: boolean, extra: Requirement[] = []): string[] {
+  const missing = [...BASE, ...(withPython ? PYTHON_SERVERS : []), ...extra].filter((r) => !r.present()).map((r) => r.package);
   if (missing.length === 0) return [];
   if (!install) throw new Error(`missing Debian packages: ${missing.join(' ')} (run without --no-install, or apt-get install them)`);
   console.log(`bench: installing missing Debian packages with apt-get: ${missing.join(' ')}`);

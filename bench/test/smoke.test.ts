@@ -38,7 +38,7 @@ describe('bench --smoke', () => {
   it('measures every Node contender of both scenarios with finite figures', () => {
     expect(report.scenarios.map((s) => s.id)).toEqual(['hello-async', 'ws-echo']);
     const [hello, ws] = report.scenarios;
-    expect(hello!.contenders.map((c) => c.id)).toEqual(['asgi-uws', 'raw-uws', 'node-http', 'hono-node', 'hono-uws']);
+    expect(hello!.contenders.map((c) => c.id)).toEqual(['asgi-uws', 'raw-uws', 'raw-uws-reads', 'node-http', 'hono-node', 'hono-uws']);
     expect(ws!.contenders.map((c) => c.id)).toEqual(['asgi-uws', 'raw-uws']);
     for (const scenario of report.scenarios) {
       for (const c of scenario.contenders) {
@@ -70,6 +70,6 @@ describe('bench --smoke', () => {
       expect(svg).toContain(`>${c.label.replaceAll('&', '&amp;')}</text>`);
       expect(md).toContain(`| ${c.label} |`);
     }
-    expect((svg.match(/<rect /g) ?? []).length).toBe(1 + 5 + 2); // background + one bar per contender
+    expect((svg.match(/<rect /g) ?? []).length).toBe(1 + 6 + 2); // background + one bar per contender
   });
 });

@@ -1,0 +1,31 @@
+/**
+ * `bench:instructions`: the callgrind total is read right, and a short run
+ * on raw uWebSockets.js counts a plausible number of instructions per
+ * request (a raw hello-world answer takes about 10,000 in user space).
+ * Needs valgrind and wrk (scripts/system-deps.txt).
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { callgrindTotal } from '../src/instructions.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('bench:instructions', () => {
+  it('reads the summary line of a callgrind dump, and refuses a file without one', () => {
+    expect(callgrindTotal('version: 1\nevents: Ir\nsummary: 699461818\ntotals: 702336315\n')).toBe(699461818);
+    expect(callgrindTotal('events: Ir\ntotals: 12\n')).toBe(12);
+    expect(() => callgrindTotal('events: Ir\n')).toThrow(/no "summary:" or "totals:" line/);
+  });
+
+  it('counts the instructions per request of raw uWebSockets.js under callgrind', () => {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'bench'], { cwd: ROOT, stdio: 'inherit' });
+    const out = execFileSync(process.execPath, ['bench/dist/src/instructions.js', '--smoke', 'raw-uws'], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
+    const m = /raw-uws\s+(\d+) instructions\/request \((\d+) requests\)/.exec(out);
+    expect(m, out).not.toBeNull();
+    expect(Number(m![2])).toBeGreaterThan(100);
+    expect(Number(m![1])).toBeGreaterThan(2_000);
+    expect(Number(m![1])).toBeLessThan(100_000);
+  }, 180_000);
+});
