@@ -63,11 +63,13 @@ describe(`${PAGE}, Running it`, () => {
   const blocks = fencedBlocks(runningIt());
   const commands = blocks.length === 1 && blocks[0]!.lang === 'sh' ? shellCommands(blocks[0]!.code).map(shellWords) : [];
   const bench = commands.filter((w) => w.slice(0, 4).join(' ') === 'npx -y pnpm@10 bench').map((w) => w.slice(4));
+  const instructions = commands.filter((w) => w.slice(0, 4).join(' ') === 'npx -y pnpm@10 bench:instructions').map((w) => w.slice(4));
 
   it('is one sh block of install, pnpm bench and profile-summary commands', () => {
     expect(blocks.map((b) => b.lang)).toEqual(['sh']);
     expect(commands[0]).toEqual(['npx', '-y', 'pnpm@10', 'install']);
-    expect(commands.slice(1, -1).map((w) => w.slice(0, 4).join(' '))).toEqual(bench.map(() => 'npx -y pnpm@10 bench'));
+    const middle = commands.slice(1, -1).map((w) => w.slice(0, 4).join(' '));
+    expect(middle.filter((c) => c !== 'npx -y pnpm@10 bench:instructions')).toEqual(bench.map(() => 'npx -y pnpm@10 bench'));
     expect(commands.at(-1)!.slice(0, 2)).toEqual(['node', 'bench/dist/src/profile-summary.js']);
     expect(commands.at(-1)).toHaveLength(3);
     expect(bench.length).toBeGreaterThanOrEqual(3);
@@ -77,6 +79,21 @@ describe(`${PAGE}, Running it`, () => {
     const script = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.bench;
     expect(script).toBe('tsc -b && tsc -b bench && node bench/dist/src/main.js');
     expect(existsSync(join(repoRoot, sourceOf('bench/dist/src/main.js')))).toBe(true);
+  });
+
+  it('pnpm bench:instructions builds bench/ and counts instructions of Node contenders the harness has', () => {
+    const script = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['bench:instructions'];
+    expect(script).toBe('tsc -b && tsc -b bench && node bench/dist/src/instructions.js');
+    expect(existsSync(join(repoRoot, sourceOf('bench/dist/src/instructions.js')))).toBe(true);
+    expect(instructions.length).toBeGreaterThanOrEqual(1);
+    const nodeContenders = catalogue.flatMap((s) => s.contenders).filter((c) => !c.python).map((c) => c.id);
+    const defaults = /const contenders = ids\.length > 0 \? ids : \[([^\]]+)\];/.exec(readFileSync(join(repoRoot, 'bench/src/instructions.ts'), 'utf8'));
+    expect(defaults, 'bench/src/instructions.ts no longer names its default contenders in the form this test reads').not.toBeNull();
+    const ids = [...instructions.flat(), ...[...defaults![1]!.matchAll(/'([a-z-]+)'/g)].map((m) => m[1]!)];
+    for (const id of ids) {
+      expect(nodeContenders, `bench:instructions ${id}`).toContain(id);
+      expect(existsSync(join(repoRoot, `bench/servers/${id}.ts`)), `bench/servers/${id}.ts`).toBe(true);
+    }
   });
 
   it('each pnpm bench command passes the harness\'s parser, with scenarios and contenders it has', () => {
