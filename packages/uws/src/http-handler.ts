@@ -39,6 +39,7 @@ function readFd(fd: number, buf: Buffer, length: number, position: number | null
 const FILE_CHUNK = 256 * 1024;
 
 const NON_ASCII = /[\u0080-\u00ff]/;
+const EMPTY_BODY = new Uint8Array(0);
 
 /** A byte string as uWS must receive it: it encodes JS strings as UTF-8, so one with a char >= 0x80 goes as its latin-1 bytes. */
 function latin1Bytes(s: string): string | Buffer {
@@ -65,6 +66,18 @@ interface PendingStart {
   headers: NormalizedHeaders;
   contentLength: number | null;
 }
+
+/**
+ * The most body bytes one `res.write()`/`res.end()` of a chunked response
+ * carries, each in a cork of its own: with its chunk framing it fits
+ * uWebSockets.js's 16 KiB cork buffer. A write that overflows that buffer
+ * makes v20.30 flush the buffer first (AsyncSocket::uncork), and when the
+ * socket takes less than the whole buffer, the write's own bytes are dropped
+ * after its chunk-size line went out: the client reads a corrupt chunked
+ * body (seen twice in about 1,200 downloads of 64 MiB under load, with a raw
+ * uWebSockets.js handler as with @tsgi/uws; docs/choosing-a-server.md).
+ */
+export const CHUNK_SLICE = 16 * 1024 - 64;
 
 /** What send() returns when the event was carried out at once: one settled promise for every such send. */
 const SENT: Promise<void> = Promise.resolve();
@@ -93,6 +106,12 @@ class HttpExchange implements TrackedConnection, ReadControl {
   private fileBuffer: Buffer | undefined;
   /** The write a send() is waiting on (backpressure), if any. */
   private writing: Promise<void> | undefined;
+  // The slice writeSlice() hands to res.write() (a field, so each slice's cork needs no new closure).
+  private slice: Uint8Array = EMPTY_BODY;
+  private sliceOk = true;
+  private readonly writeSlice = (): void => {
+    this.sliceOk = this.res.write(this.slice) && this.sliceOk;
+  };
 
   readonly receive: Receive<HttpReceiveEvent>;
   readonly send: Send;
@@ -293,26 +312,69 @@ class HttpExchange implements TrackedConnection, ReadControl {
     if (this.aborted) throw new ClientDisconnected();
     if (this.ended) return;
     const res = this.res;
-    if (!more) {
+    if (!more && !this.headWritten) {
+      // The whole body in one event: Content-Length framing. A large one goes through tryEnd, which
+      // reports what the socket took instead of losing it (CHUNK_SLICE).
+      if (chunk.byteLength > CHUNK_SLICE - this.headBytes()) return this.writeWithLength(chunk, chunk.byteLength);
       res.cork(() => {
         this.resumeBeforeEnd();
-        // Once chunked streaming began, end(…, true) would make uWS write its
-        // "Connection: close" line into the body; the head already said so when it was known.
-        const streaming = this.headWritten;
-        if (!streaming) this.writeHead(null);
-        res.end(chunk, this.closeAfter && !streaming);
+        this.writeHead(null);
+        res.end(chunk, this.closeAfter);
+      });
+      this.markEnded();
+      return;
+    }
+    if (!more) {
+      // The last event of a chunked body: its bytes but the last slice as chunks, then end() with that slice.
+      const cut = Math.max(0, chunk.byteLength - CHUNK_SLICE);
+      if (cut > 0) this.writeSlices(chunk.subarray(0, cut));
+      res.cork(() => {
+        this.resumeBeforeEnd();
+        // end(…, true) would make uWS write its "Connection: close" line into the body; the head said so when it was known.
+        res.end(chunk.subarray(cut), false);
       });
       this.markEnded();
       return;
     }
     if (chunk.byteLength === 0) return; // write('') would not start chunked framing: wait for bytes.
-    let ok = true;
-    res.cork(() => {
-      if (!this.headWritten) this.writeHead(null, true);
-      ok = res.write(chunk);
-    });
-    if (ok) return;
+    if (this.writeSlices(chunk)) return;
     return this.waitWritable(undefined, 0, 0);
+  }
+
+  /**
+   * Writes `body` as chunks of at most CHUNK_SLICE bytes, each in a cork of
+   * its own (the first shares its cork with the response head when both
+   * fit). False when uWS buffered some of it: write() keeps every byte it
+   * was given, so the rest is written too and the send waits for onWritable.
+   */
+  private writeSlices(body: Uint8Array): boolean {
+    const res = this.res;
+    const n = body.byteLength;
+    let at = 0;
+    this.sliceOk = true;
+    if (!this.headWritten) {
+      at = Math.max(0, Math.min(n, CHUNK_SLICE - this.headBytes()));
+      this.slice = body.subarray(0, at);
+      res.cork(() => {
+        this.writeHead(null, true);
+        if (at > 0) this.writeSlice();
+      });
+    }
+    while (at < n) {
+      this.slice = body.subarray(at, Math.min(n, at + CHUNK_SLICE));
+      at += this.slice.byteLength;
+      res.cork(this.writeSlice);
+    }
+    this.slice = EMPTY_BODY;
+    return this.sliceOk;
+  }
+
+  /** An upper bound of the bytes writeHead puts in the cork buffer (status line, headers, and the lines uWS adds). */
+  private headBytes(): number {
+    const start = this.start!;
+    let bytes = 160 + (start.reason?.length ?? 0);
+    for (let i = 0; i < start.headers.length; i++) bytes += start.headers[i]![0].length + start.headers[i]![1].length + 4;
+    return bytes;
   }
 
   /** Body with the app's Content-Length: uWS's tryEnd frames it and may take only part of a chunk. */
