@@ -151,7 +151,10 @@ describe('wsgiToAsgi options', () => {
 
   it('timeout (seconds, as @tsgi/pool): a stuck request gets 504 and its thread is replaced', async () => {
     const { logger, lines } = captureLogger();
-    const client = await AsgiTestClient.start(wsgiToAsgi(APP, { threads: 1, timeout: 0.5, logger }), { raiseServerExceptions: false });
+    // The /hello after it waits for the replacement thread to boot; its timeout counts from when that thread
+    // takes it (with 0.5 s, a CI run once cut it while the deadline still counted the wait). 1 s leaves the
+    // fresh thread's cold first request room on a loaded 2-core machine.
+    const client = await AsgiTestClient.start(wsgiToAsgi(APP, { threads: 1, timeout: 1, logger }), { raiseServerExceptions: false });
     const res = await client.get('/block?ms=20000');
     expect(res.status).toBe(504);
     expect(lines.some((l) => /no progress/.test(l))).toBe(true);

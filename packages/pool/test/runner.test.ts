@@ -100,6 +100,16 @@ describe('sync runner: failing and stuck workers', () => {
     expect(again.rec.text).toBe('Hello, world!');
   });
 
+  it('counts a queued request\'s time from when a thread takes it, not from when it was queued', async () => {
+    // One thread: the second request waits 700 ms for the first, then runs 600 ms; 1.3 s after it was
+    // queued but well inside the 1 s timeout of its own run (cut at 1 s, with a 504, before the fix).
+    const first = recordingSink();
+    const second = recordingSink();
+    await Promise.all([runner.handle(scopeFor('/sleep?ms=700'), null, first.sink), runner.handle(scopeFor('/sleep?ms=600'), null, second.sink)]);
+    expect(first.rec.status).toBe(200);
+    expect(second.rec.status).toBe(200);
+  });
+
   it('cuts the response when the timeout hits after headers were sent', async () => {
     const { sink, rec } = recordingSink();
     const result = await runner.handle(scopeFor('/stream?n=3&size=10&gap=5000'), null, sink);

@@ -58,6 +58,10 @@ export class Exchange {
   private bodyEnded = false;
   /** When the app's time runs out (performance.now() ms); 0 while the clock is paused. */
   private deadline = 0;
+  /** The last sweep that found no thread running this request (0: none did); its run began after that. */
+  private untakenAt = 0;
+  /** A sweep found a thread running it (or a message came from one). */
+  private seenTaken = false;
   /** The worker waits on us (a pull, or out of credit): the app is not the one holding things up. */
   private pulling = false;
   private outstanding = 0;
@@ -88,6 +92,14 @@ export class Exchange {
 
   /** Called by the runner's sweep. */
   checkDeadline(now: number): void {
+    if (!this.seenTaken && this.slot === 0) {
+      if (this.runner.slotOf(this.id) === 0) this.untakenAt = now;
+      else {
+        // Taken since the last sweep: the app's time began after that sweep, whatever the deadline armed while it waited says.
+        this.seenTaken = true;
+        if (this.untakenAt !== 0 && this.deadline !== 0) this.deadline = Math.max(this.deadline, this.untakenAt + this.runner.timeout);
+      }
+    }
     if (this.deadline !== 0 && now >= this.deadline) this.onTimeout();
   }
 
