@@ -5,6 +5,7 @@
  */
 import type { AsgiApplication, HttpScope, Receive, Send } from '@tsgi/core';
 import { recordRequest } from '../record.js';
+import { downloadMiB } from './params.js';
 
 const enc = new TextEncoder();
 
@@ -91,10 +92,11 @@ export const app: AsgiApplication = async (scope, receive, send) => {
       return text(send, 200, 'slow ok');
     }
     case '/download': {
-      // 8 MiB in 64 KiB chunks, with backpressure: for clients that leave mid-download.
+      // 8 MiB (or ?mib=N, 1-64) in 64 KiB chunks, with backpressure: for clients that leave mid-download or read slowly.
+      const chunks = 16 * downloadMiB(q);
       const chunk = new Uint8Array(65536).fill(0x64);
       await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/octet-stream']] });
-      for (let i = 0; i < 128; i++) await send({ type: 'http.response.body', body: chunk, more_body: i < 127 });
+      for (let i = 0; i < chunks; i++) await send({ type: 'http.response.body', body: chunk, more_body: i < chunks - 1 });
       return;
     }
     case '/whoami':

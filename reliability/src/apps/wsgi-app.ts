@@ -5,6 +5,7 @@
  */
 import type { StartResponse, WsgiApplication, WsgiEnviron, WsgiResponse } from '@tsgi/core';
 import { recordRequest } from '../record.js';
+import { downloadMiB } from './params.js';
 
 const enc = new TextEncoder();
 const cell = new Int32Array(new SharedArrayBuffer(4));
@@ -78,11 +79,12 @@ export const app: WsgiApplication = (env, start) => {
       sleep(Number(q.get('ms') ?? 100));
       return text(start, 'slow ok');
     case '/download': {
-      // 8 MiB in 64 KiB chunks, with backpressure: for clients that leave mid-download.
+      // 8 MiB (or ?mib=N, 1-64) in 64 KiB chunks, with backpressure: for clients that leave mid-download or read slowly.
+      const chunks = 16 * downloadMiB(q);
       const chunk = new Uint8Array(65536).fill(0x64);
       start('200 OK', [['Content-Type', 'application/octet-stream']]);
       return (function* () {
-        for (let i = 0; i < 128; i++) yield chunk;
+        for (let i = 0; i < chunks; i++) yield chunk;
       })();
     }
     case '/whoami':
