@@ -7,12 +7,9 @@
  *   node --import tsx packages/uws/scripts/handler-microbench.ts [requests]
  */
 import type { AsgiApplication } from '@tsgi/core';
-import type { ServerContext } from '../src/context.js';
-import { ConnectionTracker } from '../src/context.js';
 import { createHttpHandler } from '../src/http-handler.js';
-import { resolveOptions } from '../src/options.js';
-import { HTTP_EXTENSIONS } from '../src/server.js';
-import type { HttpRequest, HttpResponse } from '../src/binding.js';
+import type { HttpResponse } from '../src/binding.js';
+import { standInContext, standInRequest } from '../test/stand-ins.js';
 
 const BODY = Buffer.from('Hello, world!');
 const app: AsgiApplication = async (scope, _receive, send) => {
@@ -21,30 +18,11 @@ const app: AsgiApplication = async (scope, _receive, send) => {
   await send({ type: 'http.response.body', body: BODY });
 };
 
-const noop = () => {};
-const options = resolveOptions({ accessLog: false, lifespan: 'off' });
-const state = {};
-const ctx: ServerContext = {
-  app,
-  options,
-  httpScope: { rootPath: '', state, extensions: HTTP_EXTENSIONS },
-  state,
-  logger: { debug: noop, info: noop, warning: noop, error: (m, e) => console.error(m, e), access: noop },
-  connections: new ConnectionTracker(),
-  server: ['127.0.0.1', 8000],
-};
-const handler = createHttpHandler(ctx);
+const handler = createHttpHandler(standInContext(app));
 
 const ADDRESS = new Uint8Array([127, 0, 0, 1]).buffer;
 let ended = 0;
-const req = {
-  getUrl: () => '/',
-  getQuery: () => undefined,
-  getCaseSensitiveMethod: () => 'GET',
-  forEach(cb: (k: string, v: string) => void) {
-    cb('host', '127.0.0.1:8000');
-  },
-} as unknown as HttpRequest;
+const req = standInRequest('127.0.0.1:8000');
 // A class, so that making one costs what uWS's own wrapper object costs, not a dozen closures.
 class FakeResponse {
   getRemoteAddress(): ArrayBuffer {

@@ -8,11 +8,9 @@
  */
 import type { AsgiApplication } from '@tsgi/core';
 import { describe, expect, it } from 'vitest';
-import type { HttpRequest, HttpResponse } from '../src/binding.js';
-import { ConnectionTracker, type ServerContext } from '../src/context.js';
+import type { HttpResponse } from '../src/binding.js';
 import { CHUNK_SLICE, createHttpHandler } from '../src/http-handler.js';
-import { resolveOptions } from '../src/options.js';
-import { HTTP_EXTENSIONS } from '../src/server.js';
+import { standInContext, standInRequest } from './stand-ins.js';
 
 type Call = { call: 'write' | 'end' | 'tryEnd'; bytes: number; cork: number } | { call: 'head'; cork: number };
 
@@ -88,30 +86,10 @@ class RecordingResponse {
   }
 }
 
-const request = {
-  getUrl: () => '/',
-  getQuery: () => undefined,
-  getCaseSensitiveMethod: () => 'GET',
-  forEach(cb: (k: string, v: string) => void) {
-    cb('host', 'example.test');
-  },
-} as unknown as HttpRequest;
-
 /** Runs one request of `app` through the handler and returns what it did to the response. */
 async function respond(app: AsgiApplication): Promise<Call[]> {
-  const noop = () => {};
-  const state = {};
-  const ctx: ServerContext = {
-    app,
-    options: resolveOptions({ accessLog: false, lifespan: 'off' }),
-    httpScope: { rootPath: '', state, extensions: HTTP_EXTENSIONS },
-    state,
-    logger: { debug: noop, info: noop, warning: noop, error: (m, e) => console.error(m, e), access: noop },
-    connections: new ConnectionTracker(),
-    server: ['127.0.0.1', 8000],
-  };
   const res = new RecordingResponse();
-  createHttpHandler(ctx)(res as unknown as HttpResponse, request);
+  createHttpHandler(standInContext(app))(res as unknown as HttpResponse, standInRequest('example.test'));
   await res.ended;
   return res.calls;
 }

@@ -60,7 +60,7 @@ export class Exchange {
   private deadline = 0;
   /** The last sweep that found no thread running this request (0: none did); its run began after that. */
   private untakenAt = 0;
-  /** A sweep found a thread running it (or a message came from one). */
+  /** A sweep found a thread running it (once a message came from one, `slot` says so instead). */
   private seenTaken = false;
   /** The worker waits on us (a pull, or out of credit): the app is not the one holding things up. */
   private pulling = false;
