@@ -7,11 +7,17 @@
  * told the client left. One `receive()` at a time, always.
  */
 import { ClientDisconnected, type Receive } from '@tsgi/core';
+import type { ClientSignal } from '@tsgi/pool';
 
-/** The request body as chunks pulled from receive(), and an AbortSignal fired when the client leaves. */
-export class InboundBody implements AsyncIterable<Uint8Array> {
+/**
+ * The request body as chunks pulled from receive(), and the signal of the
+ * client leaving: an AbortSignal on request (for fetch), and the object
+ * itself as the sync runner's ClientSignal.
+ */
+export class InboundBody implements AsyncIterable<Uint8Array>, ClientSignal {
   // Created only when someone asks for the signal: an AbortSignal costs more than the rest of a small request here.
   private controller: AbortController | null = null;
+  private onAbort: (() => void) | null = null;
   private gone = false;
   private goneReason: unknown = undefined;
   private complete = false;
@@ -42,6 +48,11 @@ export class InboundBody implements AsyncIterable<Uint8Array> {
     return this.gone;
   }
 
+  /** ClientSignal: `listener` is called once when the client is known to be gone. */
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.onAbort = listener;
+  }
+
   /** Why the client is gone (a ClientDisconnected), once it is. */
   get reason(): unknown {
     return this.goneReason;
@@ -53,6 +64,7 @@ export class InboundBody implements AsyncIterable<Uint8Array> {
     this.gone = true;
     this.goneReason = reason ?? new ClientDisconnected();
     this.controller?.abort(this.goneReason);
+    this.onAbort?.();
   }
 
   /** The next non-empty chunk, or null at the end; rejects with ClientDisconnected if the client left. */

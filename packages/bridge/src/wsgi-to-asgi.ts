@@ -173,7 +173,7 @@ async function serveHttp(runner: SyncRunner, scope: HttpScope, receive: Receive,
       failure = reason;
     },
   };
-  await runner.handle(scope, withBody ? inbound : null, sink, { signal: inbound.signal, tag: `${scope.method} ${scope.path} #${id}` });
+  await runner.handle(scope, withBody ? inbound : null, sink, { signal: inbound, tag: `${scope.method} ${scope.path} #${id}` });
   // A cut response is an app error after start: raising makes the server close the connection.
   // A client that left needs no answer; the server ends the request quietly.
   if (failure !== null && !isClientDisconnected(failure) && !inbound.aborted) throw failure;

@@ -1,2 +1,2 @@
 export { createSyncRunner, DEFAULT_THREADS_PER_CORE } from './runner.js';
-export { RequestBodyError, type HandleOptions, type RequestBody, type ResponseSink, type SyncRunner, type SyncRunnerOptions } from './types.js';
+export { RequestBodyError, type ClientSignal, type HandleOptions, type RequestBody, type ResponseSink, type SyncRunner, type SyncRunnerOptions } from './types.js';

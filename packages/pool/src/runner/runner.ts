@@ -23,6 +23,7 @@ import { type CallResult, type HttpScope, type ModuleRef } from '@tsgi/core';
 import { consoleLogger, formatError, type Logger } from '../log.js';
 import { answerFor } from './answer.js';
 import { Exchange, type ExchangeHost } from './exchange.js';
+import { ExchangeTable } from './exchange-table.js';
 import { channelName, type DownMessage, type ResultLetter, type TaskScope, type UpMessage } from './protocol.js';
 import { allocateResults, ResultReader, type RingResult } from './result-ring.js';
 import { allocateTaskQueue, TaskQueue } from './task-queue.js';
@@ -74,11 +75,10 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
   private readonly rings: SharedArrayBuffer[] = [];
   private readonly inputs: SharedArrayBuffer[] = [];
   private readonly channels: BroadcastChannel[] = [];
-  private readonly exchanges = new Map<number, Exchange>();
+  private readonly exchanges = new ExchangeTable<Exchange>();
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly creditWindow: number;
-  private nextId = 1;
   private closing = false;
   /**
    * One sweep over in-flight requests finds those past their deadline (no
@@ -149,20 +149,18 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
   }
 
   handle(scope: HttpScope, body: RequestBody, sink: ResponseSink, options: HandleOptions = {}): Promise<CallResult> {
-    const id = this.nextId++;
-    const exchange = new Exchange(this, id, body, sink, options.tag ?? `#${id}`);
-    if (this.closing) {
-      exchange.answer(answerFor(503, 'Service Unavailable'), 'error');
-      return exchange.done;
-    }
     // Counting idle threads walks every slot: only worth it once the queue is at its limit.
     const waiting = this.waiting();
-    if (waiting >= this.maxQueue && waiting >= this.maxQueue + this.idleThreads()) {
-      this.logger.warning(`${exchange.tag}: every worker thread is busy and the queue is full; answered 503`);
-      exchange.answer(answerFor(503, 'Service Unavailable', [['Retry-After', '1']]), 'error');
-      return exchange.done;
+    const full = waiting >= this.maxQueue && waiting >= this.maxQueue + this.idleThreads();
+    if (this.closing || full) {
+      // Refused: never in the table, so it needs no id.
+      const refused = new Exchange(this, 0, body, sink, options.tag ?? '#-');
+      if (full) this.logger.warning(`${refused.tag}: every worker thread is busy and the queue is full; answered 503`);
+      refused.answer(answerFor(503, 'Service Unavailable', full ? [['Retry-After', '1']] : []), 'error');
+      return refused.done;
     }
-    this.exchanges.set(id, exchange);
+    const exchange = this.exchanges.add((id) => new Exchange(this, id, body, sink, options.tag ?? `#${id}`));
+    const id = exchange.id;
     this.keepAlive();
     const signal = options.signal;
     if (signal !== undefined) {
@@ -177,7 +175,7 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
 
   async close(graceMs = Infinity): Promise<void> {
     this.closing = true;
-    const inFlight = Promise.all([...this.exchanges.values()].map((e) => e.done));
+    const inFlight = Promise.all(this.exchanges.values().map((e) => e.done));
     if (graceMs === Infinity) await inFlight;
     else {
       let timer: NodeJS.Timeout | undefined;

@@ -39,10 +39,22 @@ export interface ResponseSink {
   readonly releasesChunks?: boolean;
 }
 
+/**
+ * What tells the runner that the client went away: an AbortSignal, or any
+ * object with these two members. A front that hears of disconnects itself
+ * can hand a plain object: an AbortSignal per request costs more than the
+ * rest of a small request's bookkeeping on the main thread.
+ */
+export interface ClientSignal {
+  readonly aborted: boolean;
+  /** Called once with the runner's listener; the signal calls it when the client goes away. */
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+}
+
 /** Per-request options of SyncRunner.handle. */
 export interface HandleOptions {
-  /** Aborted when the client goes away: the app's next read or write raises ClientDisconnected, then close() runs. */
-  signal?: AbortSignal;
+  /** Fires when the client goes away: the app's next read or write raises ClientDisconnected, then close() runs. */
+  signal?: ClientSignal;
   /** Tags this request's log lines (wsgi.errors, exceptions), e.g. "GET /path #42". */
   tag?: string;
 }

@@ -3,29 +3,80 @@
  * as the app spelled them (order, case and duplicates kept), a body write
  * settles once node handed it to the socket (that wait is what blocks the
  * worker thread of a slow client), and abort() cuts the connection.
+ *
+ * The same object is the request's ClientSignal: it hears the response
+ * close, so it also tells the runner when the client left before the
+ * response was complete. One object with one 'close' listener per request,
+ * instead of a set of closures and an AbortController.
  */
 import type { ServerResponse } from 'node:http';
 import { ClientDisconnected, type WsgiHeaders } from '@tsgi/core';
-import type { ResponseSink } from '../runner/types.js';
+import type { ClientSignal, ResponseSink } from '../runner/types.js';
 
-/** A sink writing to `res`. */
-export function responseSink(res: ServerResponse): ResponseSink {
-  // The runner writes one chunk at a time: at most one write is pending, and a
-  // close must settle it (node does not always call back writes on a dead socket).
-  let pending: { resolve: () => void; reject: (e: unknown) => void } | null = null;
-  res.once('close', () => {
-    const p = pending;
-    pending = null;
-    p?.reject(new ClientDisconnected());
-  });
-  const written = (error?: Error | null) => {
-    const p = pending;
-    pending = null;
+/** A pending body write: the runner writes one chunk at a time. */
+interface PendingWrite {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** The sink writing to one ServerResponse, and the signal of its client leaving. */
+export class NodeResponseSink implements ResponseSink, ClientSignal {
+  // body() settles when node has handed the chunk to the socket: the runner may reuse its bytes then.
+  readonly releasesChunks = true;
+  /** The client left before the response was complete. */
+  aborted = false;
+  private onAbort: (() => void) | null = null;
+  // At most one write is pending, and a close must settle it (node does not always call back writes on a dead socket).
+  private pending: PendingWrite | null = null;
+  private readonly written = (error?: Error | null): void => {
+    const p = this.pending;
+    this.pending = null;
     if (p === null) return;
     if (error) p.reject(new ClientDisconnected());
     else p.resolve();
   };
-  const writeHead = (status: number, reason: string, headers: WsgiHeaders): void => {
+
+  constructor(private readonly res: ServerResponse) {
+    res.once('close', () => this.closed());
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.onAbort = listener;
+  }
+
+  start(status: number, reason: string, headers: WsgiHeaders): void {
+    this.writeHead(status, reason, headers);
+  }
+
+  /** A whole small response: head and body leave in one write. */
+  respond(status: number, reason: string, headers: WsgiHeaders, body: readonly Uint8Array[]): void {
+    const res = this.res;
+    if (res.destroyed) throw new ClientDisconnected();
+    this.writeHead(status, reason, headers);
+    if (body.length === 1) res.end(body[0]);
+    else {
+      for (const chunk of body) res.write(chunk);
+      res.end();
+    }
+  }
+
+  body(chunk: Uint8Array): Promise<void> {
+    if (this.res.destroyed) throw new ClientDisconnected();
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.res.write(chunk, this.written);
+    });
+  }
+
+  end(): void {
+    this.res.end();
+  }
+
+  abort(): void {
+    this.res.destroy();
+  }
+
+  private writeHead(status: number, reason: string, headers: WsgiHeaders): void {
     // node takes raw headers as one flat [name, value, name, value, ...] list and sends them as is.
     const flat: string[] = [];
     let connection = false;
@@ -37,35 +88,16 @@ export function responseSink(res: ServerResponse): ResponseSink {
     // The server owns the connection headers and states Connection itself:
     // node then adds no Keep-Alive header, which on the wire could not be
     // told apart from a hop-by-hop header an app slipped through.
-    if (!connection) flat.push('Connection', res.shouldKeepAlive ? 'keep-alive' : 'close');
-    res.writeHead(status, reason, flat);
-  };
-  return {
-    start: writeHead,
-    // A whole small response: head and body leave in one write.
-    respond(status: number, reason: string, headers: WsgiHeaders, body: readonly Uint8Array[]): void {
-      if (res.destroyed) throw new ClientDisconnected();
-      writeHead(status, reason, headers);
-      if (body.length === 1) res.end(body[0]);
-      else {
-        for (const chunk of body) res.write(chunk);
-        res.end();
-      }
-    },
-    // body() settles when node has handed the chunk to the socket: the runner may reuse its bytes then.
-    releasesChunks: true,
-    body(chunk: Uint8Array): Promise<void> {
-      if (res.destroyed) throw new ClientDisconnected();
-      return new Promise((resolve, reject) => {
-        pending = { resolve, reject };
-        res.write(chunk, written);
-      });
-    },
-    end(): void {
-      res.end();
-    },
-    abort(): void {
-      res.destroy();
-    },
-  };
+    if (!connection) flat.push('Connection', this.res.shouldKeepAlive ? 'keep-alive' : 'close');
+    this.res.writeHead(status, reason, flat);
+  }
+
+  private closed(): void {
+    const p = this.pending;
+    this.pending = null;
+    p?.reject(new ClientDisconnected());
+    if (this.res.writableFinished) return;
+    this.aborted = true;
+    this.onAbort?.();
+  }
 }

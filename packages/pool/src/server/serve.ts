@@ -14,7 +14,7 @@ import { createSyncRunner } from '../runner/runner.js';
 import { RequestBodyError, type SyncRunner } from '../runner/types.js';
 import { resolvePoolOptions, type PoolServeOptions, type ResolvedPoolOptions } from './options.js';
 import { bodyInfo, readRequestHead, refusal } from './request-head.js';
-import { responseSink } from './response-sink.js';
+import { NodeResponseSink } from './response-sink.js';
 
 /**
  * Serves the WSGI-TS app at `app` (a module reference: each worker thread
@@ -77,7 +77,10 @@ export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Pro
 /** Turns node:http requests into runner requests. */
 class HttpFront {
   private count = 0;
-  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Requests handed to the runner whose follow-up (access log, unread body) has not run yet. */
+  private active = 0;
+  /** Resolves shutdown's wait once `active` is back to 0. */
+  private whenIdle: (() => void) | null = null;
   private closing = false;
 
   constructor(
@@ -111,26 +114,27 @@ class HttpFront {
       return;
     }
     const scope = buildHttpScope(head, { rootPath: this.opts.rootPath });
-    const disconnect = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) disconnect.abort();
-    });
     const body = info.hasBody ? requestBody(req, limit) : null;
-    const p = this.runner
-      .handle(scope, body, responseSink(res), { signal: disconnect.signal, tag })
-      .then(
-        (result) => {
-          if (info.hasBody && !req.complete) discardUnreadBody(req, res, info.contentLength);
-          this.accessLog(head.client, req, result.status, started);
-        },
-        (error: unknown) => {
-          // The runner answers app and client faults itself; reaching here is a server bug.
-          this.logger.error(`${tag}: internal error in the pool server`, error);
-          res.destroy();
-        },
-      );
-    this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    // The sink hears the response close, so it is also the signal of the client leaving.
+    const sink = new NodeResponseSink(res);
+    this.active++;
+    this.runner.handle(scope, body, sink, { signal: sink, tag }).then(
+      (result) => {
+        if (info.hasBody && !req.complete) discardUnreadBody(req, res, info.contentLength);
+        this.accessLog(head.client, req, result.status, started);
+        this.settled();
+      },
+      (error: unknown) => {
+        // The runner answers app and client faults itself; reaching here is a server bug.
+        this.logger.error(`${tag}: internal error in the pool server`, error);
+        res.destroy();
+        this.settled();
+      },
+    );
+  }
+
+  private settled(): void {
+    if (--this.active === 0) this.whenIdle?.();
   }
 
   /** Stops accepting, lets in-flight requests finish (up to `graceSeconds`), then cuts what is left and ends the threads. */
@@ -140,7 +144,7 @@ class HttpFront {
     server.closeIdleConnections();
     const graceMs = graceSeconds === null ? Infinity : graceSeconds * 1000;
     await this.runner.close(graceMs);
-    await Promise.all(this.inFlight);
+    if (this.active > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
     server.closeAllConnections();
     await closed;
   }
@@ -148,7 +152,7 @@ class HttpFront {
   /** Sends one of the server's own answers (4xx/5xx) that never reached the app; a client already gone is no error. */
   private async answerBeforeApp(res: ServerResponse, answer: Answer, tag: string): Promise<void> {
     try {
-      await sendAnswer(responseSink(res), answer);
+      await sendAnswer(new NodeResponseSink(res), answer);
     } catch (e) {
       if (isClientDisconnected(e)) this.logger.debug(`${tag}: client left before the ${answer.status} answer was written`);
       else this.logger.error(`${tag}: could not send the ${answer.status} answer`, e);
