@@ -7,3 +7,4 @@ export * from './wsgi/index.js';
 export * from './testing/index.js';
 export * from './proxy-headers.js';
 export * from './server-options.js';
+export * from './id-table.js';

@@ -4,7 +4,7 @@
  * flight (for the concurrency limit and graceful shutdown). The HTTP handler
  * and the WebSocket behavior both take a ServerContext.
  */
-import type { AsgiApplication, Extensions, ScopeOptions } from '@tsgi/core';
+import { IdTable, type AsgiApplication, type Extensions, type ScopeOptions } from '@tsgi/core';
 import type { Logger } from './logger.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -14,11 +14,13 @@ export interface TrackedConnection {
   shutdown(): void;
   /** The graceful timeout passed: close now. Must not throw. */
   abort(): void;
+  /** Set by the tracker while the connection is in it (0: not tracked). */
+  trackingId: number;
 }
 
-/** The connections in flight; `drained()` resolves when none are left. */
+/** The connections in flight; `drained()` resolves when none are left. An IdTable, not a Set: see why in id-table.ts of @tsgi/core. */
 export class ConnectionTracker {
-  private readonly live = new Set<TrackedConnection>();
+  private readonly live = new IdTable<TrackedConnection>();
   private waiters: Array<() => void> = [];
   /** True once shutdown began: new requests are refused (503, connection closed). */
   closing = false;
@@ -29,11 +31,17 @@ export class ConnectionTracker {
   }
 
   add(c: TrackedConnection): void {
-    this.live.add(c);
+    this.live.add((id) => {
+      c.trackingId = id;
+      return c;
+    });
   }
 
   delete(c: TrackedConnection): void {
-    if (this.live.delete(c) && this.live.size === 0 && this.waiters.length > 0) {
+    if (c.trackingId === 0) return;
+    this.live.delete(c.trackingId);
+    c.trackingId = 0;
+    if (this.live.size === 0 && this.waiters.length > 0) {
       const w = this.waiters;
       this.waiters = [];
       for (const f of w) f();
@@ -43,7 +51,7 @@ export class ConnectionTracker {
   /** Marks the server closing and tells every connection to finish. */
   beginShutdown(): void {
     this.closing = true;
-    for (const c of [...this.live]) c.shutdown();
+    for (const c of this.live.values()) c.shutdown();
   }
 
   /** Resolves when nothing is in flight. */
@@ -54,7 +62,7 @@ export class ConnectionTracker {
 
   /** Closes everything still in flight. */
   abortAll(): void {
-    for (const c of [...this.live]) c.abort();
+    for (const c of this.live.values()) c.abort();
   }
 }
 

@@ -84,6 +84,7 @@ const SENT: Promise<void> = Promise.resolve();
 
 /** One request/response on a uWS connection; also the ReadControl of its body queue. */
 class HttpExchange implements TrackedConnection, ReadControl {
+  trackingId = 0;
   readonly cycle: HttpResponseCycle;
   readonly body: RequestBodyQueue;
   /** The client went away (onAborted) or we closed the connection: res is unusable. */

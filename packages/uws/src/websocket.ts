@@ -179,6 +179,7 @@ interface HandshakeRequest {
 
 /** One WebSocket connection from upgrade request to the app's return: the glue between the cycle, the inbox and uWebSockets.js. */
 export class WsConnection implements TrackedConnection {
+  trackingId = 0;
   private readonly cycle: WebSocketCycle;
   private readonly inbox: WebSocketInbox;
   private readonly keepalive: Keepalive;

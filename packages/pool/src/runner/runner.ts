@@ -19,12 +19,11 @@
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
-import { type CallResult, type HttpScope, type ModuleRef } from '@tsgi/core';
+import { IdTable, type CallResult, type HttpScope, type ModuleRef } from '@tsgi/core';
 import { consoleLogger, formatError, type Logger } from '../log.js';
 import { answerFor } from './answer.js';
 import { Exchange, type ExchangeHost } from './exchange.js';
-import { ExchangeTable } from './exchange-table.js';
-import { channelName, type DownMessage, type ResultLetter, type TaskScope, type UpMessage } from './protocol.js';
+import { channelName, readResult, type DownMessage, type ResultLetter, type TaskScope, type UpMessage } from './protocol.js';
 import { allocateResults, ResultReader, type RingResult } from './result-ring.js';
 import { allocateTaskQueue, TaskQueue } from './task-queue.js';
 import { InlineRunner } from './inline.js';
@@ -75,7 +74,7 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
   private readonly rings: SharedArrayBuffer[] = [];
   private readonly inputs: SharedArrayBuffer[] = [];
   private readonly channels: BroadcastChannel[] = [];
-  private readonly exchanges = new ExchangeTable<Exchange>();
+  private readonly exchanges = new IdTable<Exchange>();
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly creditWindow: number;
@@ -105,7 +104,7 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
     const queueMemory = allocateTaskQueue(threads, this.signals);
     this.queue = new TaskQueue(queueMemory);
     const resultMemory = allocateResults(threads);
-    this.results = new ResultReader<ResultLetter>(resultMemory, threads, (slot, result) => this.onResult(slot, result));
+    this.results = new ResultReader<ResultLetter>(resultMemory, threads, readResult, (slot, result) => this.onResult(slot, result));
     for (let slot = 1; slot <= threads; slot++) {
       this.rings[slot] = new SharedArrayBuffer(this.creditWindow);
       this.inputs[slot] = new SharedArrayBuffer(INPUT_BUFFER);

@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { ExchangeTable } from '../src/runner/exchange-table.js';
+import { IdTable } from '../src/id-table.js';
 
 interface Item {
   id: number;
   name: string;
 }
 
-function add(table: ExchangeTable<Item>, name: string): Item {
+function add(table: IdTable<Item>, name: string): Item {
   return table.add((id) => ({ id, name }));
 }
 
-describe('ExchangeTable: the requests in flight by id', () => {
+describe('IdTable: things in flight by id', () => {
   it('finds an item by the id it was given, until it is deleted', () => {
-    const table = new ExchangeTable<Item>();
+    const table = new IdTable<Item>();
     const a = add(table, 'a');
     const b = add(table, 'b');
     expect(a.id).not.toBe(b.id);
@@ -26,7 +26,7 @@ describe('ExchangeTable: the requests in flight by id', () => {
   });
 
   it('never resolves the id of an ended item to the item that reused its cell', () => {
-    const table = new ExchangeTable<Item>();
+    const table = new IdTable<Item>();
     const old = add(table, 'old');
     table.delete(old.id);
     const next = add(table, 'next');
@@ -40,7 +40,7 @@ describe('ExchangeTable: the requests in flight by id', () => {
   });
 
   it('hands out ids that are positive int32s (worker threads keep them in an Int32Array), also after many reuses of a cell', () => {
-    const table = new ExchangeTable<Item>();
+    const table = new IdTable<Item>();
     const cells = new Int32Array(1);
     const seen = new Set<number>();
     let previous = 0;
@@ -61,7 +61,7 @@ describe('ExchangeTable: the requests in flight by id', () => {
   });
 
   it('lists what is in flight, and keeps working while the list is walked', () => {
-    const table = new ExchangeTable<Item>();
+    const table = new IdTable<Item>();
     const items = ['a', 'b', 'c', 'd'].map((name) => add(table, name));
     table.delete(items[1]!.id);
     const names: string[] = [];
@@ -75,7 +75,7 @@ describe('ExchangeTable: the requests in flight by id', () => {
   });
 
   it('id 0 is never handed out and never found (the runner gives it to refused requests)', () => {
-    const table = new ExchangeTable<Item>();
+    const table = new IdTable<Item>();
     const a = add(table, 'a');
     expect(a.id).not.toBe(0);
     expect(table.get(0)).toBeUndefined();
