@@ -12,6 +12,7 @@
  * always visible by the time the worker wakes.
  */
 import type { HttpScope, ModuleRef, WsgiHeaders, CallResult } from '@tsgi/core';
+import type { LetterReader, LetterWriter } from './mailbox.js';
 import type { ResultMemory } from './result-ring.js';
 import type { TaskQueueMemory } from './task-queue.js';
 
@@ -128,4 +129,87 @@ export type DownMessage =
 /** The channel name of one worker slot. */
 export function channelName(runnerId: string, slot: number): string {
   return `tsgi-runner:${runnerId}:${slot}`;
+}
+
+// ---- the task and the result as letters (mailbox.ts) ----
+
+const OUTCOMES: ReadonlyArray<CallResult['outcome']> = ['complete', 'error', 'aborted', 'disconnected'];
+const FINISHES: ReadonlyArray<TaskResult['finish']> = ['end', 'abort', 'none'];
+const ASGI_INFO = { version: '3.0' } as const;
+
+/** Writes a task: the request id, whether it has a body, and the scope fields the environ is built from. */
+export function writeTask(w: LetterWriter, task: RequestTask): LetterWriter {
+  const s = task.scope;
+  w.reset().num(task.id).num(task.hasBody ? 1 : 0);
+  w.str(s.method).str(s.scheme).str(s.http_version).str(s.path).strOrNull(s.raw_path).str(s.query_string).str(s.root_path);
+  writeAddress(w, s.client);
+  writeAddress(w, s.server);
+  writeHeaders(w, s.headers);
+  return w;
+}
+
+/** Reads a task written by writeTask. */
+export function readTask(r: LetterReader): RequestTask {
+  const id = r.num();
+  const hasBody = r.num() === 1;
+  const scope: TaskScope = {
+    type: 'http',
+    asgi: ASGI_INFO,
+    method: r.str(),
+    scheme: r.str(),
+    http_version: r.str() as TaskScope['http_version'],
+    path: r.str(),
+    raw_path: r.strOrNull(),
+    query_string: r.str(),
+    root_path: r.str(),
+    client: readAddress(r) as [string, number] | null,
+    server: readAddress(r),
+    headers: readHeaders(r),
+  };
+  return { id, scope, hasBody };
+}
+
+/** Writes a result (its body bytes go after the letter). */
+export function writeResult(w: LetterWriter, result: ResultLetter): LetterWriter {
+  w.reset().num(result.id).num(result.posted).num(FINISHES.indexOf(result.finish));
+  w.num(result.call.status).num(result.call.bytes).num(OUTCOMES.indexOf(result.call.outcome)).str(result.log);
+  const head = result.head;
+  if (head === null) return w.num(0);
+  w.num(1).num(head.status).str(head.reason);
+  writeHeaders(w, head.headers);
+  return w;
+}
+
+/** Reads a result written by writeResult. */
+export function readResult(r: LetterReader): ResultLetter {
+  const id = r.num();
+  const posted = r.num();
+  const finish = FINISHES[r.num()]!;
+  const call: CallResult = { status: r.num(), bytes: r.num(), outcome: OUTCOMES[r.num()]! };
+  const log = r.str();
+  const head = r.num() === 0 ? null : { status: r.num(), reason: r.str(), headers: readHeaders(r) };
+  return { id, posted, head, finish, call, log };
+}
+
+function writeHeaders(w: LetterWriter, headers: ReadonlyArray<readonly [string, string]>): void {
+  w.num(headers.length);
+  for (const [name, value] of headers) w.str(name).str(value);
+}
+
+function readHeaders(r: LetterReader): Array<[string, string]> {
+  const headers: Array<[string, string]> = new Array(r.num());
+  for (let i = 0; i < headers.length; i++) headers[i] = [r.str(), r.str()];
+  return headers;
+}
+
+function writeAddress(w: LetterWriter, address: readonly [string, number | null] | null): void {
+  if (address === null) w.num(0);
+  else w.num(1).str(address[0]).num(address[1] ?? -1);
+}
+
+function readAddress(r: LetterReader): [string, number | null] | null {
+  if (r.num() === 0) return null;
+  const host = r.str();
+  const port = r.num();
+  return [host, port < 0 ? null : port];
 }

@@ -6,11 +6,11 @@
  * outstanding, and the main thread, woken once (Atomics.waitAsync), collects
  * every result that is ready: under load one wake-up serves many requests.
  */
-import { Mailbox } from './mailbox.js';
+import { Mailbox, type LetterReader, type LetterWriter } from './mailbox.js';
 
 /** Result entries per slot: a worker may finish this many requests before the main thread collects them. */
 export const RESULTS_PER_SLOT = 4;
-/** Bytes per result entry: the JSON of the result and a small body (a bigger result goes on the slot's channel). */
+/** Bytes per result entry: the result and a small body (a bigger result goes on the slot's channel). */
 export const RESULT_BYTES = 16 * 1024;
 
 const EMPTY = 0;
@@ -41,7 +41,7 @@ export function allocateResults(slots: number): ResultMemory {
   };
 }
 
-/** A result as a ring carries it: a JSON value and the body bytes that followed it. */
+/** A result as a ring carries it: the letter's fields, decoded, and the body bytes that followed it. */
 export interface RingResult<T> {
   value: T;
   body: Uint8Array | null;
@@ -65,14 +65,14 @@ export class ResultWriter {
    * Puts a result in the ring (sleeping while the ring is full) and rings the
    * doorbell. Returns false when it does not fit an entry: nothing was put.
    */
-  put(value: unknown, body: readonly Uint8Array[], sliceMs: number): boolean {
+  put(letter: LetterWriter, body: readonly Uint8Array[], sliceMs: number): boolean {
     const cell = this.slot * RESULTS_PER_SLOT + this.next;
     for (;;) {
       const seen = Atomics.load(this.memory.room, this.slot);
       if (Atomics.load(this.memory.states, cell) === EMPTY) break;
       Atomics.wait(this.memory.room, this.slot, seen, sliceMs);
     }
-    if (!this.boxes[this.next]!.write(value, body)) return false;
+    if (!this.boxes[this.next]!.write(letter, body)) return false;
     Atomics.store(this.memory.states, cell, FULL);
     this.next = (this.next + 1) % RESULTS_PER_SLOT;
     if (Atomics.exchange(this.memory.doorbell, RUNG, 1) === 0) {
@@ -97,9 +97,11 @@ export class ResultReader<T> {
   private readonly next: number[];
   private stopped = false;
 
+  /** `decode` reads a letter's fields (before its entry is reused); `onResult` gets each result. */
   constructor(
     private readonly memory: ResultMemory,
     private readonly slots: number,
+    private readonly decode: (letter: LetterReader) => T,
     private readonly onResult: (slot: number, result: RingResult<T>) => void,
   ) {
     for (let i = 0; i < (slots + 1) * RESULTS_PER_SLOT; i++) this.boxes.push(new Mailbox(memory.entries, i * RESULT_BYTES, RESULT_BYTES));
@@ -123,7 +125,7 @@ export class ResultReader<T> {
       const cell = slot * RESULTS_PER_SLOT + this.next[slot]!;
       if (Atomics.load(this.memory.states, cell) !== FULL) break;
       const box = this.boxes[cell]!;
-      const result: RingResult<T> = { value: box.readValue<T>(), body: box.readBody() };
+      const result: RingResult<T> = { value: this.decode(box.read()), body: box.readBody() };
       Atomics.store(this.memory.states, cell, EMPTY);
       this.next[slot] = (this.next[slot]! + 1) % RESULTS_PER_SLOT;
       freed = true;

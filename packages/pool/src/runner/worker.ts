@@ -28,15 +28,16 @@ import {
   type WsgiSink,
 } from '@tsgi/core';
 import { loadWsgiApp } from './load-app.js';
+import { LetterWriter } from './mailbox.js';
 import { ResultWriter } from './result-ring.js';
 import { TaskQueue } from './task-queue.js';
 import {
   channelName,
+  writeResult,
   type DownMessage,
   type ReadyMessage,
   type RequestTask,
   type ResponseHead,
-  type ResultLetter,
   type TaskResult,
   type UpMessage,
   type WorkerConfig,
@@ -317,10 +318,11 @@ function noteTaskTime(ms: number): void {
   Atomics.store(config.taskTime, 0, before + ((us - before) >> 3));
 }
 
+const letter = new LetterWriter();
+
 /** Hands the result back through the slot's result ring (or the channel, when it does not fit). */
 function sendResult(link: RequestLink, result: TaskResult): void {
-  const { chunks, ...rest } = result;
-  if (!results.put(rest satisfies ResultLetter, chunks, WAIT_SLICE_MS)) link.post({ t: 'done', id: result.id, result });
+  if (!results.put(writeResult(letter, result), result.chunks, WAIT_SLICE_MS)) link.post({ t: 'done', id: result.id, result });
 }
 
 /** Runs one request on this thread. */
