@@ -1,10 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { LetterWriter, Mailbox } from '../src/runner/mailbox.js';
+import { LetterBuffer, LetterWriter, type LetterReader } from '../src/runner/mailbox.js';
 import { readResult, readTask, writeResult, writeTask, type RequestTask, type ResultLetter } from '../src/runner/protocol.js';
 
-function mailbox(bytes = 16 * 1024): Mailbox {
-  return new Mailbox(new SharedArrayBuffer(bytes), 0, bytes);
+/** One letter's worth of shared memory, written and read at its start. */
+class Box {
+  private readonly buffer: LetterBuffer;
+  constructor(readonly bytes: number) {
+    this.buffer = new LetterBuffer(new SharedArrayBuffer(bytes), 0, bytes);
+  }
+  write(letter: LetterWriter, body: readonly Uint8Array[] = []): boolean {
+    return this.buffer.write(0, this.bytes, letter, body) >= 0;
+  }
+  read(): LetterReader {
+    return this.buffer.read(0);
+  }
+  readBody(): Uint8Array | null {
+    return this.buffer.readBody(0);
+  }
+}
+
+function mailbox(bytes = 16 * 1024): Box {
+  return new Box(bytes);
 }
 
 const task: RequestTask = {
@@ -91,5 +108,23 @@ describe('letters: a task and a result cross between threads intact', () => {
         expect(readResult(box.read())).toEqual(r);
       }),
     );
+  });
+});
+
+describe('LetterBuffer: letters at any offset', () => {
+  it('writes letters back to back, each read back at its own offset, and reports where each ends', () => {
+    const buffer = new LetterBuffer(new SharedArrayBuffer(4096), 0, 4096);
+    const w = new LetterWriter();
+    const a = buffer.write(0, 4096, w.reset().num(1).str('first'), [new Uint8Array([9])]);
+    const b = buffer.write(a, 4096, w.reset().num(2).str('second \u00e9'));
+    expect(a % 8).toBe(0);
+    expect(buffer.end(0)).toBe(a);
+    expect(buffer.end(a)).toBe(b);
+    const first = buffer.read(0);
+    expect([first.num(), first.str()]).toEqual([1, 'first']);
+    expect(buffer.readBody(0)).toEqual(new Uint8Array([9]));
+    const second = buffer.read(a);
+    expect([second.num(), second.str()]).toEqual([2, 'second \u00e9']);
+    expect(buffer.write(b, b + 16, w.reset().str('does not fit in 16 bytes'))).toBe(-1);
   });
 });

@@ -222,6 +222,33 @@ describe('sync runner: how many threads are awake', () => {
   });
 });
 
+describe('sync runner: results while the main thread is busy', () => {
+  it('a thread that runs far ahead fills its result ring, waits for room, and every response still arrives intact', async () => {
+    const runner = createSyncRunner(BEHAVIORS, { threads: 1, logger: captureLogger().logger });
+    await runner.ready();
+    try {
+      // 120 responses of 4000 bytes: about 480 KB of results against a 64 KiB ring.
+      const recs = Array.from({ length: 120 }, () => recordingSink());
+      const done = recs.map(({ sink }) => runner.handle(scopeFor('/length?declared=4000&actual=4000'), null, sink));
+      // Runs after the runner woke its thread (that is queued first): keeps this thread busy while the worker fills its ring.
+      await new Promise<void>((resolve) =>
+        setImmediate(() => {
+          const end = performance.now() + 300;
+          while (performance.now() < end);
+          resolve();
+        }),
+      );
+      const results = await Promise.all(done);
+      for (const [i, { rec }] of recs.entries()) {
+        expect(results[i]).toEqual({ status: 200, bytes: 4000, outcome: 'complete' });
+        expect(rec.text).toBe('x'.repeat(4000));
+      }
+    } finally {
+      await runner.close();
+    }
+  });
+});
+
 describe('sync runner: inline mode (threads: 0)', () => {
   it('runs the app on the calling thread with the same semantics', async () => {
     const { logger, lines } = captureLogger();

@@ -3,9 +3,8 @@
  * some body bytes, written into a region of a SharedArrayBuffer by one
  * thread and read by another, with no structured clone and no message port
  * on the way. The task queue (task-queue.ts) and the result rings
- * (result-ring.ts) are made of them; protocol.ts says what a task and a
- * result write. Who may write a region when is up to those: a letter has no
- * lock.
+ * (result-ring.ts) carry them; protocol.ts says what a task and a result
+ * write. Who may write where and when is up to those: a letter has no lock.
  *
  * Not JSON: a request's task and result cross once each per request, and
  * JSON.stringify plus JSON.parse (which also interns every key) cost more
@@ -13,8 +12,8 @@
  * one UTF-8 run, encoded and decoded in one call each, and cut apart by
  * their lengths; its numbers are float64 cells.
  *
- * Region layout: three float64 cells (how many numbers, the text's bytes,
- * the body's bytes), the numbers, then the text, then the body.
+ * A letter's layout: three float64 cells (how many numbers, the text's
+ * bytes, the body's bytes), the numbers, then the text, then the body.
  */
 
 const HEAD_CELLS = 3;
@@ -84,8 +83,12 @@ export class LetterReader {
   }
 }
 
-/** One region holding one letter at a time, seen from either side. */
-export class Mailbox {
+/**
+ * A region of shared memory that letters are written into and read from at
+ * byte offsets the caller chooses (multiples of 8): a fixed entry of the
+ * task queue, or the next free place in a result ring.
+ */
+export class LetterBuffer {
   private readonly cells: Float64Array;
   private readonly bytes: Uint8Array;
 
@@ -95,43 +98,69 @@ export class Mailbox {
     this.bytes = new Uint8Array(buffer, offset, length);
   }
 
+  /** The region's size in bytes. */
+  get byteLength(): number {
+    return this.bytes.byteLength;
+  }
+
   /**
-   * Writes `letter`, followed by the bytes of `body` (concatenated).
-   * Returns false when it does not fit (and then nothing is promised about
-   * the region's content).
+   * Writes `letter`, followed by the bytes of `body` (concatenated), at `at`,
+   * using no byte at or past `end`. Returns where the next letter may start
+   * (a multiple of 8), or -1 when it does not fit (and then nothing is
+   * promised about the bytes in between).
    */
-  write(letter: LetterWriter, body: readonly Uint8Array[] = []): boolean {
+  write(at: number, end: number, letter: LetterWriter, body: readonly Uint8Array[] = []): number {
     const numbers = letter.numbers;
-    const textStart = (HEAD_CELLS + numbers.length) * 8;
-    if (textStart > this.bytes.byteLength) return false;
-    for (let i = 0; i < numbers.length; i++) this.cells[HEAD_CELLS + i] = numbers[i]!;
-    const { read, written } = encoder.encodeInto(letter.text, this.bytes.subarray(textStart));
-    if (read !== letter.text.length) return false;
-    let at = textStart + written;
+    const first = at >> 3;
+    const textStart = at + (HEAD_CELLS + numbers.length) * 8;
+    if (textStart > end) return -1;
+    for (let i = 0; i < numbers.length; i++) this.cells[first + HEAD_CELLS + i] = numbers[i]!;
+    const { read, written } = encoder.encodeInto(letter.text, this.bytes.subarray(textStart, end));
+    if (read !== letter.text.length) return -1;
+    let next = textStart + written;
     for (const chunk of body) {
-      if (at + chunk.byteLength > this.bytes.byteLength) return false;
-      this.bytes.set(chunk, at);
-      at += chunk.byteLength;
+      if (next + chunk.byteLength > end) return -1;
+      this.bytes.set(chunk, next);
+      next += chunk.byteLength;
     }
-    this.cells[0] = numbers.length;
-    this.cells[1] = written;
-    this.cells[2] = at - textStart - written;
-    return true;
+    this.cells[first] = numbers.length;
+    this.cells[first + 1] = written;
+    this.cells[first + 2] = next - textStart - written;
+    return (next + 7) & ~7;
   }
 
-  /** The letter written last, to read field by field. */
-  read(): LetterReader {
-    const count = this.cells[0]!;
-    const textStart = (HEAD_CELLS + count) * 8;
-    const text = decoder.decode(this.bytes.subarray(textStart, textStart + this.cells[1]!));
-    return new LetterReader(this.cells.subarray(HEAD_CELLS, HEAD_CELLS + count), text);
+  /** Marks `at` as holding no letter (a result ring's "go back to the start"); needs 8 bytes. */
+  writeSkip(at: number): void {
+    this.cells[at >> 3] = -1;
   }
 
-  /** A copy of the body bytes written last (the region is reused), or null when there are none. */
-  readBody(): Uint8Array | null {
-    const n = this.cells[2]!;
+  /** True when `at` was marked by writeSkip. */
+  isSkip(at: number): boolean {
+    return this.cells[at >> 3] === -1;
+  }
+
+  /** Where the letter at `at` ends, rounded up to the next multiple of 8 (where the next one may start). */
+  end(at: number): number {
+    const first = at >> 3;
+    const count = this.cells[first]!;
+    return (at + (HEAD_CELLS + count) * 8 + this.cells[first + 1]! + this.cells[first + 2]! + 7) & ~7;
+  }
+
+  /** The letter at `at`, to read field by field. */
+  read(at: number): LetterReader {
+    const first = at >> 3;
+    const count = this.cells[first]!;
+    const textStart = at + (HEAD_CELLS + count) * 8;
+    const text = decoder.decode(this.bytes.subarray(textStart, textStart + this.cells[first + 1]!));
+    return new LetterReader(this.cells.subarray(first + HEAD_CELLS, first + HEAD_CELLS + count), text);
+  }
+
+  /** A copy of the body bytes of the letter at `at` (the region is reused), or null when it has none. */
+  readBody(at: number): Uint8Array | null {
+    const first = at >> 3;
+    const n = this.cells[first + 2]!;
     if (n === 0) return null;
-    const start = (HEAD_CELLS + this.cells[0]!) * 8 + this.cells[1]!;
+    const start = at + (HEAD_CELLS + this.cells[first]!) * 8 + this.cells[first + 1]!;
     return this.bytes.slice(start, start + n);
   }
 }

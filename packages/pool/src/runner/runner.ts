@@ -79,6 +79,8 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
   private readonly timeoutMs: number;
   private readonly creditWindow: number;
   private closing = false;
+  /** Sleepers to wake at the end of this turn of the event loop (see wakeDue). */
+  private wakesDue = 0;
   /**
    * One sweep over in-flight requests finds those past their deadline (no
    * timer per request on the hot path); it also keeps the process alive
@@ -216,13 +218,32 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
       exchange.answer(answerFor(431, 'Request Header Fields Too Large', [['Connection', 'close']]), 'error');
       return true;
     }
-    this.queue.wakeSleepers(this.wakePolicy.onTask(this.threads - this.queue.sleepers, Atomics.load(this.taskTime, 0), this.countBusy));
+    const awake = this.threads - this.queue.sleepers + this.wakesDue;
+    const wake = this.wakePolicy.onTask(awake, Atomics.load(this.taskTime, 0), this.countBusy);
+    if (wake > 0) {
+      this.wakesDue += wake;
+      if (this.wakesDue === wake) setImmediate(this.wakeDue);
+    }
     if (this.stallCheck === null) {
       this.wakePolicy.startChecks(this.queue.taken, performance.eventLoopUtilization(), performance.now());
       this.stallCheck = setInterval(() => this.checkStall(), STALL_CHECK_MS);
     }
     return true;
   }
+
+  /**
+   * Wakes the sleepers enqueue() decided to wake, once per turn of the event
+   * loop, after every request that arrived in the turn was queued: a woken
+   * thread takes the CPU from this one at once (on a busy core), so waking
+   * it at the first request would have it run that one request alone, then
+   * sleep, then be woken for the next (measured on one core: 0.66 thread
+   * switches of the main thread per request woken at once, 0.09 woken here).
+   */
+  private readonly wakeDue = (): void => {
+    const n = this.wakesDue;
+    this.wakesDue = 0;
+    this.queue.wakeSleepers(n);
+  };
 
   /** While tasks wait: wakes sleepers when the awake workers are stuck (wake-policy.ts); ends when the queue is empty. */
   private checkStall(): void {
