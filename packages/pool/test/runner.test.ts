@@ -247,6 +247,23 @@ describe('sync runner: results while the main thread is busy', () => {
       await runner.close();
     }
   });
+
+  it('delivers whole responses of every size around the result ring\'s limit, through the ring or the channel', async () => {
+    const runner = createSyncRunner(BEHAVIORS, { threads: 2, logger: captureLogger().logger });
+    await runner.ready();
+    try {
+      const sizes = [0, 1, 150, 16_000, 30_000, 33_000, 40_000, 50_000, 63_000, 65_500, 70_000];
+      const runs = Array.from({ length: 4 }, () => sizes).flat();
+      const recs = runs.map(() => recordingSink());
+      const results = await Promise.all(runs.map((n, i) => runner.handle(scopeFor(`/length?declared=${n}&actual=${n}`), null, recs[i]!.sink)));
+      for (const [i, n] of runs.entries()) {
+        expect(results[i]).toEqual({ status: 200, bytes: n, outcome: 'complete' });
+        expect(recs[i]!.rec.text).toBe('x'.repeat(n));
+      }
+    } finally {
+      await runner.close();
+    }
+  });
 });
 
 describe('sync runner: inline mode (threads: 0)', () => {
