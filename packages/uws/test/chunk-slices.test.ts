@@ -10,12 +10,12 @@ import type { AsgiApplication } from '@tsgi/core';
 import { describe, expect, it } from 'vitest';
 import type { HttpResponse } from '../src/binding.js';
 import { CHUNK_SLICE, createHttpHandler } from '../src/http-handler.js';
-import { standInContext, standInRequest } from './stand-ins.js';
+import { StandInResponse, standInContext, standInRequest } from './stand-ins.js';
 
 type Call = { call: 'write' | 'end' | 'tryEnd'; bytes: number; cork: number } | { call: 'head'; cork: number };
 
 /** An HttpResponse stand-in that records each write with the cork it was made in (0: none), corking as uWS does. */
-class RecordingResponse {
+class RecordingResponse extends StandInResponse {
   readonly calls: Call[] = [];
   private corks = 0;
   private corked = 0;
@@ -23,21 +23,10 @@ class RecordingResponse {
   ended: Promise<void>;
   private markEnded!: () => void;
   constructor() {
+    super();
     this.ended = new Promise((resolve) => (this.markEnded = resolve));
   }
-  getRemoteAddress(): ArrayBuffer {
-    return new Uint8Array([127, 0, 0, 1]).buffer;
-  }
-  onAborted(): this {
-    return this;
-  }
-  onData(): this {
-    return this;
-  }
-  onWritable(): this {
-    return this;
-  }
-  cork(cb: () => void): this {
+  override cork(cb: () => void): this {
     if (this.corked !== 0) {
       cb();
       return this;
@@ -50,39 +39,31 @@ class RecordingResponse {
     }
     return this;
   }
-  writeStatus(): this {
-    return this;
-  }
-  writeHeader(): this {
+  override writeHeader(): this {
     if (this.calls.at(-1)?.call !== 'head') this.calls.push({ call: 'head', cork: this.corked });
     return this;
   }
-  write(chunk: Uint8Array): boolean {
+  override write(chunk: Uint8Array): boolean {
     this.calls.push({ call: 'write', bytes: chunk.byteLength, cork: this.corked });
     return true;
   }
-  end(chunk: Uint8Array | string = ''): this {
+  override end(chunk: Uint8Array | string = ''): this {
     this.calls.push({ call: 'end', bytes: typeof chunk === 'string' ? chunk.length : chunk.byteLength, cork: this.corked });
     this.markEnded();
     return this;
   }
-  endWithoutBody(): this {
+  override endWithoutBody(): this {
     this.markEnded();
     return this;
   }
-  tryEnd(chunk: Uint8Array, total: number): [boolean, boolean] {
+  override tryEnd(chunk: Uint8Array, total: number): [boolean, boolean] {
     this.calls.push({ call: 'tryEnd', bytes: chunk.byteLength, cork: this.corked });
     this.offset += chunk.byteLength;
     if (this.offset >= total) this.markEnded();
     return [true, this.offset >= total];
   }
-  getWriteOffset(): number {
+  override getWriteOffset(): number {
     return this.offset;
-  }
-  pause(): void {}
-  resume(): void {}
-  close(): this {
-    return this;
   }
 }
 
