@@ -98,11 +98,6 @@ export class LetterBuffer {
     this.bytes = new Uint8Array(buffer, offset, length);
   }
 
-  /** The region's size in bytes. */
-  get byteLength(): number {
-    return this.bytes.byteLength;
-  }
-
   /**
    * Writes `letter`, followed by the bytes of `body` (concatenated), at `at`,
    * using no byte at or past `end`. Returns where the next letter may start
@@ -142,17 +137,15 @@ export class LetterBuffer {
   /** Where the letter at `at` ends, rounded up to the next multiple of 8 (where the next one may start). */
   end(at: number): number {
     const first = at >> 3;
-    const count = this.cells[first]!;
-    return (at + (HEAD_CELLS + count) * 8 + this.cells[first + 1]! + this.cells[first + 2]! + 7) & ~7;
+    return (this.textStart(at) + this.cells[first + 1]! + this.cells[first + 2]! + 7) & ~7;
   }
 
   /** The letter at `at`, to read field by field. */
   read(at: number): LetterReader {
     const first = at >> 3;
-    const count = this.cells[first]!;
-    const textStart = at + (HEAD_CELLS + count) * 8;
+    const textStart = this.textStart(at);
     const text = decoder.decode(this.bytes.subarray(textStart, textStart + this.cells[first + 1]!));
-    return new LetterReader(this.cells.subarray(first + HEAD_CELLS, first + HEAD_CELLS + count), text);
+    return new LetterReader(this.cells.subarray(first + HEAD_CELLS, first + HEAD_CELLS + this.cells[first]!), text);
   }
 
   /** A copy of the body bytes of the letter at `at` (the region is reused), or null when it has none. */
@@ -160,7 +153,12 @@ export class LetterBuffer {
     const first = at >> 3;
     const n = this.cells[first + 2]!;
     if (n === 0) return null;
-    const start = at + (HEAD_CELLS + this.cells[first]!) * 8 + this.cells[first + 1]!;
+    const start = this.textStart(at) + this.cells[first + 1]!;
     return this.bytes.slice(start, start + n);
+  }
+
+  /** Where the text of the letter at `at` starts: after its head cells and its numbers. */
+  private textStart(at: number): number {
+    return at + (HEAD_CELLS + this.cells[at >> 3]!) * 8;
   }
 }

@@ -23,7 +23,7 @@ import { IdTable, type CallResult, type HttpScope, type ModuleRef } from '@tsgi/
 import { consoleLogger, formatError, type Logger } from '../log.js';
 import { answerFor } from './answer.js';
 import { Exchange, type ExchangeHost } from './exchange.js';
-import { channelName, readResult, type DownMessage, type ResultLetter, type TaskScope, type UpMessage } from './protocol.js';
+import { channelName, readResult, type DownMessage, type ResultLetter, type UpMessage } from './protocol.js';
 import { allocateResults, ResultReader, type RingResult } from './result-ring.js';
 import { allocateTaskQueue, TaskQueue } from './task-queue.js';
 import { InlineRunner } from './inline.js';
@@ -168,7 +168,8 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
       if (signal.aborted) exchange.clientGone();
       else signal.addEventListener('abort', () => exchange.clientGone(), { once: true });
     }
-    exchange.task = { id, scope: taskScope(scope), hasBody: body !== null };
+    // writeTask reads only the fields of TaskScope: the scope needs no copy.
+    exchange.task = { id, scope, hasBody: body !== null };
     exchange.armTimer();
     if (this.overflowHead < this.overflow.length || !this.enqueue(exchange)) this.overflow.push(exchange);
     return exchange.done;
@@ -371,22 +372,4 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
     }
     exchange.onMessage(slot, message);
   }
-}
-
-/** The part of a scope the worker builds the environ from (state and extensions may not even be serializable). */
-function taskScope(scope: HttpScope): TaskScope {
-  return {
-    type: scope.type,
-    asgi: scope.asgi,
-    http_version: scope.http_version,
-    method: scope.method,
-    scheme: scope.scheme,
-    path: scope.path,
-    raw_path: scope.raw_path,
-    query_string: scope.query_string,
-    root_path: scope.root_path,
-    headers: scope.headers,
-    client: scope.client,
-    server: scope.server,
-  };
 }
