@@ -19,10 +19,11 @@ function leadingComment(file) {
 export function load(app) {
   app.converter.on(Converter.EVENT_RESOLVE_BEGIN, (context) => {
     for (const mod of context.project.getReflectionsByKind(ReflectionKind.Module)) {
-      const match = /^([\w-]+)\/src$/.exec(mod.name);
+      // `core/src` is @tsgi/core; `core/src/server` its subpath export @tsgi/core/server.
+      const match = /^([\w-]+)\/src(?:\/([\w-]+))?$/.exec(mod.name);
       if (!match) continue;
-      mod.name = `@tsgi/${match[1]}`;
-      const text = leadingComment(join(packagesDir, match[1], 'src', 'index.ts'));
+      mod.name = match[2] === undefined ? `@tsgi/${match[1]}` : `@tsgi/${match[1]}/${match[2]}`;
+      const text = leadingComment(join(packagesDir, match[1], 'src', ...(match[2] === undefined ? [] : [match[2]]), 'index.ts'));
       if (text !== null && !mod.comment) mod.comment = new Comment(Comment.parseMarkdown ? Comment.parseMarkdown(text) : [{ kind: 'text', text }]);
     }
   });

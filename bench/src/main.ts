@@ -15,14 +15,17 @@
  *   --out DIR       where results go (default bench/results; --smoke: bench/results/tmp)
  *   --smoke         CI check of the harness: 1 round of 1 s, no warm-up, 16 MiB transfers
  *   --render        measure nothing: redraw latest.md and latest.svg from <out>/latest.json
+ *   --baseline DIR  A/B: also run each tsgi contender from DIR, another built checkout
+ *                   (its bench/dist), in the same rounds; latest.* are left alone
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { renderMarkdown, renderSvg, renderTable, renderTargets, type BenchReport } from './report.js';
 import { runScenario } from './run.js';
-import { scenarios as allScenarios } from './scenarios.js';
+import { scenarios as allScenarios, withBaseline } from './scenarios.js';
 import { ensureSystemPackages, machineInfo } from './system.js';
 
 const { values, positionals } = parseArgs({
@@ -39,6 +42,7 @@ const { values, positionals } = parseArgs({
     out: { type: 'string' },
     smoke: { type: 'boolean', default: false },
     render: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 
@@ -66,7 +70,9 @@ if (values.render) {
   process.exit(0);
 }
 
-const catalogue = allScenarios(transferBytes);
+const baseline = values.baseline === undefined ? null : resolve(values.baseline);
+if (baseline !== null && !existsSync(`${baseline}/bench/dist/servers`)) throw new TypeError(`--baseline ${values.baseline}: no bench/dist/servers there (build that checkout first: tsc -b && tsc -b bench)`);
+const catalogue = allScenarios(transferBytes).map((s) => (baseline === null ? s : withBaseline(s, baseline)));
 const chosen =
   positionals.length === 0
     ? catalogue
@@ -89,7 +95,7 @@ const report: BenchReport = {
 };
 console.log(`bench: load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start${report.machine.loadAverageAtStart > 0.5 ? ' (other jobs are running: figures will be noisy)' : ''}`);
 for (const scenario of chosen) {
-  const contenders = scenario.contenders.filter((c) => (withPython || !c.python) && (only === null || only.includes(c.id)));
+  const contenders = scenario.contenders.filter((c) => (withPython || !c.python) && (only === null || only.includes(c.id.replace(/@baseline$/, ''))));
   console.log(`\n== ${scenario.number}. ${scenario.title} (load average ${loadavg()[0]!.toFixed(2)})`);
   const result = await runScenario(scenario, contenders, { rounds, seconds, warmup, profileDir, log: (l) => console.log(l) });
   report.scenarios.push(result);
@@ -98,8 +104,12 @@ for (const scenario of chosen) {
 const table = renderTable(report);
 console.log(`\n${table}`);
 const stamp = report.machine.date.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
-const name = positionals.length === 0 ? 'all' : chosen.map((s) => s.id).join('+');
+const name = (baseline === null ? '' : 'ab-') + (positionals.length === 0 ? 'all' : chosen.map((s) => s.id).join('+'));
 writeFileSync(`${out}/${stamp}-${name}.json`, JSON.stringify(report, null, 2) + '\n');
+if (baseline !== null) {
+  console.log(`\n${renderTargets(report)}\nbench: wrote ${out}/${stamp}-${name}.json (an A/B run leaves latest.* alone)`);
+  process.exit(0);
+}
 
 // latest.json keeps the newest result of every scenario, so one scenario can be rerun alone.
 const latestPath = `${out}/latest.json`;

@@ -237,6 +237,36 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
   ];
 }
 
+/** The ids of the contenders that run tsgi's own code (those an A/B against a baseline checkout compares). */
+export const TSGI_CONTENDERS: readonly string[] = ['asgi-uws', 'asgi-node', 'pool', 'bridge-uws', 'hono-uws', 'hono-tsgi-node'];
+
+/**
+ * `scenario` with a twin of each tsgi contender that runs the same server
+ * script from another built checkout (`baselineDir`, its bench/dist/servers),
+ * and a target per twin: this checkout / the baseline. Both run in the same
+ * alternating rounds, so the ratio is an A/B free of the VM's drift.
+ */
+export function withBaseline(scenario: Scenario, baselineDir: string): Scenario {
+  const twins: Contender[] = [];
+  const targets: Target[] = [];
+  for (const c of scenario.contenders) {
+    if (!TSGI_CONTENDERS.includes(c.id)) continue;
+    const id = `${c.id}@baseline`;
+    twins.push({
+      id,
+      label: `${c.label} (baseline)`,
+      python: false,
+      server: (port, profileDir) => {
+        const spec = c.server(port, profileDir);
+        return { ...spec, argv: spec.argv.map((a) => (a.startsWith(SERVERS_DIR) ? `${baselineDir}/bench/dist/servers/${a.slice(SERVERS_DIR.length)}` : a)) };
+      },
+    });
+    const key = scenario.chart[0]!;
+    targets.push({ label: `${c.label}: this checkout / baseline, ${key}`, value: ratio(c.id, id, key), op: 'info', unit: 'x' });
+  }
+  return { ...scenario, contenders: [...scenario.contenders, ...twins], targets: [...scenario.targets, ...targets] };
+}
+
 /** `1 GiB`, `64 MiB`. */
 export function formatBytes(bytes: number): string {
   return bytes >= GIB && bytes % GIB === 0 ? `${bytes / GIB} GiB` : `${Math.round(bytes / 2 ** 20)} MiB`;

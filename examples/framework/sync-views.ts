@@ -3,7 +3,7 @@
  * work, a blocking library), like Flask's and Starlette's `def` views. They
  * run on worker threads, never on the event loop.
  *
- * A function cannot cross a thread boundary (DESIGN decision 3), so sync
+ * A function cannot cross a thread boundary, so sync
  * views live in their own module, which exports the table built here:
  *
  *   // notes.ts: imported by each worker thread, never by the event loop's thread

@@ -1,4 +1,4 @@
-// Entry of each @tsgi/uws worker thread (DESIGN decision 8): on Node 20 a
+// Entry of each @tsgi/uws worker thread: on Node 20 a
 // worker does not inherit the loader hooks of its parent, so it registers tsx
 // itself (for .ts apps, and for the server's own source when run from src/),
 // then starts the server module the parent named.

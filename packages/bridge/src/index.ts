@@ -8,7 +8,8 @@
  */
 export * from './fetch/from-fetch-handler.js';
 export * from './lifespan.js';
-export * from './logger.js';
 export * from './mount.js';
 export * from './wsgi-to-asgi.js';
 export * from './fetch/to-fetch-handler.js';
+// The type of the `logger` options; consoleLogger() and silentLogger are in @tsgi/core/server.
+export type { Logger } from '@tsgi/core/server';

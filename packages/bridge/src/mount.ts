@@ -6,24 +6,26 @@
  * the prefix and PATH_INFO = the rest. Lifespan is fanned out to every app.
  */
 import type { AsgiApplication, HttpScope, LifespanScope, Receive, Scope, Send, WebSocketScope } from '@tsgi/core';
-import { LifespanDriver, LifespanFailed } from './lifespan.js';
-import { consoleLogger, type BridgeLogger } from './logger.js';
+import { LifespanRunner, type Logger } from '@tsgi/core/server';
+import { refuseWebSocket, sendPlainAnswer } from './own-answers.js';
 
 /** One mount point: a path prefix ('' or '/' for everything else) and the app served under it. */
 export type Route = readonly [prefix: string, app: AsgiApplication];
 
 /** Options of mount(). */
 export interface MountOptions {
-  /** Where lifespan failures are logged (default: console). */
-  logger?: BridgeLogger;
+  /**
+   * Where each mounted app's lifespan lines go (uvicorn's, failures
+   * included). Default: nowhere, since the server logs the combined outcome,
+   * which names the app that failed.
+   */
+  logger?: Logger;
 }
 
 interface CompiledRoute {
   prefix: string;
   app: AsgiApplication;
 }
-
-const NOT_FOUND = new TextEncoder().encode('Not Found');
 
 /**
  * Dispatches each connection to the app whose prefix is the longest match of
@@ -40,12 +42,11 @@ export function mount(routes: ReadonlyArray<Route>, options: MountOptions = {}):
   }
   // Longest prefix first, so the first match is the most specific one.
   const byLength = [...compiled].sort((a, b) => b.prefix.length - a.prefix.length);
-  const logger = options.logger ?? consoleLogger;
 
   return async function mounted(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    if (scope.type === 'lifespan') return fanOutLifespan(compiled, scope, receive, send, logger);
+    if (scope.type === 'lifespan') return fanOutLifespan(compiled, scope, receive, send, options.logger);
     const route = match(byLength, scope);
-    if (route === null) return notFound(scope, receive, send);
+    if (route === null) return scope.type === 'websocket' ? refuseWebSocket(receive, send) : sendPlainAnswer(send, 404);
     const child = { ...scope, root_path: scope.root_path + route.prefix };
     return route.app(child as typeof scope, receive, send);
   };
@@ -70,57 +71,34 @@ function match(routes: CompiledRoute[], scope: HttpScope | WebSocketScope): Comp
   return null;
 }
 
-async function notFound(scope: HttpScope | WebSocketScope, receive: Receive, send: Send): Promise<void> {
-  if (scope.type === 'websocket') {
-    await receive(); // websocket.connect
-    await send({ type: 'websocket.close', code: 1000 });
-    return;
-  }
-  await send({
-    type: 'http.response.start',
-    status: 404,
-    headers: [
-      ['content-type', 'text/plain; charset=utf-8'],
-      ['content-length', String(NOT_FOUND.byteLength)],
-    ],
-  });
-  await send({ type: 'http.response.body', body: NOT_FOUND, more_body: false });
-}
-
 /**
  * One lifespan for all: startup runs each app's startup in mount order (an app
  * that does not speak lifespan is skipped, as in uvicorn's auto mode); if one
  * fails, those already started are shut down and startup fails with its
  * message. Shutdown runs in reverse order and reports every failure.
  */
-async function fanOutLifespan(
-  routes: CompiledRoute[],
-  scope: LifespanScope,
-  receive: Receive,
-  send: Send,
-  logger: BridgeLogger,
-): Promise<void> {
+async function fanOutLifespan(routes: CompiledRoute[], scope: LifespanScope, receive: Receive, send: Send, logger: Logger | undefined): Promise<void> {
   // Every app shares the server's state dict, so what each puts there reaches request scopes.
   const state = scope.state ?? {};
-  const drivers = routes.map((r) => ({ prefix: r.prefix, driver: new LifespanDriver(r.app, { state }) }));
-  const started: typeof drivers = [];
+  const apps: MountedLifespan[] = routes.map((r) => ({ prefix: r.prefix, runner: new LifespanRunner(r.app, { mode: 'auto', state, logger }) }));
+  const started: MountedLifespan[] = [];
   for (;;) {
     const event = await receive();
     if (event.type === 'lifespan.startup') {
       try {
-        for (const d of drivers) {
-          await d.driver.startup();
-          started.push(d);
+        for (const a of apps) {
+          await a.runner.startup();
+          started.push(a);
         }
       } catch (e) {
-        const message = failureMessage(drivers, started.length, e);
-        await shutdownAll(started, logger);
+        const message = failureMessage(apps[started.length]!.prefix, e);
+        await shutdownAll(started);
         await send({ type: 'lifespan.startup.failed', message });
         return;
       }
       await send({ type: 'lifespan.startup.complete' });
     } else if (event.type === 'lifespan.shutdown') {
-      const failures = await shutdownAll(started, logger);
+      const failures = await shutdownAll(started);
       if (failures.length > 0) await send({ type: 'lifespan.shutdown.failed', message: failures.join('; ') });
       else await send({ type: 'lifespan.shutdown.complete' });
       return;
@@ -128,23 +106,27 @@ async function fanOutLifespan(
   }
 }
 
-async function shutdownAll(started: Array<{ prefix: string; driver: LifespanDriver }>, logger: BridgeLogger): Promise<string[]> {
+/** One mounted app's lifespan, with the prefix that names it in failure messages. */
+interface MountedLifespan {
+  prefix: string;
+  runner: LifespanRunner;
+}
+
+/** Shuts down the started apps in reverse order; returns a message per failure. */
+async function shutdownAll(started: MountedLifespan[]): Promise<string[]> {
   const failures: string[] = [];
-  for (const d of [...started].reverse()) {
+  for (const a of [...started].reverse()) {
     try {
-      await d.driver.shutdown();
+      await a.runner.shutdown();
     } catch (e) {
-      const message = `app mounted at ${JSON.stringify(d.prefix || '/')}: ${e instanceof Error ? e.message : String(e)}`;
-      logger.error(`mount: lifespan shutdown failed for the ${message}`);
-      failures.push(message);
+      failures.push(failureMessage(a.prefix, e));
     }
   }
   started.length = 0;
   return failures;
 }
 
-function failureMessage(drivers: Array<{ prefix: string }>, index: number, e: unknown): string {
-  const prefix = drivers[index]?.prefix ?? '';
-  const why = e instanceof LifespanFailed || e instanceof Error ? e.message : String(e);
-  return `app mounted at ${JSON.stringify(prefix || '/')}: ${why}`;
+// LifespanStartupFailed and LifespanShutdownFailed carry the app's own message.
+function failureMessage(prefix: string, e: unknown): string {
+  return `app mounted at ${JSON.stringify(prefix || '/')}: ${e instanceof Error ? e.message : String(e)}`;
 }

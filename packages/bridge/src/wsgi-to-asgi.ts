@@ -1,9 +1,9 @@
 /**
- * wsgiToAsgi: a WSGI-TS app (loaded by module path, DESIGN decision 3) as an
- * ASGI-TS app, so an async server such as @tsgi/uws hosts sync and async
- * apps side by side. The app runs on worker threads through @tsgi/pool's
- * sync-app runner, the same implementation the pool server uses (decision
- * 6); this module is only the ASGI front of it:
+ * wsgiToAsgi: a WSGI-TS app (loaded by module path, since each worker thread
+ * imports it) as an ASGI-TS app, so an async server such as @tsgi/uws hosts
+ * sync and async apps side by side. The app runs on worker threads through
+ * @tsgi/pool's sync-app runner, the same implementation the pool server
+ * uses; this module is only the ASGI front of it:
  *
  * - the request body is pulled from `receive()` only when the app reads
  *   `wsgi.input` (which blocks its thread until the chunk arrives);
@@ -27,9 +27,11 @@ import {
   type Send,
   type WsgiHeaders,
 } from '@tsgi/core';
-import { consoleLogger as poolConsoleLogger, createSyncRunner, type Logger, type ResponseSink, type SyncRunner, type SyncRunnerOptions } from '@tsgi/pool';
+import { consoleLogger, type Logger } from '@tsgi/core/server';
+import { createSyncRunner, type ResponseSink, type SyncRunner, type SyncRunnerOptions } from '@tsgi/pool';
 import { hasRequestBody, InboundBody, ResponseProgress } from './inbound-body.js';
 import { answerLifespan } from './lifespan.js';
+import { refuseWebSocket, sendPlainAnswer } from './own-answers.js';
 import { responseStart } from './response-start.js';
 
 /** Options of wsgiToAsgi: those of the pool server that concern the app's threads, with the same names and units. */
@@ -46,7 +48,7 @@ export interface WsgiToAsgiOptions {
   creditWindow?: number;
   /** Seconds lifespan shutdown waits for requests in flight before ending the threads (default: no limit). */
   timeoutGracefulShutdown?: number | null;
-  /** Where app exceptions and wsgi.errors output go (default: @tsgi/pool's console logger). */
+  /** Where app exceptions and wsgi.errors output go (default: the console). */
   logger?: Logger;
 }
 
@@ -103,7 +105,7 @@ export function wsgiToAsgi(ref: ModuleRef, options: WsgiToAsgiOptions = {}): Wsg
 
   const app = async function wsgiApp(scope: Scope, receive: Receive, send: Send): Promise<void> {
     if (scope.type === 'http') {
-      if (closed) return serviceUnavailable(send);
+      if (closed) return sendPlainAnswer(send, 503);
       const r = runner ?? (await ensureRunner());
       return serveHttp(r, scope, receive, send, nextId++);
     }
@@ -114,8 +116,7 @@ export function wsgiToAsgi(ref: ModuleRef, options: WsgiToAsgiOptions = {}): Wsg
       });
     }
     // WSGI has no WebSockets: refuse the handshake cleanly.
-    await receive();
-    await send({ type: 'websocket.close', code: 1000 });
+    return refuseWebSocket(receive, send);
   } as WsgiAsgiApp;
   app.start = async () => {
     closed = false;
@@ -129,7 +130,7 @@ export function wsgiToAsgi(ref: ModuleRef, options: WsgiToAsgiOptions = {}): Wsg
 function toRunnerOptions(o: WsgiToAsgiOptions): SyncRunnerOptions {
   const known = new Set(['threads', 'maxQueue', 'timeout', 'maxRequestsPerWorker', 'creditWindow', 'timeoutGracefulShutdown', 'logger']);
   for (const key of Object.keys(o)) if (!known.has(key)) throw new TypeError(`wsgiToAsgi(): unknown option ${JSON.stringify(key)}`);
-  const out: SyncRunnerOptions = { logger: o.logger ?? poolConsoleLogger() };
+  const out: SyncRunnerOptions = { logger: o.logger ?? consoleLogger() };
   if (o.threads !== undefined) out.threads = integer('threads', o.threads);
   if (o.maxQueue !== undefined) out.maxQueue = integer('maxQueue', o.maxQueue);
   if (o.timeout !== undefined) out.timeoutMs = nonNegative('timeout', o.timeout) * 1000;
@@ -177,19 +178,6 @@ async function serveHttp(runner: SyncRunner, scope: HttpScope, receive: Receive,
   // A cut response is an app error after start: raising makes the server close the connection.
   // A client that left needs no answer; the server ends the request quietly.
   if (failure !== null && !isClientDisconnected(failure) && !inbound.aborted) throw failure;
-}
-
-async function serviceUnavailable(send: Send): Promise<void> {
-  const body = new TextEncoder().encode('Service Unavailable');
-  await send({
-    type: 'http.response.start',
-    status: 503,
-    headers: [
-      ['content-type', 'text/plain; charset=utf-8'],
-      ['content-length', String(body.byteLength)],
-    ],
-  });
-  await send({ type: 'http.response.body', body });
 }
 
 // ASGI header names are lower-case; WSGI apps may send any case.

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { AsgiTestClient, ClientDisconnected, type ReceiveEvent, type SendEvent } from '@tsgi/core';
+import { silentLogger } from '@tsgi/core/server';
 import { fromFetchHandler } from '../src/index.js';
 import { app as hono } from '../../../examples/hono/app.js';
 import { bytes, callHttp, httpScope, text, wsScope } from './harness.js';
 
-const quiet = { error: () => {}, warning: () => {} };
+const quiet = silentLogger;
 
 describe('fromFetchHandler with a real Hono app', () => {
   const app = fromFetchHandler(hono);
@@ -99,7 +100,7 @@ describe('fromFetchHandler: the protocol around the handler', () => {
 
   it('answers 500 when the handler throws or returns something else, logging it server-side only', async () => {
     const logged: unknown[] = [];
-    const logger = { error: (_m: string, e?: unknown) => logged.push(e) };
+    const logger = { ...silentLogger, error: (_m: string, e?: unknown) => void logged.push(e) };
     const boom = fromFetchHandler(() => {
       throw new Error('secret stack detail');
     }, { logger });

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve as serveNode } from '@hono/node-server';
-import { consoleLogger as uwsLogger, serve as serveUws } from '@tsgi/uws';
+import { consoleLogger } from '@tsgi/core/server';
+import { serve as serveUws } from '@tsgi/uws';
 import { fromFetchHandler, toFetchHandler } from '../src/index.js';
 import { app as hono } from '../../../examples/hono/app.js';
 
@@ -19,8 +20,8 @@ interface Host {
 
 const hosts: Record<string, () => Promise<Host>> = {
   '@tsgi/uws + fromFetchHandler': async () => {
-    // The server's own logger fits the bridge's logger option.
-    const handle = await serveUws(fromFetchHandler(hono, { logger: uwsLogger('warning') }), { host: '127.0.0.1', port: 0, logLevel: 'warning', accessLog: false });
+    // The servers' logger (the server layer's) is the bridge's logger option.
+    const handle = await serveUws(fromFetchHandler(hono, { logger: consoleLogger('warning') }), { host: '127.0.0.1', port: 0, logLevel: 'warning', accessLog: false });
     return { url: handle.url, close: () => handle.close() };
   },
   'node:http + toFetchHandler(fromFetchHandler)': async () => {

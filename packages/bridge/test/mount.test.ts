@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { AsgiApplication, LifespanScope, ReceiveEvent, SendEvent } from '@tsgi/core';
-import { LifespanDriver, LifespanFailed, mount } from '../src/index.js';
+import { LifespanStartupFailed, type AsgiApplication, type LifespanScope, type ReceiveEvent, type SendEvent } from '@tsgi/core';
+import { LifespanRunner, silentLogger } from '@tsgi/core/server';
+import { mount } from '../src/index.js';
 import { bytes, callHttp, httpScope, text, wsScope } from './harness.js';
 
 // An app that answers with the scope's path and root_path, so routing is visible.
@@ -148,7 +149,7 @@ describe('mount: lifespan fanned out to every app', () => {
     const log: string[] = [];
     const errors: string[] = [];
     const app = mount([['/a', lifespanApp('a', log)], ['/b', lifespanApp('b', log, 'shutdown')]], {
-      logger: { error: (m) => errors.push(m) },
+      logger: { ...silentLogger, error: (m) => errors.push(m) },
     });
     const { answers } = await runLifespan(app);
     expect(answers).toEqual(['lifespan.startup.complete', 'lifespan.shutdown.failed: app mounted at "/b": b cannot stop']);
@@ -157,32 +158,33 @@ describe('mount: lifespan fanned out to every app', () => {
   });
 });
 
-describe('LifespanDriver edge cases', () => {
+// mount() and toFetchHandler() drive each app's lifespan with the server layer's LifespanRunner.
+describe('LifespanRunner edge cases', () => {
   it('shuts down cleanly when the app\'s lifespan returned right after startup', async () => {
-    const driver = new LifespanDriver(async (scope, receive, send) => {
+    const runner = new LifespanRunner(async (scope, receive, send) => {
       if (scope.type !== 'lifespan') return;
       await receive();
       await send({ type: 'lifespan.startup.complete' });
     });
-    await driver.startup();
-    await driver.shutdown(); // nobody is listening any more: must not hang
-    expect(driver.speaksLifespan).toBe(true);
+    await runner.startup();
+    await runner.shutdown(); // nobody is listening any more: must not hang
+    expect(runner.supported).toBe(true);
   });
 
   it('has nothing to shut down after a failed startup', async () => {
-    const driver = new LifespanDriver(async (scope, receive, send) => {
+    const runner = new LifespanRunner(async (scope, receive, send) => {
       if (scope.type !== 'lifespan') return;
       await receive();
       await send({ type: 'lifespan.startup.failed', message: 'nope' });
     });
-    await expect(driver.startup()).rejects.toBeInstanceOf(LifespanFailed);
-    await expect(driver.shutdown()).resolves.toBeUndefined();
+    await expect(runner.startup()).rejects.toBeInstanceOf(LifespanStartupFailed);
+    await expect(runner.shutdown()).resolves.toBeUndefined();
   });
 
   it("in mode 'on', an app that raises during startup fails it", async () => {
-    const driver = new LifespanDriver(async () => {
+    const runner = new LifespanRunner(async () => {
       throw new Error('no lifespan here');
     }, { mode: 'on' });
-    await expect(driver.startup()).rejects.toThrow(/no lifespan here/);
+    await expect(runner.startup()).rejects.toThrow(/no lifespan here/);
   });
 });

@@ -1,12 +1,13 @@
 /**
  * Finds and imports the app named by `<file>[:<export>]`. Modules are loaded
- * through tsx, so `.ts` apps run without a build step (DESIGN decision 8).
+ * through tsx, so `.ts` apps run without a build step.
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ModuleRef } from '@tsgi/core';
-import { CliError, EXIT_FAILURE } from './errors.js';
+import { AppImportError, importExport } from '@tsgi/core/server';
+import { CliError, EXIT_FAILURE, EXIT_USAGE } from './errors.js';
 
 /** `<file>[:<export>]` split and resolved against the working directory. */
 export interface AppSpec {
@@ -53,18 +54,10 @@ export async function loadApp(spec: AppSpec): Promise<unknown> {
     register();
     tsxRegistered = true;
   }
-  let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(spec.path).href)) as Record<string, unknown>;
+    return await importExport({ module: spec.path, exportName: spec.exportName });
   } catch (e) {
-    const detail = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
-    throw new CliError(`error while importing ${spec.path}: ${detail}`, EXIT_FAILURE);
+    if (e instanceof AppImportError) throw new CliError(e.message, e.kind === 'import' ? EXIT_FAILURE : EXIT_USAGE);
+    throw e;
   }
-  if (!(spec.exportName in mod)) {
-    const names = Object.keys(mod).filter((k) => k !== '__esModule');
-    throw new CliError(
-      `module ${spec.path} has no export named "${spec.exportName}" (exports: ${names.length ? names.join(', ') : 'none'})`,
-    );
-  }
-  return mod[spec.exportName];
 }

@@ -5,6 +5,7 @@
  * @tsgi/uws through the bridge's fromFetchHandler.
  */
 import type { AsgiApplication, ModuleRef, ServerHandle } from '@tsgi/core';
+import { OptionError } from '@tsgi/core/server';
 import { fromFetchHandler, wsgiToAsgi, type FetchHandler, type FetchHandlerObject } from '@tsgi/bridge';
 import { serve as servePool, type PoolServeOptions } from '@tsgi/pool';
 import { canSharePort, loadBinding, serve as serveUws, type ServeOptions as UwsOptions } from '@tsgi/uws';
@@ -67,27 +68,26 @@ function poolOptions(config: ServeConfig): PoolServeOptions {
 }
 
 /**
- * serve() refuses options it cannot honor ("serve(): …") before binding anything: that is a usage
+ * serve() refuses options it cannot honor (an OptionError) before binding anything: that is a usage
  * error, reported under the flag (or variable) the user set rather than the option's name in code.
  */
 async function serveOrExplain(config: ServeConfig, start: () => Promise<ServerHandle>): Promise<ServerHandle> {
   try {
     return await start();
   } catch (e) {
-    if (e instanceof Error && /^serve\(\): /.test(e.message)) throw new CliError(inCliTerms(e.message.replace(/^serve\(\): /, ''), config));
+    if (e instanceof OptionError) throw new CliError(inCliTerms(e, config));
     throw e;
   }
 }
 
 /** `option 'timeoutKeepAlive' must be …; got number 5` as `--timeout-keep-alive must be …; got 5`. */
-function inCliTerms(message: string, config: ServeConfig): string {
-  const named = /^(?:option '(\w+)'|(\w+)(?= ))(.*)$/s.exec(message);
-  if (!named) return message;
-  const option = (named[1] ?? named[2])!;
-  const setBy = option === 'workers' && config.workersFrom === 'WEB_CONCURRENCY' ? 'WEB_CONCURRENCY' : flagOfOption(option);
-  if (setBy === undefined) return message;
-  // The flag's value was typed as text: show it as typed, not as a JS number.
-  return `${setBy}${named[3]!.replace(/; got number (\S+)$/, '; got $1')}`;
+function inCliTerms(e: OptionError, config: ServeConfig): string {
+  const setBy = e.option === 'workers' && config.workersFrom === 'WEB_CONCURRENCY' ? 'WEB_CONCURRENCY' : flagOfOption(e.option);
+  if (setBy === undefined) return e.message.replace(/^serve\(\): /, '');
+  if (e.rule === null) return `${setBy}${e.predicate}`;
+  // The flag's value was typed as text: show it as typed, not as a JS value.
+  const typed = typeof e.value === 'number' || typeof e.value === 'string' ? String(e.value) : JSON.stringify(e.value);
+  return `${setBy} must be ${e.rule}; got ${typed}`;
 }
 
 /**

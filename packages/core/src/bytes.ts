@@ -1,5 +1,5 @@
 /**
- * Byte strings (DESIGN decision 2): where Python has `bytes` in headers,
+ * Byte strings: where Python has `bytes` in headers,
  * `raw_path` and `query_string`, and where PEP 3333 has latin-1 "native
  * strings", tsgi uses JS strings whose code units are all <= 0xFF, one char
  * per byte. Bodies are Uint8Array. These helpers convert and validate.

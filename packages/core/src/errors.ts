@@ -45,3 +45,26 @@ export class ClientDisconnected extends Error {
 export function isClientDisconnected(e: unknown): e is ClientDisconnected {
   return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[DISCONNECTED] === true;
 }
+
+/** The app failed lifespan startup: it answered `lifespan.startup.failed` (its message is `appMessage`), or raised where that counts as failing. */
+export class LifespanStartupFailed extends Error {
+  override name = 'LifespanStartupFailed';
+  constructor(
+    /** The app's message ('' when it gave none, or the error's message when it raised). */
+    readonly appMessage: string,
+    cause?: unknown,
+  ) {
+    super(appMessage === '' ? 'the app answered lifespan.startup.failed without a message' : appMessage, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** The app failed lifespan shutdown: it answered `lifespan.shutdown.failed` (its message is `appMessage`), or raised. */
+export class LifespanShutdownFailed extends Error {
+  override name = 'LifespanShutdownFailed';
+  constructor(
+    readonly appMessage: string,
+    cause?: unknown,
+  ) {
+    super(appMessage === '' ? 'the app answered lifespan.shutdown.failed without a message' : appMessage, cause === undefined ? undefined : { cause });
+  }
+}

@@ -2,4 +2,5 @@
 export { serve } from './server/serve.js';
 export type { PoolServeOptions } from './server/options.js';
 export * from './runner/index.js';
-export * from './log.js';
+// The types of the `logger` and `logLevel` options; consoleLogger() and the rest are in @tsgi/core/server.
+export type { Logger, LogLevel } from '@tsgi/core/server';

@@ -1,5 +1,5 @@
 /**
- * The one module that loads uWebSockets.js (DESIGN decision 7). It prefers an
+ * The one module that loads uWebSockets.js. It prefers an
  * installed official `uWebSockets.js`, else the npm build
  * `@trufflesuite/uws-js-unofficial` (same API as uWebSockets.js v20.30), and
  * refuses to go on when only that package's slow JavaScript imitation

@@ -13,20 +13,29 @@ import { STATUS_CODES } from 'node:http';
 import {
   ClientDisconnected,
   HttpResponseCycle,
-  isClientDisconnected,
   ProtocolError,
   buildHttpScope,
-  isByteString,
   type HttpAction,
   type HttpReceiveEvent,
   type NormalizedHeaders,
   type Receive,
   type Send,
 } from '@tsgi/core';
+import {
+  RequestBodyQueue,
+  accessLine,
+  accessPrefix,
+  httpEnding,
+  runApp,
+  statusReason,
+  type AppExit,
+  type ReadControl,
+  type ServerContext,
+  type TrackedConnection,
+} from '@tsgi/core/server';
 import type { HttpRequest, HttpResponse } from './binding.js';
-import type { ServerContext, TrackedConnection } from './context.js';
-import { RequestBodyQueue, copyBytes, type ReadControl } from './flow-control.js';
-import { readRequestHead, type BodyInfo } from './request-head.js';
+import { copyBytes } from './copy-bytes.js';
+import { headRules, readRequestHead } from './request-head.js';
 
 const noop = (): void => {};
 
@@ -124,6 +133,8 @@ class HttpExchange implements TrackedConnection, ReadControl {
     hasBody: boolean,
     /** `client - "METHOD target HTTP/1.1"` for the access log, or null when it is off. */
     private readonly accessPrefix: string | null,
+    /** performance.now() when the request arrived, for the access log's duration. */
+    private readonly startedMs: number,
   ) {
     this.cycle = new HttpResponseCycle({ method, extensions: ctx.httpScope.extensions });
     this.body = new RequestBodyQueue(this, hasBody);
@@ -237,30 +248,15 @@ class HttpExchange implements TrackedConnection, ReadControl {
     }
   }
 
-  /** The app returned: finish what it left unfinished (asgi.app.return.*). */
-  appReturned(): void {
+  /** The app's run ended: carry out what the shared rules say (asgi.app.return.*). */
+  readonly appExited = (exit: AppExit): void => {
     this.ctx.connections.delete(this);
-    if (this.aborted) return;
-    const outcome = this.cycle.whenAppReturns();
-    if (outcome === 'complete') return;
-    if (outcome === 'respond_500' && !this.headWritten) {
-      this.ctx.logger.error('ASGI callable returned without starting response.');
-      this.respondError(500, 'Internal Server Error');
-    } else {
-      this.ctx.logger.error('ASGI callable returned without completing response.');
-      this.closeConnection();
-    }
-  }
-
-  /** The app raised: 500 if nothing went out yet, else close the connection; a disconnect escaping is quiet. */
-  appFailed(err: unknown): void {
-    this.ctx.connections.delete(this);
-    if (this.cycle.disconnected && isClientDisconnected(err)) return;
-    this.ctx.logger.error('Exception in ASGI application', err);
-    if (this.aborted || this.ended) return;
-    if (!this.headWritten) this.respondError(500, 'Internal Server Error');
+    const ending = httpEnding(this.cycle, exit);
+    if (ending.log !== null) this.ctx.logger.error(ending.log.message, ending.log.error);
+    if (ending.action === 'none' || this.aborted || this.ended) return;
+    if (ending.action === 'respond_500' && !this.headWritten) this.respondError(500);
     else this.closeConnection();
-  }
+  };
 
   // ---- Writing ------------------------------------------------------------
 
@@ -290,7 +286,7 @@ class HttpExchange implements TrackedConnection, ReadControl {
     if (extraContentLength !== null) res.writeHeader('content-length', String(extraContentLength));
     if (closeHeader && this.closeAfter) res.writeHeader('connection', 'close');
     this.headWritten = true;
-    if (this.accessPrefix !== null) this.ctx.logger.access(`${this.accessPrefix} ${start.status}`);
+    if (this.accessPrefix !== null) this.ctx.logger.access(accessLine(this.accessPrefix, start.status, this.startedMs));
   }
 
   /** A response without body bytes on the wire (HEAD, 204, 304). */
@@ -505,7 +501,8 @@ class HttpExchange implements TrackedConnection, ReadControl {
   }
 
   /** A fixed-body error response (nothing of the app's exception reaches the client). */
-  respondError(status: number, text: string, close = this.closeAfter): void {
+  respondError(status: number, close = this.closeAfter): void {
+    const text = statusReason(status);
     if (this.aborted || this.ended) return;
     this.start = { status, reason: null, headers: [['content-type', 'text/plain; charset=utf-8']], contentLength: null };
     this.res.cork(() => {
@@ -530,7 +527,7 @@ class HttpExchange implements TrackedConnection, ReadControl {
   private refuseBody(): void {
     this.ctx.logger.warning(`Request body larger than limitMaxBodySize (${this.ctx.options.limitMaxBodySize} bytes): refused.`);
     if (!this.headWritten) {
-      this.respondError(413, 'Payload Too Large', true);
+      this.respondError(413, true);
       this.aborted = true;
       this.cycle.disconnect();
       this.body.disconnect();
@@ -555,21 +552,9 @@ class HttpExchange implements TrackedConnection, ReadControl {
 }
 
 // Answers given without calling the app (limits, shutdown): fixed bodies, written inside the handler's own cork.
-function refuse(res: HttpResponse, status: number, text: string, close: boolean): void {
-  res.writeStatus(statusLine(status)).writeHeader('content-type', 'text/plain; charset=utf-8').end(text, close);
+function refuse(res: HttpResponse, status: number, close: boolean): void {
+  res.writeStatus(statusLine(status)).writeHeader('content-type', 'text/plain; charset=utf-8').end(statusReason(status), close);
 }
-
-// Runs once the app's promise settles; an internal error here must not become an unhandled rejection.
-function settle(exchange: HttpExchange, logger: ServerContext['logger'], err: unknown, failed: boolean): void {
-  try {
-    if (failed) exchange.appFailed(err);
-    else exchange.appReturned();
-  } catch (e) {
-    logger.error('Internal error after the ASGI application finished', e);
-  }
-}
-
-const bodyInfo: BodyInfo = { contentLength: -1, chunked: false, fault: null };
 
 /** The uWS route handler for every HTTP request of one server. */
 export function createHttpHandler(ctx: ServerContext): (res: HttpResponse, req: HttpRequest) => void {
@@ -578,34 +563,34 @@ export function createHttpHandler(ctx: ServerContext): (res: HttpResponse, req: 
   return (res, req) => {
     let ex: HttpExchange | undefined;
     try {
+      const startedMs = options.accessLog ? performance.now() : 0;
       if (connections.closing) {
-        refuse(res, 503, 'Service Unavailable', true);
+        refuse(res, 503, true);
         return;
       }
-      const head = readRequestHead(req, res, ctx, bodyInfo);
-      if (bodyInfo.fault !== null) {
+      const head = readRequestHead(req, res, ctx);
+      const rules = headRules();
+      if (rules.fault !== null) {
         // Refused before the app runs; closing drops whatever uWS made of the rest of the stream.
-        logger.warning(`Invalid HTTP request received: ${bodyInfo.fault.reason}.`);
-        refuse(res, bodyInfo.fault.status, bodyInfo.fault.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request', true);
+        logger.warning(`Invalid HTTP request received: ${rules.fault.reason}.`);
+        refuse(res, rules.fault.status, true);
         return;
       }
       const limit = options.limitConcurrency;
       if (limit !== null && connections.size >= limit) {
         logger.warning('Exceeded concurrency limit.');
-        refuse(res, 503, 'Service Unavailable', false);
+        refuse(res, 503, false);
         return;
       }
       const maxBody = options.limitMaxBodySize;
-      if (maxBody !== null && bodyInfo.contentLength > maxBody) {
-        logger.warning(`Request body of ${bodyInfo.contentLength} bytes is larger than limitMaxBodySize (${maxBody}): refused.`);
-        refuse(res, 413, 'Payload Too Large', true);
+      if (maxBody !== null && rules.contentLength > maxBody) {
+        logger.warning(`Request body of ${rules.contentLength} bytes is larger than limitMaxBodySize (${maxBody}): refused.`);
+        refuse(res, 413, true);
         return;
       }
-      const hasBody = bodyInfo.chunked || bodyInfo.contentLength > 0;
-      const accessPrefix = options.accessLog
-        ? `${head.client === null ? '-' : `${head.client[0]}:${head.client[1]}`} - "${head.method} ${isByteString(head.target) ? head.target : '?'} HTTP/1.1"`
-        : null;
-      const exchange = new HttpExchange(ctx, res, head.method, hasBody, accessPrefix);
+      const hasBody = rules.chunked || rules.contentLength > 0;
+      const prefix = options.accessLog ? accessPrefix(head.client, head.method, head.target, '1.1') : null;
+      const exchange = new HttpExchange(ctx, res, head.method, hasBody, prefix, startedMs);
       ex = exchange;
       res.onAborted(() => {
         try {
@@ -624,23 +609,13 @@ export function createHttpHandler(ctx: ServerContext): (res: HttpResponse, req: 
         });
       }
       connections.add(exchange);
-      const scope = buildHttpScope(head, ctx.httpScope);
-      let running: Promise<void>;
-      try {
-        running = app(scope, exchange.receive as Receive, exchange.send);
-      } catch (e) {
-        running = Promise.reject(e);
-      }
-      running.then(
-        () => settle(exchange, logger, undefined, false),
-        (e: unknown) => settle(exchange, logger, e, true),
-      );
+      runApp(app, buildHttpScope(head, ctx.httpScope), exchange.receive as Receive, exchange.send, exchange.appExited, logger);
     } catch (e) {
       logger.error('Internal error while handling a request', e);
-      if (ex !== undefined) ex.respondError(500, 'Internal Server Error');
+      if (ex !== undefined) ex.respondError(500);
       else {
         try {
-          refuse(res, 500, 'Internal Server Error', true);
+          refuse(res, 500, true);
         } catch {
           // The response was already answered or aborted: nothing more to do.
         }

@@ -3,64 +3,16 @@
  * entry, because an HttpRequest is valid only during the synchronous route
  * handler. Shared by the HTTP handler and the WebSocket upgrade handler.
  */
-import { applyProxyHeaders, type RequestHead } from '@tsgi/core';
+import type { RequestHead } from '@tsgi/core';
+import { applyProxyHeaders, HeadRules, type ServerContext } from '@tsgi/core/server';
 import type { HttpRequest, HttpResponse } from './binding.js';
-import type { ServerContext } from './context.js';
 
-/** What the head says about the request body, and whether it must be refused before the app runs. */
-export interface BodyInfo {
-  /** Content-Length, or -1 when absent (or unparseable). */
-  contentLength: number;
-  /** Transfer-Encoding was present (a chunked body). */
-  chunked: boolean;
-  /** A head uWebSockets.js let through but RFC 9112 says to refuse (the answer to give), else null. */
-  fault: HeadFault | null;
-}
-
-/** Why a request head is refused: its status and the rule it broke. */
-export interface HeadFault {
-  status: 400 | 431;
-  reason: string;
-}
-
-/**
- * The largest request head (method, target and header fields) accepted, in
- * bytes: node:http's default and h11's (so uvicorn's). uWebSockets.js v20.30
- * itself takes heads of a few hundred KiB.
- */
-export const MAX_HEAD_BYTES = 16 * 1024;
-
-// req.forEach takes a callback: a module-level collector avoids a closure per request.
+// req.forEach takes a callback: module-level state avoids a closure per request.
 let collected: Array<[string, string]> = [];
-let contentLength = -1;
-let contentLengthText: string | null = null;
-let chunked = false;
-let hosts = 0;
-let headBytes = 0;
-let fault: HeadFault | null = null;
-let proxyHeader = false;
+const rules = new HeadRules();
 function collectHeader(name: string, value: string): void {
   collected.push([name, value]);
-  headBytes += name.length + value.length + 4;
-  if (name === 'content-length') {
-    // uWS frames the body by the first field; a second that disagrees is a smuggling shape.
-    if (contentLengthText !== null && contentLengthText !== value) fault ??= { status: 400, reason: 'Content-Length fields that disagree (RFC 9112 section 6.3)' };
-    contentLengthText = value;
-    if (/^\d{1,15}$/.test(value)) contentLength = Number(value);
-    else {
-      // Signed, hex, list-valued, overflowing: uWS would hand the app an empty body and keep reading.
-      contentLength = -1;
-      fault ??= { status: 400, reason: `an invalid Content-Length (RFC 9112 section 6.3): ${JSON.stringify(value.slice(0, 40))}` };
-    }
-  } else if (name === 'transfer-encoding') {
-    // uWS decodes any Transfer-Encoding as chunked: only a single plain "chunked" means that.
-    if (chunked || value.toLowerCase() !== 'chunked') fault ??= { status: 400, reason: `Transfer-Encoding other than one "chunked" (RFC 9112 section 6.1): ${JSON.stringify(value.slice(0, 40))}` };
-    chunked = true;
-  } else if (name === 'host') {
-    if (++hosts > 1) fault ??= { status: 400, reason: 'more than one Host field (RFC 9112 section 3.2)' };
-  } else if (name === '') {
-    fault ??= { status: 400, reason: 'an empty field name (RFC 9110 section 5.1)' };
-  } else if (name === 'forwarded' || name.startsWith('x-forwarded-')) proxyHeader = true;
+  rules.field(name, value);
 }
 
 // Peers repeat: their IPv4 text is remembered by its 32-bit value (bounded).
@@ -118,33 +70,25 @@ function isMappedIpv4(b: Uint8Array): boolean {
 
 /**
  * Copies method, target, headers and peer out of `req`/`res` into a
- * RequestHead (with proxy headers applied when trusted). uWebSockets.js
- * answers only HTTP/1.1 requests, so httpVersion is always '1.1'; it gives no
- * peer port, so client is [address, 0].
+ * RequestHead (with proxy headers applied when trusted), and checks the head
+ * with the shared HeadRules: read `headRules()` for the fault and the body's
+ * framing before the next request. uWebSockets.js answers only HTTP/1.1
+ * requests, so httpVersion is always '1.1'; it gives no peer port, so client
+ * is [address, 0].
  */
-export function readRequestHead(req: HttpRequest, res: HttpResponse, ctx: ServerContext, body?: BodyInfo): RequestHead {
-  collected = [];
-  contentLength = -1;
-  contentLengthText = null;
-  chunked = false;
-  hosts = 0;
-  headBytes = 0;
-  fault = null;
-  proxyHeader = false;
-  req.forEach(collectHeader);
-  const headers = collected;
-  collected = [];
+export function readRequestHead(req: HttpRequest, res: HttpResponse, ctx: ServerContext): RequestHead {
   const url = req.getUrl();
   const query = req.getQuery() as string | undefined;
-  if (body !== undefined) {
-    body.contentLength = contentLength;
-    body.chunked = chunked;
-    headBytes += url.length + (query === undefined ? 0 : query.length + 1);
-    body.fault = headBytes > MAX_HEAD_BYTES ? { status: 431, reason: `a request head over ${MAX_HEAD_BYTES} bytes` } : fault;
-  }
+  const method = req.getCaseSensitiveMethod();
+  rules.begin('1.1', method.length + url.length + (query === undefined ? 0 : query.length + 1) + 11);
+  collected = [];
+  req.forEach(collectHeader);
+  rules.end();
+  const headers = collected;
+  collected = [];
   const address = ctx.options.uds === null ? remoteAddress(res) : '';
   const head: RequestHead = {
-    method: req.getCaseSensitiveMethod(),
+    method,
     target: query === undefined ? url : `${url}?${query}`,
     httpVersion: '1.1',
     headers,
@@ -153,6 +97,11 @@ export function readRequestHead(req: HttpRequest, res: HttpResponse, ctx: Server
     scheme: 'http',
   };
   const trusted = ctx.options.trustedHosts;
-  if (trusted !== null && proxyHeader) applyProxyHeaders(head, trusted);
+  if (trusted !== null && rules.proxyHeader) applyProxyHeaders(head, trusted);
   return head;
+}
+
+/** The rules of the head readRequestHead() read last: its fault, Content-Length and chunked framing. */
+export function headRules(): Readonly<HeadRules> {
+  return rules;
 }

@@ -32,21 +32,19 @@ import {
   ClientDisconnected,
   WebSocketCycle,
   buildWebSocketScope,
-  isClientDisconnected,
   type ByteString,
   type Extensions,
+  type Receive,
   type Send,
   type WebSocketReceiveEventUnion,
   type WebSocketAction,
   type WebSocketScope,
   type WebSocketSendEventUnion,
 } from '@tsgi/core';
+import { Keepalive, WebSocketInbox, runApp, websocketEnding, type AppExit, type ServerContext, type TrackedConnection } from '@tsgi/core/server';
 import type { HttpResponse, WebSocket, WebSocketBehavior, us_socket_context_t } from './binding.js';
-import type { ServerContext, TrackedConnection } from './context.js';
-import { copyBytes } from './flow-control.js';
+import { copyBytes } from './copy-bytes.js';
 import { readRequestHead } from './request-head.js';
-import { Keepalive } from './websocket-keepalive.js';
-import { WebSocketInbox } from './websocket-inbox.js';
 
 /** Knobs below the uvicorn-level options (ServerContext.options); defaults suit most servers. */
 export interface WebSocketTuning {
@@ -227,16 +225,7 @@ export class WsConnection implements TrackedConnection {
     const receive = (): Promise<WebSocketReceiveEventUnion> => this.inbox.receive();
     // The app may hand send() any event; the cycle rejects those a websocket scope cannot take.
     const send = ((event: WebSocketSendEventUnion): Promise<void> => this.send(event)) as Send;
-    let result: Promise<void>;
-    try {
-      result = Promise.resolve(this.ctx.app(this.scope, receive, send));
-    } catch (e) {
-      result = Promise.reject(e);
-    }
-    result.then(
-      () => this.appReturned(null),
-      (e: unknown) => this.appReturned(e),
-    );
+    runApp(this.ctx.app, this.scope, receive as Receive, send, (exit) => this.appExited(exit), this.ctx.logger);
   }
 
   // ---- the app's send() ---------------------------------------------------
@@ -415,35 +404,34 @@ export class WsConnection implements TrackedConnection {
 
   // ---- the app's end -----------------------------------------------------
 
-  private appReturned(error: unknown): void {
+  private appExited(exit: AppExit): void {
     this.appDone = true;
+    const ending = websocketEnding(this.cycle, exit, this.scope.path);
+    if (ending.log !== null) this.ctx.logger.error(ending.log.message, ending.log.error);
     try {
-      if (error !== null && !isClientDisconnected(error)) {
-        this.ctx.logger.error(`Exception in ASGI application (websocket ${this.scope.path})`, error);
-        if (this.res !== null) {
-          // Before the handshake was answered (or mid denial response): a 500, as uvicorn.
-          const res = this.res;
-          this.res = null;
-          if (this.cycle.state === 'responding') res.close();
-          else res.cork(() => res.writeStatus('500 Internal Server Error').writeHeader('content-type', 'text/plain; charset=utf-8').end('Internal Server Error', true));
-        } else {
-          this.ws?.end(CLOSE_INTERNAL_ERROR, 'Internal Server Error');
-        }
-      } else {
-        switch (this.cycle.whenAppReturns()) {
-          case 'deny_403':
-            if (this.res !== null) this.respond(403, [], EMPTY_BODY);
-            break;
-          case 'close_1000':
-            this.ws?.end(1000, '');
-            break;
-          case 'abort':
-            this.res?.close();
+      switch (ending.action) {
+        case 'respond_500':
+          if (this.res !== null) {
+            const res = this.res;
             this.res = null;
-            break;
-          case 'complete':
-            break;
-        }
+            res.cork(() => res.writeStatus('500 Internal Server Error').writeHeader('content-type', 'text/plain; charset=utf-8').end('Internal Server Error', true));
+          }
+          break;
+        case 'deny_403':
+          if (this.res !== null) this.respond(403, [], EMPTY_BODY);
+          break;
+        case 'close_1000':
+          this.ws?.end(1000, '');
+          break;
+        case 'close_1011':
+          this.ws?.end(CLOSE_INTERNAL_ERROR, 'Internal Server Error');
+          break;
+        case 'abort':
+          this.res?.close();
+          this.res = null;
+          break;
+        case 'none':
+          break;
       }
     } catch (e) {
       this.ctx.logger.error('internal error while ending a WebSocket', e);

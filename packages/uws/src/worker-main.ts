@@ -4,10 +4,10 @@
  * gracefully when told to.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import type { ModuleRef } from '@tsgi/core';
-import { consoleLogger } from './logger.js';
+import type { AsgiApplication, ModuleRef } from '@tsgi/core';
+import { consoleLogger, importApp, type RunningServer } from '@tsgi/core/server';
 import { resolveOptions, type ServeOptions } from './options.js';
-import { importApp, startServer, type RunningServer } from './server.js';
+import { startServer } from './server.js';
 
 /** The data a worker is started with. */
 export interface WorkerData {
@@ -50,7 +50,7 @@ export async function runWorker(): Promise<void> {
   try {
     const resolved = resolveOptions({ ...data.options, port: data.port, workers: 1 });
     const logger = consoleLogger(resolved.logLevel, `[worker ${threadId}] `);
-    const app = await importApp(data.ref);
+    const app = await importApp<AsgiApplication>(data.ref, 'ASGI-TS');
     const handle = await startServer(app, resolved, logger);
     server = handle;
     const listening = 'port' in handle.address ? handle.address.port : 0;

@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ModuleRef, ServerHandle } from '@tsgi/core';
 import { canSharePort, loadBinding } from './binding.js';
-import type { Logger } from './logger.js';
+import { OptionError, type Logger } from '@tsgi/core/server';
 import type { ResolvedOptions, ServeOptions } from './options.js';
 import type { WorkerData, WorkerMessage } from './worker-main.js';
 
@@ -22,12 +22,14 @@ const RESPAWN_DELAY_MS = 1000;
 /** Serves the app on `resolved.workers` worker threads. */
 export async function serveWorkers(ref: ModuleRef, options: ServeOptions, resolved: ResolvedOptions, logger: Logger): Promise<ServerHandle> {
   if (resolved.uds !== null) {
-    throw new TypeError('serve(): workers > 1 cannot share a unix socket with uWebSockets.js; use host/port, or one worker per socket');
+    throw OptionError.conflict('workers', resolved.workers, ' > 1 cannot share a unix socket with uWebSockets.js; use host/port, or one worker per socket');
   }
   const { packageName } = loadBinding(); // fail here, with the clear message, rather than in every worker
   if (!(await canSharePort())) {
-    throw new Error(
-      `serve(): workers > 1 needs a uWebSockets.js build whose listening sockets can share a port (SO_REUSEPORT); ` +
+    throw OptionError.conflict(
+      'workers',
+      resolved.workers,
+      ` > 1 needs a uWebSockets.js build whose listening sockets can share a port (SO_REUSEPORT); ` +
         `the loaded ${packageName} cannot. Run one worker per process behind a load balancer, or install a uWebSockets.js build that can.`,
     );
   }

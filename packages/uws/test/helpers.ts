@@ -1,7 +1,8 @@
 /** Shared helpers for the @tsgi/uws tests: a recording logger, a server per test, and a raw HTTP/1.1 client. */
 import { connect, type Socket } from 'node:net';
 import type { AsgiApplication, ServerHandle } from '@tsgi/core';
-import { serve, type Logger, type ServeOptions } from '@tsgi/uws';
+import type { Logger } from '@tsgi/core/server';
+import { serve, type ServeOptions } from '@tsgi/uws';
 
 export interface LogRecord {
   level: 'debug' | 'info' | 'warning' | 'error' | 'access';

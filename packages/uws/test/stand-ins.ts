@@ -7,7 +7,7 @@
  */
 import type { AsgiApplication } from '@tsgi/core';
 import type { HttpRequest } from '../src/binding.js';
-import { ConnectionTracker, type ServerContext } from '../src/context.js';
+import { ConnectionTracker, type ServerContext } from '@tsgi/core/server';
 import { resolveOptions } from '../src/options.js';
 import { HTTP_EXTENSIONS } from '../src/server.js';
 

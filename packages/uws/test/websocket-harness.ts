@@ -6,8 +6,7 @@
 import type { AsgiApplication, Receive, Send, WebSocketReceiveEventUnion } from '@tsgi/core';
 import { WebSocket } from 'ws';
 import { loadBinding, type us_listen_socket } from '../src/binding.js';
-import { ConnectionTracker, type ServerContext } from '../src/context.js';
-import type { Logger } from '../src/logger.js';
+import { ConnectionTracker, type Logger, type ServerContext } from '@tsgi/core/server';
 import { resolveOptions, type ServeOptions } from '../src/options.js';
 import { createWebSocketBehavior, type WebSocketTuning } from '../src/websocket.js';
 

@@ -51,7 +51,7 @@ describe('workers', () => {
     await expect(serve(async () => {}, { workers: 2 })).rejects.toThrow(/module reference/);
     await expect(serve({ module: fixture }, { workers: 2, uds: '/tmp/x.sock' })).rejects.toThrow(/unix socket/);
     await expect(serve({ module: fixture, exportName: 'notAnApp' }, { port: 0, logger: recordingLogger() })).rejects.toThrow(
-      /no export 'notAnApp' that is an ASGI application/,
+      /no function export "notAnApp" that is a ASGI-TS app/,
     );
   }, 30_000);
 });

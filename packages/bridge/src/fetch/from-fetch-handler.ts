@@ -15,10 +15,11 @@ import {
   type Scope,
   type Send,
 } from '@tsgi/core';
+import { consoleLogger, type Logger } from '@tsgi/core/server';
 import { hasRequestBody, InboundBody, ResponseProgress } from '../inbound-body.js';
 import { answerLifespan } from '../lifespan.js';
+import { refuseWebSocket, sendPlainAnswer } from '../own-answers.js';
 import { responseStart } from '../response-start.js';
-import { consoleLogger, type BridgeLogger } from '../logger.js';
 import { requestUrl } from './url.js';
 
 /** A fetch-style handler: what Hono's `app.fetch`, Deno.serve and Bun.serve take. */
@@ -31,8 +32,8 @@ export interface FetchHandlerObject {
 
 /** Options of fromFetchHandler. */
 export interface FromFetchHandlerOptions {
-  /** Where handler errors are logged (default: console). */
-  logger?: BridgeLogger;
+  /** Where handler errors are logged (default: the console). */
+  logger?: Logger;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -58,14 +59,13 @@ export function fromFetchHandler(handler: FetchHandler | FetchHandlerObject, opt
       : typeof handler === 'object' && handler !== null && typeof handler.fetch === 'function'
         ? (request) => handler.fetch(request)
         : invalidHandler(handler);
-  const logger = options.logger ?? consoleLogger;
+  const logger = options.logger ?? consoleLogger();
 
   return async function fetchHandlerApp(scope: Scope, receive: Receive, send: Send): Promise<void> {
     if (scope.type === 'http') return serveHttp(fetch, scope, receive, send, logger);
     if (scope.type === 'lifespan') return answerLifespan(receive, send);
     // A fetch handler has no WebSocket API: refuse the handshake cleanly.
-    await receive();
-    await send({ type: 'websocket.close', code: 1000 });
+    return refuseWebSocket(receive, send);
   };
 }
 
@@ -73,7 +73,7 @@ function invalidHandler(handler: unknown): never {
   throw new TypeError(`fromFetchHandler() needs a function (request) => Response or an object with a fetch method; got ${typeof handler}`);
 }
 
-async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive, send: Send, logger: BridgeLogger): Promise<void> {
+async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive, send: Send, logger: Logger): Promise<void> {
   const progress = new ResponseProgress();
   const inbound = new InboundBody(receive, () => progress.done);
   const withBody = !NO_BODY_METHODS.has(scope.method) && hasRequestBody(scope.headers);
@@ -93,12 +93,12 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
   } catch (e) {
     // The fetch API refuses CONNECT, TRACE and TRACK outright: a method this server does not implement.
     if (FORBIDDEN_METHODS.has(scope.method.toUpperCase())) {
-      await sendSimple(send, 501, 'Not Implemented');
+      await sendPlainAnswer(send, 501);
       return;
     }
     // Any other request the fetch API cannot represent (e.g. an unparsable Host) is the client's fault.
-    logger.warning?.(`fromFetchHandler: cannot build a Request for ${scope.method} ${scope.path}: ${String(e)}`);
-    await sendSimple(send, 400, 'Bad Request');
+    logger.warning(`fromFetchHandler: cannot build a Request for ${scope.method} ${scope.path}: ${String(e)}`);
+    await sendPlainAnswer(send, 400);
     return;
   }
   if (!withBody) inbound.watch();
@@ -112,7 +112,7 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
   } catch (e) {
     if (inbound.aborted) return; // the client left: nobody to answer
     logger.error(`fromFetchHandler: the handler failed for ${scope.method} ${scope.path}`, e);
-    await sendSimple(send, 500, 'Internal Server Error');
+    await sendPlainAnswer(send, 500);
     return;
   }
   if (inbound.aborted) {
@@ -185,21 +185,4 @@ export function responseHeaders(headers: Headers): Array<[ByteString, ByteString
 // Header values with chars > 0xFF go out as their UTF-8 bytes, as browsers send them.
 function toByteString(value: string): ByteString {
   return isByteString(value) ? value : utf8ToLatin1(value);
-}
-
-async function sendSimple(send: Send, status: number, text: string): Promise<void> {
-  const body = new TextEncoder().encode(text);
-  try {
-    await send({
-      type: 'http.response.start',
-      status,
-      headers: [
-        ['content-type', 'text/plain; charset=utf-8'],
-        ['content-length', String(body.byteLength)],
-      ],
-    });
-    await send({ type: 'http.response.body', body, more_body: false });
-  } catch (e) {
-    if (!isClientDisconnected(e)) throw e;
-  }
 }

@@ -13,16 +13,15 @@ import {
   ClientDisconnected,
   HttpResponseCycle,
   buildHttpScope,
-  isClientDisconnected,
   type AsgiApplication,
   type ByteString,
   type Extensions,
   type HttpReceiveEvent,
   type RequestHead,
+  type Scope,
   type SendEvent,
 } from '@tsgi/core';
-import { LifespanDriver } from '../lifespan.js';
-import { consoleLogger, type BridgeLogger } from '../logger.js';
+import { consoleLogger, httpEnding, LifespanRunner, runApp, statusReason, type AppExit, type Logger } from '@tsgi/core/server';
 import { ResponseBody } from './response-body.js';
 
 /**
@@ -44,16 +43,16 @@ export interface ToFetchHandlerOptions {
   highWaterMark?: number;
   /** Lifespan mode of startup(): 'auto' (default: an app that raises just has no lifespan) or 'on'. */
   lifespan?: 'auto' | 'on';
-  /** Where app exceptions are logged (default: console); they never reach the client. */
-  logger?: BridgeLogger;
+  /** Where app exceptions (default: the console) and lifespan lines (default: nowhere) are logged; they never reach the client. */
+  logger?: Logger;
 }
 
 /** A fetch handler for an ASGI app, with the app's lifespan for hosts that have none. */
 export interface AsgiFetchHandler {
   (request: Request, info?: FetchConnectionInfo): Promise<Response>;
-  /** Runs the app's lifespan startup; call once before serving (rejects with LifespanFailed). */
+  /** Runs the app's lifespan startup; call once before serving (rejects with LifespanStartupFailed, its `appMessage` the app's). */
   startup(): Promise<void>;
-  /** Runs the app's lifespan shutdown; call once after serving. */
+  /** Runs the app's lifespan shutdown; call once after serving (rejects with LifespanShutdownFailed). */
   shutdown(): Promise<void>;
   /** The lifespan state; each request scope gets a shallow copy. */
   readonly state: Record<string, unknown>;
@@ -80,8 +79,8 @@ export function toFetchHandler(app: AsgiApplication, options: ToFetchHandlerOpti
     throw new TypeError(`rootPath must be '' or start with '/' and not end with '/'; got ${JSON.stringify(rootPath)}`);
   }
   const highWaterMark = options.highWaterMark ?? 0;
-  const logger = options.logger ?? consoleLogger;
-  const lifespan = new LifespanDriver(app, { mode: options.lifespan ?? 'auto' });
+  const logger = options.logger ?? consoleLogger();
+  const lifespan = new LifespanRunner(app, { mode: options.lifespan ?? 'auto', logger: options.logger });
 
   const handler = ((request: Request, info?: FetchConnectionInfo) => {
     const url = new URL(request.url);
@@ -96,7 +95,7 @@ export function toFetchHandler(app: AsgiApplication, options: ToFetchHandlerOpti
       scheme: url.protocol === 'https:' ? 'https' : 'http',
     };
     const scope = buildHttpScope(head, { rootPath, state: lifespan.state, extensions: FETCH_EXTENSIONS });
-    return new FetchExchange(app, request, highWaterMark, logger, `${scope.method} ${scope.path}`).run(scope);
+    return new FetchExchange(app, request, highWaterMark, logger).run(scope);
   }) as AsgiFetchHandler;
   handler.startup = () => lifespan.startup();
   handler.shutdown = () => lifespan.shutdown();
@@ -139,23 +138,19 @@ class FetchExchange {
     private readonly app: AsgiApplication,
     private readonly request: Request,
     private readonly highWaterMark: number,
-    private readonly logger: BridgeLogger,
-    private readonly tag: string,
+    private readonly logger: Logger,
   ) {
     this.cycle = new HttpResponseCycle({ method: request.method, extensions: FETCH_EXTENSIONS });
     this.reader = request.body === null ? null : request.body.getReader();
     this.gone = new Promise<void>((resolve) => (this.markGone = resolve));
   }
 
-  run(scope: Parameters<AsgiApplication>[0]): Promise<Response> {
+  run(scope: Scope): Promise<Response> {
     const response = new Promise<Response>((resolve) => (this.resolveResponse = resolve));
     const signal = this.request.signal;
     if (signal.aborted) this.disconnect();
     else signal.addEventListener('abort', this.onAbort, { once: true });
-    void this.app(scope, this.receive, this.send).then(
-      () => this.onAppReturn(),
-      (error: unknown) => this.onAppError(error),
-    );
+    runApp(this.app, scope, this.receive, this.send, this.onExit, this.logger);
     return response;
   }
 
@@ -234,28 +229,23 @@ class FetchExchange {
     if (this.reader !== null && !this.bodyDone) void this.reader.cancel().catch(() => {});
   }
 
-  private onAppReturn(): void {
-    const outcome = this.cycle.whenAppReturns();
-    if (outcome === 'complete') return;
-    if (outcome === 'respond_500') {
-      if (!this.disconnected) this.logger.error(`toFetchHandler: ${this.tag}: the app returned without sending a response [asgi.app.return.1]`);
+  /** The app's run ended: the server layer decides what that means (httpEnding), this carries it out on the Response. */
+  private readonly onExit = (exit: AppExit): void => {
+    const ending = httpEnding(this.cycle, exit);
+    if (ending.log !== null) this.logger.error(ending.log.message, ending.log.error);
+    if (ending.action === 'respond_500' && !this.responded) {
       this.respond(internalError());
-    } else {
-      if (!this.disconnected) this.logger.error(`toFetchHandler: ${this.tag}: the app returned before the response body was complete [asgi.app.return.2]`);
-      this.body?.error(new Error('the ASGI app returned before completing the response'));
+    } else if (ending.action !== 'none') {
+      // Cut: the reader of the body sees it fail, as a client sees a cut connection.
+      this.body?.error(exit.raised ? exit.error : new Error('the ASGI app returned before completing the response'));
+    } else if (!this.responded) {
+      // Only a client that left gets here unanswered; the runtime still awaits a Response.
+      this.respond(internalError());
     }
     this.done();
-  }
-
-  private onAppError(error: unknown): void {
-    const quiet = isClientDisconnected(error) && this.disconnected;
-    if (!quiet) this.logger.error(`toFetchHandler: ${this.tag}: the app raised`, error);
-    if (!this.responded) this.respond(internalError());
-    else this.body?.error(error);
-    this.done();
-  }
+  };
 }
 
 function internalError(): Response {
-  return new Response('Internal Server Error', { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  return new Response(statusReason(500), { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });
 }

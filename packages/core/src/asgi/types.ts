@@ -1,8 +1,8 @@
 /**
  * ASGI-TS types: the scopes and events of the ASGI 3.0 spec (HTTP and
  * WebSocket at spec_version 2.5, lifespan at 2.0, and the official
- * extensions). Keys are exactly the spec's (DESIGN decision 1); byte strings
- * are latin-1 JS strings, bodies are Uint8Array (decision 2).
+ * extensions). Keys are exactly the spec's; byte strings
+ * are latin-1 JS strings, bodies are Uint8Array.
  */
 import type { ByteString } from '../bytes.js';
 

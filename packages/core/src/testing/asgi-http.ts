@@ -11,6 +11,7 @@ import { STATUS_CODES } from 'node:http';
 import { promisify } from 'node:util';
 import type { ByteString } from '../bytes.js';
 import { ClientDisconnected, isClientDisconnected, ProtocolError } from '../errors.js';
+import { httpEnding, RETURNED, type AppExit } from '../server/app-run.js';
 import { HttpResponseCycle, type HttpAction } from '../asgi/http-cycle.js';
 import type { AsgiApplication, HttpReceiveEvent, HttpScope, Receive, Send, SendEvent } from '../asgi/types.js';
 import { deferred, Rendezvous, type Deferred } from './channel.js';
@@ -113,36 +114,43 @@ export class HttpExchange {
   }
 
   private async run(app: AsgiApplication, scope: HttpScope): Promise<void> {
-    let failure: { error: unknown } | null = null;
+    let exit: AppExit = RETURNED;
     try {
       await app(scope, this.receive as Receive, this.send as Send);
     } catch (error) {
-      failure = { error };
+      exit = { raised: true, error };
     }
-    this.finish(failure);
+    this.finish(exit);
   }
 
-  // Turns how the app ended into what the test sees: a head, a body end, or an error.
-  private finish(failure: { error: unknown } | null): void {
-    const outcome = this.cycle.whenAppReturns();
-    if (failure !== null && !(this.disconnected !== null && isClientDisconnected(failure.error))) {
-      if (this.raise) return this.fail(failure.error);
-      if (outcome === 'respond_500') return this.internalError();
-      if (outcome === 'abort') {
-        return this.fail(new IncompleteResponseError('the app raised after starting the response; a server would close the connection', { cause: failure.error }));
+  /**
+   * Turns how the app ended into what the test sees (a head, a body end, or
+   * an error), by the servers' own rules (httpEnding): a 500 where a server
+   * answers one, an IncompleteResponseError where it cuts the connection.
+   * With raiseServerExceptions the test hears the app's error, or the rule
+   * it broke, instead.
+   */
+  private finish(exit: AppExit): void {
+    const ending = httpEnding(this.cycle, exit);
+    if (ending.log !== null && exit.raised) {
+      if (this.raise) return this.fail(exit.error);
+      if (ending.action === 'respond_500') {
+        // The test heard the head at http.response.start: past that point a server can only cut the connection.
+        if (!this.cycle.started) return this.internalError();
+        return this.fail(new IncompleteResponseError('the app raised after starting the response; a server would close the connection', { cause: exit.error }));
       }
     }
-    if (this.disconnected !== null && outcome !== 'complete') return this.fail(this.disconnected.reason);
-    if (outcome === 'respond_500') {
-      // A server answers 500; with raiseServerExceptions the test hears which rule the app broke instead.
-      if (this.raise) return this.fail(new ProtocolError('asgi.app.return.1', 'the app returned without sending http.response.start; a server answers 500'));
-      return this.internalError();
+    if (this.disconnected !== null && !this.cycle.finished) return this.fail(this.disconnected.reason);
+    switch (ending.action) {
+      case 'respond_500':
+        if (this.raise) return this.fail(new ProtocolError('asgi.app.return.1', 'the app returned without sending http.response.start; a server answers 500'));
+        return this.internalError();
+      case 'abort':
+        if (this.raise) return this.fail(new ProtocolError('asgi.app.return.2', 'the app returned before its final http.response.body; a server closes the connection'));
+        return this.fail(new IncompleteResponseError('the app returned before its final http.response.body; a server would close the connection'));
+      case 'none':
+        this.pipe.end();
     }
-    if (outcome === 'abort') {
-      if (this.raise) return this.fail(new ProtocolError('asgi.app.return.2', 'the app returned before its final http.response.body; a server closes the connection'));
-      return this.fail(new IncompleteResponseError('the app returned before its final http.response.body; a server would close the connection'));
-    }
-    this.pipe.end();
   }
 
   private fail(error: unknown): void {

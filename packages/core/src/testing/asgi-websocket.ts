@@ -6,7 +6,7 @@
  * connection to a tsgi server.
  */
 import type { ByteString } from '../bytes.js';
-import { isClientDisconnected } from '../errors.js';
+import { RETURNED, websocketEnding, type AppExit } from '../server/app-run.js';
 import { isSendableCloseCode } from '../asgi/events.js';
 import { WebSocketCycle, type WebSocketAction } from '../asgi/websocket-cycle.js';
 import type {
@@ -118,61 +118,54 @@ export class WebSocketConnection {
   }
 
   private async run(app: AsgiApplication, scope: WebSocketScope): Promise<void> {
-    let failure: { error: unknown } | null = null;
+    let exit: AppExit = RETURNED;
     try {
       await app(scope, this.receive as Receive, this.send as Send);
     } catch (error) {
-      failure = { error };
+      exit = { raised: true, error };
     }
-    this.finish(failure);
+    this.finish(exit, scope.path);
   }
 
-  // Turns how the app ended into what the test sees, as a server would turn it into frames or HTTP.
-  private finish(failure: { error: unknown } | null): void {
-    const outcome = this.cycle.whenAppReturns();
-    const ignorable = failure !== null && this.cycle.disconnected && isClientDisconnected(failure.error);
-    if (failure !== null && !ignorable) {
-      this.appError = failure;
+  // Turns how the app ended into what the test sees, by the servers' own rules (websocketEnding).
+  private finish(exit: AppExit, path: string): void {
+    const ending = websocketEnding(this.cycle, exit, path);
+    if (exit.raised && ending.log !== null) {
+      this.appError = { error: exit.error };
       if (this.raise) {
-        this.handshake.reject(failure.error);
-        this.inbox.fail(failure.error);
+        this.handshake.reject(exit.error);
+        this.inbox.fail(exit.error);
         return;
       }
-      // What @tsgi/uws does (spec asgi.app.return.3): a 500 before the handshake was answered,
-      // a cut connection mid denial response, a 1011 close once accepted.
-      switch (outcome) {
-        case 'deny_403':
-          this.deny(500, INTERNAL_ERROR_HEADERS, [INTERNAL_ERROR_BODY], 'the app raised before accepting');
-          break;
-        case 'abort':
-          this.handshake.reject(new IncompleteResponseError('the app raised during its denial response; a server would close the connection', { cause: failure.error }));
-          break;
-        case 'close_1000':
-          this.closeSeen = { code: INTERNAL_ERROR, reason: 'Internal Server Error' };
-          this.inbox.put({ type: 'close', ...this.closeSeen });
-          break;
-        case 'complete':
-          break;
-      }
-      this.inbox.fail(new WebSocketClosed('the app raised; the server ended the connection', this.closeSeen?.code ?? null));
-      return;
     }
-    switch (outcome) {
+    switch (ending.action) {
+      case 'respond_500':
+        this.deny(500, INTERNAL_ERROR_HEADERS, [INTERNAL_ERROR_BODY], 'the app raised before accepting');
+        break;
       case 'deny_403':
         this.deny(403, [], [], 'the app returned without accepting');
         break;
       case 'abort':
-        this.handshake.reject(new IncompleteResponseError('the app returned before its denial response was complete; a server would close the connection'));
+        this.handshake.reject(
+          exit.raised
+            ? new IncompleteResponseError('the app raised during its denial response; a server would close the connection', { cause: exit.error })
+            : new IncompleteResponseError('the app returned before its denial response was complete; a server would close the connection'),
+        );
+        break;
+      case 'close_1011':
+        this.closeSeen = { code: INTERNAL_ERROR, reason: 'Internal Server Error' };
+        this.inbox.put({ type: 'close', ...this.closeSeen });
         break;
       case 'close_1000':
         // A server closes an accepted connection the app left open with 1000.
         this.inbox.put({ type: 'close', code: 1000, reason: '' });
         this.closeSeen = { code: 1000, reason: '' };
         break;
-      case 'complete':
+      case 'none':
         break;
     }
-    this.inbox.fail(new WebSocketClosed('the WebSocket connection is closed: no more messages', this.closeSeen?.code ?? null));
+    const why = exit.raised && ending.log !== null ? 'the app raised; the server ended the connection' : 'the WebSocket connection is closed: no more messages';
+    this.inbox.fail(new WebSocketClosed(why, this.closeSeen?.code ?? null));
   }
 
   private deny(status: number, headers: ReadonlyArray<readonly [ByteString, ByteString]>, chunks: Uint8Array[], how: string): void {

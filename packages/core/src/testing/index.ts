@@ -28,6 +28,6 @@ export { CookieJar } from './cookies.js';
 export { ResponseHeaders, BaseTestResponse, IncompleteResponseError, type TestResponse } from './response.js';
 export { AsgiTestResponse, StreamingTestResponse, type ResponseExtras } from './asgi-http.js';
 export { WebSocketSession, WebSocketDenied, WebSocketClosed, type WebSocketMessage } from './asgi-websocket.js';
-export { LifespanSession, LifespanStartupFailed, LifespanShutdownFailed, LifespanAppReturned } from './asgi-lifespan.js';
+export { LifespanSession } from './asgi-lifespan.js';
 export { AsgiTestClient, DEFAULT_HTTP_EXTENSIONS, DEFAULT_WEBSOCKET_EXTENSIONS, type AsgiTestClientOptions, type WebSocketConnectOptions } from './asgi-client.js';
 export { WsgiTestClient, WsgiTestResponse, type WsgiTestClientOptions } from './wsgi-client.js';

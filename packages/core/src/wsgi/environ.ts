@@ -6,7 +6,7 @@
  * it; the bridge gets the scope from the ASGI server. One code path, so a
  * WSGI-TS app sees the same environ under either server.
  *
- * Native strings are latin-1 byte strings (DESIGN decision 2): PATH_INFO is
+ * Native strings are latin-1 byte strings: PATH_INFO is
  * the percent-decoded bytes of the path, one char per byte, so a path that
  * is not valid UTF-8 survives intact (PEP 3333 "native strings").
  */

@@ -1,7 +1,7 @@
 /**
  * WSGI-TS types: the synchronous callable of PEP 3333. Environ keys are
- * exactly PEP 3333's (DESIGN decision 1); "native strings" are latin-1 byte
- * strings and body chunks are Uint8Array (decision 2).
+ * exactly PEP 3333's; "native strings" are latin-1 byte
+ * strings and body chunks are Uint8Array.
  */
 import type { ByteString } from '../bytes.js';
 

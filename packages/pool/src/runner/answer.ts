@@ -5,6 +5,7 @@
  * about the cause (spec wsgi.server.error.2): the cause goes to the log.
  */
 import type { WsgiHeaders } from '@tsgi/core';
+import { statusReason } from '@tsgi/core/server';
 import type { ResponseSink } from './types.js';
 
 const encoder = new TextEncoder();
@@ -19,9 +20,10 @@ export interface Answer {
 
 const cache = new Map<number, Answer>();
 
-/** The canned response for `status` (its reason phrase as the body). */
-export function answerFor(status: number, reason: string, extraHeaders: WsgiHeaders = []): Answer {
-  const cached = extraHeaders.length === 0 ? cache.get(status) : undefined;
+/** The canned response for `status`: its reason phrase (the standard one unless given) as the body. */
+export function answerFor(status: number, extraHeaders: WsgiHeaders = [], reason = statusReason(status)): Answer {
+  const standard = extraHeaders.length === 0 && reason === statusReason(status);
+  const cached = standard ? cache.get(status) : undefined;
   if (cached !== undefined) return cached;
   const body = encoder.encode(`${reason}\n`);
   const answer: Answer = {
@@ -30,10 +32,9 @@ export function answerFor(status: number, reason: string, extraHeaders: WsgiHead
     headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Content-Length', String(body.byteLength)], ...extraHeaders],
     body,
   };
-  if (extraHeaders.length === 0) cache.set(status, answer);
+  if (standard) cache.set(status, answer);
   return answer;
 }
-
 /** Sends a canned response through a sink that has not started. */
 export async function sendAnswer(sink: ResponseSink, answer: Answer): Promise<void> {
   await sink.start(answer.status, answer.reason, answer.headers);

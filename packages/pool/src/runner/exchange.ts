@@ -6,7 +6,7 @@
  * however it ends (complete, cut, timed out, worker lost, client gone).
  */
 import { ClientDisconnected, isClientDisconnected, type CallResult } from '@tsgi/core';
-import { formatError, type Logger } from '../log.js';
+import { formatError, type Logger } from '@tsgi/core/server';
 import { answerFor, type Answer } from './answer.js';
 import type { DownMessage, RequestTask, TaskResult, UpMessage } from './protocol.js';
 import { RequestBodyError, type RequestBody, type ResponseSink } from './types.js';
@@ -115,7 +115,7 @@ export class Exchange {
       `${this.tag}: [wsgi.server.timeout.1] no progress for ${this.runner.timeout} ms; its worker thread is terminated and replaced`,
     );
     this.runner.terminate(this);
-    this.answer(answerFor(504, 'Gateway Timeout'), 'error');
+    this.answer(answerFor(504), 'error');
   }
 
   // ---- from the worker ----
@@ -162,7 +162,7 @@ export class Exchange {
   onThreadLost(error: unknown): void {
     if (this.finished || this.answered) return;
     this.runner.log.error(`${this.tag}: [wsgi.server.error.4] the worker thread running this request failed; it is replaced: ${formatError(error)}`);
-    this.answer(answerFor(500, 'Internal Server Error'), 'error');
+    this.answer(answerFor(500), 'error');
   }
 
   // ---- the request body ----
@@ -212,7 +212,7 @@ export class Exchange {
     if (error instanceof RequestBodyError) {
       this.runner.log.info(`${this.tag}: ${error.message}; answered ${error.status}`);
       this.tellWorkerToStop();
-      this.answer(answerFor(error.status, error.reason, [['Connection', 'close']]), 'error');
+      this.answer(answerFor(error.status, [['Connection', 'close']], error.reason), 'error');
       return;
     }
     // The client went away (or its body broke) mid-upload: the app's read raises ClientDisconnected.
@@ -352,7 +352,7 @@ export class Exchange {
     if (this.finished) return;
     this.runner.log.warning(`${this.tag}: ${why}; request cut`);
     this.runner.terminate(this);
-    this.answer(answerFor(503, 'Service Unavailable'), 'error');
+    this.answer(answerFor(503), 'error');
   }
 
   private settle(result: CallResult): void {

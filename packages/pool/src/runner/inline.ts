@@ -20,9 +20,8 @@ import {
   type WsgiErrors,
   type WsgiHeaders,
 } from '@tsgi/core';
-import type { Logger } from '../log.js';
+import { importApp, type Logger } from '@tsgi/core/server';
 import { answerFor, sendAnswer } from './answer.js';
-import { loadWsgiApp } from './load-app.js';
 import { RequestBodyError, type HandleOptions, type RequestBody, type ResponseSink, type SyncRunner } from './types.js';
 
 type Recorded = { t: 'start'; status: number; reason: string; headers: WsgiHeaders } | { t: 'body'; chunk: Uint8Array } | { t: 'end' } | { t: 'abort' };
@@ -58,14 +57,14 @@ export class InlineRunner implements SyncRunner {
   }
 
   private load(): Promise<WsgiApplication> {
-    this.app ??= loadWsgiApp(this.ref);
+    this.app ??= importApp<WsgiApplication>(this.ref, 'WSGI-TS');
     return this.app;
   }
 
   private async run(scope: HttpScope, body: RequestBody, sink: ResponseSink, options: HandleOptions): Promise<CallResult> {
     const tag = options.tag ?? scope.path;
     if (this.closing) {
-      await sendAnswer(sink, answerFor(503, 'Service Unavailable'));
+      await sendAnswer(sink, answerFor(503));
       return { status: 503, bytes: 0, outcome: 'error' };
     }
     let app: WsgiApplication;
@@ -73,7 +72,7 @@ export class InlineRunner implements SyncRunner {
       app = await this.load();
     } catch (error) {
       this.logger.error(`${tag}: the app failed to load: ${String(error)}`);
-      await sendAnswer(sink, answerFor(500, 'Internal Server Error'));
+      await sendAnswer(sink, answerFor(500));
       return { status: 500, bytes: 0, outcome: 'error' };
     }
     const chunks: Uint8Array[] = [];
@@ -82,7 +81,7 @@ export class InlineRunner implements SyncRunner {
       if (body !== null) for await (const chunk of body) chunks.push(chunk);
     } catch (error) {
       if (error instanceof RequestBodyError) {
-        const answer = answerFor(error.status, error.reason, [['Connection', 'close']]);
+        const answer = answerFor(error.status, [['Connection', 'close']], error.reason);
         await sendAnswer(sink, answer);
         return { status: error.status, bytes: 0, outcome: 'error' };
       }

@@ -10,9 +10,8 @@
  * every result that is ready: under load one wake-up serves many requests.
  * That only works if a worker can run many requests ahead of the main
  * thread, so the ring holds results by size rather than in a few fixed
- * entries (measured on one core, sleepers woken once per event-loop turn:
- * 0.52 switches of the main thread per request with 4 fixed entries,
- * 0.06-0.09 with results held by size).
+ * entries, which would stop a worker a few requests ahead and cost a thread
+ * switch every few requests (docs/decisions.md, decision 3, has the figures).
  *
  * Ring positions are byte counters that only grow (wrapping as int32, only
  * their differences matter): `produced` (the worker's) and `consumed` (the

@@ -1,7 +1,7 @@
 /**
  * The main-thread side of the sync-app runner: "run this sync app on a
- * worker thread and stream both ways" (DESIGN decision 6), shared by the
- * pool server and the bridge.
+ * worker thread and stream both ways", shared by the pool server and the
+ * bridge, so a sync app behaves the same under either.
  *
  * Each worker thread owns a slot and serves one request at a time. A
  * request starts in the shared task queue, where the next free worker takes
@@ -19,8 +19,8 @@
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
-import { IdTable, type CallResult, type HttpScope, type ModuleRef } from '@tsgi/core';
-import { consoleLogger, formatError, type Logger } from '../log.js';
+import type { CallResult, HttpScope, ModuleRef } from '@tsgi/core';
+import { consoleLogger, formatError, IdTable, type Logger } from '@tsgi/core/server';
 import { answerFor } from './answer.js';
 import { Exchange, type ExchangeHost } from './exchange.js';
 import { channelName, readResult, type DownMessage, type ResultLetter, type UpMessage } from './protocol.js';
@@ -157,7 +157,7 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
       // Refused: never in the table, so it needs no id.
       const refused = new Exchange(this, 0, body, sink, options.tag ?? '#-');
       if (full) this.logger.warning(`${refused.tag}: every worker thread is busy and the queue is full; answered 503`);
-      refused.answer(answerFor(503, 'Service Unavailable', full ? [['Retry-After', '1']] : []), 'error');
+      refused.answer(answerFor(503, full ? [['Retry-After', '1']] : []), 'error');
       return refused.done;
     }
     const exchange = this.exchanges.add((id) => new Exchange(this, id, body, sink, options.tag ?? `#${id}`));
@@ -216,7 +216,7 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
     exchange.task = null;
     if (outcome === 'too-big') {
       this.logger.info(`${exchange.tag}: request head too large to hand to a worker thread; answered 431`);
-      exchange.answer(answerFor(431, 'Request Header Fields Too Large', [['Connection', 'close']]), 'error');
+      exchange.answer(answerFor(431, [['Connection', 'close']]), 'error');
       return true;
     }
     const awake = this.threads - this.queue.sleepers + this.wakesDue;
@@ -237,9 +237,8 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
    * loop, after every request that arrived in the turn was queued: a woken
    * thread takes the CPU from this one at once (on a busy core), so waking
    * it at the first request would have it run that one request alone, then
-   * sleep, then be woken for the next (measured on one core, with a result
-   * ring that holds many results: 1.06 switches of the main thread per
-   * request woken at once, 0.06-0.09 woken here).
+   * sleep, then be woken for the next, a thread switch per request
+   * (docs/decisions.md, decision 3, has the measurements).
    */
   private readonly wakeDue = (): void => {
     const n = this.wakesDue;

@@ -15,7 +15,7 @@
  * lowest-numbered sleeping worker, not the one asleep the longest: when the
  * main thread is what limits the rate, a few threads do all the work and
  * stay warm in the CPU caches, instead of every request landing on a cold
- * thread (measured: 4x the CPU per request with 8 threads taking turns).
+ * thread (docs/decisions.md, decision 3).
  */
 import { LetterBuffer, LetterWriter } from './mailbox.js';
 import { readTask, writeTask, type RequestTask } from './protocol.js';

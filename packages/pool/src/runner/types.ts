@@ -1,10 +1,10 @@
 /**
  * The public contract of the sync-app runner, shared by @tsgi/pool's HTTP
- * front and @tsgi/bridge's wsgiToAsgi (DESIGN decision 6): a scope and a
- * request body go in, a response comes out through a sink with backpressure.
+ * front and @tsgi/bridge's wsgiToAsgi: a scope and a request body go in,
+ * a response comes out through a sink with backpressure.
  */
 import type { CallResult, HttpScope, WsgiHeaders } from '@tsgi/core';
-import type { Logger } from '../log.js';
+import type { Logger } from '@tsgi/core/server';
 
 /** The request body: chunks as they arrive (backpressure: the runner pulls only when the app reads), or null for none. */
 export type RequestBody = AsyncIterable<Uint8Array> | null;

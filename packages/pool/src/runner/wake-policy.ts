@@ -6,16 +6,13 @@
  * than `eager` (the cores this process may use, less one for the main
  * thread). So an app that answers quickly is served by a few warm threads,
  * back to back, instead of paying a thread switch per request on every one
- * of them (measured on one core: 13,600 against 6,700-8,200 req/s with 8
- * threads for a hello-world app).
+ * of them.
  *
  * An app whose requests each hold their thread a long while (a blocking
  * app: the workers' recent time per request is SLOW_TASK_US or more) is the
  * exception: when every awake worker is in a request, it would not be free
  * for milliseconds, so a new task wakes a sleeper at once instead of
- * waiting for the next check (measured: 16 clients of a 10 ms handler on 16
- * threads, 1,144-1,197 -> 1,312-1,326 req/s, median latency 12.7-13.1 ->
- * 11.3 ms).
+ * waiting for the next check.
  *
  * While tasks wait, the runner checks every few milliseconds. When no
  * worker took a task since the last check although the main thread sat
@@ -27,9 +24,10 @@
  * waking all the sleepers would only make them take turns; but the main
  * thread can be busy for long stretches while the awake workers are stuck
  * (streaming a large response for one of them, say), so after
- * FORCE_AFTER_MS without a task taken one sleeper is woken anyway
- * (measured: a GET behind a 1 GiB download on a 2-thread pool waited
- * 140-185 ms without this, 6-19 ms with a wake per task).
+ * FORCE_AFTER_MS without a task taken one sleeper is woken anyway, or a
+ * request could wait behind that stretch for its whole length.
+ *
+ * docs/decisions.md, decision 3, has the measurements behind each rule.
  */
 
 /** How long tasks may wait untaken while the main thread is busy before one more worker is woken. */

@@ -1,7 +1,7 @@
 // The file each worker thread of the runner starts. Plain JavaScript on
-// purpose: on Node 20 worker threads do not inherit loader hooks (DESIGN
-// decision 8), so tsx must be registered here, before anything TypeScript is
-// imported. Then .ts apps load, and (when the runner itself runs from
+// purpose: on Node 20 worker threads do not inherit the loader hooks of the
+// thread that starts them, so tsx must be registered here, before anything
+// TypeScript is imported. Then .ts apps load, and (when the runner itself runs from
 // TypeScript source, as under vitest) so does worker.ts, which tsx finds
 // behind the './worker.js' specifier. A JavaScript app under the built
 // runner needs no tsx at all, and skipping it makes a thread start several

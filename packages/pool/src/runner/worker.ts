@@ -1,8 +1,8 @@
 /**
  * The worker-thread side of the sync-app runner: imports the app once per
  * thread, then takes requests from the shared task queue, one at a time,
- * and runs each with callWsgiApp, blocking the thread where PEP 3333 says it blocks (DESIGN
- * decision 4):
+ * and runs each with callWsgiApp, blocking the thread where PEP 3333 says
+ * it blocks, so the app's calls are as synchronous as they are in Python:
  * - `wsgi.input.read()` asks the main thread for the next body chunk and
  *   sleeps in Atomics.wait until it is there;
  * - a response chunk goes to the main thread as soon as it is produced and
@@ -25,9 +25,10 @@ import {
   type PullSource,
   type WsgiErrors,
   type WsgiHeaders,
+  type WsgiApplication,
   type WsgiSink,
 } from '@tsgi/core';
-import { loadWsgiApp } from './load-app.js';
+import { importApp } from '@tsgi/core/server';
 import { LetterWriter } from './mailbox.js';
 import { ResultWriter } from './result-ring.js';
 import { TaskQueue } from './task-queue.js';
@@ -54,7 +55,7 @@ const input = new Uint8Array(config.inputs[slot]!);
 const channel = new BroadcastChannel(channelName(config.runnerId, slot));
 // Nothing listens on this side (we read with receiveMessageOnPort), so it must not keep the thread alive.
 (channel as unknown as { unref?: () => void }).unref?.();
-const app = await loadWsgiApp(config.app);
+const app = await importApp<WsgiApplication>(config.app, 'WSGI-TS');
 
 // Atomics.wait always gets a timeout: a missed wake-up costs at most this, never a hang.
 const WAIT_SLICE_MS = 500;

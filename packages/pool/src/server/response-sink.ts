@@ -6,11 +6,13 @@
  *
  * The same object is the request's ClientSignal: it hears the response
  * close, so it also tells the runner when the client left before the
- * response was complete. One object with one 'close' listener per request,
- * instead of a set of closures and an AbortController.
+ * response was complete. And it is what graceful shutdown tracks for the
+ * request. One object with one 'close' listener per request, instead of a
+ * set of closures and an AbortController.
  */
 import type { ServerResponse } from 'node:http';
 import { ClientDisconnected, type WsgiHeaders } from '@tsgi/core';
+import type { TrackedConnection } from '@tsgi/core/server';
 import type { ClientSignal, ResponseSink } from '../runner/types.js';
 
 /** A pending body write: the runner writes one chunk at a time. */
@@ -19,12 +21,13 @@ interface PendingWrite {
   reject: (e: unknown) => void;
 }
 
-/** The sink writing to one ServerResponse, and the signal of its client leaving. */
-export class NodeResponseSink implements ResponseSink, ClientSignal {
+/** The sink writing to one ServerResponse, the signal of its client leaving, and its request in the server's ConnectionTracker. */
+export class NodeResponseSink implements ResponseSink, ClientSignal, TrackedConnection {
   // body() settles when node has handed the chunk to the socket: the runner may reuse its bytes then.
   readonly releasesChunks = true;
   /** The client left before the response was complete. */
   aborted = false;
+  trackingId = 0;
   private onAbort: (() => void) | null = null;
   // At most one write is pending, and a close must settle it (node does not always call back writes on a dead socket).
   private pending: PendingWrite | null = null;
@@ -72,8 +75,14 @@ export class NodeResponseSink implements ResponseSink, ClientSignal {
     this.res.end();
   }
 
+  /** Cuts the connection: the runner gave up on the response, or graceful shutdown ran out of time. */
   abort(): void {
     this.res.destroy();
+  }
+
+  /** Shutdown began: the connection closes after this response (if its head is not out yet, it says so). */
+  shutdown(): void {
+    this.res.shouldKeepAlive = false;
   }
 
   private writeHead(status: number, reason: string, headers: WsgiHeaders): void {

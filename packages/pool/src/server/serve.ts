@@ -1,19 +1,37 @@
 /**
  * The pool server: node:http parses HTTP on the main thread, the sync-app
- * runner runs the WSGI-TS app on worker threads. Per request: the head
- * becomes an ASGI scope (core's buildHttpScope, shared with every tsgi
- * server), the runner builds the environ from it on the worker, and the
- * response streams back through a sink over the ServerResponse.
+ * runner runs the WSGI-TS app on worker threads. Per request: the head is
+ * read and checked under the rules every tsgi server applies, becomes an
+ * ASGI scope (core's buildHttpScope), the runner builds the environ from it
+ * on the worker, and the response streams back through a sink over the
+ * ServerResponse. Options, the log, listening, connection tracking and
+ * graceful shutdown are the server layer's (@tsgi/core/server); what is
+ * left here is the front between node:http and the runner.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { ClientDisconnected, buildHttpScope, isClientDisconnected, type ModuleRef, type ServerAddress, type ServerHandle } from '@tsgi/core';
-import { consoleLogger, formatError, type Logger } from '../log.js';
+import { ClientDisconnected, buildHttpScope, isClientDisconnected, type ModuleRef, type RequestHead, type ServerAddress, type ServerHandle } from '@tsgi/core';
+import {
+  accessLine,
+  accessPrefix,
+  answerClientError,
+  ConnectionTracker,
+  consoleLogger,
+  drain,
+  formatError,
+  HeadRules,
+  listenNode,
+  readNodeRequestHead,
+  removeUnixSocket,
+  serverUrl,
+  statusReason,
+  type Logger,
+} from '@tsgi/core/server';
 import { answerFor, sendAnswer, type Answer } from '../runner/answer.js';
 import { createSyncRunner } from '../runner/runner.js';
 import { RequestBodyError, type SyncRunner } from '../runner/types.js';
 import { resolvePoolOptions, type PoolServeOptions, type ResolvedPoolOptions } from './options.js';
-import { bodyInfo, readRequestHead, refusal } from './request-head.js';
 import { NodeResponseSink } from './response-sink.js';
 
 /**
@@ -48,27 +66,23 @@ export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Pro
     },
     (req, res) => front.onRequest(req, res),
   );
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    // Malformed HTTP, oversized heads: node answers 400/431; we only make sure the socket goes.
-    logger.debug(`client error: ${error.code ?? error.message}`);
-    if (!socket.destroyed && socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    socket.destroy();
-  });
+  // A head node's parser refused (malformed, over 16 KiB, too slow) gets the status every tsgi server gives it.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, logger));
+  let address: ServerAddress;
   try {
-    await listen(server, opts);
+    address = await listenNode(server, opts);
   } catch (error) {
     await runner.close(0);
     throw error;
   }
-  const address = boundAddress(server, opts);
-  const url = 'path' in address ? `unix:${address.path}` : `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
-  logger.info(`tsgi pool serving ${app.module} on ${url} with ${runner.threads} worker thread(s)`);
+  const url = serverUrl(address);
+  logger.info(`tsgi (pool) running ${app.module} with ${runner.threads} worker thread(s) on ${url} (Press CTRL+C to quit)`);
   let closing: Promise<void> | null = null;
   return {
     address,
     url,
     close() {
-      closing ??= front.shutdown(server, opts.timeoutGracefulShutdown);
+      closing ??= front.shutdown(server);
       return closing;
     },
   };
@@ -77,11 +91,10 @@ export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Pro
 /** Turns node:http requests into runner requests. */
 class HttpFront {
   private count = 0;
-  /** Requests handed to the runner whose follow-up (access log, unread body) has not run yet. */
-  private active = 0;
-  /** Resolves shutdown's wait once `active` is back to 0. */
-  private whenIdle: (() => void) | null = null;
-  private closing = false;
+  /** The requests handed to the runner whose follow-up (access log, unread body) has not run yet. */
+  private readonly tracker = new ConnectionTracker();
+  /** Checks each request head; reused, since a head is read and judged in one go. */
+  private readonly rules = new HeadRules();
 
   constructor(
     private readonly runner: SyncRunner,
@@ -92,61 +105,72 @@ class HttpFront {
   onRequest(req: IncomingMessage, res: ServerResponse): void {
     const n = ++this.count;
     const started = performance.now();
-    const head = readRequestHead(req, this.opts.trustedHosts, this.opts.uds);
+    const rules = this.rules;
+    const head = readNodeRequestHead(req, rules, this.opts);
+    const { fault, contentLength, chunked } = rules;
     const tag = `${head.method} ${head.target.length > 200 ? head.target.slice(0, 200) + '...' : head.target} #${n}`;
-    if (this.closing || this.opts.timeoutKeepAlive === 0) res.shouldKeepAlive = false;
-    const refused = refusal(req);
-    if (refused !== null) {
+    if (this.opts.timeoutKeepAlive === 0) res.shouldKeepAlive = false;
+    if (fault !== null) {
       // Never reaches the app; the connection closes, since its framing cannot be trusted.
-      this.logger.debug(`${tag}: refused with ${refused.status}: ${refused.why}`);
+      this.logger.debug(`${tag}: refused with ${fault.status}: ${fault.reason}`);
       res.shouldKeepAlive = false;
-      void this.answerBeforeApp(res, answerFor(refused.status, refused.reason), tag).then(() => req.socket.destroySoon());
-      this.accessLog(head.client, req, refused.status, started);
+      void this.answerBeforeApp(res, answerFor(fault.status), tag).then(() => req.socket.destroySoon());
+      this.accessLog(head, req, fault.status, started);
       return;
     }
-    const info = bodyInfo(req);
+    if (this.tracker.closing) {
+      // Shutdown began: a request that came on a kept-alive connection is refused, and the connection closed.
+      res.shouldKeepAlive = false;
+      void this.answerBeforeApp(res, answerFor(503), tag);
+      this.accessLog(head, req, 503, started);
+      return;
+    }
     const limit = this.opts.limitMaxBodySize;
-    if (limit !== null && info.contentLength !== null && info.contentLength > limit) {
+    if (limit !== null && contentLength > limit) {
       // Refuse before the app runs; the unread body is not worth draining.
       res.shouldKeepAlive = false;
-      void this.answerBeforeApp(res, answerFor(413, 'Content Too Large'), tag);
-      this.accessLog(head.client, req, 413, started);
+      void this.answerBeforeApp(res, answerFor(413), tag);
+      this.accessLog(head, req, 413, started);
       return;
     }
+    const hasBody = chunked || contentLength > 0;
     const scope = buildHttpScope(head, { rootPath: this.opts.rootPath });
-    const body = info.hasBody ? requestBody(req, limit) : null;
-    // The sink hears the response close, so it is also the signal of the client leaving.
+    const body = hasBody ? requestBody(req, limit) : null;
+    // The sink hears the response close, so it is also the signal of the client leaving, and what shutdown tracks.
     const sink = new NodeResponseSink(res);
-    this.active++;
+    this.tracker.add(sink);
     this.runner.handle(scope, body, sink, { signal: sink, tag }).then(
       (result) => {
-        if (info.hasBody && !req.complete) discardUnreadBody(req, res, info.contentLength);
-        this.accessLog(head.client, req, result.status, started);
-        this.settled();
+        if (hasBody && !req.complete) discardUnreadBody(req, res, contentLength < 0 ? null : contentLength);
+        this.accessLog(head, req, result.status, started);
+        this.tracker.delete(sink);
       },
       (error: unknown) => {
         // The runner answers app and client faults itself; reaching here is a server bug.
         this.logger.error(`${tag}: internal error in the pool server`, error);
         res.destroy();
-        this.settled();
+        this.tracker.delete(sink);
       },
     );
   }
 
-  private settled(): void {
-    if (--this.active === 0) this.whenIdle?.();
-  }
-
-  /** Stops accepting, lets in-flight requests finish (up to `graceSeconds`), then cuts what is left and ends the threads. */
-  async shutdown(server: Server, graceSeconds: number | null): Promise<void> {
-    this.closing = true;
+  /**
+   * Graceful shutdown, as every tsgi server does it (uvicorn's): stop
+   * accepting, close idle connections at once, let requests in flight
+   * finish up to timeoutGracefulShutdown, then cut what is left and end the
+   * worker threads.
+   */
+  async shutdown(server: Server): Promise<void> {
+    this.logger.info('Shutting down');
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    this.tracker.beginShutdown();
     server.closeIdleConnections();
-    const graceMs = graceSeconds === null ? Infinity : graceSeconds * 1000;
-    await this.runner.close(graceMs);
-    if (this.active > 0) await new Promise<void>((resolve) => (this.whenIdle = resolve));
+    await drain(this.tracker, this.opts.timeoutGracefulShutdown, this.logger);
     server.closeAllConnections();
+    await this.runner.close(0);
     await closed;
+    if (this.opts.uds !== null) await removeUnixSocket(this.opts.uds);
+    this.logger.info('Finished server process');
   }
 
   /** Sends one of the server's own answers (4xx/5xx) that never reached the app; a client already gone is no error. */
@@ -159,11 +183,10 @@ class HttpFront {
     }
   }
 
-  private accessLog(client: [string, number] | null, req: IncomingMessage, status: number, started: number): void {
+  private accessLog(head: RequestHead, req: IncomingMessage, status: number, started: number): void {
     if (!this.opts.accessLog) return;
-    const who = client === null ? '-' : `${client[0]}:${client[1]}`;
-    const ms = (performance.now() - started).toFixed(1);
-    this.logger.access(`${who} - "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status === 0 ? '-' : status} ${ms}ms`);
+    // The version as the request line said it: a refused HTTP/2.0 is logged as such.
+    this.logger.access(accessLine(accessPrefix(head.client, head.method, head.target, req.httpVersion), status, started));
   }
 }
 
@@ -207,7 +230,7 @@ async function* requestBody(req: IncomingMessage, limit: number | null): AsyncGe
     for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       total += chunk.byteLength;
       if (limit !== null && total > limit) {
-        throw new RequestBodyError(413, 'Content Too Large', `request body over the ${limit}-byte limit`);
+        throw new RequestBodyError(413, statusReason(413), `request body over the ${limit}-byte limit`);
       }
       yield chunk;
     }
@@ -216,22 +239,4 @@ async function* requestBody(req: IncomingMessage, limit: number | null): AsyncGe
     throw new ClientDisconnected(`request body cut off: ${formatError(error).split('\n')[0]}`);
   }
   if (!req.complete) throw new ClientDisconnected('request body cut off');
-}
-
-function listen(server: Server, opts: ResolvedPoolOptions): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    const done = () => {
-      server.off('error', reject);
-      resolve();
-    };
-    if (opts.uds !== null) server.listen(opts.uds, done);
-    else server.listen(opts.port, opts.host, done);
-  });
-}
-
-function boundAddress(server: Server, opts: ResolvedPoolOptions): ServerAddress {
-  const a = server.address();
-  if (opts.uds !== null || typeof a === 'string' || a === null) return { path: opts.uds ?? String(a) };
-  return { host: a.address, port: a.port };
 }

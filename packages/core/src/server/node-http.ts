@@ -1,0 +1,117 @@
+/**
+ * What every server on node:http shares (@tsgi/node, and @tsgi/pool's
+ * front): the request head read out of an IncomingMessage into a
+ * RequestHead under the shared HeadRules, the answer to a head node's own
+ * parser refused, and listening on a TCP port or a unix socket.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { RequestHead } from '../asgi/scope.js';
+import type { ServerAddress } from './handle.js';
+import type { Logger } from './logger.js';
+import { applyProxyHeaders, normalizeIp, type TrustedHosts } from './proxy-headers.js';
+import { HeadRules, statusReason, type HeadFault } from './request-head.js';
+import { prepareUnixSocket } from './unix-socket.js';
+
+/** Where a server listens, and whom it trusts for proxy headers. */
+export interface NodeHeadOptions {
+  trustedHosts: TrustedHosts | null;
+  uds: string | null;
+}
+
+/**
+ * Reads the head of `req` into a RequestHead (node:http gives header values
+ * as latin-1 strings, which are byte strings already), checking it with
+ * `rules` (read `rules.fault` afterwards) and applying proxy headers when
+ * the peer is trusted.
+ */
+export function readNodeRequestHead(req: IncomingMessage, rules: HeadRules, options: NodeHeadOptions): RequestHead {
+  const raw = req.rawHeaders;
+  const method = req.method ?? 'GET';
+  const target = req.url ?? '/';
+  const version = req.httpVersion;
+  rules.begin(version, method.length + target.length + 11);
+  const headers: Array<[string, string]> = new Array(raw.length >> 1);
+  for (let i = 0, j = 0; i < raw.length; i += 2, j++) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    rules.field(name, value);
+    headers[j] = [name, value];
+  }
+  rules.end();
+  const socket = req.socket;
+  const head: RequestHead = {
+    method,
+    target,
+    httpVersion: version === '1.0' ? '1.0' : '1.1',
+    headers,
+    client: socket.remoteAddress === undefined ? null : [normalizeIp(socket.remoteAddress), socket.remotePort ?? 0],
+    server: options.uds !== null ? [options.uds, null] : socket.localAddress === undefined ? null : [normalizeIp(socket.localAddress), socket.localPort ?? null],
+    scheme: 'http',
+  };
+  if (options.trustedHosts !== null && rules.proxyHeader) applyProxyHeaders(head, options.trustedHosts);
+  return head;
+}
+
+/** The answer to a request head node:http's parser refused (its `clientError`), by llhttp's error code. */
+export function clientErrorFault(error: NodeJS.ErrnoException & { rawPacket?: Buffer }): HeadFault {
+  switch (error.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, reason: 'a request head that did not arrive in time' };
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, reason: 'a request head over the size limit' };
+    case 'HPE_INVALID_VERSION':
+      return { status: 505, reason: 'an HTTP version other than 1.0 and 1.1 (RFC 9112 section 2.3)' };
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+      // llhttp raises it where the body's framing is in doubt (with Content-Length, chunked twice or not last), all 400s
+      // in RFC 9112 sections 6.1 and 6.3; a coding it does not know before a final chunked it lets through to HeadRules (501).
+      return { status: 400, reason: 'a Transfer-Encoding that leaves the body length in doubt (RFC 9112 sections 6.1 and 6.3)' };
+    case 'HPE_INVALID_METHOD': {
+      // A well-formed request line with a method llhttp does not know: not implemented, not malformed (RFC 9110 section 9.1).
+      const line = error.rawPacket?.subarray(0, 256).toString('latin1') ?? '';
+      if (/^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.[01]\r?\n/.test(line)) return { status: 501, reason: 'a request method this server does not implement' };
+      return { status: 400, reason: `a malformed request line (${error.code})` };
+    }
+    default:
+      return { status: 400, reason: `a malformed request (${error.code ?? error.message})` };
+  }
+}
+
+/**
+ * Answers a head node:http refused and closes the connection: its status
+ * with a plain-text body and `Connection: close`, written straight to the
+ * socket (no response object exists yet).
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket, logger: Logger): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const fault = clientErrorFault(error);
+  logger.warning(`Invalid HTTP request received: ${fault.reason}.`);
+  socket.end(rawAnswer(fault.status, true));
+  socket.destroySoon();
+}
+
+/** A complete plain-text answer of the server's own as bytes on the wire (HTTP/1.1, its reason as the body). */
+export function rawAnswer(status: number, close: boolean, extra = ''): string {
+  const reason = statusReason(status);
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${reason.length}\r\n${close ? 'connection: close\r\n' : ''}${extra}\r\n${reason}`;
+}
+
+/** Binds `server` to the TCP address or unix socket of `options` (a stale socket file is replaced). */
+export async function listenNode(server: Server, options: { host: string; port: number; uds: string | null }): Promise<ServerAddress> {
+  if (options.uds !== null) await prepareUnixSocket(options.uds);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const done = () => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (options.uds !== null) server.listen(options.uds, done);
+    else server.listen(options.port, options.host, done);
+  });
+  const a = server.address();
+  if (options.uds !== null || typeof a === 'string' || a === null) return { path: options.uds ?? String(a) };
+  return { host: a.address, port: a.port };
+}

@@ -1,0 +1,230 @@
+/**
+ * The options every tsgi server takes, named and defaulted as uvicorn's
+ * flags, validated once here so every server refuses a bad value with the
+ * same words: CommonServeOptions for all of them, AsgiServeOptions for the
+ * event-loop servers of ASGI-TS apps. A transport adds only what is its own
+ * (the pool's threads; a keep-alive rule its library imposes).
+ */
+import { describe } from '../bytes.js';
+import { isLogLevel, LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
+import { parseTrustedHosts, type TrustedHosts } from './proxy-headers.js';
+
+/** A serve() option that cannot be honored: names the option and the value, so the CLI can name its flag. */
+export class OptionError extends TypeError {
+  override name = 'OptionError';
+  /** What follows the option's name in the message (`' must be …; got …'`, or `' > 1 needs …'`). */
+  readonly predicate: string;
+  constructor(
+    /** The option's name in serve()'s options (`timeoutKeepAlive`), or '' for the options object itself. */
+    readonly option: string,
+    /** What the option must be, in words; null when `predicate` says what is wrong instead. */
+    readonly rule: string | null,
+    readonly value: unknown,
+    predicate?: string,
+  ) {
+    const p = predicate ?? ` must be ${rule}; got ${describe(value)}`;
+    super(option === '' ? `serve(): ${rule ?? p.trim()}` : predicate === undefined ? `serve(): option '${option}'${p}` : `serve(): ${option}${p}`);
+    this.predicate = p;
+  }
+
+  /** An option whose value cannot work with the rest of the setup: `serve(): workers > 1 needs …`. */
+  static conflict(option: string, value: unknown, predicate: string): OptionError {
+    return new OptionError(option, null, value, predicate);
+  }
+}
+
+/** Throws the OptionError for option `name`: what it must be, and the value it got. */
+export function optionError(name: string, rule: string, value: unknown): never {
+  throw new OptionError(name, rule, value);
+}
+
+/** The options every server takes. Times are in seconds, sizes in bytes. */
+export interface CommonServeOptions {
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string;
+  /** TCP port; 0 picks a free one; default 8000. */
+  port?: number;
+  /** Listen on this unix socket path instead of host/port. */
+  uds?: string | null;
+  /** The app's mount point (ASGI root_path, WSGI SCRIPT_NAME); '' or a path starting and not ending with '/'. */
+  rootPath?: string;
+  /** Honor X-Forwarded-For/-Proto and Forwarded from trusted peers; default true (as uvicorn). */
+  proxyHeaders?: boolean;
+  /** Trusted proxies: IPs, CIDRs or '*'; default $FORWARDED_ALLOW_IPS or 127.0.0.1. */
+  forwardedAllowIps?: string | string[];
+  /** Largest request body accepted; past it the server answers 413. null: no limit (default). */
+  limitMaxBodySize?: number | null;
+  /** Seconds an idle keep-alive connection stays open; 0 closes the connection after each response. */
+  timeoutKeepAlive?: number;
+  /** Seconds close() waits for in-flight requests before closing them; null: wait for ever (default, as uvicorn). */
+  timeoutGracefulShutdown?: number | null;
+  /** One log line per response; default true. */
+  accessLog?: boolean;
+  /** Minimum level logged; default 'info'. */
+  logLevel?: LogLevel;
+  /** Replaces the console logger. */
+  logger?: Logger;
+}
+
+/** The common options with defaults applied and checked. */
+export interface ResolvedCommonOptions {
+  host: string;
+  port: number;
+  uds: string | null;
+  rootPath: string;
+  proxyHeaders: boolean;
+  /** forwardedAllowIps as a list (from the option, or $FORWARDED_ALLOW_IPS, default '127.0.0.1'). */
+  forwardedAllowIps: string[];
+  /** The parsed allow-list; null when proxyHeaders is off. */
+  trustedHosts: TrustedHosts | null;
+  limitMaxBodySize: number | null;
+  timeoutKeepAlive: number;
+  timeoutGracefulShutdown: number | null;
+  accessLog: boolean;
+  logLevel: LogLevel;
+}
+
+/** What a transport's library imposes on the common options. */
+export interface TransportRules {
+  /** timeoutKeepAlive when not given (uvicorn: 5). */
+  keepAliveDefault: number;
+  /** The keep-alive values the transport can honor, in words, when it cannot honor every non-negative number. */
+  keepAliveOnly?: { values: readonly number[]; rule: string };
+}
+
+/** The names of CommonServeOptions, for a server's set of known option names. */
+export const COMMON_OPTION_NAMES: readonly string[] = [
+  'host', 'port', 'uds', 'rootPath', 'proxyHeaders', 'forwardedAllowIps', 'limitMaxBodySize', 'timeoutKeepAlive',
+  'timeoutGracefulShutdown', 'accessLog', 'logLevel', 'logger',
+];
+
+/**
+ * Checks that `options` is an object with only `known` keys (which include
+ * COMMON_OPTION_NAMES), then applies the defaults of the common options and
+ * validates them; throws OptionError naming the first bad one.
+ */
+export function resolveCommonOptions(options: unknown, known: ReadonlySet<string>, rules: TransportRules): ResolvedCommonOptions {
+  if (typeof options !== 'object' || options === null) throw new OptionError('', `options must be an object; got ${describe(options)}`, options);
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new OptionError('', `unknown option ${JSON.stringify(key)}`, key);
+  }
+  const o = options as CommonServeOptions;
+  const host = o.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host === '' || /[\s/]/.test(host)) optionError('host', 'a host name or IP address', host);
+  const port = o.port ?? 8000;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) optionError('port', 'an integer from 0 to 65535', port);
+  const uds = o.uds ?? null;
+  if (uds !== null && (typeof uds !== 'string' || uds === '' || uds.includes('\0'))) optionError('uds', 'a unix socket path', uds);
+  const rootPath = o.rootPath ?? '';
+  // A trailing '/' would reach a WSGI app as SCRIPT_NAME '/app/' and double the slash in path ('/app//x').
+  if (typeof rootPath !== 'string' || (rootPath !== '' && !rootPath.startsWith('/')) || /[?#]/.test(rootPath) || rootPath.endsWith('/')) {
+    optionError('rootPath', `'' or a path starting (and not ending) with '/', without '?' or '#' (root_path, asgi.http.scope.9; SCRIPT_NAME, wsgi.environ.path.1)`, rootPath);
+  }
+  const proxyHeaders = o.proxyHeaders ?? true;
+  if (typeof proxyHeaders !== 'boolean') optionError('proxyHeaders', 'a boolean', proxyHeaders);
+  const allow = o.forwardedAllowIps ?? process.env.FORWARDED_ALLOW_IPS ?? '127.0.0.1';
+  if (typeof allow !== 'string' && !(Array.isArray(allow) && allow.every((s) => typeof s === 'string'))) {
+    optionError('forwardedAllowIps', 'a string or an array of strings', allow);
+  }
+  let trusted: TrustedHosts | null = null;
+  if (proxyHeaders) {
+    try {
+      trusted = parseTrustedHosts(allow);
+    } catch {
+      optionError('forwardedAllowIps', "IP addresses, CIDR networks (like 10.0.0.0/8) or '*', comma-separated", allow);
+    }
+  }
+  const forwardedAllowIps = (typeof allow === 'string' ? [allow] : allow).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const limitMaxBodySize = o.limitMaxBodySize ?? null;
+  if (limitMaxBodySize !== null && !(Number.isSafeInteger(limitMaxBodySize) && limitMaxBodySize >= 0)) {
+    optionError('limitMaxBodySize', 'null or a non-negative integer (bytes)', limitMaxBodySize);
+  }
+  const timeoutKeepAlive = o.timeoutKeepAlive ?? rules.keepAliveDefault;
+  if (rules.keepAliveOnly !== undefined) {
+    if (!rules.keepAliveOnly.values.includes(timeoutKeepAlive)) optionError('timeoutKeepAlive', rules.keepAliveOnly.rule, timeoutKeepAlive);
+  } else if (typeof timeoutKeepAlive !== 'number' || !Number.isFinite(timeoutKeepAlive) || timeoutKeepAlive < 0) {
+    optionError('timeoutKeepAlive', 'a non-negative number of seconds', timeoutKeepAlive);
+  }
+  const timeoutGracefulShutdown = o.timeoutGracefulShutdown ?? null;
+  if (timeoutGracefulShutdown !== null && !(typeof timeoutGracefulShutdown === 'number' && timeoutGracefulShutdown >= 0 && Number.isFinite(timeoutGracefulShutdown))) {
+    optionError('timeoutGracefulShutdown', 'null or a non-negative number of seconds', timeoutGracefulShutdown);
+  }
+  const accessLog = o.accessLog ?? true;
+  if (typeof accessLog !== 'boolean') optionError('accessLog', 'a boolean', accessLog);
+  const logLevel = o.logLevel ?? 'info';
+  if (!isLogLevel(logLevel)) optionError('logLevel', LOG_LEVELS.join(', '), logLevel);
+  if (o.logger !== undefined && (typeof o.logger !== 'object' || o.logger === null || typeof o.logger.error !== 'function')) {
+    optionError('logger', 'a Logger object', o.logger);
+  }
+  return {
+    host, port, uds, rootPath, proxyHeaders, forwardedAllowIps, trustedHosts: trusted,
+    limitMaxBodySize, timeoutKeepAlive, timeoutGracefulShutdown, accessLog, logLevel,
+  };
+}
+
+/** uvicorn's --lifespan: `auto` runs it and tolerates an app that does not speak it. */
+export type LifespanMode = 'auto' | 'on' | 'off';
+
+/** The options of the event-loop servers of ASGI-TS apps (@tsgi/uws, @tsgi/node). */
+export interface AsgiServeOptions extends CommonServeOptions {
+  /** Most requests and WebSockets in flight at once; past it the server answers 503. null: no limit (default). */
+  limitConcurrency?: number | null;
+  /** Lifespan protocol: 'auto' (default), 'on' or 'off'. */
+  lifespan?: LifespanMode;
+  /** Largest incoming WebSocket message; default 16 MiB (uvicorn's 16777216). */
+  wsMaxSize?: number;
+  /** Seconds between server pings on an idle WebSocket; null or 0 disables; default 20. */
+  wsPingInterval?: number | null;
+  /** Seconds to wait for the pong before closing; null or 0 disables; default 20. */
+  wsPingTimeout?: number | null;
+  /** Event loops serving the app, each importing it (needs a ModuleRef); default 1 (the calling thread). */
+  workers?: number;
+}
+
+/** AsgiServeOptions after defaults and validation. */
+export interface ResolvedAsgiOptions extends ResolvedCommonOptions {
+  limitConcurrency: number | null;
+  lifespan: LifespanMode;
+  wsMaxSize: number;
+  wsPingInterval: number | null;
+  wsPingTimeout: number | null;
+  workers: number;
+}
+
+/** The names of AsgiServeOptions. */
+export const ASGI_OPTION_NAMES: readonly string[] = [
+  ...COMMON_OPTION_NAMES, 'limitConcurrency', 'lifespan', 'wsMaxSize', 'wsPingInterval', 'wsPingTimeout', 'workers',
+];
+
+/** Largest WebSocket message any tsgi server takes (uWebSockets.js keeps it in a signed 32-bit int). */
+export const MAX_WS_MAX_SIZE = 2 ** 31 - 1;
+
+/** Applies defaults to AsgiServeOptions and validates them (plus `extra` option names the transport checks itself). */
+export function resolveAsgiOptions(options: unknown, rules: TransportRules, extra: readonly string[] = []): ResolvedAsgiOptions {
+  const common = resolveCommonOptions(options, new Set([...ASGI_OPTION_NAMES, ...extra]), rules);
+  const o = options as AsgiServeOptions;
+  const limitConcurrency = o.limitConcurrency ?? null;
+  if (limitConcurrency !== null && !(Number.isSafeInteger(limitConcurrency) && limitConcurrency >= 1)) {
+    optionError('limitConcurrency', 'null or a positive integer', limitConcurrency);
+  }
+  const lifespan = o.lifespan ?? 'auto';
+  if (lifespan !== 'auto' && lifespan !== 'on' && lifespan !== 'off') optionError('lifespan', "'auto', 'on' or 'off'", lifespan);
+  const wsMaxSize = o.wsMaxSize ?? 16 * 1024 * 1024;
+  if (!Number.isInteger(wsMaxSize) || wsMaxSize < 1 || wsMaxSize > MAX_WS_MAX_SIZE) optionError('wsMaxSize', `an integer from 1 to ${MAX_WS_MAX_SIZE}`, wsMaxSize);
+  const wsPingInterval = seconds('wsPingInterval', o.wsPingInterval, 20);
+  const wsPingTimeout = seconds('wsPingTimeout', o.wsPingTimeout, 20);
+  const workers = o.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) optionError('workers', 'an integer from 1 to 256', workers);
+  return { ...common, limitConcurrency, lifespan, wsMaxSize, wsPingInterval, wsPingTimeout, workers };
+}
+
+// WebSocket ping times run on JS timers: null/0 disable; otherwise at most what setTimeout can wait (2^31 - 1 ms).
+const MAX_TIMER_S = Math.floor((2 ** 31 - 1) / 1000);
+function seconds(name: string, v: number | null | undefined, dflt: number): number | null {
+  if (v === undefined) return dflt;
+  if (v === null || v === 0) return null;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_TIMER_S) {
+    optionError(name, `null, 0, or a positive number of seconds up to ${MAX_TIMER_S}`, v);
+  }
+  return v;
+}
