@@ -11,7 +11,7 @@ export const LOG_LEVELS = ['critical', 'error', 'warning', 'info', 'debug', 'tra
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const INTERFACES = ['auto', 'asgi', 'wsgi', 'fetch'] as const;
 export type InterfaceChoice = (typeof INTERFACES)[number];
-export const SERVERS = ['uws', 'pool'] as const;
+export const SERVERS = ['uws', 'node', 'pool'] as const;
 export type ServerChoice = (typeof SERVERS)[number];
 export const LIFESPAN_MODES = ['auto', 'on', 'off'] as const;
 export type LifespanMode = (typeof LIFESPAN_MODES)[number];
@@ -49,6 +49,8 @@ export interface ServeConfig {
   wsPingInterval: number;
   /** Seconds. */
   wsPingTimeout: number;
+  /** permessage-deflate on WebSocket connections (--server node only). */
+  wsPerMessageDeflate: boolean;
   lifespan: LifespanMode;
   accessLog: boolean;
   logLevel: LogLevel;
@@ -67,7 +69,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'host', kind: 'string', metavar: 'TEXT', help: 'Bind socket to this host. [default: 127.0.0.1]' },
   { name: 'port', kind: 'string', metavar: 'INTEGER', help: 'Bind socket to this port; 0 picks a free one. [default: 8000]' },
   { name: 'uds', kind: 'string', metavar: 'PATH', help: 'Bind to a UNIX domain socket instead of host and port.' },
-  { name: 'server', kind: 'string', metavar: 'uws|pool', help: 'Server: uws (event loop, for ASGI-TS and fetch apps) or pool (thread pool, for WSGI-TS apps). [default: uws for ASGI/fetch, pool for WSGI]' },
+  { name: 'server', kind: 'string', metavar: 'uws|node|pool', help: 'Server: uws (event loop on uWebSockets.js, the fast one), node (event loop on node:http and ws, the strict one: HTTP/1.0, any method llhttp knows, proxies at their defaults) or pool (thread pool, for WSGI-TS apps). [default: uws for ASGI/fetch, pool for WSGI]' },
   { name: 'interface', kind: 'string', metavar: 'auto|asgi|wsgi|fetch', help: 'Application interface; auto decides from the export (see below). [default: auto]' },
   { name: 'workers', kind: 'string', metavar: 'INTEGER', help: 'Number of event loops (uws: worker threads sharing the port). [default: $WEB_CONCURRENCY or 1]' },
   { name: 'threads', kind: 'string', metavar: 'INTEGER', help: 'Worker threads that run a WSGI-TS app (pool server, or the bridge under uws). [default: the pool\'s]' },
@@ -77,11 +79,12 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'forwarded-allow-ips', kind: 'string', metavar: 'TEXT', help: 'Comma-separated IPs or CIDRs to trust with proxy headers, or "*". [default: $FORWARDED_ALLOW_IPS or 127.0.0.1]' },
   { name: 'limit-concurrency', kind: 'string', metavar: 'INTEGER', help: 'Maximum number of concurrent connections or tasks before answering 503.' },
   { name: 'limit-max-requests', kind: 'string', metavar: 'INTEGER', help: 'Maximum number of requests to serve before shutting down gracefully (for use under a process manager).' },
-  { name: 'timeout-keep-alive', kind: 'string', metavar: 'SECONDS', help: 'Close keep-alive connections idle for this long. [default: the server\'s; uws: 10, the only idle time uWebSockets.js v20.30 has, or 0 for no keep-alive]' },
+  { name: 'timeout-keep-alive', kind: 'string', metavar: 'SECONDS', help: 'Close keep-alive connections idle for this long. [default: the server\'s; node and pool: 5; uws: 10, the only idle time uWebSockets.js v20.30 has, or 0 for no keep-alive]' },
   { name: 'timeout-graceful-shutdown', kind: 'string', metavar: 'SECONDS', help: 'Maximum time to wait for in-flight requests on shutdown. [default: no limit]' },
   { name: 'ws-max-size', kind: 'string', metavar: 'BYTES', help: 'WebSocket maximum message size; larger messages close the connection with 1009. [default: 16777216]' },
   { name: 'ws-ping-interval', kind: 'string', metavar: 'SECONDS', help: 'WebSocket ping interval; 0 disables pings. [default: 20]' },
   { name: 'ws-ping-timeout', kind: 'string', metavar: 'SECONDS', help: 'WebSocket ping timeout: a peer that does not answer a ping in time is dropped (1006). [default: 20]' },
+  { name: 'ws-per-message-deflate', kind: 'boolean', help: 'Offer permessage-deflate compression on WebSocket connections (node server only). [default: off]' },
   { name: 'lifespan', kind: 'string', metavar: 'auto|on|off', help: 'Lifespan protocol: auto (use it if the app supports it), on (required), off. [default: auto]' },
   { name: 'access-log', kind: 'boolean', help: 'Log one line per request. [default]' },
   { name: 'no-access-log', kind: 'boolean', help: 'Disable the access log.' },
@@ -169,6 +172,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     wsMaxSize: integer('--ws-max-size', str('ws-max-size') ?? String(16 * 1024 * 1024), 1),
     wsPingInterval: seconds('--ws-ping-interval', str('ws-ping-interval') ?? '20'),
     wsPingTimeout: seconds('--ws-ping-timeout', str('ws-ping-timeout') ?? '20'),
+    wsPerMessageDeflate: flag('ws-per-message-deflate'),
     lifespan: choice('--lifespan', str('lifespan'), LIFESPAN_MODES) ?? 'auto',
     accessLog: !flag('no-access-log'),
     logLevel: choice('--log-level', str('log-level'), LOG_LEVELS) ?? 'info',

@@ -1,12 +1,14 @@
 /**
  * Wiring: given a loaded app, its interface and the validated flags, start the
- * right server. ASGI-TS apps run on @tsgi/uws; WSGI-TS apps on @tsgi/pool
- * (or on @tsgi/uws through the bridge's wsgiToAsgi); fetch handlers on
- * @tsgi/uws through the bridge's fromFetchHandler.
+ * right server. ASGI-TS apps run on @tsgi/uws (or @tsgi/node); WSGI-TS apps
+ * on @tsgi/pool (or on an event-loop server through the bridge's
+ * wsgiToAsgi); fetch handlers on an event-loop server through the bridge's
+ * fromFetchHandler.
  */
 import type { AsgiApplication, ModuleRef, ServerHandle } from '@tsgi/core';
 import { OptionError } from '@tsgi/core/server';
 import { fromFetchHandler, wsgiToAsgi, type FetchHandler, type FetchHandlerObject } from '@tsgi/bridge';
+import { serve as serveNode, type ServeOptions as NodeOptions } from '@tsgi/node';
 import { serve as servePool, type PoolServeOptions } from '@tsgi/pool';
 import { canSharePort, loadBinding, serve as serveUws, type ServeOptions as UwsOptions } from '@tsgi/uws';
 import { CliError } from './errors.js';
@@ -26,9 +28,9 @@ export interface StartRequest {
   warn?: (line: string) => void;
 }
 
-/** The uvicorn-style flags as @tsgi/uws options; flags left at their default are left to the server. */
-function uwsOptions(config: ServeConfig): UwsOptions {
-  const options: UwsOptions = {
+/** The uvicorn-style flags as the options of an event-loop server; flags left at their default are left to the server. */
+function asgiOptions(config: ServeConfig): UwsOptions & NodeOptions {
+  const options: UwsOptions & NodeOptions = {
     host: config.host,
     port: config.port,
     rootPath: config.rootPath,
@@ -98,6 +100,7 @@ function inCliTerms(e: OptionError, config: ServeConfig): string {
 async function whyOneWorker(req: StartRequest): Promise<string | undefined> {
   const { config, iface, server } = req;
   if (server === 'pool') return 'the pool server has one event loop and scales with --threads';
+  if (server === 'node') return 'the node server runs one event loop per process so far; run one process per core behind a load balancer';
   if (iface === 'wsgi') return 'workers need an ASGI-TS app; a WSGI-TS app scales with --threads';
   if (iface === 'fetch') return 'workers need an ASGI-TS app; for a fetch handler run one process per core';
   if (config.limitMaxRequests !== undefined) return '--limit-max-requests cannot be combined with workers > 1 yet';
@@ -132,9 +135,10 @@ function counted(app: AsgiApplication, onRequest: () => void): AsgiApplication {
 export async function startServer(req: StartRequest): Promise<ServerHandle> {
   const { iface, server } = req;
   if (server === 'pool' && iface !== 'wsgi') {
-    throw new CliError(`--server pool hosts WSGI-TS apps only; this is ${iface === 'asgi' ? 'an ASGI-TS app' : 'a fetch handler'}: use --server uws`);
+    throw new CliError(`--server pool hosts WSGI-TS apps only; this is ${iface === 'asgi' ? 'an ASGI-TS app' : 'a fetch handler'}: use --server uws or --server node`);
   }
   const config = await withWebConcurrency(req);
+  if (config.wsPerMessageDeflate && server !== 'node') throw new CliError('--ws-per-message-deflate applies to --server node (uWebSockets.js is run without compression)');
   if (server === 'pool') {
     if (config.workers !== 1) throw new CliError('--workers applies to --server uws; the pool server scales with --threads');
     if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests is not supported by --server pool');
@@ -142,11 +146,14 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
     return serveOrExplain(config, () => servePool(req.ref, poolOptions(config)));
   }
 
+  if (server === 'node' && config.workers > 1) {
+    throw new CliError('--workers > 1 is not supported by --server node yet; run one process per core behind a load balancer');
+  }
   let app: AsgiApplication;
   if (iface === 'asgi') {
     if (config.workers > 1) {
       if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests cannot be combined with --workers > 1 yet');
-      return serveOrExplain(config, () => serveUws(req.ref, uwsOptions(config)));
+      return serveOrExplain(config, () => serveUws(req.ref, asgiOptions(config)));
     }
     app = req.value as AsgiApplication;
   } else {
@@ -158,5 +165,6 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
     }
   }
   if (req.onRequest) app = counted(app, req.onRequest);
-  return serveOrExplain(config, () => serveUws(app, uwsOptions(config)));
+  if (server === 'node') return serveOrExplain(config, () => serveNode(app, { ...asgiOptions(config), wsPerMessageDeflate: config.wsPerMessageDeflate }));
+  return serveOrExplain(config, () => serveUws(app, asgiOptions(config)));
 }

@@ -40,6 +40,7 @@ describe('tsgi serve flags', () => {
       wsMaxSize: 16777216,
       wsPingInterval: 20,
       wsPingTimeout: 20,
+      wsPerMessageDeflate: false,
       lifespan: 'auto',
       accessLog: true,
       logLevel: 'info',
@@ -52,14 +53,14 @@ describe('tsgi serve flags', () => {
       '--workers', '3', '--threads', '16', '--root-path', '/api', '--no-proxy-headers',
       '--forwarded-allow-ips', '10.0.0.0/8, 127.0.0.1', '--limit-concurrency', '100', '--limit-max-requests', '5000',
       '--timeout-keep-alive', '2.5', '--timeout-graceful-shutdown', '30', '--ws-max-size', '1024',
-      '--ws-ping-interval', '0', '--ws-ping-timeout', '0.5', '--lifespan', 'off', '--no-access-log', '--log-level', 'debug',
+      '--ws-ping-interval', '0', '--ws-ping-timeout', '0.5', '--ws-per-message-deflate', '--lifespan', 'off', '--no-access-log', '--log-level', 'debug',
       'mod.js:handler',
     ]);
     expect(c).toEqual({
       app: 'mod.js:handler', host: '0.0.0.0', port: 0, uds: '/tmp/x.sock', server: 'pool', interface: 'wsgi',
       workers: 3, workersFrom: 'flag', threads: 16, rootPath: '/api', proxyHeaders: false, forwardedAllowIps: ['10.0.0.0/8', '127.0.0.1'],
       limitConcurrency: 100, limitMaxRequests: 5000, timeoutKeepAlive: 2.5, timeoutGracefulShutdown: 30,
-      wsMaxSize: 1024, wsPingInterval: 0, wsPingTimeout: 0.5, lifespan: 'off', accessLog: false, logLevel: 'debug',
+      wsMaxSize: 1024, wsPingInterval: 0, wsPingTimeout: 0.5, wsPerMessageDeflate: true, lifespan: 'off', accessLog: false, logLevel: 'debug',
     });
   });
 
@@ -110,7 +111,7 @@ describe('tsgi serve flags', () => {
     [['--port', '70000', 'a.ts'], /--port must be between 0 and 65535; got 70000/],
     [['--port', '-1', 'a.ts'], /--port/],
     [['--workers', '0', 'a.ts'], /--workers must be between 1/],
-    [['--server', 'gunicorn', 'a.ts'], /--server must be one of uws, pool; got "gunicorn"/],
+    [['--server', 'gunicorn', 'a.ts'], /--server must be one of uws, node, pool; got "gunicorn"/],
     [['--interface', 'asgi2', 'a.ts'], /--interface must be one of auto, asgi, wsgi, fetch/],
     [['--lifespan', 'maybe', 'a.ts'], /--lifespan must be one of auto, on, off/],
     [['--log-level', 'loud', 'a.ts'], /--log-level must be one of critical/],

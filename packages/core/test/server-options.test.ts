@@ -162,7 +162,7 @@ describe('resolveAsgiOptions: bad values', () => {
     expect(e.name).toBe('OptionError');
     expect(e.option).toBe(option);
     expect(Object.is(e.value, value)).toBe(true);
-    expect(e.rule.length).toBeGreaterThan(0);
+    expect(e.rule?.length).toBeGreaterThan(0);
     expect(e.message).toBe(`serve(): option '${option}' must be ${e.rule}; got ${shown}`);
   });
 

@@ -26,6 +26,8 @@ import {
   accessLine,
   accessPrefix,
   httpEnding,
+  quiet,
+  refusalOf,
   runApp,
   statusReason,
   type AppExit,
@@ -212,10 +214,11 @@ class HttpExchange implements TrackedConnection, ReadControl {
     try {
       const action = this.cycle.send(event);
       // An app that sends again before the previous send() resolved waits its turn, in order.
-      if (this.writing !== undefined) return this.performInTurn(action);
-      return this.perform(action) ?? SENT;
+      if (this.writing !== undefined) return quiet(this.performInTurn(action));
+      const p = this.perform(action);
+      return p === undefined ? SENT : quiet(p);
     } catch (e) {
-      return Promise.reject(e);
+      return quiet(Promise.reject(e));
     }
   }
 
@@ -250,12 +253,19 @@ class HttpExchange implements TrackedConnection, ReadControl {
 
   /** The app's run ended: carry out what the shared rules say (asgi.app.return.*). */
   readonly appExited = (exit: AppExit): void => {
-    this.ctx.connections.delete(this);
-    const ending = httpEnding(this.cycle, exit);
-    if (ending.log !== null) this.ctx.logger.error(ending.log.message, ending.log.error);
-    if (ending.action === 'none' || this.aborted || this.ended) return;
-    if (ending.action === 'respond_500' && !this.headWritten) this.respondError(500);
-    else this.closeConnection();
+    const finish = (): void => {
+      this.ctx.connections.delete(this);
+      const ending = httpEnding(this.cycle, exit, this.ended);
+      if (ending.log !== null) this.ctx.logger.error(ending.log.message, ending.log.error);
+      if (ending.action === 'none' || this.aborted || this.ended) return;
+      // Nothing on the wire yet (the head is held until the first body): a 500 is still possible.
+      if (!this.headWritten) this.respondError(500);
+      else this.closeConnection();
+    };
+    // A send() the app did not await is still writing: let it end first.
+    const writing = this.writing;
+    if (writing === undefined) finish();
+    else writing.then(finish, finish).catch((e: unknown) => this.ctx.logger.error('Internal error after the ASGI application finished', e));
   };
 
   // ---- Writing ------------------------------------------------------------
@@ -564,28 +574,13 @@ export function createHttpHandler(ctx: ServerContext): (res: HttpResponse, req: 
     let ex: HttpExchange | undefined;
     try {
       const startedMs = options.accessLog ? performance.now() : 0;
-      if (connections.closing) {
-        refuse(res, 503, true);
-        return;
-      }
       const head = readRequestHead(req, res, ctx);
       const rules = headRules();
-      if (rules.fault !== null) {
-        // Refused before the app runs; closing drops whatever uWS made of the rest of the stream.
-        logger.warning(`Invalid HTTP request received: ${rules.fault.reason}.`);
-        refuse(res, rules.fault.status, true);
-        return;
-      }
-      const limit = options.limitConcurrency;
-      if (limit !== null && connections.size >= limit) {
-        logger.warning('Exceeded concurrency limit.');
-        refuse(res, 503, false);
-        return;
-      }
-      const maxBody = options.limitMaxBodySize;
-      if (maxBody !== null && rules.contentLength > maxBody) {
-        logger.warning(`Request body of ${rules.contentLength} bytes is larger than limitMaxBodySize (${maxBody}): refused.`);
-        refuse(res, 413, true);
+      const refusal = refusalOf(ctx, rules);
+      if (refusal !== null) {
+        // Closing drops whatever uWS made of the rest of the stream.
+        if (refusal.warning !== null) logger.warning(refusal.warning);
+        refuse(res, refusal.status, refusal.close);
         return;
       }
       const hasBody = rules.chunked || rules.contentLength > 0;

@@ -41,7 +41,7 @@ import {
   type WebSocketScope,
   type WebSocketSendEventUnion,
 } from '@tsgi/core';
-import { Keepalive, WebSocketInbox, runApp, websocketEnding, type AppExit, type ServerContext, type TrackedConnection } from '@tsgi/core/server';
+import { Keepalive, WebSocketInbox, quiet, runApp, websocketEnding, type AppExit, type ServerContext, type TrackedConnection } from '@tsgi/core/server';
 import type { HttpResponse, WebSocket, WebSocketBehavior, us_socket_context_t } from './binding.js';
 import { copyBytes } from './copy-bytes.js';
 import { readRequestHead } from './request-head.js';
@@ -237,9 +237,9 @@ export class WsConnection implements TrackedConnection {
       if ((action.kind === 'binary' || action.kind === 'text') && this.ws !== null && this.drainWaiters.length === 0) {
         return this.sendNow(this.ws, action.kind === 'text' ? action.text : action.bytes, action.kind === 'binary');
       }
-      return this.perform(action);
+      return quiet(this.perform(action));
     } catch (e) {
-      return Promise.reject(e);
+      return quiet(Promise.reject(e));
     }
   }
 

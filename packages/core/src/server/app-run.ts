@@ -29,7 +29,9 @@ export interface EndingLog {
  * - 'none': the response is complete, or the client is gone;
  * - 'respond_500': answer 500 if no byte of the response is on the wire yet; cut the connection if some
  *   are; nothing if the response is all out (the app raised after it was complete);
- * - 'abort': cut the connection, so the client sees a truncated response (asgi.app.return.2).
+ * - 'abort': the app started a response and did not finish it: cut the connection, so the client sees a
+ *   truncated response (asgi.app.return.2); a transport that held the head back, so that nothing is on
+ *   the wire yet, answers 500 instead.
  */
 export interface HttpEnding {
   action: 'none' | 'respond_500' | 'abort';
@@ -54,16 +56,22 @@ function quietExit(disconnected: boolean, exit: AppExit): boolean {
   return disconnected && (!exit.raised || isClientDisconnected(exit.error));
 }
 
-/** The ending of an HTTP run, from its response cycle. */
-export function httpEnding(cycle: HttpResponseCycle, exit: AppExit): HttpEnding {
-  if (cycle.finished && !exit.raised) return NONE_QUIET;
+/**
+ * The ending of an HTTP run, from its response cycle. `responseEnded`: the
+ * transport ended the response on the wire; it differs from the cycle's
+ * `finished` when carrying out the last event failed (a pathsend whose file
+ * vanished) and the app caught the error and returned.
+ */
+export function httpEnding(cycle: HttpResponseCycle, exit: AppExit, responseEnded: boolean = cycle.finished): HttpEnding {
+  if (responseEnded && !exit.raised) return NONE_QUIET;
   if (quietExit(cycle.disconnected, exit)) return NONE_QUIET;
   if (exit.raised) {
     const log = { message: 'Exception in ASGI application', error: exit.error };
     return { action: cycle.disconnected ? 'none' : 'respond_500', log };
   }
   if (!cycle.started) return { action: 'respond_500', log: { message: 'ASGI callable returned without starting response.' } };
-  return { action: 'abort', log: { message: 'ASGI callable returned without completing response.' } };
+  const log = { message: 'ASGI callable returned without completing response.' };
+  return { action: cycle.finished ? 'respond_500' : 'abort', log };
 }
 
 /** The ending of a WebSocket run, from its cycle; `path` names the connection in the log. */
@@ -85,6 +93,19 @@ export function websocketEnding(cycle: WebSocketCycle, exit: AppExit, path: stri
     default:
       return NONE_QUIET;
   }
+}
+
+const noop = (): void => {};
+
+/**
+ * A promise handed to the app (what send() and receive() return), marked
+ * handled: an app that does not await a send() that then fails (the client
+ * left) must not take the process down with an unhandled rejection. An app
+ * that awaits it still gets the error.
+ */
+export function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(noop);
+  return p;
 }
 
 /**

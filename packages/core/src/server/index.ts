@@ -8,6 +8,7 @@
  * only `@tsgi/core`.
  */
 export * from './access-log.js';
+export * from './admission.js';
 export * from './app-run.js';
 export * from './body-queue.js';
 export * from './connections.js';

@@ -1,0 +1,727 @@
+/**
+ * One HTTP request on node:http: the app's events carried onto an
+ * IncomingMessage/ServerResponse pair. What an app may send when is
+ * @tsgi/core's HttpResponseCycle, how its run ends is httpEnding, the body
+ * it reads is a RequestBodyQueue; this module moves bytes and keeps the
+ * promises node:http leaves to its user:
+ *
+ * - the status line and headers are held until the first body event
+ *   (asgi.http.start.4), then written in one writeHead() with the app's
+ *   headers as a flat array (order, duplicates and latin-1 bytes kept);
+ * - framing: the app's Content-Length; else one final body gets a computed
+ *   Content-Length; else chunked on HTTP/1.1 and close-delimited on HTTP/1.0
+ *   (node does both when no Content-Length is set);
+ * - send() resolves once node took the bytes below its high-water mark, else
+ *   once they left for the kernel, so an app that awaits each send() never
+ *   makes the server hold more than about one chunk of its output; a chunk
+ *   under the high-water mark is copied, so the app owns its buffer again as
+ *   soon as send() resolves (asgi.events.body.1);
+ * - `Expect: 100-continue` is answered when the app first calls receive();
+ * - the request is paused while the app leaves more than the body queue's
+ *   high-water mark unread.
+ */
+import { read } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import {
+  ClientDisconnected,
+  HttpResponseCycle,
+  ProtocolError,
+  buildHttpScope,
+  type ByteString,
+  type HttpAction,
+  type HttpReceiveEvent,
+  type NormalizedHeaders,
+  type Receive,
+  type Send,
+} from '@tsgi/core';
+import {
+  RequestBodyQueue,
+  accessLine,
+  accessPrefix,
+  httpEnding,
+  quiet,
+  readNodeRequestHead,
+  refusalOf,
+  runApp,
+  statusReason,
+  type AppExit,
+  type HeadRules,
+  type NodeHeadOptions,
+  type ReadControl,
+  type ServerContext,
+  type TrackedConnection,
+} from '@tsgi/core/server';
+import type { SocketMember, SocketRegistry } from './socket-registry.js';
+
+/**
+ * node's write high-water mark for this server's responses (the server's
+ * `highWaterMark`): a write() that leaves more than this buffered makes send()
+ * wait until it reached the kernel. uvicorn's is 64 KiB too.
+ */
+export const WRITE_HIGH_WATER = 64 * 1024;
+
+/** Size of the reads when streaming a file (pathsend, zerocopysend): memory per response is this, whatever the file size. */
+const FILE_CHUNK = 256 * 1024;
+
+const EMPTY = new Uint8Array(0);
+const CLOSE_TOKEN = /(?:^|[\s,])close(?:$|[\s,])/i;
+const TRAILERS_TOKEN = /(?:^|[\s,])trailers(?:$|[\s,;])/i;
+const SENT: Promise<void> = Promise.resolve();
+const noop = (): void => {};
+
+/** What every exchange of one server shares. */
+export interface RequestEnv {
+  readonly ctx: ServerContext;
+  /** Checks each request head (one instance: heads are read synchronously, one at a time). */
+  readonly rules: HeadRules;
+  readonly headOptions: NodeHeadOptions;
+  readonly sockets: SocketRegistry;
+  /** Closes the keep-alive connections with nothing in flight (during shutdown, as each response finishes). */
+  readonly closeIdle: () => void;
+}
+
+/** The response head the app sent, held until the first body event so framing can be chosen. */
+interface PendingStart {
+  status: number;
+  reason: string | null;
+  headers: NormalizedHeaders;
+  contentLength: number | null;
+  trailers: boolean;
+  bodyless: boolean;
+}
+
+/** What the request head says that the exchange needs. */
+interface RequestFacts {
+  method: string;
+  http11: boolean;
+  hasBody: boolean;
+  /** The request asked for `100 Continue` (node's 'checkContinue'). */
+  expectContinue: boolean;
+  /** `TE: trailers`: the client takes trailer fields (asgi.ext.trailers.5). */
+  teTrailers: boolean;
+}
+
+/** fs.read on a raw descriptor as a promise; `position` null reads from (and advances) the descriptor's own position. */
+function readFd(fd: number, buf: Buffer, length: number, position: number | null): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+/** A copy the app cannot reach (asgi.events.body.1). */
+function copyOf(chunk: Uint8Array): Buffer {
+  return Buffer.from(chunk);
+}
+
+/** One request/response on a node:http connection; also the ReadControl of its body queue. */
+export class HttpExchange implements TrackedConnection, ReadControl, SocketMember {
+  trackingId = 0;
+  readonly cycle: HttpResponseCycle;
+  readonly body: RequestBodyQueue;
+  readonly receive: Receive<HttpReceiveEvent>;
+  readonly send: Send;
+  private readonly socket: Socket;
+  /** The client went away, or the server cut the connection: res is not to be touched. */
+  private gone = false;
+  /** res.end() was called. */
+  private ended = false;
+  private headWritten = false;
+  private start: PendingStart | null = null;
+  /** Close the connection after this response (shutdown, keep-alive off, the app's `connection: close`, a refused body). */
+  private closeAfter: boolean;
+  /** The response goes out chunked with trailer fields at its end. */
+  private trailersOut = false;
+  private trailerFields: Array<[ByteString, ByteString]> = [];
+  private continueSent = false;
+  private received = 0;
+  /** Body bytes written (the cycle cannot count a file's: pathsend, zerocopysend without count). */
+  private sent = 0;
+  private appDone = false;
+  private left = false;
+  /** The last send() still carrying out its event: the next one waits its turn. */
+  private writing: Promise<void> | undefined;
+  // The write a send() waits on: its sequence number, and how to settle it.
+  private writeSeq = 0;
+  private waitSeq = -1;
+  private waitResolve: (() => void) | undefined;
+  private waitReject: ((e: unknown) => void) | undefined;
+  /** Read buffer of zerocopysend, reused across its events. */
+  private fileBuffer: Buffer | undefined;
+
+  constructor(
+    private readonly env: RequestEnv,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly facts: RequestFacts,
+    /** `client - "METHOD target HTTP/x"` for the access log, or null when it is off. */
+    private readonly logPrefix: string | null,
+    private readonly startedMs: number,
+  ) {
+    const ctx = env.ctx;
+    this.socket = req.socket;
+    this.cycle = new HttpResponseCycle({ method: facts.method, extensions: ctx.httpScope.extensions });
+    this.body = new RequestBodyQueue(this, facts.hasBody);
+    this.closeAfter = ctx.options.timeoutKeepAlive === 0 || ctx.connections.closing;
+    this.receive = () => quiet(this.onReceive());
+    this.send = (event) => this.onSend(event);
+  }
+
+  /** Hooks the exchange to node's objects; call once, before the app runs. */
+  attach(): void {
+    const { req, res } = this;
+    if (this.facts.hasBody) {
+      req.on('data', (chunk: Buffer) => this.guard('data', () => this.onData(chunk)));
+      req.on('end', () => this.guard('end', () => this.onEnd()));
+    }
+    res.on('finish', () => this.guard('finish', () => this.onFinish()));
+    this.env.sockets.join(this.socket, this);
+  }
+
+  // ---- ReadControl: the body queue throttles the request ------------------
+
+  pause(): void {
+    if (!this.gone && !this.ended) this.req.pause();
+  }
+  resume(): void {
+    if (!this.gone) this.req.resume();
+  }
+
+  // ---- TrackedConnection: graceful shutdown --------------------------------
+
+  shutdown(): void {
+    this.closeAfter = true;
+  }
+  abort(): void {
+    this.cut();
+  }
+
+  // ---- node's events ---------------------------------------------------------
+
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.env.ctx.logger.error(`Internal error in the '${what}' handler of a request`, e);
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.ended || this.gone) return; // after the response, the rest of the body is read and dropped
+    this.received += chunk.byteLength;
+    const limit = this.env.ctx.options.limitMaxBodySize;
+    if (limit !== null && this.received > limit) {
+      this.refuseBody(limit);
+      return;
+    }
+    // node hands each chunk over once and never reuses it: it becomes the app's.
+    this.body.push(chunk, false);
+  }
+
+  private onEnd(): void {
+    if (this.ended || this.gone) return;
+    this.body.push(EMPTY, true);
+  }
+
+  /** The whole response went to the kernel. */
+  private onFinish(): void {
+    this.settleWait(this.waitSeq, null);
+    this.maybeDone();
+  }
+
+  /** The socket closed: a response not yet complete on the wire is lost, and the app is told (asgi.http.disconnect.1). */
+  socketClosed(): void {
+    if (this.ended && this.res.writableFinished) {
+      this.gone = true;
+      this.maybeDone();
+      return;
+    }
+    this.lose();
+    this.maybeDone();
+  }
+
+  // ---- The app's side ----------------------------------------------------------
+
+  private onReceive(): Promise<HttpReceiveEvent> {
+    if (this.facts.expectContinue && !this.continueSent && !this.headWritten && !this.gone && !this.ended) {
+      // The app asks for the body: now the client may send it (asgi.http.request.5).
+      this.continueSent = true;
+      this.res.writeContinue();
+    }
+    return this.body.receive();
+  }
+
+  /**
+   * The app's send(): the event is checked at once; it is carried out at once
+   * unless an earlier send() is still writing, then in turn.
+   */
+  private onSend(event: unknown): Promise<void> {
+    try {
+      const action = this.cycle.send(event);
+      const prev = this.writing;
+      if (prev === undefined) {
+        const p = this.perform(action);
+        return p === undefined ? SENT : quiet(this.track(p));
+      }
+      const run = (): Promise<void> | void => this.perform(action);
+      return quiet(this.track(prev.then(run, run)));
+    } catch (e) {
+      return quiet(Promise.reject(e));
+    }
+  }
+
+  private track(p: Promise<void>): Promise<void> {
+    this.writing = p;
+    const clear = (): void => {
+      if (this.writing === p) this.writing = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+
+  /** Carries out one checked event; a promise when it has to wait (backpressure, files). */
+  private perform(action: HttpAction): Promise<void> | void {
+    if (this.gone) throw new ClientDisconnected('send() after the HTTP client disconnected');
+    switch (action.kind) {
+      case 'start':
+        this.start = {
+          status: action.status,
+          reason: action.reason,
+          headers: action.headers,
+          contentLength: action.contentLength,
+          trailers: action.trailers,
+          bodyless: action.bodyless,
+        };
+        return;
+      case 'body':
+        return this.sendBody(action.body, action.more, action.transmit);
+      case 'pathsend':
+        return this.sendFile(action.path, action.transmit);
+      case 'zerocopysend':
+        return this.sendFd(action.file, action.offset, action.count, action.more, action.transmit);
+      case 'trailers':
+        return this.sendTrailers(action.headers, action.more);
+      case 'early_hint':
+        this.earlyHint(action.links);
+        return;
+      default:
+        // push and debug are never announced: the cycle refuses them before they get here.
+        return;
+    }
+  }
+
+  /** The app's run ended: carry out what the shared rules say (asgi.app.return.*). */
+  readonly appExited = (exit: AppExit): void => {
+    this.appDone = true;
+    const finish = (): void => {
+      const ending = httpEnding(this.cycle, exit, this.ended);
+      if (ending.log !== null) this.env.ctx.logger.error(ending.log.message, ending.log.error);
+      if (ending.action !== 'none' && !this.gone && !this.ended) {
+        // Nothing on the wire yet (the head is held until the first body): a 500 is still possible.
+        if (!this.headWritten) this.respondError(500);
+        else this.cut();
+      }
+      this.maybeDone();
+    };
+    // A send() the app did not await is still writing: let it end first.
+    const writing = this.writing;
+    if (writing === undefined) finish();
+    else writing.then(finish, finish).catch((e: unknown) => this.env.ctx.logger.error('Internal error after the ASGI application finished', e));
+  };
+
+  // ---- Writing ---------------------------------------------------------------
+
+  private sendBody(chunk: Uint8Array, more: boolean, transmit: boolean): Promise<void> | void {
+    if (!transmit) {
+      // HEAD, 204, 304: counted by the cycle, nothing on the wire (asgi.http.body.3).
+      if (!more) this.endBodyless(null);
+      return;
+    }
+    if (!this.headWritten) {
+      const start = this.start!;
+      // One final body and no Content-Length: frame it with its length (asgi.http.body.5), unless trailers need chunks.
+      this.writeHead(!more && start.contentLength === null && !this.wantsTrailers() ? chunk.byteLength : null);
+    }
+    if (!more && !this.trailersOut) return this.endWith(chunk);
+    if (chunk.byteLength === 0) return; // nothing to write; with trailers due, they end the response
+    return this.write(chunk);
+  }
+
+  /** True when the response will carry trailers: announced, asked for by the client, on HTTP/1.1 (asgi.ext.trailers.5). */
+  private wantsTrailers(): boolean {
+    return this.start!.trailers && this.facts.teTrailers && this.facts.http11;
+  }
+
+  /**
+   * The status line and headers, in one writeHead() with a flat header array
+   * (node keeps its order and duplicates and writes it as latin-1). Framing is
+   * the server's: the app's `transfer-encoding` and `connection` go (a
+   * `connection: close` is honored), a 204 loses any Content-Length, and
+   * `trailer` stays only on a chunked response (node refuses it elsewhere).
+   * `computedLength`: a Content-Length to add when the app gave none.
+   */
+  private writeHead(computedLength: number | null): void {
+    const start = this.start!;
+    const res = this.res;
+    const status = start.status;
+    const lengthKnown = start.contentLength !== null || (computedLength !== null && status !== 204);
+    const chunked = !start.bodyless && !lengthKnown && this.facts.http11;
+    this.trailersOut = chunked && this.wantsTrailers();
+    const flat: string[] = [];
+    const headers = start.headers;
+    for (let i = 0; i < headers.length; i++) {
+      const [name, value] = headers[i]!;
+      if (name === 'connection') {
+        if (CLOSE_TOKEN.test(value)) this.closeAfter = true;
+        continue;
+      }
+      if (name === 'transfer-encoding') continue;
+      if (name === 'content-length' && status === 204) continue;
+      if (name === 'trailer' && !chunked) continue;
+      flat.push(name, value);
+    }
+    if (computedLength !== null && start.contentLength === null && status !== 204) flat.push('content-length', String(computedLength));
+    if (this.closeAfter || this.env.ctx.connections.closing) res.shouldKeepAlive = false;
+    res.writeHead(status, start.reason ?? STATUS_CODES[status] ?? '', flat);
+    this.headWritten = true;
+    if (this.logPrefix !== null) this.env.ctx.logger.access(accessLine(this.logPrefix, status, this.startedMs));
+  }
+
+  /** A response without body bytes on the wire (HEAD, 204, 304); `computedLength` reports a length the app did not give (pathsend). */
+  private endBodyless(computedLength: number | null): void {
+    if (!this.headWritten) this.writeHead(computedLength);
+    this.beforeEnd();
+    this.res.end();
+    this.markEnded();
+  }
+
+  /** Writes a body chunk; waits when node holds more than its high-water mark or the chunk was not copied. */
+  private write(chunk: Uint8Array): Promise<void> | void {
+    this.sent += chunk.byteLength;
+    const small = chunk.byteLength < WRITE_HIGH_WATER;
+    const seq = ++this.writeSeq;
+    const ok = this.res.write(small ? copyOf(chunk) : chunk, (err) => this.settleWait(seq, err ?? null));
+    if (ok && small) return;
+    return this.waitFor(seq);
+  }
+
+  /** The last chunk: end() with it, waiting for the flush only when the chunk was handed over uncopied. */
+  private endWith(chunk: Uint8Array): Promise<void> | void {
+    this.sent += chunk.byteLength;
+    this.beforeEnd();
+    const small = chunk.byteLength < WRITE_HIGH_WATER;
+    if (small) {
+      if (chunk.byteLength === 0) this.res.end();
+      else this.res.end(copyOf(chunk));
+      this.markEnded();
+      return;
+    }
+    // A sequence number of its own, so the callback of an earlier write cannot settle this wait; 'finish' does.
+    const seq = ++this.writeSeq;
+    this.res.end(chunk, () => this.settleWait(seq, null));
+    this.markEnded();
+    if (this.res.writableFinished) return;
+    return this.waitFor(seq);
+  }
+
+  private waitFor(seq: number): Promise<void> {
+    if (this.gone) return Promise.reject(new ClientDisconnected('the HTTP client disconnected during send()'));
+    this.waitSeq = seq;
+    return new Promise<void>((resolve, reject) => {
+      this.waitResolve = resolve;
+      this.waitReject = reject;
+    });
+  }
+
+  /** A write callback (or 'finish'): settles the send() waiting on write `seq`, if any. */
+  private settleWait(seq: number, err: Error | null): void {
+    if (seq !== this.waitSeq || this.waitResolve === undefined) return;
+    const resolve = this.waitResolve;
+    const reject = this.waitReject!;
+    this.waitResolve = this.waitReject = undefined;
+    this.waitSeq = -1;
+    if (err === null) resolve();
+    else reject(new ClientDisconnected(`the HTTP client disconnected during send() (${err.message})`));
+  }
+
+  private rejectWait(): void {
+    const reject = this.waitReject;
+    this.waitResolve = this.waitReject = undefined;
+    this.waitSeq = -1;
+    reject?.(new ClientDisconnected('the HTTP client disconnected during send()'));
+  }
+
+  /** http.response.trailers: collected until the last one, then written after the final chunk (or dropped, asgi.ext.trailers.5). */
+  private sendTrailers(headers: NormalizedHeaders, more: boolean): void {
+    if (!this.trailersOut) return; // dropped: the response already ended at its final body
+    for (const h of headers) this.trailerFields.push(h);
+    if (more) return;
+    this.res.addTrailers(this.trailerFields);
+    this.beforeEnd();
+    this.res.end();
+    this.markEnded();
+  }
+
+  /** http.response.early_hint: a 103 before the final head, when it is still to come and the client speaks HTTP/1.1 (asgi.ext.early_hint.4). */
+  private earlyHint(links: ByteString[]): void {
+    if (this.headWritten || !this.facts.http11 || links.length === 0) return;
+    try {
+      // node writes one Link field with the links comma-separated (RFC 8288 allows either form).
+      this.res.writeEarlyHints({ link: links });
+    } catch (e) {
+      // node refuses a link that is not `<uri>; param=value...`: the hint is dropped, as the spec allows.
+      this.env.ctx.logger.debug(`Early hint dropped: ${(e as Error).message}`);
+    }
+  }
+
+  /** http.response.pathsend: the file in FILE_CHUNK reads, each written (with backpressure) before the next is read. */
+  private async sendFile(path: string, transmit: boolean): Promise<void> {
+    const file = await open(path, 'r');
+    try {
+      const size = (await file.stat()).size;
+      if (this.gone) throw new ClientDisconnected('the HTTP client disconnected during http.response.pathsend');
+      const declared = this.start!.contentLength;
+      if (declared !== null && this.sent + size !== declared) {
+        throw new ProtocolError(
+          this.sent + size > declared ? 'asgi.http.length.2' : 'asgi.http.length.3',
+          `the file of http.response.pathsend has ${size} bytes${this.sent > 0 ? ` after ${this.sent} sent` : ''} but content-length says ${declared}`,
+          path,
+        );
+      }
+      const computed = declared === null ? size : null;
+      if (!transmit) {
+        this.endBodyless(computed);
+        return;
+      }
+      if (!this.headWritten) this.writeHead(computed);
+      const buf = Buffer.allocUnsafe(Math.min(Math.max(size, 1), FILE_CHUNK));
+      let pos = 0;
+      while (pos < size) {
+        const { bytesRead } = await file.read(buf, 0, Math.min(buf.length, size - pos), pos);
+        if (bytesRead === 0) throw new Error(`${path} shrank while being sent (${pos} of ${size} bytes)`);
+        if (this.gone) throw new ClientDisconnected('the HTTP client disconnected during http.response.pathsend');
+        pos += bytesRead;
+        this.sent += bytesRead;
+        // Each read is written and flushed before the buffer is read into again.
+        const seq = ++this.writeSeq;
+        this.res.write(buf.subarray(0, bytesRead), (err) => this.settleWait(seq, err ?? null));
+        await this.waitFor(seq);
+      }
+      if (!this.trailersOut) {
+        this.beforeEnd();
+        this.res.end();
+        this.markEnded();
+      }
+    } finally {
+      await file.close();
+    }
+  }
+
+  /**
+   * http.response.zerocopysend: node:http has no sendfile for a response, so
+   * the descriptor is read in FILE_CHUNK pieces, each written and flushed
+   * before the next read, framed like any body. `offset` null reads from the
+   * descriptor's position; `count` null to end of file.
+   */
+  private async sendFd(fd: number, offset: number | null, count: number | null, more: boolean, transmit: boolean): Promise<void> {
+    const start = this.start!;
+    if (!transmit) {
+      if (!more) this.endBodyless(null);
+      return;
+    }
+    if (!this.headWritten) {
+      // A single descriptor event with a count is a body of known length.
+      this.writeHead(!more && count !== null && start.contentLength === null && !this.wantsTrailers() ? count : null);
+    }
+    const buf = (this.fileBuffer ??= Buffer.allocUnsafe(FILE_CHUNK));
+    let position = offset;
+    let left = count ?? Infinity;
+    while (left > 0) {
+      const n = await readFd(fd, buf, Math.min(buf.length, left), position);
+      if (n === 0) {
+        if (count !== null) throw new Error(`zerocopysend: file descriptor ${fd} ended ${left} bytes short of count ${count}`);
+        break;
+      }
+      if (this.gone) throw new ClientDisconnected('the HTTP client disconnected during http.response.zerocopysend');
+      const declared = start.contentLength;
+      if (declared !== null && this.sent + n > declared) {
+        // Without a count the cycle could not check: the server does, at the chunk that overflows (asgi.http.length.2).
+        throw new ProtocolError('asgi.http.length.2', `body exceeds content-length ${declared}: ${this.sent + n} bytes with http.response.zerocopysend`, this.sent + n);
+      }
+      if (position !== null) position += n;
+      left -= n;
+      this.sent += n;
+      const seq = ++this.writeSeq;
+      this.res.write(buf.subarray(0, n), (err) => this.settleWait(seq, err ?? null));
+      await this.waitFor(seq);
+    }
+    if (!more) {
+      if (start.contentLength !== null && this.sent < start.contentLength) {
+        throw new ProtocolError('asgi.http.length.3', `body ended short of content-length ${start.contentLength}: ${this.sent} bytes sent`, this.sent);
+      }
+      if (!this.trailersOut) {
+        this.beforeEnd();
+        this.res.end();
+        this.markEnded();
+      }
+    }
+  }
+
+  // ---- Endings ---------------------------------------------------------------
+
+  /** The request must be read to its end for the connection to serve another one: resume it (its rest is dropped). */
+  private beforeEnd(): void {
+    if (this.facts.hasBody && !this.req.complete) this.req.resume();
+  }
+
+  private markEnded(): void {
+    this.ended = true;
+    this.body.responseComplete();
+  }
+
+  /** A fixed-body answer of the server's own (nothing of the app's exception reaches the client). */
+  respondError(status: number): void {
+    if (this.gone || this.ended) return;
+    const text = Buffer.from(statusReason(status), 'latin1');
+    this.start = {
+      status,
+      reason: statusReason(status),
+      headers: [['content-type', 'text/plain; charset=utf-8']],
+      contentLength: null,
+      trailers: false,
+      bodyless: this.facts.method === 'HEAD',
+    };
+    if (this.start.bodyless) {
+      this.endBodyless(text.length);
+      return;
+    }
+    this.writeHead(text.length);
+    this.beforeEnd();
+    this.res.end(text);
+    this.markEnded();
+  }
+
+  /** The client is gone (or the connection was cut): the app hears it from receive() and send(). */
+  private lose(): void {
+    this.gone = true;
+    this.cycle.disconnect();
+    this.body.disconnect();
+    this.rejectWait();
+  }
+
+  /** Drops the connection; the client sees a truncated response (asgi.app.return.2). */
+  private cut(): void {
+    if (this.gone) return;
+    const finishedOnWire = this.ended && this.res.writableFinished;
+    this.lose();
+    if (!finishedOnWire) {
+      const socket = this.res.socket;
+      if (socket !== null) {
+        // What node still holds in this tick's cork goes to the kernel first: the client sees the response truncated,
+        // not a connection that closed before any byte.
+        socket.uncork();
+        socket.destroy();
+      } else {
+        // A response not yet given the socket (pipelined) takes it down once it gets it.
+        this.res.destroy();
+      }
+    }
+    this.maybeDone();
+  }
+
+  /** The body went past limitMaxBodySize: 413 (and close) if nothing was sent yet, else the connection is cut. */
+  private refuseBody(limit: number): void {
+    this.env.ctx.logger.warning(`Request body larger than limitMaxBodySize (${limit} bytes): refused.`);
+    if (this.headWritten) {
+      this.cut();
+      return;
+    }
+    this.closeAfter = true;
+    this.respondError(413);
+    // The app gets http.disconnect, and its send() ClientDisconnected (asgi.http.request.6).
+    this.cycle.disconnect();
+    this.body.disconnect();
+    this.rejectWait();
+  }
+
+  /**
+   * Once the app is done and the response is on the wire (or lost), the
+   * exchange is no longer in flight: graceful shutdown waits until then, so
+   * the last bytes of a response are not cut by closing its connection.
+   */
+  private maybeDone(): void {
+    if (this.left || !this.appDone || !(this.gone || (this.ended && this.res.writableFinished))) return;
+    this.left = true;
+    this.env.sockets.leave(this.socket, this);
+    const connections = this.env.ctx.connections;
+    if (!connections.closing) {
+      connections.delete(this);
+      return;
+    }
+    // Shutdown: node first hands this tick's corked bytes, and a 503 queued behind this response, to the socket; then the
+    // connection goes if nothing else is in flight on it (a head written before shutdown had promised keep-alive), and
+    // graceful shutdown may close what is left.
+    setImmediate(() => {
+      this.env.closeIdle();
+      connections.delete(this);
+    });
+  }
+}
+
+/** One of the server's own answers, given without calling the app (limits, shutdown, refused heads). */
+export function refuse(res: ServerResponse, status: number, close: boolean): void {
+  const text = statusReason(status);
+  if (close) res.shouldKeepAlive = false;
+  res.writeHead(status, text, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(text.length)]);
+  res.end(text);
+}
+
+/**
+ * Serves one request: refuses what must never reach the app (a head the
+ * shared rules refuse, a declared body over limitMaxBodySize, the
+ * concurrency limit, shutdown), else starts the app on a new exchange.
+ * `expectContinue`: node's 'checkContinue' (the client waits for 100 Continue).
+ */
+export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+  const { ctx, rules } = env;
+  const { logger, connections, options } = ctx;
+  let exchange: HttpExchange | undefined;
+  try {
+    const startedMs = options.accessLog ? performance.now() : 0;
+    // Errors of these streams surface as a lost client; without a listener they would crash the process.
+    req.on('error', noop);
+    res.on('error', noop);
+    const http11 = req.httpVersion !== '1.0';
+    // HTTP/1.0 has no chunked coding (asgi.http.body.5): node would use it for a 1.0 client that sent `TE: chunked`.
+    if (!http11) res.useChunkedEncodingByDefault = false;
+    const head = readNodeRequestHead(req, rules, env.headOptions);
+    const refusal = refusalOf(ctx, rules);
+    if (refusal !== null) {
+      if (refusal.warning !== null) logger.warning(refusal.warning);
+      refuse(res, refusal.status, refusal.close);
+      return;
+    }
+    const hasBody = rules.chunked || rules.contentLength > 0;
+    const te = req.headers.te;
+    const facts: RequestFacts = {
+      method: head.method,
+      http11,
+      hasBody,
+      expectContinue: expectContinue && hasBody,
+      teTrailers: te !== undefined && TRAILERS_TOKEN.test(String(te)),
+    };
+    const prefix = options.accessLog ? accessPrefix(head.client, head.method, head.target, head.httpVersion) : null;
+    exchange = new HttpExchange(env, req, res, facts, prefix, startedMs);
+    exchange.attach();
+    connections.add(exchange);
+    runApp(ctx.app, buildHttpScope(head, ctx.httpScope), exchange.receive as Receive, exchange.send, exchange.appExited, logger);
+  } catch (e) {
+    logger.error('Internal error while handling a request', e);
+    try {
+      if (exchange !== undefined) exchange.respondError(500);
+      else if (!res.headersSent) refuse(res, 500, true);
+      else res.destroy();
+    } catch {
+      res.destroy();
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { RawClient, closeAll, delay, start, textApp } from './helpers.js';
+
+afterEach(closeAll);
+
+describe('keep-alive timeout', () => {
+  it('closes a connection idle longer than timeoutKeepAlive, not before', async () => {
+    const s = await start(textApp('hi'), { timeoutKeepAlive: 0.5 });
+    const c = new RawClient(s.port);
+    await c.ready;
+    c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const r = await c.response();
+    expect(r.header('connection')?.toLowerCase()).toBe('keep-alive');
+    const t0 = Date.now();
+    await delay(250);
+    expect(c.isClosed).toBe(false);
+    await c.waitClosed();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(450);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('timeoutKeepAlive 0 closes the connection after each response (Connection: close)', async () => {
+    const s = await start(textApp('hi'), { timeoutKeepAlive: 0 });
+    const c = new RawClient(s.port);
+    await c.ready;
+    c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const r = await c.response();
+    expect(r.header('connection')?.toLowerCase()).toBe('close');
+    await c.waitClosed();
+  });
+
+  it('answers a request that asked for Connection: close, then closes', async () => {
+    const s = await start(textApp('hi'));
+    const c = new RawClient(s.port);
+    await c.ready;
+    c.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const r = await c.response();
+    expect(r.body.toString()).toBe('hi');
+    expect(r.header('connection')?.toLowerCase()).toBe('close');
+    await c.waitClosed();
+  });
+});
