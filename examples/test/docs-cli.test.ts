@@ -98,6 +98,7 @@ describe(PAGE, () => {
         const value = defaults[key];
         if (fallback! in decidedElsewhere) decidedElsewhere[fallback!]!();
         else if (fallback === 'on') expect(value, where).toBe(true);
+        else if (fallback === 'off') expect(value, where).toBe(false);
         else if (['', 'none', 'the server\'s', 'by interface', '8 per core'].includes(fallback!)) expect(value, where).toBeUndefined();
         else expect(String(value), where).toBe(fallback!.replace(/^`(.*)`$/, '$1').replace(/^''$/, ''));
         checked++;
