@@ -1,5 +1,6 @@
-/** node:http answering the benchmark's routes by hand: Node's own HTTP stack, without any adapter. */
+/** node:http answering the benchmark's routes by hand, and ws echoing WebSocket messages: Node's own stack, without any adapter. */
 import { createServer, type ServerResponse } from 'node:http';
+import { WebSocketServer } from 'ws';
 import { bytesParam, CHUNK_SIZE } from '../apps/asgi.js';
 import { exitOnSignal, PORT } from './env.js';
 
@@ -37,5 +38,9 @@ const server = createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain' }).end(HELLO);
 });
 server.keepAliveTimeout = 60_000;
+const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+server.on('upgrade', (req, socket, head) => {
+  wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+});
 server.listen(PORT, '127.0.0.1');
 exitOnSignal(() => void server.close());

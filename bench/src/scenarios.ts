@@ -84,7 +84,9 @@ function python(id: string, label: string, argv: (port: number) => string[]): Co
 const asgiUws = node('asgi-uws', 'ASGI-TS on @tsgi/uws', 'asgi-uws');
 const rawUws = node('raw-uws', 'raw uWebSockets.js', 'raw-uws');
 const rawUwsReads = node('raw-uws-reads', 'raw uWebSockets.js + the reads a scope needs', 'raw-uws-reads');
-const nodeHttp = node('node-http', 'node:http (raw handler)', 'node-http');
+const nodeHttp = node('node-http', 'node:http (raw handler; ws for WebSocket)', 'node-http');
+const asgiNode = node('asgi-node', 'ASGI-TS on @tsgi/node', 'asgi-node');
+const honoTsgiNode = node('hono-tsgi-node', 'Hono on @tsgi/node (fromFetchHandler)', 'hono-tsgi-node');
 const honoNode = node('hono-node', 'Hono on @hono/node-server', 'hono-node');
 const honoUws = node('hono-uws', 'Hono on @tsgi/uws (fromFetchHandler)', 'hono-uws');
 const uvicorn = python('uvicorn', 'uvicorn (httptools, uvloop)', (port) => [
@@ -123,7 +125,7 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
       title: 'hello world, async',
       pinned: true,
       load: { kind: 'wrk', path: '/', connections: 50 },
-      contenders: [asgiUws, rawUws, rawUwsReads, nodeHttp, honoNode, honoUws, uvicorn],
+      contenders: [asgiUws, asgiNode, rawUws, rawUwsReads, nodeHttp, honoNode, honoUws, honoTsgiNode, uvicorn],
       metrics: WRK_METRICS,
       chart: ['rps'],
       targets: [
@@ -134,6 +136,10 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
         { label: '@tsgi/uws / uvicorn, req/s', value: ratio('asgi-uws', 'uvicorn'), op: '>=', threshold: 1.5, unit: 'x' },
         { label: 'Hono on @tsgi/uws / Hono on @hono/node-server, req/s', value: ratio('hono-uws', 'hono-node'), op: 'info', unit: 'x' },
         { label: '@tsgi/uws / node:http, req/s', value: ratio('asgi-uws', 'node-http'), op: 'info', unit: 'x' },
+        { label: '@tsgi/node / node:http (raw handler), req/s', value: ratio('asgi-node', 'node-http'), op: '>=', threshold: 0.9, unit: 'x' },
+        { label: '@tsgi/node / Hono on @hono/node-server, req/s', value: ratio('asgi-node', 'hono-node'), op: '>=', threshold: 1, unit: 'x' },
+        { label: 'node:http / @tsgi/node, server CPU per request', value: ratio('node-http', 'asgi-node', 'cpuUsPerReq'), op: 'info', unit: 'x' },
+        { label: 'Hono on @tsgi/node / Hono on @hono/node-server, req/s', value: ratio('hono-tsgi-node', 'hono-node'), op: 'info', unit: 'x' },
       ],
     },
     {
@@ -172,7 +178,7 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
       title: `streaming, ${formatBytes(transferBytes)} up and down`,
       pinned: true,
       load: { kind: 'transfer', bytes: transferBytes },
-      contenders: [asgiUws, pool(2), rawUws, nodeHttp],
+      contenders: [asgiUws, asgiNode, pool(2), rawUws, nodeHttp],
       metrics: [
         { key: 'upMBps', label: 'upload', unit: 'MB/s', higherIsBetter: true, digits: 0 },
         { key: 'downMBps', label: 'download', unit: 'MB/s', higherIsBetter: true, digits: 0 },
@@ -182,6 +188,9 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
       targets: [
         { label: '@tsgi/uws peak RSS', value: (m) => m('asgi-uws', 'peakRssMiB'), op: '<=', threshold: 150, unit: 'MiB' },
         { label: '@tsgi/pool peak RSS', value: (m) => m('pool', 'peakRssMiB'), op: '<=', threshold: 150, unit: 'MiB' },
+        { label: '@tsgi/node peak RSS', value: (m) => m('asgi-node', 'peakRssMiB'), op: '<=', threshold: 150, unit: 'MiB' },
+        { label: '@tsgi/node / node:http, upload', value: ratio('asgi-node', 'node-http', 'upMBps'), op: 'info', unit: 'x' },
+        { label: '@tsgi/node / node:http, download', value: ratio('asgi-node', 'node-http', 'downMBps'), op: 'info', unit: 'x' },
         { label: '@tsgi/uws / raw uWebSockets.js, upload', value: ratio('asgi-uws', 'raw-uws', 'upMBps'), op: 'info', unit: 'x' },
         { label: '@tsgi/uws / raw uWebSockets.js, download', value: ratio('asgi-uws', 'raw-uws', 'downMBps'), op: 'info', unit: 'x' },
         { label: '@tsgi/pool / node:http, upload', value: ratio('pool', 'node-http', 'upMBps'), op: 'info', unit: 'x' },
@@ -194,7 +203,7 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
       title: 'WebSocket echo, 50 connections',
       pinned: true,
       load: { kind: 'ws', connections: 50, payload: 32 },
-      contenders: [asgiUws, rawUws, uvicorn],
+      contenders: [asgiUws, asgiNode, rawUws, nodeHttp, uvicorn],
       metrics: [
         { key: 'msgsPerSec', label: 'messages/s', unit: 'msg/s', higherIsBetter: true, digits: 0 },
         { key: 'cpuUsPerMsg', label: 'server CPU/msg', unit: 'us', higherIsBetter: false, digits: 1 },
@@ -204,6 +213,8 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
         { label: '@tsgi/uws / raw uWebSockets.js, messages/s', value: ratio('asgi-uws', 'raw-uws', 'msgsPerSec'), op: '>=', threshold: 0.8, unit: 'x' },
         { label: 'raw uWebSockets.js / @tsgi/uws, server CPU per message', value: ratio('raw-uws', 'asgi-uws', 'cpuUsPerMsg'), op: 'info', unit: 'x' },
         { label: '@tsgi/uws / uvicorn (websockets), messages/s', value: ratio('asgi-uws', 'uvicorn', 'msgsPerSec'), op: '>=', threshold: 3, unit: 'x' },
+        { label: '@tsgi/node / ws on node:http (raw handler), messages/s', value: ratio('asgi-node', 'node-http', 'msgsPerSec'), op: 'info', unit: 'x' },
+        { label: '@tsgi/node / uvicorn (websockets), messages/s', value: ratio('asgi-node', 'uvicorn', 'msgsPerSec'), op: 'info', unit: 'x' },
       ],
     },
     {

@@ -38,8 +38,8 @@ describe('bench --smoke', () => {
   it('measures every Node contender of both scenarios with finite figures', () => {
     expect(report.scenarios.map((s) => s.id)).toEqual(['hello-async', 'ws-echo']);
     const [hello, ws] = report.scenarios;
-    expect(hello!.contenders.map((c) => c.id)).toEqual(['asgi-uws', 'raw-uws', 'raw-uws-reads', 'node-http', 'hono-node', 'hono-uws']);
-    expect(ws!.contenders.map((c) => c.id)).toEqual(['asgi-uws', 'raw-uws']);
+    expect(hello!.contenders.map((c) => c.id)).toEqual(['asgi-uws', 'asgi-node', 'raw-uws', 'raw-uws-reads', 'node-http', 'hono-node', 'hono-uws', 'hono-tsgi-node']);
+    expect(ws!.contenders.map((c) => c.id)).toEqual(['asgi-uws', 'asgi-node', 'raw-uws', 'node-http']);
     for (const scenario of report.scenarios) {
       for (const c of scenario.contenders) {
         expect(c.errors, `${scenario.id} ${c.id}`).toEqual([]);
@@ -70,6 +70,6 @@ describe('bench --smoke', () => {
       expect(svg).toContain(`>${c.label.replaceAll('&', '&amp;')}</text>`);
       expect(md).toContain(`| ${c.label} |`);
     }
-    expect((svg.match(/<rect /g) ?? []).length).toBe(1 + 6 + 2); // background + one bar per contender
+    expect((svg.match(/<rect /g) ?? []).length).toBe(1 + 8 + 4); // background + one bar per contender
   });
 });
