@@ -1,6 +1,7 @@
 /**
- * docs/websocket.md cannot drift from @tsgi/uws: the page has no code block to
- * run, so its handshake table is replayed row by row against `tsgi serve`
+ * docs/websocket.md cannot drift from @tsgi/uws or @tsgi/node: the page has no
+ * code block to run, so its handshake table is replayed row by row against
+ * `tsgi serve --server uws` and `--server node`
  * (a raw client, so the status line and headers are seen as sent), with the
  * close codes it gives for an app that returns or raises, the 426 for other
  * protocol versions, and its word on which tuning knobs are public.
@@ -106,7 +107,7 @@ describe(PAGE, () => {
     expect(readFileSync(join(repoRoot, 'packages/uws/src/index.ts'), 'utf8')).not.toMatch(/createWebSocketBehavior|WebSocketTuning/);
   });
 
-  describe('on tsgi serve', () => {
+  describe.each(['uws', 'node'])('on tsgi serve --server %s', (kind) => {
     let server: TsgiProcess;
     const open: Socket[] = [];
     const ws = async (path: string, extra?: Record<string, string>) => {
@@ -115,7 +116,7 @@ describe(PAGE, () => {
       return hs;
     };
     beforeAll(async () => {
-      server = await startTsgi(['serve', 'examples/test/fixtures/scope-report.ts:app', '--host', '127.0.0.1', '--port', '0']);
+      server = await startTsgi(['serve', 'examples/test/fixtures/scope-report.ts:app', '--host', '127.0.0.1', '--port', '0', '--server', kind]);
     });
     afterAll(async () => {
       open.forEach((s) => s.destroy());
