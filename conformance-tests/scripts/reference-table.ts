@@ -18,11 +18,13 @@ const SERVERS: Array<{ name: string; iface: Interface; command: string }> = [
   { name: 'hypercorn 0.13.2', iface: 'asgi', command: `${PY} /usr/bin/hypercorn --bind {host}:{port} asgi_app:app` },
   { name: 'daphne 4.0.0', iface: 'asgi', command: `${PY} /usr/bin/daphne -b {host} -p {port} asgi_app:app` },
   { name: 'tsgi uws', iface: 'asgi', command: `node ${TSGI} serve {app} --host {host} --port {port} --server uws --no-access-log --log-level critical` },
+  { name: 'tsgi node', iface: 'asgi', command: `node ${TSGI} serve {app} --host {host} --port {port} --server node --no-access-log --log-level critical` },
   { name: 'gunicorn 20.1 gthread', iface: 'wsgi', command: `${PY} /usr/bin/gunicorn -b {host}:{port} -k gthread --threads 4 --log-level warning wsgi_app:app` },
   { name: 'gunicorn 20.1 sync', iface: 'wsgi', command: `${PY} /usr/bin/gunicorn -b {host}:{port} -k sync --log-level warning wsgi_app:app` },
   { name: 'waitress 2.1.2', iface: 'wsgi', command: `${PY} /usr/bin/waitress-serve --host {host} --port {port} wsgi_app:app` },
   { name: 'tsgi pool', iface: 'wsgi', command: `node ${TSGI} serve {app} --host {host} --port {port} --server pool --no-access-log --log-level critical` },
   { name: 'tsgi bridge (uws)', iface: 'wsgi', command: `node ${TSGI} serve {app} --host {host} --port {port} --server uws --no-access-log --log-level critical` },
+  { name: 'tsgi bridge (node)', iface: 'wsgi', command: `node ${TSGI} serve {app} --host {host} --port {port} --server node --no-access-log --log-level critical` },
 ];
 
 /** The row a clause id belongs to: its first two parts (`asgi.http`, `wsgi.environ`, ...), split further for websocket wire rules. */

@@ -1,5 +1,5 @@
 /**
- * The soak command (`pnpm soak [--requests N] [--server uws|pool|bridge]
+ * The soak command (`pnpm soak [--requests N] [--server uws|node|pool|bridge]
  * [--connections C] [--parallel] [--out file]`): runs reliability/src/soak.ts against each
  * server in turn, or all at once with --parallel (default 1,000,000 requests each), prints a table and
  * writes the results as JSON to reliability/results/. Exits 1 when any
@@ -23,7 +23,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('usage: pnpm soak [--requests N (1000000)] [--server uws|pool|bridge ...] [--connections C (32)] [--parallel] [--out file.json]');
+  console.log('usage: pnpm soak [--requests N (1000000)] [--server uws|node|pool|bridge ...] [--connections C (32)] [--parallel] [--out file.json]');
   process.exit(0);
 }
 const requests = Number(values.requests);

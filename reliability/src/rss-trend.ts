@@ -4,7 +4,7 @@
  * printing RSS and open descriptors after each, then 20 s idle. A leak grows
  * by batch without levelling off. Run (after `npx tsc -b`):
  *
- *   npx tsx --conditions=source reliability/src/rss-trend.ts <uws|pool> [batches] [mid-headers|mid-upload|mid-download]
+ *   npx tsx --conditions=source reliability/src/rss-trend.ts <uws|node|pool> [batches] [mid-headers|mid-upload|mid-download]
  */
 import { startCliServer } from './cli-process.js';
 import { openFds, rssMiB } from './proc-stats.js';
@@ -12,11 +12,11 @@ import { simpleGet } from './raw-exchange.js';
 import { HTTP_VANISH_SCENARIOS, type HttpVanishScenario } from './vanish.js';
 
 const kind = process.argv[2];
-if (kind !== 'uws' && kind !== 'pool') throw new Error(`rss-trend: the server must be uws or pool; got ${String(kind)}`);
+if (kind !== 'uws' && kind !== 'node' && kind !== 'pool') throw new Error(`rss-trend: the server must be uws, node or pool; got ${String(kind)}`);
 const batches = Number(process.argv[3] ?? 10);
 const only = process.argv[4] as HttpVanishScenario | undefined;
 if (only !== undefined && !(only in HTTP_VANISH_SCENARIOS)) throw new Error(`rss-trend: unknown scenario ${only}; one of ${Object.keys(HTTP_VANISH_SCENARIOS).join(', ')}`);
-const app = new URL(kind === 'uws' ? './apps/asgi-app.ts' : './apps/wsgi-app.ts', import.meta.url).pathname;
+const app = new URL(kind === 'pool' ? './apps/wsgi-app.ts' : './apps/asgi-app.ts', import.meta.url).pathname;
 const proc = await startCliServer(app, ['--server', kind, ...(kind === 'pool' ? ['--threads', '4'] : [])]);
 const pid = proc.child.pid!;
 const scenarios = Object.entries(HTTP_VANISH_SCENARIOS).filter(([name]) => only === undefined || name === only);

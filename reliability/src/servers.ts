@@ -1,21 +1,32 @@
 /**
- * Starts either tsgi server on an ephemeral port with the recording test app
- * of ./apps, so one test body can run against both: `uws` (ASGI-TS on
- * uWebSockets.js, in this process) and `pool` (WSGI-TS on node:http with
- * the app on worker threads).
+ * Starts any tsgi server on an ephemeral port with the recording test app
+ * of ./apps, so one test body can run against all of them: `uws` (ASGI-TS on
+ * uWebSockets.js, in this process), `node` (ASGI-TS on node:http and ws, in
+ * this process) and `pool` (WSGI-TS on node:http with the app on worker
+ * threads).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerHandle } from '@tsgi/core';
+import { serve as serveNode, type ServeOptions as NodeServeOptions } from '@tsgi/node';
 import { serve as servePool, type PoolServeOptions } from '@tsgi/pool';
 import { serve as serveUws, type ServeOptions } from '@tsgi/uws';
 import { app as asgiApp } from './apps/asgi-app.js';
 import { RECORD_ENV, readRecord, type SeenRequest } from './record.js';
 
-/** The two servers under test. */
-export type ServerKind = 'uws' | 'pool';
-export const SERVER_KINDS: readonly ServerKind[] = ['uws', 'pool'];
+/** The servers under test. */
+export type ServerKind = 'uws' | 'node' | 'pool';
+export const SERVER_KINDS: readonly ServerKind[] = ['uws', 'node', 'pool'];
+
+/** The servers that host ASGI-TS apps (the recording ASGI app of ./apps); `pool` hosts the WSGI-TS one. */
+export type AsgiServerKind = Exclude<ServerKind, 'pool'>;
+export const ASGI_SERVER_KINDS: readonly AsgiServerKind[] = ['uws', 'node'];
+
+/** The recording test app a server kind hosts, as a path for `tsgi serve`. */
+export function appPathOf(kind: ServerKind): string {
+  return kind === 'pool' ? WSGI_APP_PATH : ASGI_APP_PATH;
+}
 
 /** A log line kept for assertions. */
 export interface LogLine {
@@ -37,8 +48,8 @@ export interface RecordedServer {
 }
 
 /** Options passed through to whichever server starts. */
-export type CommonOptions = Pick<ServeOptions & PoolServeOptions, 'limitMaxBodySize' | 'proxyHeaders' | 'forwardedAllowIps' | 'timeoutGracefulShutdown'> & {
-  /** uws only: lifespan mode; default 'off'. */
+export type CommonOptions = Pick<ServeOptions & NodeServeOptions & PoolServeOptions, 'limitMaxBodySize' | 'proxyHeaders' | 'forwardedAllowIps' | 'timeoutGracefulShutdown'> & {
+  /** uws and node only: lifespan mode; default 'off'. */
   lifespan?: 'on' | 'off' | 'auto';
   /** Pool only: worker threads and the hung-request timeout (seconds). */
   threads?: number;
@@ -68,7 +79,9 @@ export async function startRecorded(kind: ServerKind, options: CommonOptions = {
   const handle =
     kind === 'uws'
       ? await serveUws(asgiApp, { port: 0, host: '127.0.0.1', lifespan: lifespan ?? 'off', logger, ...common })
-      : await servePool({ module: WSGI_APP_URL, exportName: 'app' }, { port: 0, host: '127.0.0.1', threads: threads ?? 2, logger, ...(timeout === undefined ? {} : { timeout }), ...common });
+      : kind === 'node'
+        ? await serveNode(asgiApp, { port: 0, host: '127.0.0.1', lifespan: lifespan ?? 'off', logger, ...common })
+        : await servePool({ module: WSGI_APP_URL, exportName: 'app' }, { port: 0, host: '127.0.0.1', threads: threads ?? 2, logger, ...(timeout === undefined ? {} : { timeout }), ...common });
   const port = 'port' in handle.address ? handle.address.port : 0;
   return {
     kind,

@@ -13,9 +13,12 @@ import { startCliServer, type ServerProcess } from './cli-process.js';
 import { emptyStats, runClient, SOAK_MIX, type ClientStats } from './soak-client.js';
 import { readServed, SOAK_COUNT_ENV, type SoakServed } from './soak-count.js';
 
-/** The servers the soak runs: @tsgi/uws (ASGI-TS), @tsgi/pool (WSGI-TS), and the bridge (WSGI-TS under --server uws). */
-export type SoakServer = 'uws' | 'pool' | 'bridge';
-export const SOAK_SERVERS: readonly SoakServer[] = ['uws', 'pool', 'bridge'];
+/** The servers the soak runs: @tsgi/uws and @tsgi/node (ASGI-TS), @tsgi/pool (WSGI-TS), and the bridge (WSGI-TS under --server uws). */
+export type SoakServer = 'uws' | 'node' | 'pool' | 'bridge';
+export const SOAK_SERVERS: readonly SoakServer[] = ['uws', 'node', 'pool', 'bridge'];
+
+/** The soak servers that host the ASGI-TS soak app, with its WebSocket echo sessions. */
+export const isAsgiSoak = (server: SoakServer): boolean => server === 'uws' || server === 'node';
 
 /** How one soak runs. */
 export interface SoakOptions {
@@ -25,7 +28,7 @@ export interface SoakOptions {
   /** Share of `requests` sent first, before the memory and descriptor baselines are taken. */
   warmupShare?: number;
   connections?: number;
-  /** WebSocket echo sessions (uws only; default one per 10,000 requests, at least 2). */
+  /** WebSocket echo sessions (uws and node only; default one per 10,000 requests, at least 2). */
   wsSessions?: number;
   wsMessagesPerSession?: number;
   sampleEveryMs?: number;
@@ -101,7 +104,7 @@ const WSGI_APP_PATH_SOAK = new URL('./soak-wsgi-app.ts', import.meta.url).pathna
 
 /** The `tsgi serve` arguments of each server. */
 function serveArgs(server: SoakServer): { app: string; args: string[] } {
-  if (server === 'uws') return { app: ASGI_APP_PATH_SOAK, args: ['--server', 'uws'] };
+  if (server === 'uws' || server === 'node') return { app: ASGI_APP_PATH_SOAK, args: ['--server', server] };
   if (server === 'pool') return { app: WSGI_APP_PATH_SOAK, args: ['--server', 'pool'] };
   return { app: WSGI_APP_PATH_SOAK, args: ['--server', 'uws'] };
 }
@@ -110,7 +113,7 @@ function serveArgs(server: SoakServer): { app: string; args: string[] } {
 export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const warmupRequests = Math.floor(o.requests * (o.warmupShare ?? 0.1));
   const connections = o.connections ?? 32;
-  const wsSessions = o.server === 'uws' ? (o.wsSessions ?? Math.max(2, Math.floor(o.requests / 10_000))) : 0;
+  const wsSessions = isAsgiSoak(o.server) ? (o.wsSessions ?? Math.max(2, Math.floor(o.requests / 10_000))) : 0;
   const wsMessagesPerSession = o.wsMessagesPerSession ?? 20;
   const sampleEveryMs = o.sampleEveryMs ?? 2000;
   const rssGrowthShare = o.rssGrowthShare ?? 0.1;

@@ -5,11 +5,11 @@
  * unhandled rejection ends a Node 20 process, but not a vitest worker.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { ASGI_APP_PATH, HOSTILE_REQUESTS, WSGI_APP_PATH, bytesOf, rawExchange, simpleGet, startCliServer, type ServerKind, type ServerProcess } from '../src/index.js';
+import { HOSTILE_REQUESTS, SERVER_KINDS, appPathOf, bytesOf, rawExchange, simpleGet, startCliServer, type ServerProcess } from '../src/index.js';
 
-describe.each<ServerKind>(['uws', 'pool'])('the hostile corpus against tsgi serve --server %s', (kind) => {
+describe.each(SERVER_KINDS)('the hostile corpus against tsgi serve --server %s', (kind) => {
   let proc: ServerProcess;
-  const start = () => startCliServer(kind === 'uws' ? ASGI_APP_PATH : WSGI_APP_PATH, ['--server', kind, ...(kind === 'pool' ? ['--threads', '2'] : [])]);
+  const start = () => startCliServer(appPathOf(kind), ['--server', kind, ...(kind === 'pool' ? ['--threads', '2'] : [])]);
   beforeAll(async () => {
     proc = await start();
   }, 60_000);

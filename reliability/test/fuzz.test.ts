@@ -1,20 +1,23 @@
 /**
- * A short fuzz run against both servers, each run by `tsgi serve` in a
+ * A short fuzz run against every server, each run by `tsgi serve` in a
  * child process so a crash shows as a dead process (the long run is
- * `pnpm fuzz`): the server must still be running and serving afterwards,
+ * `pnpm fuzz`, which can name the servers: $TSGI_FUZZ_SERVERS, comma-separated,
+ * default all): the server must still be running and serving afterwards,
  * no mutated request may get a 5xx other than 501/505, and nothing may be
  * logged as an internal error or an unhandled rejection.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ASGI_APP_PATH, WSGI_APP_PATH, fuzz, simpleGet, startCliServer, type ServerKind, type ServerProcess } from '../src/index.js';
+import { SERVER_KINDS, appPathOf, fuzz, simpleGet, startCliServer, type ServerKind, type ServerProcess } from '../src/index.js';
 
 const SECONDS = Number(process.env.TSGI_FUZZ_SECONDS ?? 4);
 const SEED = Number(process.env.TSGI_FUZZ_SEED ?? 20261125);
+const SERVERS = process.env.TSGI_FUZZ_SERVERS ? (process.env.TSGI_FUZZ_SERVERS.split(',') as ServerKind[]) : SERVER_KINDS;
+for (const s of SERVERS) if (!SERVER_KINDS.includes(s)) throw new Error(`TSGI_FUZZ_SERVERS: ${JSON.stringify(s)} is not one of ${SERVER_KINDS.join(', ')}`);
 
-describe.each<ServerKind>(['uws', 'pool'])('fuzzing %s', (kind) => {
+describe.each(SERVERS)('fuzzing %s', (kind) => {
   let proc: ServerProcess;
   beforeAll(async () => {
-    proc = await startCliServer(kind === 'uws' ? ASGI_APP_PATH : WSGI_APP_PATH, ['--server', kind, ...(kind === 'pool' ? ['--threads', '2'] : [])]);
+    proc = await startCliServer(appPathOf(kind), ['--server', kind, ...(kind === 'pool' ? ['--threads', '2'] : [])]);
   }, 60_000);
   afterAll(async () => {
     await proc?.dispose();

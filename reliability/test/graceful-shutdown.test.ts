@@ -3,11 +3,11 @@
  * keep-alive clients drive `tsgi serve` in a child process, SIGTERM. Every
  * request the app accepted completes with a 200 at the client, requests
  * after the signal are refused (503 or no connection), lifespan shutdown
- * runs (uws), and the process exits 0. Counted, so a lost request shows.
+ * runs (uws, node), and the process exits 0. Counted, so a lost request shows.
  */
 import { connect } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import { ASGI_APP_PATH, WSGI_APP_PATH, simpleGet, startCliServer, startLoad, type ServerKind, type ServerProcess } from '../src/index.js';
+import { SERVER_KINDS, appPathOf, simpleGet, startCliServer, startLoad, type ServerProcess } from '../src/index.js';
 
 let proc: ServerProcess | undefined;
 afterEach(async () => {
@@ -30,10 +30,10 @@ async function tryNewConnection(port: number): Promise<'refused' | number> {
   });
 }
 
-describe.each<ServerKind>(['uws', 'pool'])('SIGTERM under load: %s', (kind) => {
+describe.each(SERVER_KINDS)('SIGTERM under load: %s', (kind) => {
   test('no accepted request is lost, new ones are refused, lifespan shutdown runs, exit code 0', async () => {
-    const args = kind === 'uws' ? ['--server', 'uws', '--lifespan', 'on'] : ['--server', 'pool', '--threads', '4'];
-    proc = await startCliServer(kind === 'uws' ? ASGI_APP_PATH : WSGI_APP_PATH, args);
+    const args = kind === 'pool' ? ['--server', 'pool', '--threads', '4'] : ['--server', kind, '--lifespan', 'on'];
+    proc = await startCliServer(appPathOf(kind), args);
     expect((await simpleGet(proc.port, '/ok')).status).toBe(200);
     const load = startLoad(proc.port, 32);
     // Load until a few hundred requests went through, so the signal lands mid-stream.
@@ -66,7 +66,7 @@ describe.each<ServerKind>(['uws', 'pool'])('SIGTERM under load: %s', (kind) => {
     for (const o of load.outcomes) if ('status' in o && o.status !== 200) expect(o.status).toBe(503);
     expect(afterSignal === 'refused' || afterSignal === 503, `a new connection after SIGTERM got ${afterSignal}`).toBe(true);
     expect(accepted.size).toBeGreaterThan(before - 32);
-    if (kind === 'uws') expect(seen.filter((r) => r.method === 'LIFESPAN').map((r) => r.path)).toEqual(['startup', 'shutdown']);
+    if (kind !== 'pool') expect(seen.filter((r) => r.method === 'LIFESPAN').map((r) => r.path)).toEqual(['startup', 'shutdown']);
     expect(code, proc.stderr()).toBe(0);
     // The figures docs/reliability.md quotes.
     console.log(`${kind}: ${accepted.size} accepted and answered 200, ${load.outcomes.length - accepted.size} refused after SIGTERM, 0 lost; exit ${code} after ${exitMs} ms`);

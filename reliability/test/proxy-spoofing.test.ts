@@ -1,12 +1,12 @@
 /**
- * Proxy headers are honored only from trusted peers (both servers): a
+ * Proxy headers are honored only from trusted peers (every server): a
  * spoofed X-Forwarded-For / X-Forwarded-Proto / Forwarded from an untrusted
  * peer changes neither the client address nor the scheme the app sees, and
  * through a trusted proxy a client cannot forge its address by prepending
  * entries to the chain.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { simpleGet, startRecorded, type RecordedServer, type ServerKind } from '../src/index.js';
+import { SERVER_KINDS, simpleGet, startRecorded, type RecordedServer } from '../src/index.js';
 
 let server: RecordedServer | undefined;
 afterEach(async () => {
@@ -22,7 +22,7 @@ async function whoami(port: number, headers: string): Promise<{ client: string |
 
 const SPOOF = 'X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\n';
 
-describe.each<ServerKind>(['uws', 'pool'])('proxy headers on %s', (kind) => {
+describe.each(SERVER_KINDS)('proxy headers on %s', (kind) => {
   test('from an untrusted peer, spoofed X-Forwarded-For/-Proto change nothing', async () => {
     // The test client connects from 127.0.0.1, which this list does not trust.
     server = await startRecorded(kind, { forwardedAllowIps: '10.0.0.1' });

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ASGI_APP_PATH, WSGI_APP_PATH, simpleGet, startCliServer, type ServerKind, type ServerProcess } from '../src/index.js';
+import { SERVER_KINDS, appPathOf, simpleGet, startCliServer, type ServerKind, type ServerProcess } from '../src/index.js';
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
@@ -17,14 +17,15 @@ const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/p
 // MiB each worker thread adds when it first runs (up to +35 MiB seen on a loaded CI machine with 8 MiB each).
 const SETUPS: Record<ServerKind, { readers: number; mib: number; threads: string[] }> = {
   uws: { readers: 50, mib: 8, threads: [] },
+  node: { readers: 50, mib: 8, threads: [] },
   pool: { readers: 4, mib: 32, threads: ['--threads', '8'] },
 };
 
-describe.each<ServerKind>(['uws', 'pool'])('slow readers against tsgi serve --server %s', (kind) => {
+describe.each(SERVER_KINDS)('slow readers against tsgi serve --server %s', (kind) => {
   let proc: ServerProcess;
   const sockets: Socket[] = [];
   beforeAll(async () => {
-    proc = await startCliServer(kind === 'uws' ? ASGI_APP_PATH : WSGI_APP_PATH, ['--server', kind, ...SETUPS[kind].threads]);
+    proc = await startCliServer(appPathOf(kind), ['--server', kind, ...SETUPS[kind].threads]);
   }, 60_000);
   afterAll(async () => {
     for (const s of sockets) s.destroy();

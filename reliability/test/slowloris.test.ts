@@ -1,17 +1,17 @@
 /**
- * Slowloris on both servers: 300 connections (or $TSGI_SLOWLORIS_CONNECTIONS) trickle a request head, one
+ * Slowloris on every server: 300 connections (or $TSGI_SLOWLORIS_CONNECTIONS) trickle a request head, one
  * header line every 500 ms, never finishing it. Meanwhile normal clients
  * are served, and quickly (a generous bound: the machine is shared).
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { simpleGet, startRecorded, type RecordedServer, type ServerKind } from '../src/index.js';
+import { SERVER_KINDS, simpleGet, startRecorded, type RecordedServer } from '../src/index.js';
 
 // 300 by default: client and server share this process, and CI's descriptor limit may be 1024.
 // TSGI_SLOWLORIS_CONNECTIONS=1000 runs the figure where the limit allows.
 const SLOW_CONNECTIONS = Number(process.env.TSGI_SLOWLORIS_CONNECTIONS ?? 300);
 
-describe.each<ServerKind>(['uws', 'pool'])('slowloris against %s', (kind) => {
+describe.each(SERVER_KINDS)('slowloris against %s', (kind) => {
   let server: RecordedServer;
   const slow: Socket[] = [];
   let timer: NodeJS.Timeout | undefined;

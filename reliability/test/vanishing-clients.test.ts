@@ -6,7 +6,7 @@
  * after a first pass, and it still serves.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ASGI_APP_PATH, WSGI_APP_PATH, simpleGet, startCliServer, type ServerKind, type ServerProcess } from '../src/index.js';
+import { SERVER_KINDS, appPathOf, simpleGet, startCliServer, type ServerKind, type ServerProcess } from '../src/index.js';
 import { openFds, rssMiB } from '../src/proc-stats.js';
 import { HTTP_VANISH_SCENARIOS } from '../src/vanish.js';
 
@@ -22,14 +22,14 @@ const MEASURED_PASSES = 2;
  * come back: kept whole, the 8 MiB downloads would add 1,600 MiB, and the
  * bounds catch a leak of about 27 KiB (uws) or 110 KiB (pool) per client.
  */
-const RSS_BOUND_MiB: Record<ServerKind, number> = { uws: 16, pool: 64 };
+const RSS_BOUND_MiB: Record<ServerKind, number> = { uws: 16, node: 16, pool: 64 };
 
 const SCENARIOS = HTTP_VANISH_SCENARIOS;
 
-describe.each<ServerKind>(['uws', 'pool'])('clients vanishing from tsgi serve --server %s', (kind) => {
+describe.each(SERVER_KINDS)('clients vanishing from tsgi serve --server %s', (kind) => {
   let proc: ServerProcess;
   beforeAll(async () => {
-    proc = await startCliServer(kind === 'uws' ? ASGI_APP_PATH : WSGI_APP_PATH, ['--server', kind, ...(kind === 'pool' ? ['--threads', '4'] : [])]);
+    proc = await startCliServer(appPathOf(kind), ['--server', kind, ...(kind === 'pool' ? ['--threads', '4'] : [])]);
     // Warm-up: one of each, so lazily opened descriptors (log files, worker pipes) are counted in the baseline.
     for (const run of Object.values(SCENARIOS)) await run(proc.port);
     await simpleGet(proc.port, '/ok');

@@ -1,6 +1,6 @@
 /**
  * WebSocket clients that vanish mid-message, against `tsgi serve --server uws`
- * in a child process: after a partial frame header, in the middle of a large
+ * and `--server node` in a child process: after a partial frame header, in the middle of a large
  * frame's payload, in the middle of a fragmented message, and while the
  * server is sending them a large message. Half reset the connection, half
  * close it (FIN). The app must get websocket.disconnect 1006 for every one,
@@ -13,6 +13,7 @@ import { wsSeen } from '../src/apps/ws-app.js';
 import { startCliServer, type ServerProcess } from '../src/cli-process.js';
 import { openFds, rssMiB } from '../src/proc-stats.js';
 import { simpleGet } from '../src/raw-exchange.js';
+import { ASGI_SERVER_KINDS } from '../src/servers.js';
 import { echoOnce, openWebSocket } from '../src/ws-client.js';
 
 const WS_APP_PATH = new URL('../src/apps/ws-app.ts', import.meta.url).pathname;
@@ -73,7 +74,7 @@ const SCENARIOS: Record<string, { bytes: Buffer; waitForData: boolean; perBatch:
   'mid-send': { bytes: encodeFrame({ opcode: OP.TEXT, payload: `big:${SERVER_MESSAGE}` }), waitForData: true, perBatch: ROUNDS / 4 },
 };
 
-describe('WebSocket clients vanishing mid-message from tsgi serve --server uws', () => {
+describe.each(ASGI_SERVER_KINDS)('WebSocket clients vanishing mid-message from tsgi serve --server %s', (kind) => {
   let proc: ServerProcess;
   const run = async (name: string, round: number) => {
     const s = SCENARIOS[name]!;
@@ -98,7 +99,7 @@ describe('WebSocket clients vanishing mid-message from tsgi serve --server uws',
     // back at once, so RSS follows what the server holds.
     process.env.MALLOC_MMAP_THRESHOLD_ = String(128 * 1024);
     try {
-      proc = await startCliServer(WS_APP_PATH, ['--server', 'uws']);
+      proc = await startCliServer(WS_APP_PATH, ['--server', kind]);
     } finally {
       delete process.env.MALLOC_MMAP_THRESHOLD_;
     }
@@ -136,7 +137,7 @@ describe('WebSocket clients vanishing mid-message from tsgi serve --server uws',
     await expect.poll(notLost, { timeout: 5_000, interval: 100 }).toEqual([]);
     const growth = rss[rss.length - 1]! - rss[0]!;
     console.log(
-      `uws: ${ids.length} WebSocket clients vanished mid-message in ${ms} ms; descriptors ${fdsBefore} before, ${openFds(pid)} after; ` +
+      `${kind}: ${ids.length} WebSocket clients vanished mid-message in ${ms} ms; descriptors ${fdsBefore} before, ${openFds(pid)} after; ` +
         `RSS after warm-up and each batch ${rss.map((r) => r.toFixed(1)).join(', ')} MiB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)})`,
     );
     expect(growth, `RSS grew from ${rss[0]!.toFixed(1)} to ${rss[rss.length - 1]!.toFixed(1)} MiB`).toBeLessThan(RSS_BOUND_MiB);

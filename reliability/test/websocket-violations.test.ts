@@ -1,8 +1,8 @@
 /**
  * The WebSocket protocol-violation corpus (reliability/src/ws-violations.ts)
- * against @tsgi/uws, the only tsgi server with WebSocket (the pool server
- * and the bridge refuse websocket scopes). Each entry is written on a freshly
- * accepted WebSocket, one after another, and judged on four counts:
+ * against the tsgi servers with WebSocket, @tsgi/uws and @tsgi/node (the pool
+ * server and the bridge refuse websocket scopes). Each entry is written on a
+ * freshly accepted WebSocket, one after another, and judged on four counts:
  *
  * - fails: the server fails the connection (RFC 6455 7.1.7) within 2 s:
  *   nothing is echoed and the TCP connection closes;
@@ -17,10 +17,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerHandle } from '@tsgi/core';
-import { serve } from '@tsgi/uws';
+import { serve as serveNode } from '@tsgi/node';
+import { serve as serveUws } from '@tsgi/uws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { app, wsSeen, type WsSeen } from '../src/apps/ws-app.js';
 import { simpleGet } from '../src/raw-exchange.js';
+import { ASGI_SERVER_KINDS, type AsgiServerKind } from '../src/servers.js';
 import { RECORD_ENV, readRecord } from '../src/record.js';
 import { echoOnce, openWebSocket, violate, type WsVerdict } from '../src/ws-client.js';
 import { WS_MAX_SIZE, WS_VIOLATIONS, type WsViolation } from '../src/ws-violations.js';
@@ -39,7 +41,7 @@ const UNMASKED =
  * They run as expected failures: a test turns red as soon as one is fixed, so
  * the list cannot outlive the gap. docs/reliability.md lists them.
  */
-const KNOWN_GAPS: Record<string, string> = {
+const UWS_GAPS: Record<string, string> = {
   'unmasked-frame/fails': UNMASKED,
   'unmasked-frame/close-frame': UNMASKED,
   'unmasked-frame/app': UNMASKED,
@@ -56,6 +58,11 @@ const KNOWN_GAPS: Record<string, string> = {
     "uWebSockets.js v20.30 drops the TCP connection without a close frame on a frame over its maxPayloadLength; tsgi sets that to twice wsMaxSize and sends 1009 itself below it, but cannot see larger frames",
 };
 
+/** Known gaps per server: @tsgi/node (ws's parser) has none. */
+const KNOWN_GAPS: Record<AsgiServerKind, Record<string, string>> = { uws: UWS_GAPS, node: {} };
+
+const SERVE = { uws: serveUws, node: serveNode } satisfies Record<AsgiServerKind, unknown>;
+
 const DEADLINE_MS = 2000;
 
 interface Outcome {
@@ -65,7 +72,7 @@ interface Outcome {
   http: number;
 }
 
-describe('WebSocket protocol violations against @tsgi/uws', () => {
+describe.each(ASGI_SERVER_KINDS)('WebSocket protocol violations against @tsgi/%s', (kind) => {
   let handle: ServerHandle;
   let dir: string;
   const errors: string[] = [];
@@ -76,7 +83,7 @@ describe('WebSocket protocol violations against @tsgi/uws', () => {
     const file = join(dir, 'record.jsonl');
     process.env[RECORD_ENV] = file;
     const quiet = () => undefined;
-    handle = await serve(app, {
+    handle = await SERVE[kind](app, {
       port: 0,
       host: '127.0.0.1',
       lifespan: 'off',
@@ -101,10 +108,11 @@ describe('WebSocket protocol violations against @tsgi/uws', () => {
     }
     // The figures docs/reliability.md quotes: what each entry got on the wire and what the app saw.
     console.log(
-      WS_VIOLATIONS.map((e) => {
-        const o = outcomes.get(e.id)!;
-        return `${e.id}: ${o.verdict.trace.join(' ')} @${o.verdict.ms}ms; app ${o.seen?.disconnect ? `disconnect ${o.seen.disconnect.code} ${JSON.stringify(o.seen.disconnect.reason)}` : 'no disconnect'}${o.seen?.received.length ? ` received ${o.seen.received.join(',')}` : ''}`;
-      }).join('\n'),
+      `${kind}:\n` +
+        WS_VIOLATIONS.map((e) => {
+          const o = outcomes.get(e.id)!;
+          return `${e.id}: ${o.verdict.trace.join(' ')} @${o.verdict.ms}ms; app ${o.seen?.disconnect ? `disconnect ${o.seen.disconnect.code} ${JSON.stringify(o.seen.disconnect.reason)}` : 'no disconnect'}${o.seen?.received.length ? ` received ${o.seen.received.join(',')}` : ''}`;
+        }).join('\n'),
     );
   }, 60_000);
 
@@ -148,7 +156,7 @@ describe('WebSocket protocol violations against @tsgi/uws', () => {
   for (const entry of WS_VIOLATIONS) {
     describe(entry.id, () => {
       for (const [name, check] of Object.entries(checks) as Array<[Check, (typeof checks)[Check]]>) {
-        const gap = KNOWN_GAPS[`${entry.id}/${name}`];
+        const gap = KNOWN_GAPS[kind][`${entry.id}/${name}`];
         if (gap) test.fails(`${check.title(entry)} (known gap: ${gap})`, () => check.run(entry));
         else test(check.title(entry), () => check.run(entry));
       }
@@ -162,7 +170,7 @@ describe('WebSocket protocol violations against @tsgi/uws', () => {
 
   test('every known gap names an entry and check that exist', () => {
     const keys = new Set(WS_VIOLATIONS.flatMap((e) => Object.keys(checks).map((c) => `${e.id}/${c}`)));
-    expect(Object.keys(KNOWN_GAPS).filter((k) => !keys.has(k))).toEqual([]);
+    expect(Object.keys(KNOWN_GAPS[kind]).filter((k) => !keys.has(k))).toEqual([]);
   });
 
   test('nothing was logged as an internal error', () => {

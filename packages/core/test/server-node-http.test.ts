@@ -209,7 +209,8 @@ describe("answerClientError as a real server's 'clientError' handler", () => {
   const logger = recordingLogger();
 
   beforeAll(async () => {
-    server = createServer((_req, res) => res.end('ok'));
+    // `/slow` answers after a while, so a refused request pipelined behind it arrives while its response is pending.
+    server = createServer((req, res) => (req.url === '/slow' ? setTimeout(() => res.end('slow'), 200) : res.end('ok')));
     server.on('clientError', (e: NodeJS.ErrnoException, socket: Socket) => answerClientError(e, socket, logger));
     await listening(server);
     port = (server.address() as { port: number }).port;
@@ -233,6 +234,18 @@ describe("answerClientError as a real server's 'clientError' handler", () => {
   it('answers a garbage request line with 400', async () => {
     const { response } = await exchange({ port }, '\x01\x02 nonsense\r\n\r\n', false);
     expect(response.startsWith('HTTP/1.1 400 Bad Request\r\n')).toBe(true);
+  });
+
+  it('answers a refused request pipelined behind pending ones only after their responses, naming its own line', async () => {
+    for (const [tail, status] of [
+      ['G(T / HTTP/1.1\r\nHost: a\r\n\r\n', 'HTTP/1.1 400 Bad Request'],
+      ['BREW / HTTP/1.1\r\nHost: a\r\n\r\n', 'HTTP/1.1 501 Not Implemented'],
+    ] as const) {
+      const { response } = await exchange({ port }, `GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /slow HTTP/1.1\r\nHost: a\r\n\r\n${tail}`, false);
+      const statusLines = response.split('\r\n').filter((l) => l.includes('HTTP/1.1 '));
+      expect(statusLines.map((l) => l.slice(l.indexOf('HTTP/1.1 ')))).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', status]);
+      expect(response.split('slow').length - 1).toBe(2); // both responses whole, before the refusal
+    }
   });
 
   it('destroys a socket that is already gone without writing', () => {

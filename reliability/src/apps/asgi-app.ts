@@ -1,5 +1,5 @@
 /**
- * The ASGI-TS app the reliability tests serve with @tsgi/uws: it records
+ * The ASGI-TS app the reliability tests serve with @tsgi/uws and @tsgi/node: it records
  * every request, answers /ok, reads /echo bodies, and has one route per
  * fault an app can commit (see docs/reliability.md for the outcomes).
  */

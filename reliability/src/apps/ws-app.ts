@@ -1,6 +1,6 @@
 /**
- * The ASGI-TS app of the WebSocket reliability tests (served by @tsgi/uws,
- * the only tsgi server with WebSocket): it accepts every WebSocket, echoes
+ * The ASGI-TS app of the WebSocket reliability tests (served by @tsgi/uws
+ * and @tsgi/node, the tsgi servers with WebSocket): it accepts every WebSocket, echoes
  * what it receives, sends a large message on request, and writes to the
  * request record what it saw of each connection (named by `?id=`), so a
  * test can tell whether a forbidden frame reached the app and which

@@ -4,7 +4,7 @@
  * RequestHead under the shared HeadRules, the answer to a head node's own
  * parser refused, and listening on a TCP port or a unix socket.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RequestHead } from '../asgi/scope.js';
 import type { ServerAddress } from './handle.js';
@@ -54,7 +54,7 @@ export function readNodeRequestHead(req: IncomingMessage, rules: HeadRules, opti
 }
 
 /** The answer to a request head node:http's parser refused (its `clientError`), by llhttp's error code. */
-export function clientErrorFault(error: NodeJS.ErrnoException & { rawPacket?: Buffer }): HeadFault {
+export function clientErrorFault(error: NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number }): HeadFault {
   switch (error.code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return { status: 408, reason: 'a request head that did not arrive in time' };
@@ -68,7 +68,11 @@ export function clientErrorFault(error: NodeJS.ErrnoException & { rawPacket?: Bu
       return { status: 400, reason: 'a Transfer-Encoding that leaves the body length in doubt (RFC 9112 sections 6.1 and 6.3)' };
     case 'HPE_INVALID_METHOD': {
       // A well-formed request line with a method llhttp does not know: not implemented, not malformed (RFC 9110 section 9.1).
-      const line = error.rawPacket?.subarray(0, 256).toString('latin1') ?? '';
+      // rawPacket is the whole read, which may hold earlier pipelined requests: the refused line starts after the last
+      // line feed before the point where llhttp stopped.
+      const raw = error.rawPacket ?? Buffer.alloc(0);
+      const start = raw.lastIndexOf(0x0a, Math.max(0, (error.bytesParsed ?? 0) - 1)) + 1;
+      const line = raw.subarray(start, start + 256).toString('latin1');
       if (/^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.[01]\r?\n/.test(line)) return { status: 501, reason: 'a request method this server does not implement' };
       return { status: 400, reason: `a malformed request line (${error.code})` };
     }
@@ -80,7 +84,9 @@ export function clientErrorFault(error: NodeJS.ErrnoException & { rawPacket?: Bu
 /**
  * Answers a head node:http refused and closes the connection: its status
  * with a plain-text body and `Connection: close`, written straight to the
- * socket (no response object exists yet).
+ * socket (no response object exists for it). Requests pipelined before it on
+ * the same connection are answered first: the answer waits until their
+ * responses are out, so it never takes the place of one.
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Socket, logger: Logger): void {
   if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable) {
@@ -89,8 +95,27 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket, 
   }
   const fault = clientErrorFault(error);
   logger.warning(`Invalid HTTP request received: ${fault.reason}.`);
-  socket.end(rawAnswer(fault.status, true));
-  socket.destroySoon();
+  afterPendingResponses(socket, () => {
+    if (socket.destroyed || !socket.writable) return;
+    socket.end(rawAnswer(fault.status, true));
+    socket.destroySoon();
+  });
+}
+
+/** The response node:http is writing on `socket` (its `_httpMessage`; the pipelined ones behind it get the socket in turn). */
+function currentResponse(socket: Socket): ServerResponse | null {
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
+}
+
+/** Runs `then` once no response is in progress on `socket`: node hands it to each pipelined response in turn on 'finish'. */
+function afterPendingResponses(socket: Socket, then: () => void): void {
+  const res = currentResponse(socket);
+  if (res === null || res.writableFinished) {
+    then();
+    return;
+  }
+  // node's own 'finish' listener, registered first, gives the socket to the next response; look again after it.
+  res.once('finish', () => afterPendingResponses(socket, then));
 }
 
 /** A complete plain-text answer of the server's own as bytes on the wire (HTTP/1.1, its reason as the body). */
