@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -68,6 +68,29 @@ describe('tsgi serve', () => {
     expect(await (await fetch(`${url}/abc`)).text()).toBe('wsgi /abc');
     expect(await stop(run)).toBe(0);
   }, 60_000);
+
+  it('--server node serves an ASGI-TS app, a fetch handler and a WSGI-TS app (through the bridge) over HTTP/1.0 too', async () => {
+    const cases: Array<[string[], RegExp, string, string]> = [
+      [[join(fixtures, 'asgi-app.ts')], /Serving ASGI-TS app .* with node on/, '/hello', 'asgi |/hello'],
+      [[`${join(fixtures, 'fetch-app.ts')}:default`], /Serving fetch handler .* with node on/, '/a/b', 'fetch /a/b'],
+      [['--threads', '2', join(fixtures, 'wsgi-app.ts')], /Serving WSGI-TS app .* with node on/, '/abc', 'wsgi /abc'],
+    ];
+    for (const [args, line, path, body] of cases) {
+      const { run, url } = await serve(['--server', 'node', ...args]);
+      expect(run.stderr()).toMatch(line);
+      expect(await (await fetch(`${url}${path}`)).text()).toBe(body);
+      // An HTTP/1.0 request, which uWebSockets.js would leave unanswered: answered, and the server closes the connection
+      // after it. (The client does not half-close first: node:http, like uvicorn, takes that as the client leaving.)
+      const socket = connect(Number(new URL(url).port), '127.0.0.1');
+      socket.write(`GET ${path} HTTP/1.0\r\n\r\n`);
+      let raw = '';
+      socket.setEncoding('latin1').on('data', (d: string) => (raw += d));
+      await once(socket, 'close');
+      expect(raw.startsWith('HTTP/1.1 200 OK\r\n'), raw).toBe(true);
+      expect(raw.endsWith(`\r\n\r\n${body}`), raw).toBe(true);
+      expect(await stop(run)).toBe(0);
+    }
+  }, 90_000);
 
   it('serves a WSGI-TS app on the pool server by default', async () => {
     const { run, url } = await serve(['--threads', '2', join(fixtures, 'wsgi-app.ts')]);
