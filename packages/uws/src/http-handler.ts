@@ -85,8 +85,7 @@ interface PendingStart {
  * makes v20.30 flush the buffer first (AsyncSocket::uncork), and when the
  * socket takes less than the whole buffer, the write's own bytes are dropped
  * after its chunk-size line went out: the client reads a corrupt chunked
- * body (seen twice in about 1,200 downloads of 64 MiB under load, with a raw
- * uWebSockets.js handler as with @tsgi/uws; docs/choosing-a-server.md).
+ * body (docs/choosing-a-server.md tells how it was found).
  */
 export const CHUNK_SLICE = 16 * 1024 - 64;
 
