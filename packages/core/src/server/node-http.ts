@@ -82,11 +82,13 @@ export function clientErrorFault(error: NodeJS.ErrnoException & { rawPacket?: Bu
 }
 
 /**
- * Answers a head node:http refused and closes the connection: its status
- * with a plain-text body and `Connection: close`, written straight to the
- * socket (no response object exists for it). Requests pipelined before it on
- * the same connection are answered first: the answer waits until their
- * responses are out, so it never takes the place of one.
+ * Answers what node:http's parser refused and closes the connection: its
+ * status with a plain-text body and `Connection: close`, written straight to
+ * the socket. A refused head behind requests pipelined before it waits until
+ * their responses are out, so it never takes the place of one. A fault in
+ * the body of a request still being read (a malformed chunk, a client gone
+ * mid-body) ends that request: answered now if its response has not started,
+ * else cut.
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Socket, logger: Logger): void {
   if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable) {
@@ -95,11 +97,20 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket, 
   }
   const fault = clientErrorFault(error);
   logger.warning(`Invalid HTTP request received: ${fault.reason}.`);
-  afterPendingResponses(socket, () => {
+  afterPendingResponses(socket, (res) => {
     if (socket.destroyed || !socket.writable) return;
-    socket.end(rawAnswer(fault.status, true));
-    socket.destroySoon();
+    // A response already partly on the wire can only be cut; else the answer takes its place.
+    if (res !== null && headOnWire(res)) socket.destroy();
+    else {
+      socket.end(rawAnswer(fault.status, true));
+      socket.destroySoon();
+    }
   });
+}
+
+/** True once node handed `res`'s head to the socket (`headersSent` is true as soon as it is only generated). */
+function headOnWire(res: ServerResponse): boolean {
+  return (res as ServerResponse & { _headerSent?: boolean })._headerSent === true;
 }
 
 /** The response node:http is writing on `socket` (its `_httpMessage`; the pipelined ones behind it get the socket in turn). */
@@ -107,13 +118,16 @@ function currentResponse(socket: Socket): ServerResponse | null {
   return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
 }
 
-/** Runs `then` once no response is in progress on `socket`: node hands it to each pipelined response in turn on 'finish'. */
-function afterPendingResponses(socket: Socket, then: () => void): void {
+/**
+ * Runs `then(null)` once no response is in progress on `socket` (node hands
+ * the socket to each pipelined response in turn on 'finish'), or
+ * `then(res)` at once when the request of the response in progress is not
+ * read whole: the fault is in its body, and it will never complete.
+ */
+function afterPendingResponses(socket: Socket, then: (unfinished: ServerResponse | null) => void): void {
   const res = currentResponse(socket);
-  if (res === null || res.writableFinished) {
-    then();
-    return;
-  }
+  if (res === null || res.writableFinished) return then(null);
+  if (!res.req.complete) return then(res);
   // node's own 'finish' listener, registered first, gives the socket to the next response; look again after it.
   res.once('finish', () => afterPendingResponses(socket, then));
 }
