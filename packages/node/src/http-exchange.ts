@@ -13,9 +13,11 @@
  *   (node does both when no Content-Length is set);
  * - send() resolves once node took the bytes below its high-water mark, else
  *   once they left for the kernel, so an app that awaits each send() never
- *   makes the server hold more than about one chunk of its output; a chunk
- *   under the high-water mark is copied, so the app owns its buffer again as
- *   soon as send() resolves (asgi.events.body.1);
+ *   makes the server hold more than about one chunk of its output; the app
+ *   owns its buffer again as soon as send() resolves (asgi.events.body.1):
+ *   a chunk under the high-water mark is copied (a small final one into
+ *   latin-1 text), and a larger final one goes uncopied, send() waiting
+ *   for the flush unless end() wrote it through at once;
  * - `Expect: 100-continue` is answered when the app first calls receive();
  * - the request is paused while the app leaves more than the body queue's
  *   high-water mark unread.
@@ -40,6 +42,7 @@ import {
   RequestBodyQueue,
   accessLine,
   accessPrefix,
+  connectionAddresses,
   httpEnding,
   quiet,
   readNodeRequestHead,
@@ -53,7 +56,7 @@ import {
   type ServerContext,
   type TrackedConnection,
 } from '@tsgi/core/server';
-import type { SocketMember, SocketRegistry } from './socket-registry.js';
+import type { ConnectionState, SocketMember, SocketRegistry } from './socket-registry.js';
 
 /**
  * node's write high-water mark for this server's responses (the server's
@@ -69,7 +72,6 @@ const EMPTY = new Uint8Array(0);
 const CLOSE_TOKEN = /(?:^|[\s,])close(?:$|[\s,])/i;
 const TRAILERS_TOKEN = /(?:^|[\s,])trailers(?:$|[\s,;])/i;
 const SENT: Promise<void> = Promise.resolve();
-const noop = (): void => {};
 
 /** What every exchange of one server shares. */
 export interface RequestEnv {
@@ -82,15 +84,8 @@ export interface RequestEnv {
   readonly closeIdle: () => void;
 }
 
-/** The response head the app sent, held until the first body event so framing can be chosen. */
-interface PendingStart {
-  status: number;
-  reason: string | null;
-  headers: NormalizedHeaders;
-  contentLength: number | null;
-  trailers: boolean;
-  bodyless: boolean;
-}
+/** The response head the app sent (the cycle's action, kept as is), held until the first body event so framing can be chosen. */
+type PendingStart = Extract<HttpAction, { kind: 'start' }>;
 
 /** What the request head says that the exchange needs. */
 interface RequestFacts {
@@ -108,6 +103,15 @@ function readFd(fd: number, buf: Buffer, length: number, position: number | null
   return new Promise((resolve, reject) => read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
+/**
+ * A final body up to this size goes to node as latin-1 text (endWith says
+ * why); a larger one is cheaper handed over as bytes than copied into text.
+ */
+const TEXT_BODY_MAX = 1024;
+
+/** node's latin-1 decoder of Buffer, which takes any Uint8Array: each byte becomes the char of the same code. */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+
 /** A copy the app cannot reach (asgi.events.body.1). */
 function copyOf(chunk: Uint8Array): Buffer {
   return Buffer.from(chunk);
@@ -116,22 +120,26 @@ function copyOf(chunk: Uint8Array): Buffer {
 /** One request/response on a node:http connection; also the ReadControl of its body queue. */
 export class HttpExchange implements TrackedConnection, ReadControl, SocketMember {
   trackingId = 0;
+  prevOnSocket: SocketMember | null = null;
+  nextOnSocket: SocketMember | null = null;
   readonly cycle: HttpResponseCycle;
-  readonly body: RequestBodyQueue;
+  /** The request body for receive(): made at once for a request with a body, else when the app first calls receive(). */
+  private body: RequestBodyQueue | null = null;
   readonly receive: Receive<HttpReceiveEvent>;
   readonly send: Send;
-  private readonly socket: Socket;
   /** The client went away, or the server cut the connection: res is not to be touched. */
   private gone = false;
   /** res.end() was called. */
   private ended = false;
+  /** The whole response is in the kernel (end() wrote it through, or 'finish'): read instead of asking res, which is slower. */
+  private onWire = false;
   private headWritten = false;
   private start: PendingStart | null = null;
   /** Close the connection after this response (shutdown, keep-alive off, the app's `connection: close`, a refused body). */
   private closeAfter: boolean;
   /** The response goes out chunked with trailer fields at its end. */
   private trailersOut = false;
-  private trailerFields: Array<[ByteString, ByteString]> = [];
+  private trailerFields: Array<[ByteString, ByteString]> | null = null;
   private continueSent = false;
   private received = 0;
   /** Body bytes written (the cycle cannot count a file's: pathsend, zerocopysend without count). */
@@ -152,15 +160,16 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
     private readonly env: RequestEnv,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
+    /** The connection it came on, told when the exchange is over. */
+    private readonly conn: ConnectionState,
     private readonly facts: RequestFacts,
     /** `client - "METHOD target HTTP/x"` for the access log, or null when it is off. */
     private readonly logPrefix: string | null,
     private readonly startedMs: number,
   ) {
     const ctx = env.ctx;
-    this.socket = req.socket;
     this.cycle = new HttpResponseCycle({ method: facts.method, extensions: ctx.httpScope.extensions });
-    this.body = new RequestBodyQueue(this, facts.hasBody);
+    if (facts.hasBody) this.body = new RequestBodyQueue(this, true);
     this.closeAfter = ctx.options.timeoutKeepAlive === 0 || ctx.connections.closing;
     this.receive = () => quiet(this.onReceive());
     this.send = (event) => this.onSend(event);
@@ -168,13 +177,12 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
 
   /** Hooks the exchange to node's objects; call once, before the app runs. */
   attach(): void {
-    const { req, res } = this;
+    const req = this.req;
     if (this.facts.hasBody) {
       req.on('data', (chunk: Buffer) => this.guard('data', () => this.onData(chunk)));
       req.on('end', () => this.guard('end', () => this.onEnd()));
     }
-    res.on('finish', () => this.guard('finish', () => this.onFinish()));
-    this.env.sockets.join(this.socket, this);
+    this.conn.join(this);
   }
 
   // ---- ReadControl: the body queue throttles the request ------------------
@@ -214,23 +222,24 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
       return;
     }
     // node hands each chunk over once and never reuses it: it becomes the app's.
-    this.body.push(chunk, false);
+    this.body!.push(chunk, false);
   }
 
   private onEnd(): void {
     if (this.ended || this.gone) return;
-    this.body.push(EMPTY, true);
+    this.body!.push(EMPTY, true);
   }
 
   /** The whole response went to the kernel. */
   private onFinish(): void {
+    this.onWire = true;
     this.settleWait(this.waitSeq, null);
     this.maybeDone();
   }
 
   /** The socket closed: a response not yet complete on the wire is lost, and the app is told (asgi.http.disconnect.1). */
   socketClosed(): void {
-    if (this.ended && this.res.writableFinished) {
+    if (this.ended && (this.onWire || this.res.writableFinished)) {
       this.gone = true;
       this.maybeDone();
       return;
@@ -241,13 +250,23 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
 
   // ---- The app's side ----------------------------------------------------------
 
+  /** The body queue of a request without a body, made on the first receive(): told what it missed. */
+  private emptyBody(): RequestBodyQueue {
+    const body = new RequestBodyQueue(this, false);
+    this.body = body;
+    // Either way receive() answers http.disconnect from now on.
+    if (this.gone) body.disconnect();
+    else if (this.ended) body.responseComplete();
+    return body;
+  }
+
   private onReceive(): Promise<HttpReceiveEvent> {
     if (this.facts.expectContinue && !this.continueSent && !this.headWritten && !this.gone && !this.ended) {
       // The app asks for the body: now the client may send it (asgi.http.request.5).
       this.continueSent = true;
       this.res.writeContinue();
     }
-    return this.body.receive();
+    return (this.body ?? this.emptyBody()).receive();
   }
 
   /**
@@ -283,14 +302,7 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
     if (this.gone) throw new ClientDisconnected('send() after the HTTP client disconnected');
     switch (action.kind) {
       case 'start':
-        this.start = {
-          status: action.status,
-          reason: action.reason,
-          headers: action.headers,
-          contentLength: action.contentLength,
-          trailers: action.trailers,
-          bodyless: action.bodyless,
-        };
+        this.start = action;
         return;
       case 'body':
         return this.sendBody(action.body, action.more, action.transmit);
@@ -312,21 +324,26 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
   /** The app's run ended: carry out what the shared rules say (asgi.app.return.*). */
   readonly appExited = (exit: AppExit): void => {
     this.appDone = true;
-    const finish = (): void => {
-      const ending = httpEnding(this.cycle, exit, this.ended);
-      if (ending.log !== null) this.env.ctx.logger.error(ending.log.message, ending.log.error);
-      if (ending.action !== 'none' && !this.gone && !this.ended) {
-        // Nothing on the wire yet (the head is held until the first body): a 500 is still possible.
-        if (!this.headWritten) this.respondError(500);
-        else this.cut();
-      }
-      this.maybeDone();
-    };
     // A send() the app did not await is still writing: let it end first.
     const writing = this.writing;
-    if (writing === undefined) finish();
-    else writing.then(finish, finish).catch((e: unknown) => this.env.ctx.logger.error('Internal error after the ASGI application finished', e));
+    if (writing === undefined) {
+      this.endRun(exit);
+      return;
+    }
+    const finish = (): void => this.endRun(exit);
+    writing.then(finish, finish).catch((e: unknown) => this.env.ctx.logger.error('Internal error after the ASGI application finished', e));
   };
+
+  private endRun(exit: AppExit): void {
+    const ending = httpEnding(this.cycle, exit, this.ended);
+    if (ending.log !== null) this.env.ctx.logger.error(ending.log.message, ending.log.error);
+    if (ending.action !== 'none' && !this.gone && !this.ended) {
+      // Nothing on the wire yet (the head is held until the first body): a 500 is still possible.
+      if (!this.headWritten) this.respondError(500);
+      else this.cut();
+    }
+    this.maybeDone();
+  }
 
   // ---- Writing ---------------------------------------------------------------
 
@@ -336,14 +353,16 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
       if (!more) this.endBodyless(null);
       return;
     }
+    // Read once: byteLength is a getter that optimized code calls rather than inlines here.
+    const n = chunk.byteLength;
     if (!this.headWritten) {
       const start = this.start!;
       // One final body and no Content-Length: frame it with its length (asgi.http.body.5), unless trailers need chunks.
-      this.writeHead(!more && start.contentLength === null && !this.wantsTrailers() ? chunk.byteLength : null);
+      this.writeHead(!more && start.contentLength === null && !this.wantsTrailers() ? n : null);
     }
-    if (!more && !this.trailersOut) return this.endWith(chunk);
-    if (chunk.byteLength === 0) return; // nothing to write; with trailers due, they end the response
-    return this.write(chunk);
+    if (!more && !this.trailersOut) return this.endWith(chunk, n);
+    if (n === 0) return; // nothing to write; with trailers due, they end the response
+    return this.write(chunk, n);
   }
 
   /** True when the response will carry trailers: announced, asked for by the client, on HTTP/1.1 (asgi.ext.trailers.5). */
@@ -366,10 +385,15 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
     const lengthKnown = start.contentLength !== null || (computedLength !== null && status !== 204);
     const chunked = !start.bodyless && !lengthKnown && this.facts.http11;
     this.trailersOut = chunked && this.wantsTrailers();
-    const flat: string[] = [];
     const headers = start.headers;
+    const addLength = computedLength !== null && start.contentLength === null && status !== 204;
+    // Sized up front (the fields left out shorten it at the end): one allocation, no growing.
+    const flat: string[] = new Array(2 * headers.length + (addLength ? 2 : 0));
+    let n = 0;
     for (let i = 0; i < headers.length; i++) {
-      const [name, value] = headers[i]!;
+      const h = headers[i]!;
+      const name = h[0];
+      const value = h[1];
       if (name === 'connection') {
         if (CLOSE_TOKEN.test(value)) this.closeAfter = true;
         continue;
@@ -377,9 +401,14 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
       if (name === 'transfer-encoding') continue;
       if (name === 'content-length' && status === 204) continue;
       if (name === 'trailer' && !chunked) continue;
-      flat.push(name, value);
+      flat[n++] = name;
+      flat[n++] = value;
     }
-    if (computedLength !== null && start.contentLength === null && status !== 204) flat.push('content-length', String(computedLength));
+    if (addLength) {
+      flat[n++] = 'content-length';
+      flat[n++] = String(computedLength);
+    }
+    if (n < flat.length) flat.length = n;
     if (this.closeAfter || this.env.ctx.connections.closing) res.shouldKeepAlive = false;
     res.writeHead(status, start.reason ?? STATUS_CODES[status] ?? '', flat);
     this.headWritten = true;
@@ -395,31 +424,50 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
   }
 
   /** Writes a body chunk; waits when node holds more than its high-water mark or the chunk was not copied. */
-  private write(chunk: Uint8Array): Promise<void> | void {
-    this.sent += chunk.byteLength;
-    const small = chunk.byteLength < WRITE_HIGH_WATER;
+  private write(chunk: Uint8Array, n: number): Promise<void> | void {
+    this.sent += n;
+    const small = n < WRITE_HIGH_WATER;
     const seq = ++this.writeSeq;
     const ok = this.res.write(small ? copyOf(chunk) : chunk, (err) => this.settleWait(seq, err ?? null));
     if (ok && small) return;
     return this.waitFor(seq);
   }
 
-  /** The last chunk: end() with it, waiting for the flush only when the chunk was handed over uncopied. */
-  private endWith(chunk: Uint8Array): Promise<void> | void {
-    this.sent += chunk.byteLength;
+  /**
+   * The last chunk: end() with it. A small one goes as latin-1 text (the same
+   * bytes, copied): node then writes head and body as one string, without
+   * the work a Buffer behind a pending head costs it, and the app owns its
+   * buffer again at once (asgi.events.body.1). A larger one is handed over as
+   * is: end() writes it through to the kernel unless the socket is backed up,
+   * and then send() waits for the flush. On a pipelined response (node holds
+   * the chunk until the responses before it are out) a chunk under the
+   * high-water mark is copied instead, so that send() does not wait on other
+   * requests.
+   */
+  private endWith(chunk: Uint8Array, n: number): Promise<void> | void {
+    this.sent += n;
     this.beforeEnd();
-    const small = chunk.byteLength < WRITE_HIGH_WATER;
-    if (small) {
-      if (chunk.byteLength === 0) this.res.end();
-      else this.res.end(copyOf(chunk));
+    const res = this.res;
+    if (n === 0) {
+      res.end();
+      this.markEnded();
+      return;
+    }
+    if (n <= TEXT_BODY_MAX) {
+      res.end(latin1Slice.call(chunk, 0, n), 'latin1');
+      this.markEnded();
+      return;
+    }
+    if (res.socket === null && n < WRITE_HIGH_WATER) {
+      res.end(copyOf(chunk));
       this.markEnded();
       return;
     }
     // A sequence number of its own, so the callback of an earlier write cannot settle this wait; 'finish' does.
     const seq = ++this.writeSeq;
-    this.res.end(chunk, () => this.settleWait(seq, null));
-    this.markEnded();
-    if (this.res.writableFinished) return;
+    res.end(chunk);
+    // Everything is in the kernel: node keeps no reference to the app's buffer (asgi.events.body.1).
+    if (this.markEnded()) return;
     return this.waitFor(seq);
   }
 
@@ -453,9 +501,10 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
   /** http.response.trailers: collected until the last one, then written after the final chunk (or dropped, asgi.ext.trailers.5). */
   private sendTrailers(headers: NormalizedHeaders, more: boolean): void {
     if (!this.trailersOut) return; // dropped: the response already ended at its final body
-    for (const h of headers) this.trailerFields.push(h);
+    const fields = (this.trailerFields ??= []);
+    for (const h of headers) fields.push(h);
     if (more) return;
-    this.res.addTrailers(this.trailerFields);
+    this.res.addTrailers(fields);
     this.beforeEnd();
     this.res.end();
     this.markEnded();
@@ -573,9 +622,21 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
     if (this.facts.hasBody && !this.req.complete) this.req.resume();
   }
 
-  private markEnded(): void {
+  /**
+   * res.end() was called. 'finish' is listened for only when node did not
+   * write the response through at once (the socket is backed up, or the
+   * response waits behind pipelined ones); otherwise it is on the wire now.
+   * Returns true in that case.
+   */
+  private markEnded(): boolean {
     this.ended = true;
-    this.body.responseComplete();
+    this.body?.responseComplete();
+    if (this.res.writableFinished) {
+      this.onWire = true;
+      return true;
+    }
+    this.res.once('finish', () => this.guard('finish', () => this.onFinish()));
+    return false;
   }
 
   /** A fixed-body answer of the server's own (nothing of the app's exception reaches the client). */
@@ -583,6 +644,7 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
     if (this.gone || this.ended) return;
     const text = Buffer.from(statusReason(status), 'latin1');
     this.start = {
+      kind: 'start',
       status,
       reason: statusReason(status),
       headers: [['content-type', 'text/plain; charset=utf-8']],
@@ -604,14 +666,14 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
   private lose(): void {
     this.gone = true;
     this.cycle.disconnect();
-    this.body.disconnect();
+    this.body?.disconnect();
     this.rejectWait();
   }
 
   /** Drops the connection; the client sees a truncated response (asgi.app.return.2). */
   private cut(): void {
     if (this.gone) return;
-    const finishedOnWire = this.ended && this.res.writableFinished;
+    const finishedOnWire = this.ended && (this.onWire || this.res.writableFinished);
     this.lose();
     if (!finishedOnWire) {
       const socket = this.res.socket;
@@ -639,7 +701,7 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
     this.respondError(413);
     // The app gets http.disconnect, and its send() ClientDisconnected (asgi.http.request.6).
     this.cycle.disconnect();
-    this.body.disconnect();
+    this.body?.disconnect();
     this.rejectWait();
   }
 
@@ -649,9 +711,9 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
    * the last bytes of a response are not cut by closing its connection.
    */
   private maybeDone(): void {
-    if (this.left || !this.appDone || !(this.gone || (this.ended && this.res.writableFinished))) return;
+    if (this.left || !this.appDone || !(this.gone || this.onWire || (this.ended && this.res.writableFinished))) return;
     this.left = true;
-    this.env.sockets.leave(this.socket, this);
+    this.conn.leave(this);
     const connections = this.env.ctx.connections;
     if (!connections.closing) {
       connections.delete(this);
@@ -665,6 +727,15 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
       connections.delete(this);
     });
   }
+}
+
+/** True when a TE field of the request offers trailers (read from the parsed head rather than through node's req.headers). */
+function takesTrailers(headers: ReadonlyArray<readonly [string, string]>): boolean {
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    if (h[0] === 'te' && TRAILERS_TOKEN.test(h[1])) return true;
+  }
+  return false;
 }
 
 /** One of the server's own answers, given without calling the app (limits, shutdown, refused heads). */
@@ -687,13 +758,15 @@ export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerR
   let exchange: HttpExchange | undefined;
   try {
     const startedMs = options.accessLog ? performance.now() : 0;
-    // Errors of these streams surface as a lost client; without a listener they would crash the process.
-    req.on('error', noop);
-    res.on('error', noop);
-    const http11 = req.httpVersion !== '1.0';
+    // No 'error' listeners (each costs a listener insert per request): an IncomingMessage emits 'error' only to
+    // listeners it has, and a ServerResponse only for a write after end(), which the exchange never makes (`ended`
+    // guards every write); a lost client surfaces through the socket's 'close' instead.
+    const socket = req.socket;
+    const conn = env.sockets.of(socket);
+    const head = readNodeRequestHead(req, rules, env.headOptions, (conn.addresses ??= connectionAddresses(socket, env.headOptions)));
+    const http11 = head.httpVersion !== '1.0';
     // HTTP/1.0 has no chunked coding (asgi.http.body.5): node would use it for a 1.0 client that sent `TE: chunked`.
     if (!http11) res.useChunkedEncodingByDefault = false;
-    const head = readNodeRequestHead(req, rules, env.headOptions);
     const refusal = refusalOf(ctx, rules);
     if (refusal !== null) {
       if (refusal.warning !== null) logger.warning(refusal.warning);
@@ -701,16 +774,15 @@ export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerR
       return;
     }
     const hasBody = rules.chunked || rules.contentLength > 0;
-    const te = req.headers.te;
     const facts: RequestFacts = {
       method: head.method,
       http11,
       hasBody,
       expectContinue: expectContinue && hasBody,
-      teTrailers: te !== undefined && TRAILERS_TOKEN.test(String(te)),
+      teTrailers: takesTrailers(head.headers),
     };
     const prefix = options.accessLog ? accessPrefix(head.client, head.method, head.target, head.httpVersion) : null;
-    exchange = new HttpExchange(env, req, res, facts, prefix, startedMs);
+    exchange = new HttpExchange(env, req, res, conn, facts, prefix, startedMs);
     exchange.attach();
     connections.add(exchange);
     runApp(ctx.app, buildHttpScope(head, ctx.httpScope), exchange.receive as Receive, exchange.send, exchange.appExited, logger);

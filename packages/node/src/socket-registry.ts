@@ -1,57 +1,98 @@
 /**
  * What the server keeps per TCP connection: the HTTP exchanges in flight on
  * it (several at once when the client pipelines), each told when the socket
- * closes. node:http signals a lost client to the response on the wire only
- * ('close' of a ServerResponse not yet given the socket never fires), so the
- * socket's own 'close' is the one signal every exchange on it can rely on.
- * One listener per socket, however many requests it carries.
+ * closes, and the addresses its request heads carry. node:http signals a
+ * lost client to the response on the wire only ('close' of a ServerResponse
+ * not yet given the socket never fires), so the socket's own 'close' is the
+ * one signal every exchange on it can rely on. One listener per socket,
+ * however many requests it carries.
+ *
+ * The state hangs on the socket under a symbol, found with one lookup per
+ * request. Its exchanges form a list threaded through the exchanges
+ * themselves: joining and leaving, once per request, allocate nothing and
+ * hash nothing (a Set per socket would also churn its hash table at request
+ * rate, the pattern id-table.ts explains).
  */
 import type { Socket } from 'node:net';
-import type { Logger } from '@tsgi/core/server';
+import type { ConnectionAddresses, Logger } from '@tsgi/core/server';
 
-/** An exchange that must hear its socket close. */
+/** An exchange that must hear its socket close; the connection keeps the two links. */
 export interface SocketMember {
   /** The socket closed (the client left, or the server closed it). Must not throw. */
   socketClosed(): void;
+  /** Links of the connection's list: owned by ConnectionState, null while not on it. */
+  prevOnSocket: SocketMember | null;
+  nextOnSocket: SocketMember | null;
 }
 
-/** The members of every socket of one server. */
-export class SocketRegistry {
-  private readonly members = new WeakMap<Socket, Set<SocketMember>>();
+/** The state of one connection. */
+export class ConnectionState {
+  /** The newest exchange in flight; the others follow through nextOnSocket. */
+  private first: SocketMember | null = null;
+  /** The addresses of its request heads, read from the socket at its first request. */
+  addresses: ConnectionAddresses | null = null;
 
+  /** Puts `member` on the list. */
+  join(member: SocketMember): void {
+    const first = this.first;
+    member.prevOnSocket = null;
+    member.nextOnSocket = first;
+    if (first !== null) first.prevOnSocket = member;
+    this.first = member;
+  }
+
+  /** Takes `member` off the list (its exchange is over); a member not on it is left alone. */
+  leave(member: SocketMember): void {
+    const prev = member.prevOnSocket;
+    const next = member.nextOnSocket;
+    if (prev !== null) prev.nextOnSocket = next;
+    else if (this.first === member) this.first = next;
+    else return;
+    if (next !== null) next.prevOnSocket = prev;
+    member.prevOnSocket = member.nextOnSocket = null;
+  }
+
+  /** True when an exchange other than `member` is in flight. */
+  othersOn(member: SocketMember): boolean {
+    const first = this.first;
+    return first !== null && (first !== member || member.nextOnSocket !== null);
+  }
+
+  /** The socket closed: every member is told, and leaves. */
+  closed(logger: Logger): void {
+    let m = this.first;
+    this.first = null;
+    while (m !== null) {
+      const next = m.nextOnSocket;
+      m.prevOnSocket = m.nextOnSocket = null;
+      try {
+        m.socketClosed();
+      } catch (e) {
+        logger.error('Internal error after a connection closed', e);
+      }
+      m = next;
+    }
+  }
+}
+
+const STATE: unique symbol = Symbol('tsgi.connection');
+
+type WithState = Socket & { [STATE]?: ConnectionState };
+
+/** The connection states of one server's sockets. */
+export class SocketRegistry {
   constructor(private readonly logger: Logger) {}
 
-  /** Adds `member` to `socket`'s set; the first member installs the socket's 'close' listener. */
-  join(socket: Socket, member: SocketMember): void {
-    let set = this.members.get(socket);
-    if (set === undefined) {
-      const created = new Set<SocketMember>();
-      set = created;
-      this.members.set(socket, created);
-      socket.once('close', () => {
-        this.members.delete(socket);
-        for (const m of [...created]) {
-          try {
-            m.socketClosed();
-          } catch (e) {
-            this.logger.error('Internal error after a connection closed', e);
-          }
-        }
-        created.clear();
-      });
+  /** The state of `socket`, made (and its 'close' listener installed) at its first request. */
+  of(socket: Socket): ConnectionState {
+    const s = socket as WithState;
+    let state = s[STATE];
+    if (state === undefined) {
+      const created = new ConnectionState();
+      state = created;
+      s[STATE] = created;
+      socket.once('close', () => created.closed(this.logger));
     }
-    set.add(member);
-  }
-
-  /** Removes `member` (its exchange is over). */
-  leave(socket: Socket, member: SocketMember): void {
-    this.members.get(socket)?.delete(member);
-  }
-
-  /** True when an exchange other than `member` is in flight on `socket`. */
-  othersOn(socket: Socket, member: SocketMember): boolean {
-    const set = this.members.get(socket);
-    if (set === undefined) return false;
-    return set.size > (set.has(member) ? 1 : 0);
+    return state;
   }
 }

@@ -46,6 +46,13 @@ export interface CheckOptions {
 
 // An RFC 9110 token without upper-case letters: the name as it should be, checked in one test.
 const LOWER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+// Header names (lower-case already) and values that passed the checks, remembered: an app sends the same few strings
+// with every response (literals, mostly), and a set lookup costs less than the regular expressions. Bounded, so that
+// arbitrary strings cannot grow them; long values are not kept.
+const GOOD_NAMES = new Set<string>();
+const GOOD_VALUES = new Set<string>();
+const GOOD_MAX = 1024;
+const GOOD_VALUE_MAX_LENGTH = 128;
 // A lone surrogate cannot be encoded as UTF-8: sending it would silently become U+FFFD.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -92,16 +99,27 @@ function normalizeHeader(pair: unknown, i: number, clause: string, headerCase: H
   if (typeof name !== 'string') {
     throw new ProtocolError(clause, `header ${i} name must be a byte string that is an RFC 9110 token`, name);
   }
-  if (!LOWER_TOKEN.test(name)) {
-    if (!isToken(name)) throw new ProtocolError(clause, `header ${i} name must be a byte string that is an RFC 9110 token`, name);
-    if (headerCase === 'require') throw new ProtocolError('asgi.events.headers.2', `header ${i} name must be lower-case`, name);
-    name = name.toLowerCase();
+  if (!GOOD_NAMES.has(name)) {
+    if (LOWER_TOKEN.test(name)) {
+      if (GOOD_NAMES.size < GOOD_MAX) GOOD_NAMES.add(name);
+    } else {
+      if (!isToken(name)) throw new ProtocolError(clause, `header ${i} name must be a byte string that is an RFC 9110 token`, name);
+      if (headerCase === 'require') throw new ProtocolError('asgi.events.headers.2', `header ${i} name must be lower-case`, name);
+      name = name.toLowerCase();
+    }
   }
-  if (typeof value !== 'string' || !isHeaderValue(value)) {
+  if (typeof value !== 'string' || !(GOOD_VALUES.has(value) || isGoodValue(value))) {
     throw new ProtocolError(clause, `header ${i} (${name as string}) value must be a byte string without CR, LF, NUL or other controls`, value);
   }
   // A valid plain pair is kept as is (no copy per header on the hot path); anything else becomes a fresh pair.
   return Array.isArray(pair) && pair[0] === name ? (pair as [ByteString, ByteString]) : [name as string, value];
+}
+
+/** isHeaderValue, remembering a short value that passes (GOOD_VALUES). */
+function isGoodValue(value: string): boolean {
+  if (!isHeaderValue(value)) return false;
+  if (value.length <= GOOD_VALUE_MAX_LENGTH && GOOD_VALUES.size < GOOD_MAX) GOOD_VALUES.add(value);
+  return true;
 }
 
 /** Throws asgi.events.type.1 unless `event` is an object with a string `type`; returns the type. */

@@ -7,7 +7,7 @@
  */
 import type { ByteString } from '../bytes.js';
 import { ClientDisconnected, ProtocolError } from '../errors.js';
-import { checkHttpSendEvent, type HeaderCase, type NormalizedHeaders } from './events.js';
+import { checkHttpSendEvent, type CheckOptions, type HeaderCase, type NormalizedHeaders } from './events.js';
 import type { Extensions } from './types.js';
 
 /** What the transport must do for one event the app sent. */
@@ -72,6 +72,9 @@ export interface HttpResponseCycleOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+// The options of the event checks, one object per header case rather than one per event.
+const FOLD_CASE: CheckOptions = Object.freeze({ headerCase: 'fold' });
+const REQUIRE_LOWER_CASE: CheckOptions = Object.freeze({ headerCase: 'require' });
 const DIGITS = /^[0-9]+$/;
 
 /** The state machine of one HTTP response: validates each app event against the state and says what to do. */
@@ -89,12 +92,12 @@ export class HttpResponseCycle {
   private _debugSent = false;
   private readonly head: boolean;
   private readonly extensions: Extensions | undefined;
-  private readonly headerCase: HeaderCase;
+  private readonly checks: CheckOptions;
 
   constructor(options: HttpResponseCycleOptions) {
     this.head = options.method === 'HEAD';
     this.extensions = options.extensions;
-    this.headerCase = options.headerCase ?? 'fold';
+    this.checks = options.headerCase === 'require' ? REQUIRE_LOWER_CASE : FOLD_CASE;
   }
 
   /** Current state. */
@@ -140,7 +143,7 @@ export class HttpResponseCycle {
    */
   send(event: unknown): HttpAction {
     if (this._disconnected) throw new ClientDisconnected('send() after the HTTP client disconnected');
-    const e = checkHttpSendEvent(event, { headerCase: this.headerCase });
+    const e = checkHttpSendEvent(event, this.checks);
     switch (e.type) {
       case 'http.response.body': {
         this.expectBody(e.type);

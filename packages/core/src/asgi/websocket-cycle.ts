@@ -6,7 +6,7 @@
  * event to `send()` and carry out the returned action.
  */
 import { ClientDisconnected, ProtocolError } from '../errors.js';
-import { checkWebSocketSendEvent, type HeaderCase, type NormalizedHeaders } from './events.js';
+import { checkWebSocketSendEvent, type CheckOptions, type HeaderCase, type NormalizedHeaders } from './events.js';
 import type { Extensions } from './types.js';
 
 /** What the transport must do for one event the app sent. */
@@ -48,6 +48,9 @@ export interface WebSocketCycleOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+// The options of the event checks, one object per header case rather than one per event.
+const FOLD_CASE: CheckOptions = Object.freeze({ headerCase: 'fold' });
+const REQUIRE_LOWER_CASE: CheckOptions = Object.freeze({ headerCase: 'require' });
 
 /** The state machine of one WebSocket connection: validates each app event and says what to do. */
 export class WebSocketCycle {
@@ -58,12 +61,12 @@ export class WebSocketCycle {
   private _closeReason: string | null = null;
   private readonly subprotocols: readonly string[] | undefined;
   private readonly extensions: Extensions | undefined;
-  private readonly headerCase: HeaderCase;
+  private readonly checks: CheckOptions;
 
   constructor(options: WebSocketCycleOptions = {}) {
     this.subprotocols = options.subprotocols;
     this.extensions = options.extensions;
-    this.headerCase = options.headerCase ?? 'fold';
+    this.checks = options.headerCase === 'require' ? REQUIRE_LOWER_CASE : FOLD_CASE;
   }
 
   /** Current state. */
@@ -123,7 +126,7 @@ export class WebSocketCycle {
    */
   send(event: unknown): WebSocketAction {
     if (this._disconnected) throw new ClientDisconnected('send() after the WebSocket client disconnected');
-    const e = checkWebSocketSendEvent(event, { headerCase: this.headerCase });
+    const e = checkWebSocketSendEvent(event, this.checks);
     switch (e.type) {
       case 'websocket.send':
         if (this._state !== 'connected') this.wrongState(e.type);

@@ -28,10 +28,7 @@ export class ConnectionTracker {
   }
 
   add(c: TrackedConnection): void {
-    this.live.add((id) => {
-      c.trackingId = id;
-      return c;
-    });
+    c.trackingId = this.live.insert(c);
   }
 
   delete(c: TrackedConnection): void {

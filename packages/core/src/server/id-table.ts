@@ -25,7 +25,13 @@ export class IdTable<T> {
   private readonly items: Array<T | undefined> = [];
   /** Per cell, the use its current (or last) item is. */
   private readonly uses: number[] = [];
+  /**
+   * Cells free for reuse: the first `freeCount` entries. The array never
+   * shrinks: popping and pushing at request rate would have V8 trim and
+   * regrow its backing store, an allocation per request.
+   */
   private readonly free: number[] = [];
+  private freeCount = 0;
   private count = 0;
 
   /** Items in the table. */
@@ -35,19 +41,35 @@ export class IdTable<T> {
 
   /** Adds the item `make` builds for its new id; returns the item. */
   add(make: (id: number) => T): T {
-    let cell = this.free.pop();
-    if (cell === undefined) {
+    const id = this.claim();
+    const item = make(id);
+    this.items[id & CELL_MASK] = item;
+    this.count++;
+    return item;
+  }
+
+  /** Adds an item that exists already; returns its new id. */
+  insert(item: T): number {
+    const id = this.claim();
+    this.items[id & CELL_MASK] = item;
+    this.count++;
+    return id;
+  }
+
+  /** A free cell, marked as used once more: the id of its next item. */
+  private claim(): number {
+    let cell: number;
+    if (this.freeCount > 0) cell = this.free[--this.freeCount]!;
+    else {
       cell = this.items.length;
       if (cell > CELL_MASK) throw new RangeError(`more than ${CELL_MASK + 1} requests in flight`);
       this.items.push(undefined);
       this.uses.push(0);
     }
-    const use = (this.uses[cell]! % USES) + 1;
+    const last = this.uses[cell]!;
+    const use = last === USES ? 1 : last + 1;
     this.uses[cell] = use;
-    const item = make(use * (CELL_MASK + 1) + cell);
-    this.items[cell] = item;
-    this.count++;
-    return item;
+    return use * (CELL_MASK + 1) + cell;
   }
 
   /** The item with this id, or undefined when it is gone (or the id was never handed out). */
@@ -61,7 +83,7 @@ export class IdTable<T> {
     if (this.get(id) === undefined) return;
     const cell = id & CELL_MASK;
     this.items[cell] = undefined;
-    this.free.push(cell);
+    this.free[this.freeCount++] = cell;
     this.count--;
   }
 

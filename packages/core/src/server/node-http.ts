@@ -20,16 +20,52 @@ export interface NodeHeadOptions {
 }
 
 /**
+ * The addresses a connection's request heads carry: the peer (null on a unix
+ * socket) and where it came in. A socket's address getters are costly to call
+ * per request (each makes calls and generic property lookups), so a server
+ * that keeps state per connection reads them once and hands them to every
+ * readNodeRequestHead of that connection.
+ */
+export interface ConnectionAddresses {
+  readonly clientHost: string | null;
+  readonly clientPort: number;
+  /** The local address, or the unix socket's path; null when unknown. */
+  readonly serverHost: string | null;
+  readonly serverPort: number | null;
+}
+
+/** Reads the addresses of `socket` (normalized: an IPv4-mapped IPv6 address becomes IPv4). */
+export function connectionAddresses(socket: Socket, options: NodeHeadOptions): ConnectionAddresses {
+  const remote = socket.remoteAddress;
+  const local = options.uds !== null ? undefined : socket.localAddress;
+  return {
+    clientHost: remote === undefined ? null : normalizeIp(remote),
+    clientPort: remote === undefined ? 0 : (socket.remotePort ?? 0),
+    serverHost: options.uds !== null ? options.uds : local === undefined ? null : normalizeIp(local),
+    serverPort: local === undefined ? null : (socket.localPort ?? null),
+  };
+}
+
+/**
  * Reads the head of `req` into a RequestHead (node:http gives header values
  * as latin-1 strings, which are byte strings already), checking it with
  * `rules` (read `rules.fault` afterwards) and applying proxy headers when
- * the peer is trusted.
+ * the peer is trusted. `addresses`: its connection's, when the caller keeps
+ * them; else they are read from the socket.
  */
-export function readNodeRequestHead(req: IncomingMessage, rules: HeadRules, options: NodeHeadOptions): RequestHead {
+export function readNodeRequestHead(
+  req: IncomingMessage,
+  rules: HeadRules,
+  options: NodeHeadOptions,
+  addresses: ConnectionAddresses = connectionAddresses(req.socket, options),
+): RequestHead {
   const raw = req.rawHeaders;
   const method = req.method ?? 'GET';
   const target = req.url ?? '/';
-  const version = req.httpVersion;
+  // The literal for the versions served: node makes a new string per request, and comparing one costs more.
+  const major = req.httpVersionMajor;
+  const minor = req.httpVersionMinor;
+  const version = major === 1 && minor === 1 ? '1.1' : major === 1 && minor === 0 ? '1.0' : req.httpVersion;
   rules.begin(version, method.length + target.length + 11);
   const headers: Array<[string, string]> = new Array(raw.length >> 1);
   for (let i = 0, j = 0; i < raw.length; i += 2, j++) {
@@ -39,14 +75,15 @@ export function readNodeRequestHead(req: IncomingMessage, rules: HeadRules, opti
     headers[j] = [name, value];
   }
   rules.end();
-  const socket = req.socket;
+  const a = addresses;
   const head: RequestHead = {
     method,
     target,
     httpVersion: version === '1.0' ? '1.0' : '1.1',
     headers,
-    client: socket.remoteAddress === undefined ? null : [normalizeIp(socket.remoteAddress), socket.remotePort ?? 0],
-    server: options.uds !== null ? [options.uds, null] : socket.localAddress === undefined ? null : [normalizeIp(socket.localAddress), socket.localPort ?? null],
+    // Fresh pairs per request: the scope hands them to the app, which may change them.
+    client: a.clientHost === null ? null : [a.clientHost, a.clientPort],
+    server: a.serverHost === null ? null : [a.serverHost, a.serverPort],
     scheme: 'http',
   };
   if (options.trustedHosts !== null && rules.proxyHeader) applyProxyHeaders(head, options.trustedHosts);
