@@ -50,8 +50,11 @@ export async function loadApp(spec: AppSpec): Promise<unknown> {
   if (!existsSync(spec.path)) throw new CliError(`cannot find the app module ${spec.path}`);
   if (!statSync(spec.path).isFile()) throw new CliError(`the app module ${spec.path} is not a file`);
   if (!tsxRegistered) {
-    const { register } = await import('tsx/esm/api');
-    register();
+    // Both hooks: the ESM one for ES modules, the CommonJS one for .ts/.cts files that a package
+    // without "type": "module" makes CommonJS (the ESM hook alone fails those with ERR_REQUIRE_CYCLE_MODULE).
+    const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+    esm.register();
+    cjs.register();
     tsxRegistered = true;
   }
   try {

@@ -32,8 +32,23 @@ export class AppImportError extends Error {
 export async function importExport(ref: ModuleRef): Promise<unknown> {
   const mod = await importModule(ref);
   const name = ref.exportName ?? 'app';
-  if (!(name in mod)) throw new AppImportError(`module ${ref.module} has no export named "${name}" (exports: ${exportNames(mod)})`, 'export');
-  return mod[name];
+  const found = exportOf(mod, name);
+  if (!found.ok) throw new AppImportError(`module ${ref.module} has no export named "${name}" (exports: ${exportNames(mod)})`, 'export');
+  return ref.factory === true ? callFactory(ref, found.value) : found.value;
+}
+
+/** The app a factory export returns (ref.factory): the export must be a function, awaited if it returns a promise. */
+async function callFactory(ref: ModuleRef, factory: unknown): Promise<unknown> {
+  const name = ref.exportName ?? 'app';
+  if (typeof factory !== 'function') {
+    throw new AppImportError(`export "${name}" of ${ref.module} must be a function that returns the app (factory); got ${factory === null ? 'null' : typeof factory}`, 'export');
+  }
+  try {
+    return await (factory as () => unknown)();
+  } catch (e) {
+    const detail = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
+    throw new AppImportError(`error while calling the app factory "${name}" of ${ref.module}: ${detail}`, 'import', e);
+  }
 }
 
 /**
@@ -43,10 +58,12 @@ export async function importExport(ref: ModuleRef): Promise<unknown> {
 export async function importApp<T>(ref: ModuleRef, kind: 'ASGI-TS' | 'WSGI-TS'): Promise<T> {
   const mod = await importModule(ref);
   const name = ref.exportName ?? 'app';
-  const app = mod[name];
+  const found = exportOf(mod, name).value;
+  const app = ref.factory === true ? await callFactory(ref, found) : found;
   if (typeof app !== 'function') {
     const clause = kind === 'WSGI-TS' ? '[wsgi.loading.module.1] ' : '';
-    throw new TypeError(`${clause}${ref.module} has no function export "${name}" that is a ${kind} app (exports: ${exportNames(mod)})`);
+    const what = ref.factory === true ? `factory export "${name}" that returns a ${kind} app` : `function export "${name}" that is a ${kind} app`;
+    throw new TypeError(`${clause}${ref.module} has no ${what} (exports: ${exportNames(mod)})`);
   }
   return app as T;
 }
@@ -59,11 +76,38 @@ async function importModule(ref: ModuleRef): Promise<Record<string, unknown>> {
     return (await import(moduleSpecifier(ref))) as Record<string, unknown>;
   } catch (e) {
     const detail = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
-    throw new AppImportError(`error while importing ${ref.module}: ${detail}`, 'import', e);
+    throw new AppImportError(`error while importing ${ref.module}: ${detail}${typeScriptHint(ref.module, e)}`, 'import', e);
   }
 }
 
+/**
+ * The export `name` of a loaded module. A CommonJS module (a .cjs or .cts file, or a .ts or .js one
+ * in a package without "type": "module") comes as a namespace whose `default` is its
+ * `module.exports`; Node finds its named exports by scanning the source, which for TypeScript
+ * compiled by tsx's CommonJS hook it cannot, so those are read from `default`.
+ */
+function exportOf(mod: Record<string, unknown>, name: string): { ok: boolean; value: unknown } {
+  if (name in mod) return { ok: true, value: mod[name] };
+  const cjs = mod['default'];
+  if ((typeof cjs === 'object' && cjs !== null) || typeof cjs === 'function') {
+    if (name in cjs) return { ok: true, value: (cjs as Record<string, unknown>)[name] };
+  }
+  return { ok: false, value: undefined };
+}
+
+const TS_EXTENSION = /\.[cm]?tsx?$/;
+
+/** What to do when a TypeScript module failed because tsx's hooks are missing from this thread. */
+function typeScriptHint(module: string, e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (!TS_EXTENSION.test(module.split(/[?#]/)[0]!)) return '';
+  if (code !== 'ERR_UNKNOWN_FILE_EXTENSION' && code !== 'ERR_REQUIRE_CYCLE_MODULE') return '';
+  return " (TypeScript apps need tsx's hooks in the thread that imports them: register() from both 'tsx/esm/api' and 'tsx/cjs/api', or run node with --import tsx)";
+}
+
 function exportNames(mod: Record<string, unknown>): string {
-  const names = Object.keys(mod).filter((k) => k !== '__esModule');
+  const cjs = mod['default'];
+  const inner = (typeof cjs === 'object' && cjs !== null) || typeof cjs === 'function' ? Object.keys(cjs) : [];
+  const names = [...new Set([...Object.keys(mod), ...inner])].filter((k) => k !== '__esModule');
   return names.length > 0 ? names.join(', ') : 'none';
 }
