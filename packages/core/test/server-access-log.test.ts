@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { accessLine, accessPrefix } from '@tsgi/core/server';
+import { accessLine, accessPrefix, websocketAccessLine, websocketAccessPrefix } from '@tsgi/core/server';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -52,5 +52,22 @@ describe('accessPrefix / accessLine', () => {
     expect(accessPrefix(['127.0.0.1', 1], 'GET', '/caf\u20ac', '1.1')).toBe('127.0.0.1:1 - "GET ? HTTP/1.1"');
     // Latin-1 bytes are a byte string, shown as they are.
     expect(accessPrefix(['127.0.0.1', 1], 'GET', '/caf\u00e9', '1.1')).toBe('127.0.0.1:1 - "GET /caf\u00e9 HTTP/1.1"');
+  });
+});
+
+describe('the client in access lines', () => {
+  it('shows the address alone when the transport gives no port (uWebSockets.js v20.30: the scope says 0)', () => {
+    expect(accessPrefix(['127.0.0.1', 0], 'GET', '/', '1.1')).toBe('127.0.0.1 - "GET / HTTP/1.1"');
+  });
+});
+
+describe('websocketAccessPrefix / websocketAccessLine', () => {
+  const prefix = websocketAccessPrefix(['127.0.0.1', 50000], '/ws?room=1');
+  it('writes uvicorn\'s lines: accepted, refused with the status, closed with the code', () => {
+    expect(prefix).toBe('127.0.0.1:50000 - "WebSocket /ws?room=1"');
+    vi.spyOn(performance, 'now').mockReturnValue(1012.5);
+    expect(websocketAccessLine(prefix, 'accepted', 1000)).toBe('127.0.0.1:50000 - "WebSocket /ws?room=1" [accepted] 12.5ms');
+    expect(websocketAccessLine(prefix, { status: 403 }, 1000)).toBe('127.0.0.1:50000 - "WebSocket /ws?room=1" 403 12.5ms');
+    expect(websocketAccessLine(prefix, { closed: 1000 }, 1000)).toBe('127.0.0.1:50000 - "WebSocket /ws?room=1" [closed 1000] 12.5ms');
   });
 });

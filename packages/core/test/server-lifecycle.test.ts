@@ -99,6 +99,8 @@ describe('runAsgiServer: start', () => {
     expect(server.address).toEqual({ host: '127.0.0.1', port: 4321 });
     expect(server.url).toBe('http://127.0.0.1:4321');
     expect(h.logs).toContain('info: tsgi (fake) running on http://127.0.0.1:4321 (Press CTRL+C to quit)');
+    // uvicorn's first line, before lifespan startup.
+    expect(h.logs[0]).toBe(`info: Started server process [${process.pid}]`);
     await server.close();
   });
 
@@ -160,8 +162,8 @@ describe('runAsgiServer: close()', () => {
     ]);
     const logs = h.events.filter((e) => e.startsWith('log:'));
     expect(logs[0]).toBe('log: Shutting down');
-    expect(logs.at(-1)).toBe('log: Finished server process');
-    expect(h.events.at(-1)).toBe('log: Finished server process');
+    expect(logs.at(-1)).toBe(`log: Finished server process [${process.pid}]`);
+    expect(h.events.at(-1)).toBe(`log: Finished server process [${process.pid}]`);
     expect(h.events.indexOf('log: Shutting down')).toBeLessThan(h.events.indexOf('stopAccepting'));
   });
 
@@ -201,8 +203,8 @@ describe('runAsgiServer: close()', () => {
 
     await vi.advanceTimersByTimeAsync(1);
     await closing;
-    const order = h.events.filter((e) => ['slow.abort', 'closeAll', 'app: shutdown', 'log: Finished server process'].includes(e));
-    expect(order).toEqual(['slow.abort', 'closeAll', 'app: shutdown', 'log: Finished server process']);
+    const order = h.events.filter((e) => ['slow.abort', 'closeAll', 'app: shutdown', `log: Finished server process [${process.pid}]`].includes(e));
+    expect(order).toEqual(['slow.abort', 'closeAll', 'app: shutdown', `log: Finished server process [${process.pid}]`]);
     expect(h.logs.some((l) => l.startsWith('warning: Graceful shutdown timed out after 2 s'))).toBe(true);
   });
 

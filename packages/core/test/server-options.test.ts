@@ -4,6 +4,7 @@ import {
   COMMON_OPTION_NAMES,
   MAX_WS_MAX_SIZE,
   OptionError,
+  SERVER_HEADER_VALUE,
   resolveAsgiOptions,
   resolveCommonOptions,
   type TransportRules,
@@ -217,5 +218,42 @@ describe('resolveCommonOptions: transport rules', () => {
     const e = optionErrorOf(() => resolveCommonOptions({ rootPath }, known, RULES));
     expect(e.option).toBe('rootPath');
     expect(e.message).toContain(JSON.stringify(rootPath));
+  });
+});
+
+describe('resolveCommonOptions: the response headers of every response', () => {
+  const known = new Set(COMMON_OPTION_NAMES);
+
+  it("defaults to uvicorn's: a server header (tsgi's) and a date header", () => {
+    const o = resolveCommonOptions({}, known, RULES);
+    expect(o.defaultHeaders).toEqual([['server', SERVER_HEADER_VALUE]]);
+    expect(SERVER_HEADER_VALUE).toBe('tsgi');
+    expect(o.dateHeader).toBe(true);
+  });
+
+  it('adds headers after the server header, names in lower case; a server header of one\'s own replaces the default', () => {
+    expect(resolveCommonOptions({ headers: [['X-Frame-Options', 'DENY']] }, known, RULES).defaultHeaders).toEqual([
+      ['server', 'tsgi'],
+      ['x-frame-options', 'DENY'],
+    ]);
+    expect(resolveCommonOptions({ headers: [['Server', 'edge']] }, known, RULES).defaultHeaders).toEqual([['server', 'edge']]);
+    expect(resolveCommonOptions({ serverHeader: false, headers: [['x-a', '1']] }, known, RULES).defaultHeaders).toEqual([['x-a', '1']]);
+  });
+
+  it.each([
+    [{ headers: [['bad name', 'v']] }, 'headers', '"bad name"'],
+    [{ headers: [['x-a', 'a\r\nb']] }, 'headers', 'CR, LF'],
+    [{ headers: 'x-a: 1' }, 'headers', 'an array of [name, value] pairs'],
+    [{ serverHeader: 'no' }, 'serverHeader', 'a boolean'],
+    [{ dateHeader: 0 }, 'dateHeader', 'a boolean'],
+  ])('refuses %j naming the option', (options, option, words) => {
+    const e = optionErrorOf(() => resolveCommonOptions(options, known, RULES));
+    expect(e.option).toBe(option);
+    expect(e.message).toContain(words);
+  });
+
+  it('dateHeader: false is refused by a transport that always writes Date, with its reason', () => {
+    const e = optionErrorOf(() => resolveCommonOptions({ dateHeader: false }, known, { keepAliveDefault: 10, dateHeaderAlways: 'the library writes it' }));
+    expect(e.message).toBe("serve(): option 'dateHeader' must be true (the library writes it); got boolean false");
   });
 });

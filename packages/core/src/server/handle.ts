@@ -21,4 +21,6 @@ export interface ModuleRef {
   module: string;
   /** Export name; defaults to `app`. */
   exportName?: string;
+  /** The export is a factory: a function (sync or async) called with no arguments that returns the app (uvicorn's --factory). */
+  factory?: boolean;
 }

@@ -56,6 +56,21 @@ export interface RunningServer extends ServerHandle {
   closeNow(): void;
 }
 
+/** uvicorn's first line, the same on every server: `Started server process [pid]`. */
+export function startedLine(): string {
+  return `Started server process [${process.pid}]`;
+}
+
+/** uvicorn's last line, the same on every server: `Finished server process [pid]`. */
+export function finishedLine(): string {
+  return `Finished server process [${process.pid}]`;
+}
+
+/** The line that says where a server listens, the same on every server: `tsgi (<what>) running on <url> (Press CTRL+C to quit)`. */
+export function runningLine(what: string, url: string): string {
+  return `tsgi (${what}) running on ${url} (Press CTRL+C to quit)`;
+}
+
 /** The URL a server is reached at, for the log and ServerHandle.url. */
 export function serverUrl(address: ServerAddress): string {
   if ('path' in address) return `unix:${address.path}`;
@@ -64,6 +79,7 @@ export function serverUrl(address: ServerAddress): string {
 
 /** Serves `app` on this thread through `transport`: lifespan startup, listen, and a handle whose close() is graceful. */
 export async function runAsgiServer(app: AsgiApplication, options: ResolvedAsgiOptions, logger: Logger, transport: Transport): Promise<RunningServer> {
+  logger.info(startedLine());
   const state: Record<string, unknown> = {};
   const lifespan = new LifespanRunner(app, { mode: options.lifespan, state, logger });
   await lifespan.startup();
@@ -87,7 +103,7 @@ export async function runAsgiServer(app: AsgiApplication, options: ResolvedAsgiO
   }
   ctx.server = 'path' in address ? [address.path, null] : [address.host, address.port];
   const url = serverUrl(address);
-  logger.info(`tsgi (${transport.name}) running on ${url} (Press CTRL+C to quit)`);
+  logger.info(runningLine(transport.name, url));
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -101,7 +117,7 @@ export async function runAsgiServer(app: AsgiApplication, options: ResolvedAsgiO
       // A failure is logged by the runner; close() still finishes.
       await lifespan.shutdown().catch(() => {});
       if (options.uds !== null) await removeUnixSocket(options.uds);
-      logger.info('Finished server process');
+      logger.info(finishedLine());
     })();
     return closing;
   };

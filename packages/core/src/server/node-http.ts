@@ -4,7 +4,7 @@
  * RequestHead under the shared HeadRules, the answer to a head node's own
  * parser refused, and listening on a TCP port or a unix socket.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RequestHead } from '../asgi/scope.js';
 import type { ServerAddress } from './handle.js';
@@ -173,6 +173,23 @@ function afterPendingResponses(socket: Socket, then: (unfinished: ServerResponse
 export function rawAnswer(status: number, close: boolean, extra = ''): string {
   const reason = statusReason(status);
   return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${reason.length}\r\n${close ? 'connection: close\r\n' : ''}${extra}\r\n${reason}`;
+}
+
+/**
+ * node:http's ServerResponse without the Date header it writes by default
+ * (dateHeader: false): a server created with `{ ServerResponse: ResponseWithoutDate }`
+ * pays for the choice once, not per request.
+ */
+export class ResponseWithoutDate<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
+  constructor(...args: ConstructorParameters<typeof ServerResponse<Request>>) {
+    super(...args);
+    this.sendDate = false;
+  }
+}
+
+/** The server's own headers (defaultHeaders) as the flat [name, value, ...] list node's writeHead() takes. */
+export function flatHeaders(headers: ReadonlyArray<readonly [string, string]>): string[] {
+  return headers.flatMap(([name, value]) => [name, value]);
 }
 
 /** Binds `server` to the TCP address or unix socket of `options` (a stale socket file is replaced). */

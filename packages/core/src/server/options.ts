@@ -64,6 +64,12 @@ export interface CommonServeOptions {
   logLevel?: LogLevel;
   /** Replaces the console logger. */
   logger?: Logger;
+  /** Headers added to every response (uvicorn's --header), as [name, value] pairs; a `server` one replaces the default. */
+  headers?: Array<[string, string]>;
+  /** Add `server: tsgi` to every response (uvicorn's --server-header); default true. */
+  serverHeader?: boolean;
+  /** Add a `date` header to every response (uvicorn's --date-header); default true. */
+  dateHeader?: boolean;
 }
 
 /** The common options with defaults applied and checked. */
@@ -82,7 +88,17 @@ export interface ResolvedCommonOptions {
   timeoutGracefulShutdown: number | null;
   accessLog: boolean;
   logLevel: LogLevel;
+  /**
+   * The headers every response gets before the app's, names in lower case: `server: tsgi` (unless
+   * serverHeader is off or `headers` has its own), then `headers`. Computed once, so a server adds
+   * them without work per request.
+   */
+  defaultHeaders: Array<[string, string]>;
+  dateHeader: boolean;
 }
+
+/** The value of the `server` header that serverHeader adds (uvicorn's is `uvicorn`). */
+export const SERVER_HEADER_VALUE = 'tsgi';
 
 /** What a transport's library imposes on the common options. */
 export interface TransportRules {
@@ -90,13 +106,34 @@ export interface TransportRules {
   keepAliveDefault: number;
   /** The keep-alive values the transport can honor, in words, when it cannot honor every non-negative number. */
   keepAliveOnly?: { values: readonly number[]; rule: string };
+  /** Why the transport cannot leave the Date header out, when it cannot (dateHeader: false is then refused). */
+  dateHeaderAlways?: string;
 }
 
 /** The names of CommonServeOptions, for a server's set of known option names. */
 export const COMMON_OPTION_NAMES: readonly string[] = [
   'host', 'port', 'uds', 'rootPath', 'proxyHeaders', 'forwardedAllowIps', 'limitMaxBodySize', 'timeoutKeepAlive',
-  'timeoutGracefulShutdown', 'accessLog', 'logLevel', 'logger',
+  'timeoutGracefulShutdown', 'accessLog', 'logLevel', 'logger', 'headers', 'serverHeader', 'dateHeader',
 ];
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// A field value: visible latin-1 text, spaces and tabs inside, no CR, LF or NUL (RFC 9110 section 5.5).
+const FIELD_VALUE = /^(?:[\x21-\x7e\x80-\xff](?:[\x20\x09\x21-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?$/;
+
+/** Checks `headers` and builds the defaultHeaders list. */
+function resolveHeaders(headers: unknown, serverHeader: boolean): Array<[string, string]> {
+  if (!Array.isArray(headers)) optionError('headers', 'an array of [name, value] pairs', headers);
+  const list: Array<[string, string]> = [];
+  for (const h of headers as unknown[]) {
+    if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string') optionError('headers', 'an array of [name, value] pairs of strings', h);
+    if (!TOKEN.test(h[0])) optionError('headers', 'header names that are tokens (RFC 9110 section 5.1)', h[0]);
+    if (!FIELD_VALUE.test(h[1])) optionError('headers', 'header values of latin-1 text without CR, LF or surrounding whitespace (RFC 9110 section 5.5)', h[1]);
+    list.push([h[0].toLowerCase(), h[1]]);
+  }
+  // As uvicorn: a `server` header of one's own replaces the default one.
+  const ownServer = list.some(([name]) => name === 'server');
+  return serverHeader && !ownServer ? [['server', SERVER_HEADER_VALUE], ...list] : list;
+}
 
 /**
  * Checks that `options` is an object with only `known` keys (which include
@@ -156,9 +193,15 @@ export function resolveCommonOptions(options: unknown, known: ReadonlySet<string
   if (o.logger !== undefined && (typeof o.logger !== 'object' || o.logger === null || typeof o.logger.error !== 'function')) {
     optionError('logger', 'a Logger object', o.logger);
   }
+  const serverHeader = o.serverHeader ?? true;
+  if (typeof serverHeader !== 'boolean') optionError('serverHeader', 'a boolean', serverHeader);
+  const dateHeader = o.dateHeader ?? true;
+  if (typeof dateHeader !== 'boolean') optionError('dateHeader', 'a boolean', dateHeader);
+  if (!dateHeader && rules.dateHeaderAlways !== undefined) optionError('dateHeader', `true (${rules.dateHeaderAlways})`, dateHeader);
+  const defaultHeaders = resolveHeaders(o.headers ?? [], serverHeader);
   return {
     host, port, uds, rootPath, proxyHeaders, forwardedAllowIps, trustedHosts: trusted,
-    limitMaxBodySize, timeoutKeepAlive, timeoutGracefulShutdown, accessLog, logLevel,
+    limitMaxBodySize, timeoutKeepAlive, timeoutGracefulShutdown, accessLog, logLevel, defaultHeaders, dateHeader,
   };
 }
 
