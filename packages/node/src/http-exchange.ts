@@ -82,6 +82,8 @@ export interface RequestEnv {
   readonly sockets: SocketRegistry;
   /** Closes the keep-alive connections with nothing in flight (during shutdown, as each response finishes). */
   readonly closeIdle: () => void;
+  /** The server's own headers of every response (server, --header), flat: computed once at start. */
+  readonly defaultHeaders: readonly string[];
 }
 
 /** The response head the app sent (the cycle's action, kept as is), held until the first body event so framing can be chosen. */
@@ -388,8 +390,10 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
     const headers = start.headers;
     const addLength = computedLength !== null && start.contentLength === null && status !== 204;
     // Sized up front (the fields left out shorten it at the end): one allocation, no growing.
-    const flat: string[] = new Array(2 * headers.length + (addLength ? 2 : 0));
+    const defaults = this.env.defaultHeaders;
+    const flat: string[] = new Array(defaults.length + 2 * headers.length + (addLength ? 2 : 0));
     let n = 0;
+    for (; n < defaults.length; n++) flat[n] = defaults[n]!;
     for (let i = 0; i < headers.length; i++) {
       const h = headers[i]!;
       const name = h[0];
@@ -739,10 +743,10 @@ function takesTrailers(headers: ReadonlyArray<readonly [string, string]>): boole
 }
 
 /** One of the server's own answers, given without calling the app (limits, shutdown, refused heads). */
-export function refuse(res: ServerResponse, status: number, close: boolean): void {
+export function refuse(res: ServerResponse, status: number, close: boolean, defaults: readonly string[] = []): void {
   const text = statusReason(status);
   if (close) res.shouldKeepAlive = false;
-  res.writeHead(status, text, ['content-type', 'text/plain; charset=utf-8', 'content-length', String(text.length)]);
+  res.writeHead(status, text, [...defaults, 'content-type', 'text/plain; charset=utf-8', 'content-length', String(text.length)]);
   res.end(text);
 }
 
@@ -770,7 +774,7 @@ export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerR
     const refusal = refusalOf(ctx, rules);
     if (refusal !== null) {
       if (refusal.warning !== null) logger.warning(refusal.warning);
-      refuse(res, refusal.status, refusal.close);
+      refuse(res, refusal.status, refusal.close, env.defaultHeaders);
       return;
     }
     const hasBody = rules.chunked || rules.contentLength > 0;
@@ -790,7 +794,7 @@ export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerR
     logger.error('Internal error while handling a request', e);
     try {
       if (exchange !== undefined) exchange.respondError(500);
-      else if (!res.headersSent) refuse(res, 500, true);
+      else if (!res.headersSent) refuse(res, 500, true, env.defaultHeaders);
       else res.destroy();
     } catch {
       res.destroy();

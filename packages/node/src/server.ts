@@ -9,7 +9,7 @@
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Extensions } from '@tsgi/core';
-import { HeadRules, answerClientError, listenNode, type Listener, type ServerContext, type Transport } from '@tsgi/core/server';
+import { HeadRules, ResponseWithoutDate, answerClientError, flatHeaders, listenNode, type Listener, type ServerContext, type Transport } from '@tsgi/core/server';
 import { WRITE_HIGH_WATER, refuse, serveRequest, type RequestEnv } from './http-exchange.js';
 import type { ResolvedOptions } from './options.js';
 import { SocketRegistry } from './socket-registry.js';
@@ -60,6 +60,7 @@ class NodeListener implements Listener {
       headOptions: { trustedHosts: options.trustedHosts, uds: options.uds },
       sockets: new SocketRegistry(logger),
       closeIdle: () => this.server.closeIdleConnections(),
+      defaultHeaders: flatHeaders(options.defaultHeaders),
     };
     const keepAlive = options.timeoutKeepAlive;
     const server = createServer({
@@ -71,6 +72,8 @@ class NodeListener implements Listener {
       requireHostHeader: false,
       highWaterMark: WRITE_HIGH_WATER,
       noDelay: true,
+      // node writes a Date header unless told not to: the choice is made here once, not per response.
+      ...(options.dateHeader ? {} : { ServerResponse: ResponseWithoutDate }),
     });
     this.server = server;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => serveRequest(env, req, res, false));
@@ -129,6 +132,7 @@ class NodeListener implements Listener {
    */
   private servePlain(env: RequestEnv, req: IncomingMessage, socket: Socket): void {
     const res = new ServerResponse(req);
+    res.sendDate = this.options.dateHeader;
     res.shouldKeepAlive = false;
     res.assignSocket(socket);
     res.once('finish', () => socket.destroySoon());
@@ -138,7 +142,7 @@ class NodeListener implements Listener {
     if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) {
       this.ctx.logger.warning(`${req.method} with Upgrade ${JSON.stringify(req.headers.upgrade ?? '')} and a request body: node:http hands such a connection over before the body, which cannot be read.`);
       res.on('error', () => {});
-      refuse(res, 501, true);
+      refuse(res, 501, true, env.defaultHeaders);
       return;
     }
     serveRequest(env, req, res, false);

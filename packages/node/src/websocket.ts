@@ -43,6 +43,8 @@ import {
   quiet,
   readNodeRequestHead,
   runApp,
+  websocketAccessLine,
+  websocketAccessPrefix,
   websocketEnding,
   type AppExit,
   type TrackedConnection,
@@ -94,6 +96,10 @@ interface WsEnv {
   readonly extraHeaders: WeakMap<IncomingMessage, NormalizedHeaders>;
   /** Every socket handed over by an upgrade and still open (node:http no longer tracks them). */
   readonly upgraded: Set<Socket>;
+  /** The server's own headers (server, --header): on the 101 and on every refusal too. */
+  readonly defaults: ReadonlyArray<[string, string]>;
+  /** A default header has bytes >= 0x80: the 101 is written as latin-1. */
+  readonly defaultsLatin1: boolean;
 }
 
 /** The 'upgrade' handler of one server: WebSocket handshakes, and other upgrades served as plain HTTP by `plainHttp`. */
@@ -123,11 +129,14 @@ export function createUpgradeHandler(
     handleProtocols: (_offered, req) => protocols.get(req) ?? false,
     closeTimeout: positive('closeTimeoutMs', tuning.closeTimeoutMs, 10_000),
   } as ConstructorParameters<typeof WebSocketServer>[0]);
+  const defaults = options.defaultHeaders;
+  const defaultsLatin1 = defaults.some(([, value]) => NON_ASCII.test(value));
   wss.on('headers', (lines: string[], req: IncomingMessage) => {
+    for (const [name, value] of defaults) lines.push(`${name}: ${value}`);
     const extra = extraHeaders.get(req);
     if (extra !== undefined) for (const [name, value] of extra) lines.push(`${name}: ${value}`);
   });
-  const env: WsEnv = { request, wss, limits, protocols, extraHeaders, upgraded };
+  const env: WsEnv = { request, wss, limits, protocols, extraHeaders, upgraded, defaults, defaultsLatin1 };
   const scopeOptions = { rootPath: options.rootPath, extensions: WEBSOCKET_EXTENSIONS };
   const { logger, connections } = ctx;
 
@@ -141,26 +150,32 @@ export function createUpgradeHandler(
         plainHttp(req, socket);
         return;
       }
+      const startedMs = options.accessLog ? performance.now() : 0;
       const rules = request.rules;
       const requestHead = readNodeRequestHead(req, rules, request.headOptions);
+      const prefix = options.accessLog ? websocketAccessPrefix(requestHead.client, requestHead.target) : null;
+      const refused = (status: number, extra: Array<[string, string]> = []): void => {
+        writeRawText(socket, status, [...defaults, ...extra]);
+        if (prefix !== null) logger.access(websocketAccessLine(prefix, { status }, startedMs));
+      };
       if (rules.fault !== null) {
         logger.warning(`Invalid HTTP request received: ${rules.fault.reason}.`);
-        writeRawText(socket, rules.fault.status);
+        refused(rules.fault.status);
         return;
       }
       const fault = handshakeFault(req, options.wsPerMessageDeflate, options.wsMaxSize);
       if (fault !== null) {
         logger.warning(`Invalid WebSocket handshake: ${fault.reason}.`);
-        writeRawText(socket, fault.status, fault.headers);
+        refused(fault.status, fault.headers);
         return;
       }
       if (connections.closing || (options.limitConcurrency !== null && connections.size >= options.limitConcurrency)) {
         if (!connections.closing) logger.warning('Exceeded concurrency limit.');
-        writeRawText(socket, 503);
+        refused(503);
         return;
       }
       const scope = buildWebSocketScope(requestHead, { ...scopeOptions, state: ctx.state });
-      new WsConnection(env, scope, req, socket, head).start();
+      new WsConnection(env, scope, req, socket, head, prefix, startedMs).start();
     } catch (e) {
       // Only a bug of ours gets here.
       logger.error('WebSocket upgrade failed', e);
@@ -210,6 +225,9 @@ export class WsConnection implements TrackedConnection {
     private readonly req: IncomingMessage,
     socket: Socket,
     head: Buffer,
+    /** `client - "WebSocket /path"` for the access log, or null when it is off. */
+    private readonly logPrefix: string | null = null,
+    private readonly startedMs = 0,
   ) {
     this.socket = socket;
     this.early = head.length > 0 ? [head] : [];
@@ -224,6 +242,11 @@ export class WsConnection implements TrackedConnection {
 
   private get logger() {
     return this.env.request.ctx.logger;
+  }
+
+  /** One access-log line of this WebSocket (accepted, refused with a status, closed with a code). */
+  private logAccess(outcome: 'accepted' | { status: number } | { closed: number }): void {
+    if (this.logPrefix !== null) this.logger.access(websocketAccessLine(this.logPrefix, outcome, this.startedMs));
   }
 
   /** Starts the app with `websocket.connect` waiting in its inbox, and watches the socket until the app answers. */
@@ -284,12 +307,13 @@ export class WsConnection implements TrackedConnection {
     env.protocols.set(req, subprotocol);
     if (headers.length > 0) env.extraHeaders.set(req, headers);
     // ws writes its 101 as one string: with latin-1 as the socket's default encoding, header bytes >= 0x80 go out as they are.
-    const latin1 = headers.some(([, value]) => NON_ASCII.test(value));
+    const latin1 = env.defaultsLatin1 || headers.some(([, value]) => NON_ASCII.test(value));
     if (latin1) socket.setDefaultEncoding('latin1');
     let opened = false;
     try {
       env.wss.handleUpgrade(req, socket, head, (ws) => {
         opened = true;
+        this.logAccess('accepted');
         this.opened(ws);
       });
     } finally {
@@ -309,7 +333,8 @@ export class WsConnection implements TrackedConnection {
   /** Answers the handshake with a plain HTTP response (403, 500, or the app's denial response) and closes. */
   private answer(status: number, headers: NormalizedHeaders, body: Uint8Array): void {
     const socket = this.takeSocket();
-    writeRawResponse(socket, status, headers, body);
+    writeRawResponse(socket, status, [...this.env.defaults, ...headers], body);
+    this.logAccess({ status });
     // No WebSocket was opened: the app's next receive() says so with 1006, as uvicorn.
     this.inbox.close({ type: 'websocket.disconnect', code: CLOSE_ABNORMAL, reason: null });
     this.finishIfDone();
@@ -429,6 +454,7 @@ export class WsConnection implements TrackedConnection {
     const reason = this.pingTimedOut ? 'keepalive ping timeout' : reasonBytes.toString('utf8');
     const reported = code === CLOSE_ABNORMAL && this.appCloseCode !== null && !this.pingTimedOut ? this.appCloseCode : code;
     this.ws = null;
+    this.logAccess({ closed: reported });
     this.stopKeepalive();
     this.cycle.disconnect(reported, reason);
     this.inbox.close({ type: 'websocket.disconnect', code: reported, reason });

@@ -69,6 +69,18 @@ function statusLine(status: number): string {
   return s;
 }
 
+/** The server's own headers of every response (server, --header), encoded once for writeHeader, and their size. */
+interface DefaultHeaders {
+  list: Array<[string, string | Buffer]>;
+  bytes: number;
+}
+
+function defaultHeadersOf(headers: ReadonlyArray<[string, string]>): DefaultHeaders {
+  let bytes = 0;
+  for (const [name, value] of headers) bytes += name.length + value.length + 4;
+  return { list: headers.map(([name, value]) => [name, latin1Bytes(value)]), bytes };
+}
+
 /** The response head the app sent, held until the first body bytes so framing can be chosen. */
 interface PendingStart {
   status: number;
@@ -136,6 +148,7 @@ class HttpExchange implements TrackedConnection, ReadControl {
     private readonly accessPrefix: string | null,
     /** performance.now() when the request arrived, for the access log's duration. */
     private readonly startedMs: number,
+    private readonly defaults: DefaultHeaders,
   ) {
     this.cycle = new HttpResponseCycle({ method, extensions: ctx.httpScope.extensions });
     this.body = new RequestBodyQueue(this, hasBody);
@@ -281,6 +294,8 @@ class HttpExchange implements TrackedConnection, ReadControl {
     // uWS writes "200 OK" itself when no status was written: one native call fewer for the usual answer.
     if (start.reason !== null) res.writeStatus(latin1Bytes(`${start.status} ${start.reason}`));
     else if (start.status !== 200) res.writeStatus(statusLine(start.status));
+    const defaults = this.defaults.list;
+    for (let i = 0; i < defaults.length; i++) res.writeHeader(defaults[i]![0], defaults[i]![1]);
     const headers = start.headers;
     for (let i = 0; i < headers.length; i++) {
       const h = headers[i]!;
@@ -378,7 +393,7 @@ class HttpExchange implements TrackedConnection, ReadControl {
   /** An upper bound of the bytes writeHead puts in the cork buffer (status line, headers, and the lines uWS adds). */
   private headBytes(): number {
     const start = this.start!;
-    let bytes = 160 + (start.reason?.length ?? 0);
+    let bytes = 160 + (start.reason?.length ?? 0) + this.defaults.bytes;
     for (let i = 0; i < start.headers.length; i++) bytes += start.headers[i]![0].length + start.headers[i]![1].length + 4;
     return bytes;
   }
@@ -561,14 +576,17 @@ class HttpExchange implements TrackedConnection, ReadControl {
 }
 
 // Answers given without calling the app (limits, shutdown): fixed bodies, written inside the handler's own cork.
-function refuse(res: HttpResponse, status: number, close: boolean): void {
-  res.writeStatus(statusLine(status)).writeHeader('content-type', 'text/plain; charset=utf-8').end(statusReason(status), close);
+function refuse(res: HttpResponse, status: number, close: boolean, defaults: DefaultHeaders): void {
+  res.writeStatus(statusLine(status));
+  for (const [name, value] of defaults.list) res.writeHeader(name, value);
+  res.writeHeader('content-type', 'text/plain; charset=utf-8').end(statusReason(status), close);
 }
 
 /** The uWS route handler for every HTTP request of one server. */
 export function createHttpHandler(ctx: ServerContext): (res: HttpResponse, req: HttpRequest) => void {
   const { logger, connections, options } = ctx;
   const app = ctx.app;
+  const defaults = defaultHeadersOf(options.defaultHeaders);
   return (res, req) => {
     let ex: HttpExchange | undefined;
     try {
@@ -579,12 +597,12 @@ export function createHttpHandler(ctx: ServerContext): (res: HttpResponse, req: 
       if (refusal !== null) {
         // Closing drops whatever uWS made of the rest of the stream.
         if (refusal.warning !== null) logger.warning(refusal.warning);
-        refuse(res, refusal.status, refusal.close);
+        refuse(res, refusal.status, refusal.close, defaults);
         return;
       }
       const hasBody = rules.chunked || rules.contentLength > 0;
       const prefix = options.accessLog ? accessPrefix(head.client, head.method, head.target, '1.1') : null;
-      const exchange = new HttpExchange(ctx, res, head.method, hasBody, prefix, startedMs);
+      const exchange = new HttpExchange(ctx, res, head.method, hasBody, prefix, startedMs, defaults);
       ex = exchange;
       res.onAborted(() => {
         try {
@@ -609,7 +627,7 @@ export function createHttpHandler(ctx: ServerContext): (res: HttpResponse, req: 
       if (ex !== undefined) ex.respondError(500);
       else {
         try {
-          refuse(res, 500, true);
+          refuse(res, 500, true, defaults);
         } catch {
           // The response was already answered or aborted: nothing more to do.
         }

@@ -21,5 +21,6 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   return resolveAsgiOptions(options, {
     keepAliveDefault: 10,
     keepAliveOnly: { values: [0, 10], rule: '10 (uWebSockets.js v20.30 closes idle HTTP connections after a fixed 10 s) or 0 (no keep-alive)' },
+    dateHeaderAlways: 'uWebSockets.js v20.30 writes the Date header of every response itself',
   });
 }

@@ -41,7 +41,18 @@ import {
   type WebSocketScope,
   type WebSocketSendEventUnion,
 } from '@tsgi/core';
-import { Keepalive, WebSocketInbox, quiet, runApp, websocketEnding, type AppExit, type ServerContext, type TrackedConnection } from '@tsgi/core/server';
+import {
+  Keepalive,
+  WebSocketInbox,
+  quiet,
+  runApp,
+  websocketAccessLine,
+  websocketAccessPrefix,
+  websocketEnding,
+  type AppExit,
+  type ServerContext,
+  type TrackedConnection,
+} from '@tsgi/core/server';
 import type { HttpResponse, WebSocket, WebSocketBehavior, us_socket_context_t } from './binding.js';
 import { copyBytes } from './copy-bytes.js';
 import { readRequestHead } from './request-head.js';
@@ -77,6 +88,7 @@ export function createWebSocketBehavior(ctx: ServerContext, tuning: WebSocketTun
     maxQueuedBytes: positive('maxQueuedBytes', tuning.maxQueuedBytes, o.wsMaxSize),
     pingIntervalMs: o.wsPingInterval === null ? null : o.wsPingInterval * 1000,
     pingTimeoutMs: o.wsPingTimeout === null ? null : o.wsPingTimeout * 1000,
+    defaultHeaders: o.defaultHeaders.map(([name, value]): [string, string | Uint8Array] => [name, latin1(value)]),
   };
   const scopeOptions = { rootPath: o.rootPath, extensions: WEBSOCKET_EXTENSIONS };
   return {
@@ -95,6 +107,7 @@ export function createWebSocketBehavior(ctx: ServerContext, tuning: WebSocketTun
     compression: 0,
     upgrade(res, req, context) {
       try {
+        const startedMs = o.accessLog ? performance.now() : 0;
         // uWebSockets.js upgrades any Sec-WebSocket-Version; RFC 6455 (4.4) wants 426 and the one it speaks.
         if (req.getHeader('sec-websocket-version') !== '13') {
           res.cork(() =>
@@ -104,15 +117,17 @@ export function createWebSocketBehavior(ctx: ServerContext, tuning: WebSocketTun
         }
         // Copied now: req is valid only during this callback (proxy headers applied when trusted).
         const head = readRequestHead(req, res, ctx);
+        const prefix = o.accessLog ? websocketAccessPrefix(head.client, head.target) : null;
         if (ctx.connections.closing || (o.limitConcurrency !== null && ctx.connections.size >= o.limitConcurrency)) {
           res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'text/plain; charset=utf-8').end('Service Unavailable', true));
+          if (prefix !== null) ctx.logger.access(websocketAccessLine(prefix, { status: 503 }, startedMs));
           return;
         }
         const scope = buildWebSocketScope(head, { ...scopeOptions, state: ctx.state });
         const conn = new WsConnection(ctx, scope, limits, res, context, {
           key: req.getHeader('sec-websocket-key'),
           extensions: req.getHeader('sec-websocket-extensions'),
-        });
+        }, prefix, startedMs);
         conn.start();
       } catch (e) {
         // Only a bug of ours gets here (reading the request cannot fail otherwise).
@@ -162,6 +177,8 @@ interface Limits {
   maxQueuedBytes: number;
   pingIntervalMs: number | null;
   pingTimeoutMs: number | null;
+  /** The server's own headers (server, --header), also on the 101. */
+  defaultHeaders: Array<[string, string | Uint8Array]>;
 }
 
 /** uWS copies the own properties of the user data it is given into a plain object, so the connection rides in a field. */
@@ -200,6 +217,9 @@ export class WsConnection implements TrackedConnection {
     res: HttpResponse,
     private readonly context: us_socket_context_t,
     private readonly request: HandshakeRequest,
+    /** `client - "WebSocket /path"` for the access log, or null when it is off. */
+    private readonly logPrefix: string | null = null,
+    private readonly startedMs = 0,
   ) {
     this.res = res;
     this.cycle = new WebSocketCycle({ subprotocols: scope.subprotocols, extensions: scope.extensions });
@@ -274,14 +294,22 @@ export class WsConnection implements TrackedConnection {
     const res = this.res;
     if (res === null) throw new ClientDisconnected('the WebSocket client went away during the handshake');
     this.res = null;
+    const defaults = this.limits.defaultHeaders;
     res.cork(() => {
-      if (headers.length > 0) {
+      if (headers.length > 0 || defaults.length > 0) {
         res.writeStatus('101 Switching Protocols');
+        for (const [name, value] of defaults) res.writeHeader(name, value);
         for (const [name, value] of headers) res.writeHeader(name, latin1(value));
       }
       // uWS answers 101 with Sec-WebSocket-Accept and, when non-empty, this subprotocol; open() runs inside upgrade().
       res.upgrade<SocketData>({ conn: this }, this.request.key, subprotocol ?? '', this.request.extensions, this.context);
     });
+    this.logAccess('accepted');
+  }
+
+  /** One access-log line of this WebSocket (accepted, refused with a status, closed with a code). */
+  private logAccess(outcome: 'accepted' | { status: number } | { closed: number }): void {
+    if (this.logPrefix !== null) this.ctx.logger.access(websocketAccessLine(this.logPrefix, outcome, this.startedMs));
   }
 
   /** Answers the handshake with a plain HTTP response (403 or the app's denial response) and closes. */
@@ -289,14 +317,17 @@ export class WsConnection implements TrackedConnection {
     const res = this.res;
     if (res === null) throw new ClientDisconnected('the WebSocket client went away during the handshake');
     this.res = null;
+    const defaults = this.limits.defaultHeaders;
     res.cork(() => {
       res.writeStatus(`${status} ${STATUS_CODES[status] ?? 'Unknown'}`);
+      for (const [name, value] of defaults) res.writeHeader(name, value);
       for (const [name, value] of headers) {
         // uWS writes its own Content-Length for end(body).
         if (name !== 'content-length' && name !== 'transfer-encoding') res.writeHeader(name, latin1(value));
       }
       res.end(body, true);
     });
+    this.logAccess({ status });
     // No socket was opened: the app's next receive() says so with 1006 (no close frame), as uvicorn.
     this.inbox.close({ type: 'websocket.disconnect', code: CLOSE_ABNORMAL, reason: null });
   }
@@ -387,6 +418,7 @@ export class WsConnection implements TrackedConnection {
   closed(code: number, message: ArrayBuffer): void {
     const reason = this.pingTimedOut ? 'keepalive ping timeout' : message.byteLength > 0 ? Buffer.from(message).toString('utf8') : '';
     this.ws = null;
+    this.logAccess({ closed: code });
     this.keepalive.stop();
     this.cycle.disconnect(code, reason);
     this.inbox.close({ type: 'websocket.disconnect', code, reason });
@@ -415,6 +447,7 @@ export class WsConnection implements TrackedConnection {
             const res = this.res;
             this.res = null;
             res.cork(() => res.writeStatus('500 Internal Server Error').writeHeader('content-type', 'text/plain; charset=utf-8').end('Internal Server Error', true));
+            this.logAccess({ status: 500 });
           }
           break;
         case 'deny_403':

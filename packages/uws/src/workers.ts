@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ModuleRef, ServerHandle } from '@tsgi/core';
 import { canSharePort, loadBinding } from './binding.js';
-import { OptionError, type Logger } from '@tsgi/core/server';
+import { finishedLine, OptionError, runningLine, type Logger } from '@tsgi/core/server';
 import type { ResolvedOptions, ServeOptions } from './options.js';
 import type { WorkerData, WorkerMessage } from './worker-main.js';
 
@@ -98,14 +98,14 @@ export async function serveWorkers(ref: ModuleRef, options: ServeOptions, resolv
   }
   const host = resolved.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info(`tsgi (uWebSockets.js) running ${resolved.workers} workers on ${url} (Press CTRL+C to quit)`);
+  logger.info(runningLine(`uWebSockets.js, ${resolved.workers} workers`, url));
   let closed: Promise<void> | undefined;
   return {
     address: { host, port },
     url,
     close: () => {
       closing = true;
-      closed ??= stopAll().then(() => logger.info('Finished server process'));
+      closed ??= stopAll().then(() => logger.info(finishedLine()));
       return closed;
     },
   };

@@ -28,4 +28,27 @@ describe('the uWebSockets.js binding', () => {
     expect(out).toMatch(/needs a native uWebSockets\.js binary/);
     expect(out).toMatch(/loaded its slow JavaScript fallback/);
   });
+
+  it("gives no peer port, which is why the access log shows a uws client without one: the minimal program", async () => {
+    // If a build ever gains one (later uWebSockets.js have getRemotePort), request-head.ts should read it.
+    const { uws } = loadBinding();
+    const app = uws.App();
+    const seen = await new Promise<{ methods: string[]; text: string }>((resolve, reject) => {
+      app.get('/*', (res) => {
+        const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(res));
+        const text = Buffer.from(res.getRemoteAddressAsText()).toString();
+        res.end('');
+        resolve({ methods, text });
+      });
+      app.listen('127.0.0.1', 0, (socket) => {
+        if (!socket) return reject(new Error('cannot listen'));
+        fetch(`http://127.0.0.1:${uws.us_socket_local_port(socket)}/`).catch(reject);
+      });
+    });
+    (app as unknown as { close(): void }).close();
+    expect(seen.methods).toContain('getRemoteAddress');
+    expect(seen.methods.filter((m) => /port/i.test(m))).toEqual([]);
+    // The text form is the address alone, no ':port'.
+    expect(seen.text).toBe('127.0.0.1');
+  });
 });

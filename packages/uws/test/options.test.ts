@@ -156,7 +156,8 @@ describe('listening and logging', () => {
     await rawRequest(on.port, 'GET /p?q=1 HTTP/1.1\r\nHost: h\r\n\r\n');
     const lines = on.log.records.filter((r) => r.level === 'access').map((r) => r.message);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^127\.0\.0\.1:0 - "GET \/p\?q=1 HTTP\/1\.1" 200 \d+\.\dms$/);
+    // No port: uWebSockets.js v20.30 gives none (binding.test.ts shows it), and ':0' would be a false one.
+    expect(lines[0]).toMatch(/^127\.0\.0\.1 - "GET \/p\?q=1 HTTP\/1\.1" 200 \d+\.\dms$/);
     const off = await start(textApp('x'), { accessLog: false });
     await rawRequest(off.port, GET);
     expect(off.log.records.filter((r) => r.level === 'access')).toEqual([]);

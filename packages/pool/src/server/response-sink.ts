@@ -39,7 +39,11 @@ export class NodeResponseSink implements ResponseSink, ClientSignal, TrackedConn
     else p.resolve();
   };
 
-  constructor(private readonly res: ServerResponse) {
+  constructor(
+    private readonly res: ServerResponse,
+    /** The server's own headers (server, --header), flat, written before the app's. */
+    private readonly defaults: readonly string[] = [],
+  ) {
     res.once('close', () => this.closed());
   }
 
@@ -87,7 +91,7 @@ export class NodeResponseSink implements ResponseSink, ClientSignal, TrackedConn
 
   private writeHead(status: number, reason: string, headers: WsgiHeaders): void {
     // node takes raw headers as one flat [name, value, name, value, ...] list and sends them as is.
-    const flat: string[] = [];
+    const flat: string[] = this.defaults.length === 0 ? [] : this.defaults.slice();
     let connection = false;
     for (const [name, value] of headers) {
       flat.push(name, value);

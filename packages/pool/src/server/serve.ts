@@ -19,12 +19,17 @@ import {
   ConnectionTracker,
   consoleLogger,
   drain,
+  finishedLine,
+  flatHeaders,
   formatError,
   HeadRules,
   listenNode,
   readNodeRequestHead,
   removeUnixSocket,
+  ResponseWithoutDate,
+  runningLine,
   serverUrl,
+  startedLine,
   statusReason,
   type Logger,
 } from '@tsgi/core/server';
@@ -43,6 +48,10 @@ import { NodeResponseSink } from './response-sink.js';
 export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Promise<ServerHandle> {
   const opts = resolvePoolOptions(options, availableParallelism());
   const logger = options.logger ?? consoleLogger(opts.logLevel);
+  // The same start and stop lines as the event-loop servers; a WSGI app has no lifespan, so its
+  // "application startup" is its import on every worker thread, and its shutdown the threads' end.
+  logger.info(startedLine());
+  logger.info('Waiting for application startup.');
   const runner = createSyncRunner(app, {
     threads: opts.threads,
     maxQueue: opts.maxQueue,
@@ -56,6 +65,7 @@ export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Pro
     await runner.close(0);
     throw error;
   }
+  logger.info('Application startup complete.');
   const front = new HttpFront(runner, opts, logger);
   const server = createServer(
     {
@@ -63,6 +73,8 @@ export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Pro
       // A whole upload may take long (it streams): bound the head, and idle sockets, not the body.
       requestTimeout: 0,
       headersTimeout: 60_000,
+      // node writes a Date header unless told not to: decided here once, not per response.
+      ...(opts.dateHeader ? {} : { ServerResponse: ResponseWithoutDate }),
     },
     (req, res) => front.onRequest(req, res),
   );
@@ -76,7 +88,7 @@ export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Pro
     throw error;
   }
   const url = serverUrl(address);
-  logger.info(`tsgi (pool) running ${app.module} with ${runner.threads} worker thread(s) on ${url} (Press CTRL+C to quit)`);
+  logger.info(runningLine(`pool, ${runner.threads} worker thread${runner.threads === 1 ? '' : 's'}`, url));
   let closing: Promise<void> | null = null;
   return {
     address,
@@ -95,12 +107,16 @@ class HttpFront {
   private readonly tracker = new ConnectionTracker();
   /** Checks each request head; reused, since a head is read and judged in one go. */
   private readonly rules = new HeadRules();
+  /** The server's own headers of every response (server, --header), flat, computed once. */
+  private readonly defaults: readonly string[];
 
   constructor(
     private readonly runner: SyncRunner,
     private readonly opts: ResolvedPoolOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.defaults = flatHeaders(opts.defaultHeaders);
+  }
 
   onRequest(req: IncomingMessage, res: ServerResponse): void {
     const n = ++this.count;
@@ -137,7 +153,7 @@ class HttpFront {
     const scope = buildHttpScope(head, { rootPath: this.opts.rootPath });
     const body = hasBody ? requestBody(req, limit) : null;
     // The sink hears the response close, so it is also the signal of the client leaving, and what shutdown tracks.
-    const sink = new NodeResponseSink(res);
+    const sink = new NodeResponseSink(res, this.defaults);
     this.tracker.add(sink);
     this.runner.handle(scope, body, sink, { signal: sink, tag }).then(
       (result) => {
@@ -167,16 +183,18 @@ class HttpFront {
     server.closeIdleConnections();
     await drain(this.tracker, this.opts.timeoutGracefulShutdown, this.logger);
     server.closeAllConnections();
+    this.logger.info('Waiting for application shutdown.');
     await this.runner.close(0);
+    this.logger.info('Application shutdown complete.');
     await closed;
     if (this.opts.uds !== null) await removeUnixSocket(this.opts.uds);
-    this.logger.info('Finished server process');
+    this.logger.info(finishedLine());
   }
 
   /** Sends one of the server's own answers (4xx/5xx) that never reached the app; a client already gone is no error. */
   private async answerBeforeApp(res: ServerResponse, answer: Answer, tag: string): Promise<void> {
     try {
-      await sendAnswer(new NodeResponseSink(res), answer);
+      await sendAnswer(new NodeResponseSink(res, this.defaults), answer);
     } catch (e) {
       if (isClientDisconnected(e)) this.logger.debug(`${tag}: client left before the ${answer.status} answer was written`);
       else this.logger.error(`${tag}: could not send the ${answer.status} answer`, e);
