@@ -25,6 +25,7 @@ function mailbox(bytes = 16 * 1024): Box {
 }
 
 const task: RequestTask = {
+  kind: 'request',
   id: 1048577,
   hasBody: true,
   scope: {
@@ -62,7 +63,7 @@ describe('letters: a task and a result cross between threads intact', () => {
   it('reads back a task exactly as written (byte strings, Unicode paths, duplicate and empty headers, addresses)', () => {
     const box = mailbox();
     expect(box.write(writeTask(new LetterWriter(), task))).toBe(true);
-    expect(readTask(box.read())).toEqual(task);
+    expect(readTask(box.read(), () => box.readBody())).toEqual(task);
     expect(box.readBody()).toBeNull();
   });
 
@@ -70,7 +71,14 @@ describe('letters: a task and a result cross between threads intact', () => {
     const bare: RequestTask = { ...task, hasBody: false, scope: { ...task.scope, raw_path: null, client: null, server: null, headers: [] } };
     const box = mailbox();
     box.write(writeTask(new LetterWriter(), bare));
-    expect(readTask(box.read())).toEqual(bare);
+    expect(readTask(box.read(), () => box.readBody())).toEqual(bare);
+  });
+
+  it('reads back a call task: its function by module and name, its arguments as the body', () => {
+    const call = { kind: 'call', id: 42, module: 'file:///app/caf\u00e9.ts', exportName: 'hash', args: new Uint8Array([255, 15, 1, 2]) } as const;
+    const box = mailbox();
+    expect(box.write(writeTask(new LetterWriter(), call), [call.args])).toBe(true);
+    expect(readTask(box.read(), () => box.readBody())).toEqual(call);
   });
 
   it('reads back a result and its body, and a result without a head', () => {
@@ -102,7 +110,7 @@ describe('letters: a task and a result cross between threads intact', () => {
       fc.property(fc.array(fc.tuple(byteString, byteString), { maxLength: 20 }), fc.string({ unit: 'grapheme', maxLength: 200 }), (headers, log) => {
         const t: RequestTask = { ...task, scope: { ...task.scope, headers } };
         expect(box.write(writeTask(w, t))).toBe(true);
-        expect(readTask(box.read())).toEqual(t);
+        expect(readTask(box.read(), () => box.readBody())).toEqual(t);
         const r: ResultLetter = { ...result, log };
         expect(box.write(writeResult(w, r))).toBe(true);
         expect(readResult(box.read())).toEqual(r);

@@ -8,6 +8,7 @@
 import { ClientDisconnected, isClientDisconnected, type CallResult } from '@tsgi/core';
 import { formatError, type Logger } from '@tsgi/core/server';
 import { answerFor, type Answer } from './answer.js';
+import type { AwaitMessage } from './calls.js';
 import type { DownMessage, RequestTask, TaskResult, UpMessage } from './protocol.js';
 import { RequestBodyError, type RequestBody, type ResponseSink } from './types.js';
 
@@ -28,6 +29,10 @@ export interface ExchangeHost {
   slotOf(id: number): number;
   /** Ends the thread running this request (or drops it from the queue); a fresh thread takes over the slot. */
   terminate(exchange: Exchange): void;
+  /** Runs the async function the worker waits on (asyncToSync); `gone` aborts it when the client leaves. */
+  runAsync(slot: number, message: AwaitMessage, gone: AbortSignal | null): void;
+  /** The worker stopped waiting for asyncToSync call `call`. */
+  cancelAsync(call: number, why: string): void;
   /** The request settled: stop tracking it. */
   forget(id: number): void;
 }
@@ -67,6 +72,8 @@ export class Exchange {
   private outstanding = 0;
   private bytesToClient = 0;
   private status = 0;
+  /** Aborted when the client goes away: the signal of this request's asyncToSync calls (made on the first one). */
+  private gone: AbortController | null = null;
 
   constructor(
     private readonly runner: ExchangeHost,
@@ -146,6 +153,17 @@ export class Exchange {
         break;
       case 'done':
         this.result = message.result;
+        break;
+      case 'await':
+        // Waiting on the event loop is the app's time, as a blocking database call is.
+        this.gone ??= new AbortController();
+        if (this.disconnected) this.gone.abort(new ClientDisconnected());
+        this.runner.runAsync(slot, message, this.gone.signal);
+        break;
+      case 'cancel':
+        this.runner.cancelAsync(message.call, `${this.tag}: its worker stopped waiting for it`);
+        break;
+      default:
         break;
     }
     this.maybeFinish();
@@ -337,6 +355,7 @@ export class Exchange {
   clientGone(): void {
     if (this.disconnected || this.ended) return;
     this.disconnected = true;
+    this.gone?.abort(new ClientDisconnected());
     this.tellWorkerToStop();
   }
 

@@ -22,7 +22,9 @@ import {
 } from '@tsgi/core';
 import { importApp, type Logger } from '@tsgi/core/server';
 import { answerFor, sendAnswer } from './answer.js';
-import { RequestBodyError, type HandleOptions, type RequestBody, type ResponseSink, type SyncRunner } from './types.js';
+import { threadRole } from './async-wait.js';
+import { loadFunction } from './calls.js';
+import { RequestBodyError, type FunctionRef, type HandleOptions, type RequestBody, type ResponseSink, type SyncRunner } from './types.js';
 
 type Recorded = { t: 'start'; status: number; reason: string; headers: WsgiHeaders } | { t: 'body'; chunk: Uint8Array } | { t: 'end' } | { t: 'abort' };
 
@@ -34,12 +36,12 @@ export class InlineRunner implements SyncRunner {
   private readonly inFlight = new Set<Promise<CallResult>>();
 
   constructor(
-    private readonly ref: ModuleRef,
+    private readonly ref: ModuleRef | null,
     private readonly logger: Logger,
   ) {}
 
   async ready(): Promise<void> {
-    await this.load();
+    if (this.ref !== null) await this.load();
   }
 
   handle(scope: HttpScope, body: RequestBody, sink: ResponseSink, options: HandleOptions = {}): Promise<CallResult> {
@@ -56,7 +58,20 @@ export class InlineRunner implements SyncRunner {
     else await Promise.race([all, new Promise((r) => setTimeout(r, graceMs).unref())]);
   }
 
+  /** Runs the function on this thread, at once; arguments and result are cloned, as they are across threads. */
+  async call(ref: FunctionRef, args: readonly unknown[]): Promise<unknown> {
+    if (this.closing) throw new Error(`call ${ref.exportName}: the runner is closed (shutting down); the call was not run`);
+    const fn = await loadFunction(ref, 'syncToAsync');
+    threadRole.inline++;
+    try {
+      return structuredClone(fn(...structuredClone([...args])));
+    } finally {
+      threadRole.inline--;
+    }
+  }
+
   private load(): Promise<WsgiApplication> {
+    if (this.ref === null) return Promise.reject(new Error('this runner has no app (it runs syncToAsync calls only)'));
     this.app ??= importApp<WsgiApplication>(this.ref, 'WSGI-TS');
     return this.app;
   }
@@ -113,26 +128,33 @@ export class InlineRunner implements SyncRunner {
     };
     const environ = environFromScope(scope, { input, errors, multithread: false, multiprocess: false, fileWrapper });
     const recorded: Recorded[] = [];
-    const call = callWsgiApp(
-      app,
-      environ,
-      {
-        start: (status, reason, headers) => void recorded.push({ t: 'start', status, reason, headers }),
-        body: (chunk) => {
-          if (options.signal?.aborted === true) throw new ClientDisconnected();
-          // Copy: the app may reuse its buffer once this call returns.
-          recorded.push({ t: 'body', chunk: new Uint8Array(chunk) });
+    // The app runs where the event loop would: asyncToSync in it goes to the helper thread.
+    threadRole.inline++;
+    let call: CallResult;
+    try {
+      call = callWsgiApp(
+        app,
+        environ,
+        {
+          start: (status, reason, headers) => void recorded.push({ t: 'start', status, reason, headers }),
+          body: (chunk) => {
+            if (options.signal?.aborted === true) throw new ClientDisconnected();
+            // Copy: the app may reuse its buffer once this call returns.
+            recorded.push({ t: 'body', chunk: new Uint8Array(chunk) });
+          },
+          end: () => void recorded.push({ t: 'end' }),
+          abort: () => void recorded.push({ t: 'abort' }),
         },
-        end: () => void recorded.push({ t: 'end' }),
-        abort: () => void recorded.push({ t: 'abort' }),
-      },
-      {
-        onError: (error) => {
-          errors.write((error instanceof Error ? (error.stack ?? error.message) : String(error)) + '\n');
-          errors.flush();
+        {
+          onError: (error) => {
+            errors.write((error instanceof Error ? (error.stack ?? error.message) : String(error)) + '\n');
+            errors.flush();
+          },
         },
-      },
-    );
+      );
+    } finally {
+      threadRole.inline--;
+    }
     errors.flush();
     try {
       for (const r of recorded) {

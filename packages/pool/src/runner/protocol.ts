@@ -46,8 +46,8 @@ export interface WorkerConfig {
   inputs: SharedArrayBuffer[];
   /** The runner runs from TypeScript source (tests): the worker must load its own modules through tsx. */
   fromSource: boolean;
-  /** The app to import. */
-  app: ModuleRef;
+  /** The app to import; null for a runner of syncToAsync calls only. */
+  app: ModuleRef | null;
   /** Bytes a worker may send ahead of the client before it blocks (response flow control). */
   creditWindow: number;
   /** Recycle the thread after this many requests; 0 = never. */
@@ -64,12 +64,39 @@ export type TaskScope = Pick<
 
 /** The task of one request, as the task queue carries it to a worker. */
 export interface RequestTask {
+  kind: 'request';
   /** Request id, unique within the runner. */
   id: number;
   scope: TaskScope;
   /** False when the request has no body at all: wsgi.input is empty without asking. */
   hasBody: boolean;
 }
+
+/** The task of one function call (syncToAsync): the function by module and export name, its arguments v8-serialized (structured clone). */
+export interface CallTask {
+  kind: 'call';
+  /** Call id, unique within the runner (the same id space as requests). */
+  id: number;
+  module: string;
+  exportName: string;
+  /** The arguments array, as v8.serialize writes it. */
+  args: Uint8Array;
+}
+
+/** What a worker takes from the task queue. */
+export type Task = RequestTask | CallTask;
+
+/** An error as it crosses a thread: enough to rebuild one that reads the same in a log. */
+export interface ErrorData {
+  name: string;
+  message: string;
+  stack: string | undefined;
+  /** A ClientDisconnected (rebuilt as one, so isClientDisconnected holds on the other side). */
+  disconnected: boolean;
+}
+
+/** How a call ended: its value (structured-cloned), or what it threw. */
+export type CallOutcome = { ok: true; value: unknown } | { ok: false; error: ErrorData };
 
 /** The status line and headers, as the worker hands them over. */
 export interface ResponseHead {
@@ -115,7 +142,18 @@ export type UpMessage =
   /** wsgi.errors output, flushed. */
   | { t: 'log'; id: number; text: string }
   /** The final result, when it does not fit a result entry. */
-  | { t: 'done'; id: number; result: TaskResult };
+  | { t: 'done'; id: number; result: TaskResult }
+  /**
+   * asyncToSync: run this async function on the main thread's event loop;
+   * the worker blocks until 'settled' answers `call` (a number unique in
+   * the process: thread id and a count). `id` is the request or call task
+   * the worker is on (0: none), whose client going away aborts the call.
+   */
+  | { t: 'await'; id: number; call: number; module: string; exportName: string; args: unknown[] }
+  /** The worker stopped waiting for `call` (timeout, client gone): abort it, answer nothing. */
+  | { t: 'cancel'; id: number; call: number }
+  /** A call task (syncToAsync) finished: how it ended. Posted last for its task. */
+  | ({ t: 'return'; id: number } & CallOutcome);
 
 /** Main -> worker, on the slot's channel. */
 export type DownMessage =
@@ -124,7 +162,9 @@ export type DownMessage =
   /** The client took `bytes` more of the response. */
   | { t: 'credit'; id: number; bytes: number }
   /** The client is gone (or its body broke): stop. */
-  | { t: 'disconnect'; id: number };
+  | { t: 'disconnect'; id: number }
+  /** An asyncToSync call the worker waits on settled. */
+  | ({ t: 'settled'; id: number; call: number } & CallOutcome);
 
 /** The channel name of one worker slot. */
 export function channelName(runnerId: string, slot: number): string {
@@ -137,10 +177,11 @@ const OUTCOMES: ReadonlyArray<CallResult['outcome']> = ['complete', 'error', 'ab
 const FINISHES: ReadonlyArray<TaskResult['finish']> = ['end', 'abort', 'none'];
 const ASGI_INFO = { version: '3.0' } as const;
 
-/** Writes a task: the request id, whether it has a body, and the scope fields the environ is built from. */
-export function writeTask(w: LetterWriter, task: RequestTask): LetterWriter {
+/** Writes a task: a request's id, whether it has a body, and the scope fields the environ is built from; or a call's id and function (its arguments are the letter's body). */
+export function writeTask(w: LetterWriter, task: Task): LetterWriter {
+  if (task.kind === 'call') return w.reset().num(1).num(task.id).str(task.module).str(task.exportName);
   const s = task.scope;
-  w.reset().num(task.id).num(task.hasBody ? 1 : 0);
+  w.reset().num(0).num(task.id).num(task.hasBody ? 1 : 0);
   w.str(s.method).str(s.scheme).str(s.http_version).str(s.path).strOrNull(s.raw_path).str(s.query_string).str(s.root_path);
   writeAddress(w, s.client);
   writeAddress(w, s.server);
@@ -148,8 +189,9 @@ export function writeTask(w: LetterWriter, task: RequestTask): LetterWriter {
   return w;
 }
 
-/** Reads a task written by writeTask. */
-export function readTask(r: LetterReader): RequestTask {
+/** Reads a task written by writeTask; a call's arguments are `body`, the letter's body bytes. */
+export function readTask(r: LetterReader, body: () => Uint8Array | null): Task {
+  if (r.num() === 1) return { kind: 'call', id: r.num(), module: r.str(), exportName: r.str(), args: body() ?? new Uint8Array(0) };
   const id = r.num();
   const hasBody = r.num() === 1;
   const scope: TaskScope = {
@@ -166,7 +208,7 @@ export function readTask(r: LetterReader): RequestTask {
     server: readAddress(r),
     headers: readHeaders(r),
   };
-  return { id, scope, hasBody };
+  return { kind: 'request', id, scope, hasBody };
 }
 
 /** Writes a result (its body bytes go after the letter). */

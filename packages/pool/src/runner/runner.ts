@@ -18,18 +18,21 @@
  */
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { serialize } from 'node:v8';
 import { BroadcastChannel } from 'node:worker_threads';
 import type { CallResult, HttpScope, ModuleRef } from '@tsgi/core';
 import { consoleLogger, formatError, IdTable, type Logger } from '@tsgi/core/server';
 import { answerFor } from './answer.js';
+import { threadRole } from './async-wait.js';
+import { AsyncCalls, CallExchange, type AwaitMessage, type CallHost } from './calls.js';
 import { Exchange, type ExchangeHost } from './exchange.js';
 import { channelName, readResult, type DownMessage, type ResultLetter, type UpMessage } from './protocol.js';
 import { allocateResults, ResultReader, type RingResult } from './result-ring.js';
-import { allocateTaskQueue, TaskQueue } from './task-queue.js';
+import { allocateTaskQueue, ENTRY_BYTES, TaskQueue } from './task-queue.js';
 import { InlineRunner } from './inline.js';
 import { WakePolicy } from './wake-policy.js';
 import { WorkerThreads } from './worker-threads.js';
-import type { HandleOptions, RequestBody, ResponseSink, SyncRunner, SyncRunnerOptions } from './types.js';
+import type { CallOptions, FunctionRef, HandleOptions, RequestBody, ResponseSink, SyncRunner, SyncRunnerOptions } from './types.js';
 
 /** Default worker threads: 8 per core, for apps that mostly wait (see SyncRunnerOptions.threads). */
 export const DEFAULT_THREADS_PER_CORE = 8;
@@ -45,9 +48,10 @@ const STALL_CHECK_MS = 1;
  * Starts a runner for the WSGI-TS app at `ref`: worker threads that each
  * import the app (tsx registered, so .ts apps load) and serve one request at
  * a time, or the inline mode with `threads: 0`. Call ready() before serving
- * to surface import errors, and close() at the end.
+ * to surface import errors, and close() at the end. With `ref` null the
+ * runner runs function calls only (call(); handle() answers 500).
  */
-export function createSyncRunner(ref: ModuleRef, options: SyncRunnerOptions = {}): SyncRunner {
+export function createSyncRunner(ref: ModuleRef | null, options: SyncRunnerOptions = {}): SyncRunner {
   const threads = options.threads ?? availableParallelism() * DEFAULT_THREADS_PER_CORE;
   if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`threads must be a non-negative integer; got ${threads}`);
   if (threads === 0) return new InlineRunner(ref, options.logger ?? consoleLogger());
@@ -55,14 +59,14 @@ export function createSyncRunner(ref: ModuleRef, options: SyncRunnerOptions = {}
 }
 
 /** The worker-thread runner. */
-class ThreadRunner implements SyncRunner, ExchangeHost {
+class ThreadRunner implements SyncRunner, ExchangeHost, CallHost {
   readonly threads: number;
   private readonly runnerId = randomUUID();
   private readonly threadPool: WorkerThreads;
   /** Requests no worker has taken yet. */
   private readonly queue: TaskQueue;
   /** Requests waiting for room in the shared queue (it has a fixed size), oldest first from `overflowHead`. */
-  private overflow: Exchange[] = [];
+  private overflow: Array<Exchange | CallExchange> = [];
   private overflowHead = 0;
   private readonly maxQueue: number;
   private readonly results: ResultReader<ResultLetter>;
@@ -74,7 +78,11 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
   private readonly rings: SharedArrayBuffer[] = [];
   private readonly inputs: SharedArrayBuffer[] = [];
   private readonly channels: BroadcastChannel[] = [];
-  private readonly exchanges = new IdTable<Exchange>();
+  /** Requests and calls in flight: one id space, since a worker's `running` cell holds either. */
+  private readonly exchanges = new IdTable<Exchange | CallExchange>();
+  /** asyncToSync calls of the workers, running on this thread's loop. */
+  private readonly asyncCalls = new AsyncCalls((slot, message) => this.post(slot, message));
+  private readonly hasApp: boolean;
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly creditWindow: number;
@@ -95,8 +103,11 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
   private everReady = false;
   private settleReady!: (error?: unknown) => void;
 
-  constructor(ref: ModuleRef, threads: number, options: SyncRunnerOptions) {
+  constructor(ref: ModuleRef | null, threads: number, options: SyncRunnerOptions) {
     this.threads = threads;
+    this.hasApp = ref !== null;
+    // This thread's loop now serves the workers' asyncToSync calls: blocking it on one would deadlock.
+    threadRole.hosts++;
     this.logger = options.logger ?? consoleLogger();
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.creditWindow = options.creditWindow ?? DEFAULT_CREDIT_WINDOW;
@@ -151,16 +162,21 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
 
   handle(scope: HttpScope, body: RequestBody, sink: ResponseSink, options: HandleOptions = {}): Promise<CallResult> {
     // Counting idle threads walks every slot: only worth it once the queue is at its limit.
-    const waiting = this.waiting();
-    const full = waiting >= this.maxQueue && waiting >= this.maxQueue + this.idleThreads();
-    if (this.closing || full) {
+    const full = this.queueFull();
+    if (this.closing || full || !this.hasApp) {
       // Refused: never in the table, so it needs no id.
       const refused = new Exchange(this, 0, body, sink, options.tag ?? '#-');
+      if (!this.hasApp) {
+        this.logger.error(`${refused.tag}: this runner has no app (it runs syncToAsync calls only); answered 500`);
+        refused.answer(answerFor(500), 'error');
+        return refused.done;
+      }
       if (full) this.logger.warning(`${refused.tag}: every worker thread is busy and the queue is full; answered 503`);
       refused.answer(answerFor(503, full ? [['Retry-After', '1']] : []), 'error');
       return refused.done;
     }
-    const exchange = this.exchanges.add((id) => new Exchange(this, id, body, sink, options.tag ?? `#${id}`));
+    // add() returns what the callback made: an Exchange.
+    const exchange = this.exchanges.add((id) => new Exchange(this, id, body, sink, options.tag ?? `#${id}`)) as Exchange;
     const id = exchange.id;
     this.keepAlive();
     const signal = options.signal;
@@ -169,13 +185,38 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
       else signal.addEventListener('abort', () => exchange.clientGone(), { once: true });
     }
     // writeTask reads only the fields of TaskScope: the scope needs no copy.
-    exchange.task = { id, scope, hasBody: body !== null };
+    exchange.task = { kind: 'request', id, scope, hasBody: body !== null };
     exchange.armTimer();
     if (this.overflowHead < this.overflow.length || !this.enqueue(exchange)) this.overflow.push(exchange);
     return exchange.done;
   }
 
+  call(ref: FunctionRef, args: readonly unknown[], options: CallOptions = {}): Promise<unknown> {
+    const tag = options.tag ?? `call ${ref.exportName}`;
+    if (this.closing) return Promise.reject(new Error(`${tag}: the runner is closed (shutting down); the call was not run`));
+    if (this.queueFull()) return Promise.reject(new Error(`${tag}: every worker thread is busy and the queue is full (maxQueue ${this.maxQueue}); the call was not run`));
+    let bytes: Uint8Array;
+    try {
+      bytes = serialize([...args]);
+    } catch (error) {
+      return Promise.reject(new TypeError(`${tag}: an argument cannot be structured-cloned to a worker thread (functions and class instances cannot cross threads): ${(error as Error).message}`));
+    }
+    // The letter's head and names take a little of the entry.
+    const room = ENTRY_BYTES - 4096 - ref.module.length * 3 - ref.exportName.length * 3;
+    if (bytes.byteLength > room) {
+      return Promise.reject(new RangeError(`${tag}: its arguments take ${bytes.byteLength} bytes once serialized; a call carries at most ${room}: pass a key or a file path instead of the data`));
+    }
+    return new Promise((resolve, reject) => {
+      const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+      const exchange = this.exchanges.add((id) => new CallExchange(this, id, tag, timeoutMs, resolve, reject, options.signal));
+      exchange.task = { kind: 'call', id: exchange.id, module: ref.module, exportName: ref.exportName, args: bytes };
+      this.keepAlive();
+      if (this.overflowHead < this.overflow.length || !this.enqueue(exchange)) this.overflow.push(exchange);
+    });
+  }
+
   async close(graceMs = Infinity): Promise<void> {
+    if (!this.closing) threadRole.hosts--;
     this.closing = true;
     const inFlight = Promise.all(this.exchanges.values().map((e) => e.done));
     if (graceMs === Infinity) await inFlight;
@@ -185,6 +226,7 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
       clearTimeout(timer);
     }
     for (const e of this.exchanges.values()) e.cancel('the server is shutting down');
+    this.asyncCalls.endAll();
     if (this.stallCheck !== null) clearInterval(this.stallCheck);
     this.stallCheck = null;
     this.results.stop();
@@ -193,6 +235,12 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
   }
 
   // ---- the queue and the results ----
+
+  /** The queue is at its limit, threads about to take a task aside. */
+  private queueFull(): boolean {
+    const waiting = this.waiting();
+    return waiting >= this.maxQueue && waiting >= this.maxQueue + this.idleThreads();
+  }
 
   /** Requests no thread has taken yet. */
   private waiting(): number {
@@ -210,11 +258,13 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
   }
 
   /** Puts the task of `exchange` in the shared queue; false when the queue has no room right now. */
-  private enqueue(exchange: Exchange): boolean {
+  private enqueue(exchange: Exchange | CallExchange): boolean {
     const outcome = this.queue.push(exchange.task!);
     if (outcome === 'full') return false;
     exchange.task = null;
-    if (outcome === 'too-big') {
+    if (exchange instanceof CallExchange) {
+      if (outcome === 'too-big') exchange.fail(new RangeError(`${exchange.tag}: its task does not fit the ${ENTRY_BYTES} bytes of a queue entry; pass smaller arguments`));
+    } else if (outcome === 'too-big') {
       this.logger.info(`${exchange.tag}: request head too large to hand to a worker thread; answered 431`);
       exchange.answer(answerFor(431, [['Connection', 'close']]), 'error');
       return true;
@@ -271,7 +321,7 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
   /** A worker finished a request: hand the result to its exchange. */
   private onResult(slot: number, result: RingResult<ResultLetter>): void {
     const exchange = this.exchanges.get(result.value.id);
-    if (exchange !== undefined) exchange.onResult({ ...result.value, chunks: result.body === null ? [] : [result.body] }, slot);
+    if (exchange instanceof Exchange) exchange.onResult({ ...result.value, chunks: result.body === null ? [] : [result.body] }, slot);
     if (this.overflowHead < this.overflow.length) this.refill();
   }
 
@@ -287,6 +337,8 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
     this.results.reset(slot);
     const id = Atomics.load(this.running, slot);
     Atomics.store(this.running, slot, 0);
+    // What its asyncToSync calls were for is gone with it: abort them, answer no one.
+    this.asyncCalls.endSlot(slot);
     const exchange = id === 0 ? undefined : this.exchanges.get(id);
     if (exchange !== undefined) exchange.onThreadLost(error ?? new Error('the worker thread ended'));
     else if (error !== undefined && wasReady) this.logger.error(`worker thread ${slot} failed; it is replaced: ${formatError(error)}`);
@@ -325,8 +377,18 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
     return 0;
   }
 
+  /** Runs the async function a worker waits on (asyncToSync), on this thread's loop. */
+  runAsync(slot: number, message: AwaitMessage, gone: AbortSignal | null): void {
+    this.asyncCalls.run(slot, message, gone);
+  }
+
+  /** The worker stopped waiting for `call`. */
+  cancelAsync(call: number, why: string): void {
+    this.asyncCalls.cancel(call, why);
+  }
+
   /** Ends the thread running `exchange` (a hung or cut request); a fresh thread takes over its slot. */
-  terminate(exchange: Exchange): void {
+  terminate(exchange: { id: number; task: unknown }): void {
     // Still waiting for room in the shared queue: it never runs.
     exchange.task = null;
     const slot = this.slotOf(exchange.id);
@@ -364,6 +426,9 @@ class ThreadRunner implements SyncRunner, ExchangeHost {
   private onMessage(slot: number, message: UpMessage): void {
     const exchange = this.exchanges.get(message.id);
     if (exchange === undefined) {
+      // asyncToSync outside any request (the app's module scope) or after its request ended.
+      if (message.t === 'await') this.asyncCalls.run(slot, message, null);
+      else if (message.t === 'cancel') this.asyncCalls.cancel(message.call, 'the worker stopped waiting for it');
       // A thread's own trouble (an uncaught exception) may come after its request finished: still log it.
       if (message.t === 'log') this.logger.error(`worker thread ${slot}: ${message.text.trimEnd()}`);
       // Other late messages are of a finished request, or of a terminated predecessor in this slot.

@@ -18,7 +18,7 @@
  * thread (docs/decisions.md, decision 3).
  */
 import { LetterBuffer, LetterWriter } from './mailbox.js';
-import { readTask, writeTask, type RequestTask } from './protocol.js';
+import { readTask, writeTask, type Task } from './protocol.js';
 
 /** Entries in the ring; more waiting requests stay in a list on the main thread until there is room. */
 export const ENTRIES = 64;
@@ -32,6 +32,7 @@ const CELLS = 2;
 
 const EMPTY = 0;
 const FULL = 1;
+const NO_BODY: readonly Uint8Array[] = [];
 
 /** The shared memory of a task queue: hand the same object to every thread. */
 export interface TaskQueueMemory {
@@ -100,11 +101,12 @@ export class TaskQueue {
    * (keep it and try again after a worker took one), 'too-big' when it does
    * not fit an entry.
    */
-  push(task: RequestTask): 'ok' | 'full' | 'too-big' {
+  push(task: Task): 'ok' | 'full' | 'too-big' {
     const tail = Atomics.load(this.control, TAIL);
     const at = tail & (ENTRIES - 1);
     if (Atomics.load(this.states, at) !== EMPTY) return 'full';
-    if (this.entries.write(at * ENTRY_BYTES, (at + 1) * ENTRY_BYTES, writeTask(this.letter, task)) < 0) return 'too-big';
+    const body = task.kind === 'call' ? [task.args] : NO_BODY;
+    if (this.entries.write(at * ENTRY_BYTES, (at + 1) * ENTRY_BYTES, writeTask(this.letter, task), body) < 0) return 'too-big';
     Atomics.store(this.states, at, FULL);
     Atomics.store(this.control, TAIL, (tail + 1) | 0);
     return 'ok';
@@ -129,14 +131,14 @@ export class TaskQueue {
   // ---- worker threads ----
 
   /** Claims the oldest task, or returns null when there is none. */
-  take(): RequestTask | null {
+  take(): Task | null {
     for (;;) {
       const head = Atomics.load(this.control, HEAD);
       if (head === Atomics.load(this.control, TAIL)) return null;
       // Another worker may claim it first: then try the next one.
       if (Atomics.compareExchange(this.control, HEAD, head, (head + 1) | 0) !== head) continue;
       const at = head & (ENTRIES - 1);
-      const task = readTask(this.entries.read(at * ENTRY_BYTES));
+      const task = readTask(this.entries.read(at * ENTRY_BYTES), () => this.entries.readBody(at * ENTRY_BYTES));
       Atomics.store(this.states, at, EMPTY);
       return task;
     }

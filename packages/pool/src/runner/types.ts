@@ -59,6 +59,22 @@ export interface HandleOptions {
   tag?: string;
 }
 
+/** A function by where it lives, as another thread can find it: a module (file: URL or absolute path) and its export. */
+export interface FunctionRef {
+  module: string;
+  exportName: string;
+}
+
+/** Per-call options of SyncRunner.call. */
+export interface CallOptions {
+  /** Fires when the caller no longer wants the result (its client went away): the function's blocking waits (asyncToSync) end with ClientDisconnected. */
+  signal?: ClientSignal;
+  /** How long the call may run, in ms, before its thread is terminated and replaced and the call rejects; default: the runner's timeoutMs. 0: no limit. */
+  timeoutMs?: number;
+  /** Names the call in errors and log lines, e.g. "syncToAsync(report.ts#build)". */
+  tag?: string;
+}
+
 /** Options of createSyncRunner. */
 export interface SyncRunnerOptions {
   /**
@@ -99,6 +115,14 @@ export interface SyncRunner {
    * client's fault (those become 500/503/504 answers or an abort).
    */
   handle(scope: HttpScope, body: RequestBody, sink: ResponseSink, options?: HandleOptions): Promise<CallResult>;
+  /**
+   * Runs the sync function exported as `ref.exportName` by `ref.module` on a
+   * worker thread (the threads, queue, timeout and replacement rules of
+   * requests) with `args`, structured-cloned both ways. Rejects with what
+   * it threw (same name, message and stack), or when it cannot run: queue
+   * full, timed out, thread lost, runner closed.
+   */
+  call(ref: FunctionRef, args: readonly unknown[], options?: CallOptions): Promise<unknown>;
   /** Stops taking requests (new ones get 503), waits for those in flight up to `graceMs`, then ends the threads. */
   close(graceMs?: number): Promise<void>;
 }

@@ -8,7 +8,7 @@
 // times faster.
 import { workerData } from 'node:worker_threads';
 
-if (workerData.fromSource || /\.[cm]?tsx?$/.test(workerData.app.module)) {
+if (workerData.fromSource || (workerData.app !== null && /\.[cm]?tsx?$/.test(workerData.app.module))) {
   // ESM hooks for ES modules, the CommonJS hook for .ts files outside a "type": "module" package.
   const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
   esm.register();

@@ -14,7 +14,8 @@
  * reducer) as tasks on that loop, and without them the thread's heap only
  * grows (timers an app left behind may run then too).
  */
-import { BroadcastChannel, parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { deserialize } from 'node:v8';
+import { BroadcastChannel, parentPort, receiveMessageOnPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
 import {
   ClientDisconnected,
   callWsgiApp,
@@ -29,12 +30,16 @@ import {
   type WsgiSink,
 } from '@tsgi/core';
 import { importApp } from '@tsgi/core/server';
+import { AsyncToSyncTimeout, threadRole } from './async-wait.js';
+import { errorData, errorFromData, loadFunction } from './calls.js';
 import { LetterWriter } from './mailbox.js';
 import { ResultWriter } from './result-ring.js';
 import { TaskQueue } from './task-queue.js';
 import {
   channelName,
   writeResult,
+  type CallOutcome,
+  type CallTask,
   type DownMessage,
   type ReadyMessage,
   type RequestTask,
@@ -55,7 +60,8 @@ const input = new Uint8Array(config.inputs[slot]!);
 const channel = new BroadcastChannel(channelName(config.runnerId, slot));
 // Nothing listens on this side (we read with receiveMessageOnPort), so it must not keep the thread alive.
 (channel as unknown as { unref?: () => void }).unref?.();
-const app = await importApp<WsgiApplication>(config.app, 'WSGI-TS');
+// A runner for syncToAsync alone has no app.
+const app = config.app === null ? null : await importApp<WsgiApplication>(config.app, 'WSGI-TS');
 
 // Atomics.wait always gets a timeout: a missed wake-up costs at most this, never a hang.
 const WAIT_SLICE_MS = 500;
@@ -111,6 +117,9 @@ class RequestLink implements WsgiSink, PullSource {
   private usedRing = false;
   finish: TaskResult['finish'] = 'none';
   log = '';
+  /** asyncToSync: the call this thread waits on (0: none), and how it settled once it did. */
+  private awaiting = 0;
+  private settled: CallOutcome | null = null;
 
   constructor(
     readonly id: number,
@@ -226,9 +235,43 @@ class RequestLink implements WsgiSink, PullSource {
     this.credit -= bytes;
   }
 
+  /** Posts to the main thread; counted only once posted (a message that cannot be cloned throws, and is not waited for). */
   post(message: UpMessage): void {
-    this.posted++;
     channel.postMessage(message);
+    this.posted++;
+  }
+
+  // ---- asyncToSync: this thread waits for an async function on the main thread's event loop ----
+
+  /** Runs `ref` on the main thread's loop with `args` and blocks until it settles, the client goes away, or `timeoutMs` (0: never) passes. */
+  awaitCall(module: string, exportName: string, args: unknown[], timeoutMs: number, label: string): unknown {
+    this.receive();
+    if (this.disconnected) throw new ClientDisconnected(`${label}: the client went away before the call`);
+    const call = nextCall();
+    this.awaiting = call;
+    this.settled = null;
+    try {
+      // Throws DataCloneError here, in the caller, when an argument cannot be cloned.
+      this.post({ t: 'await', id: this.id, call, module, exportName, args });
+      this.block(() => this.settled !== null || this.disconnected, timeoutMs > 0 ? performance.now() + timeoutMs : Infinity);
+    } finally {
+      this.awaiting = 0;
+    }
+    // Set by receive() during the wait, which the narrowing above cannot see.
+    const settled = this.settled as CallOutcome | null;
+    this.settled = null;
+    // The client left: that wins over an answer that came with the news (the function saw its signal abort).
+    if (this.disconnected) {
+      if (settled === null) this.post({ t: 'cancel', id: this.id, call });
+      throw new ClientDisconnected(`${label}: the client went away while this thread waited; the async function's signal was aborted`);
+    }
+    if (settled !== null) {
+      if (settled.ok) return settled.value;
+      throw errorFromData(settled.error, label);
+    }
+    // Stopped waiting: the main thread aborts the function's signal.
+    this.post({ t: 'cancel', id: this.id, call });
+    throw new AsyncToSyncTimeout(`${label}: no answer within ${timeoutMs} ms (its timeout option); the wait ended and the async function's signal was aborted`);
   }
 
   /** Takes in what the main thread sent about this request, without blocking. */
@@ -242,20 +285,33 @@ class RequestLink implements WsgiSink, PullSource {
       if (msg.t === 'chunk') this.answer = msg.n;
       else if (msg.t === 'credit') this.credit += msg.bytes;
       else if (msg.t === 'disconnect') this.disconnected = true;
+      else if (msg.t === 'settled' && msg.call === this.awaiting) this.settled = msg;
     }
   }
 
-  /** Sleeps until `done()` holds; the main thread posts first, then bumps our cell and notifies. */
-  private block(done: () => boolean): void {
+  /** Sleeps until `done()` holds or `deadline` (performance.now() ms) passes; the main thread posts first, then bumps our cell and notifies. */
+  private block(done: () => boolean, deadline = Infinity): void {
     for (;;) {
       const seen = Atomics.load(signals, slot);
       this.receive();
       if (done()) return;
+      const left = deadline - performance.now();
+      if (left <= 0) return;
       // 'not-equal' means a message came in between: loop and read it.
-      Atomics.wait(signals, slot, seen, WAIT_SLICE_MS);
+      Atomics.wait(signals, slot, seen, Math.min(WAIT_SLICE_MS, left));
     }
   }
 }
+
+let calls = 0;
+/** A call id unique in the process: this thread's id, then a count (2^21 calls before it wraps, long after any could be pending). */
+function nextCall(): number {
+  calls = (calls + 1) % 2 ** 21;
+  return threadId * 2 ** 21 + calls;
+}
+
+// asyncToSync called on this thread (from a request, a call, or the app's module scope) waits through the slot's channel.
+threadRole.waiter = (ref, args, timeoutMs, label) => (current ?? new RequestLink(0, false)).awaitCall(ref.module, ref.exportName, args, timeoutMs, label);
 
 /** A chunk fit for structured cloning: a small view of a big buffer is copied first (cloning copies the whole buffer). */
 function postable(chunk: Uint8Array): Uint8Array {
@@ -294,6 +350,13 @@ export async function serveRequests(): Promise<void> {
     }
     Atomics.store(config.running, slot, task.id);
     const startedAt = performance.now();
+    if (task.kind === 'call') {
+      await runCall(task);
+      noteTaskTime(performance.now() - startedAt);
+      Atomics.store(config.running, slot, 0);
+      if (exitRequested || (config.maxRequestsPerWorker > 0 && ++handled >= config.maxRequestsPerWorker)) realExit(0);
+      continue;
+    }
     const { link, result } = runTask(task);
     // Microtasks the app queued run now (`current` is still this request), so an exception in one retires this thread right after this request.
     await null;
@@ -326,6 +389,47 @@ function sendResult(link: RequestLink, result: TaskResult): void {
   if (!results.put(writeResult(letter, result), result.chunks, WAIT_SLICE_MS)) link.post({ t: 'done', id: result.id, result });
 }
 
+/**
+ * Runs one syncToAsync call on this thread: imports the function (once),
+ * calls it with the cloned arguments, and posts how it ended.
+ */
+async function runCall(task: CallTask): Promise<void> {
+  const link = new RequestLink(task.id, false);
+  current = link;
+  const label = `syncToAsync(${task.exportName})`;
+  let outcome: CallOutcome;
+  try {
+    const fn = await loadFunction(task, 'syncToAsync');
+    const args = deserialize(task.args) as unknown[];
+    inApp = true;
+    try {
+      const value = fn(...args);
+      if (isThenable(value)) {
+        value.then(undefined, () => {});
+        throw new TypeError(`${label}: ${task.module} "${task.exportName}" returned a promise; syncToAsync runs sync functions on a worker thread: await an async function directly instead`);
+      }
+      outcome = { ok: true, value };
+    } finally {
+      inApp = false;
+    }
+  } catch (error) {
+    outcome = { ok: false, error: errorData(error) };
+  }
+  // Microtasks the function queued run while `current` is still this call.
+  await null;
+  current = null;
+  try {
+    link.post({ t: 'return', id: task.id, ...outcome });
+  } catch (error) {
+    const why = new TypeError(`${label}: the value it returned cannot be structured-cloned back to the event loop: ${(error as Error).message}`);
+    link.post({ t: 'return', id: task.id, ok: false, error: errorData(why) });
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
 /** Runs one request on this thread. */
 function runTask(task: RequestTask): { link: RequestLink; result: TaskResult } {
   const link = new RequestLink(task.id, task.hasBody);
@@ -341,7 +445,7 @@ function runTask(task: RequestTask): { link: RequestLink; result: TaskResult } {
   inApp = true;
   let call: CallResult;
   try {
-    call = callWsgiApp(app, environ, link, {
+    call = callWsgiApp(app!, environ, link, {
       onError: (error) => {
         link.errors.write(describeError(error) + '\n');
         link.errors.flush();
