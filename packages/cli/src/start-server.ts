@@ -7,7 +7,7 @@
  */
 import type { AsgiApplication, ModuleRef, ServerHandle } from '@tsgi/core';
 import { OptionError } from '@tsgi/core/server';
-import { fromFetchHandler, wsgiToAsgi, type FetchHandler, type FetchHandlerObject } from '@tsgi/bridge';
+import { configureSyncToAsync, fromFetchHandler, wsgiToAsgi, type FetchHandler, type FetchHandlerObject } from '@tsgi/bridge';
 import { serve as serveNode, type ServeOptions as NodeOptions } from '@tsgi/node';
 import { serve as servePool, type PoolServeOptions } from '@tsgi/pool';
 import { canSharePort, loadBinding, serve as serveUws, type ServeOptions as UwsOptions } from '@tsgi/uws';
@@ -138,6 +138,8 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
     throw new CliError(`--server pool hosts WSGI-TS apps only; this is ${iface === 'asgi' ? 'an ASGI-TS app' : 'a fetch handler'}: use --server uws or --server node`);
   }
   const config = await withWebConcurrency(req);
+  // --threads also sizes the threads syncToAsync calls run on, whatever the server.
+  if (config.threads !== undefined) configureSyncToAsync({ threads: config.threads });
   if (config.wsPerMessageDeflate && server !== 'node') throw new CliError('--ws-per-message-deflate applies to --server node (uWebSockets.js is run without compression)');
   if (server === 'pool') {
     if (config.workers !== 1) throw new CliError('--workers applies to --server uws; the pool server scales with --threads');
