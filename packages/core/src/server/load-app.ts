@@ -6,7 +6,8 @@
  * worker entries) do that, since the hooks belong to the thread.
  */
 import { isAbsolute } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ModuleRef } from './handle.js';
 
 /** The import specifier of a module reference: URLs stay, absolute paths become file: URLs. */
@@ -73,11 +74,27 @@ async function importModule(ref: ModuleRef): Promise<Record<string, unknown>> {
     throw new TypeError(`an app reference must be { module, exportName? }; got ${typeof ref === 'object' ? JSON.stringify(ref) : String(ref)}`);
   }
   try {
-    return (await import(moduleSpecifier(ref))) as Record<string, unknown>;
+    const specifier = moduleSpecifier(ref);
+    if (CTS.test(specifier.split(/[?#]/)[0]!)) return requireCommonJs(specifier);
+    return (await import(specifier)) as Record<string, unknown>;
   } catch (e) {
     const detail = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
     throw new AppImportError(`error while importing ${ref.module}: ${detail}${typeScriptHint(ref.module, e)}`, 'import', e);
   }
+}
+
+const CTS = /\.cts$/;
+const requireHere = createRequire(import.meta.url);
+
+/**
+ * A .cts module, through require(): import() would run it in the ES loader's CommonJS translator
+ * (tsx's ESM hook hands it over as source), whose require() cannot load an ES module such as
+ * @tsgi/core on Node 20 ("request for './bytes.js' is not in cache"); the CommonJS loader can.
+ * The result is shaped as import() shapes a CommonJS module: its exports, and `default`.
+ */
+function requireCommonJs(specifier: string): Record<string, unknown> {
+  const exports = requireHere(specifier.startsWith('file:') ? fileURLToPath(specifier) : specifier) as Record<string, unknown>;
+  return { ...exports, default: exports };
 }
 
 /**
