@@ -1,6 +1,6 @@
 /**
  * The package READMEs cannot drift from the code (issue #7): every TS block
- * of packages/{uws,pool,bridge}/README.md is a verbatim copy of a sample under
+ * of packages/{core,uws,pool,bridge,cli}/README.md is a verbatim copy of a sample under
  * examples/docs/readme/, which this file runs (port 0 through PORT, one
  * request, the answer checked, closed); the sh blocks of conformance-tests/
  * and bench/README.md are checked against the tsgi-conformance command and
@@ -22,7 +22,7 @@ import { checkCommand, pageProblems, readPage } from './docs-page-checks.js';
 // The samples listen on Number(process.env.PORT ?? 8000): 0 here picks a free port.
 process.env.PORT = '0';
 
-const SAMPLE_PAGES = ['packages/uws/README.md', 'packages/pool/README.md', 'packages/bridge/README.md'];
+const SAMPLE_PAGES = ['packages/core/README.md', 'packages/uws/README.md', 'packages/pool/README.md', 'packages/bridge/README.md', 'packages/cli/README.md'];
 
 describe.each(SAMPLE_PAGES)('%s', (page) => {
   it('shows only samples that are verbatim copies of files under examples/docs/readme/, links and paths that exist', () => {
@@ -59,6 +59,11 @@ describe('the samples run', () => {
       }
     }, 20_000);
   }
+
+  it('core-testing: the test clients call both apps in process', async () => {
+    const { check } = await import('../docs/readme/core-testing.js');
+    expect(await check()).toEqual(['200 GET /hello', '200 POST /upload: 5 bytes']);
+  });
 
   it('pool-runner: createSyncRunner streams the body in and the response to the sink', async () => {
     const { runOnce } = await import('../docs/readme/pool-runner.js');
@@ -112,16 +117,17 @@ function commandsOf(page: string): string[][] {
 describe('conformance-tests/README.md', () => {
   const PAGE = 'conformance-tests/README.md';
   const commands = commandsOf(PAGE);
-  const runs = commands.filter((w) => w.includes('tsgi-conformance')).map((w) => {
-    expect(w.slice(0, 5), w.join(' ')).toEqual(['npx', '-y', 'pnpm@10', 'exec', 'tsgi-conformance']);
-    return w.slice(5);
-  });
+  // In a clone (pnpm exec) and in one's own project (npx, after npm install: pack-install.test.ts runs that one).
+  const inClone = commands.filter((w) => w.join(' ').startsWith('npx -y pnpm@10 exec tsgi-conformance'));
+  const inProject = commands.filter((w) => w[0] === 'npx' && w[1] === 'tsgi-conformance');
+  const runs = inClone.map((w) => w.slice(5));
 
   it('has only sh blocks of checked commands, links and paths that exist', () => {
-    const ours = (p: string) => /(a command no test checks|unknown pnpm command): (npx tsc -b|npx -y pnpm@10 exec tsgi-conformance .*)$/.test(p);
+    const ours = (p: string) => /(a command no test checks|unknown pnpm command): (npx tsc -b|npx (-y pnpm@10 exec )?tsgi-conformance .*)$/.test(p);
     expect(pageProblems(PAGE).filter((p) => !ours(p))).toEqual([]);
-    expect(commands.filter((w) => !w.includes('tsgi-conformance')).map((w) => w.join(' '))).toEqual(['npx tsc -b']);
-    expect(runs.length).toBe(commands.length - 1);
+    expect(commands.filter((w) => !w.includes('tsgi-conformance')).map((w) => w.join(' '))).toEqual(['npm install @tsgi/conformance @tsgi/cli', 'npx tsc -b']);
+    expect(inClone.length + inProject.length).toBe(commands.length - 2);
+    expect(inProject.map((w) => w.join(' '))).toEqual(['npx tsgi-conformance --interface asgi --server-cmd npx tsgi serve {app} --server node --port {port}']);
   });
 
   it('`npx tsc -b` builds the dist/ the command runs', () => {

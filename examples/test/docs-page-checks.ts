@@ -12,12 +12,34 @@ import { repoRoot } from '../docs/support/tsgi-process.js';
 
 const scripts = Object.keys((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
 
+/** The folders of the packages published to npm, as examples/test/pack-install.test.ts packs them. */
+export const PUBLISHED_DIRS = ['packages/core', 'packages/uws', 'packages/node', 'packages/pool', 'packages/bridge', 'packages/cli', 'conformance-tests'];
+const publishedNames = PUBLISHED_DIRS.map((dir) => (JSON.parse(readFileSync(join(repoRoot, dir, 'package.json'), 'utf8')) as { name: string }).name);
+
+/**
+ * Checks an `npm install` of the published packages (pack-install.test.ts installs their
+ * tarballs into a new project the same way); returns a problem, or null, or undefined
+ * when the command is not such an install.
+ */
+export function checkNpmInstall(words: readonly string[]): string | null | undefined {
+  if (words[0] !== 'npm' || words[1] !== 'install') return undefined;
+  const unknown = words.slice(2).filter((name) => !publishedNames.includes(name));
+  return words.length > 2 && unknown.length === 0 ? null : `npm install of something other than the published packages: ${words.join(' ')}`;
+}
+
 /** The argv after `tsgi` of a command line, or null if the line does not run `tsgi`. */
 export function tsgiArgs(command: string): string[] | null {
   const words = shellWords(command);
   if (words[0] === 'npx' && words[1] === '-y' && words[2] === 'pnpm@10' && words[3] === 'exec' && words[4] === 'tsgi') return words.slice(5);
+  if (words[0] === 'npx' && words[1] === 'tsgi') return words.slice(2); // in one's own project, after npm install @tsgi/cli
   if (/(^|\/)tsgi$/.test(words[0]!)) return words.slice(1);
   return null;
+}
+
+/** Where a page's app file is: a path from the repository root, or a bare name of a sample the page shows (saved in one's own project). */
+function appFile(file: string): string | null {
+  const candidates = file.includes('/') ? [file] : [file, `examples/docs/readme/${file}`, `examples/docs/${file}`];
+  return candidates.find((c) => existsSync(join(repoRoot, c))) ?? null;
 }
 
 /** Checks one `tsgi …` invocation against the CLI's parser; returns a problem or null. */
@@ -31,7 +53,7 @@ function checkTsgi(args: string[]): string | null {
   }
   if (parsed.help) return null;
   const file = parsed.config.app.replace(/:[\w$]+$/, '');
-  return existsSync(join(repoRoot, file)) ? null : `the app file ${file} does not exist`;
+  return appFile(file) !== null ? null : `the app file ${file} does not exist`;
 }
 
 /** Checks one shell command of a page (a tsgi command, a package.json script, a test file); returns a problem or null. */
@@ -39,6 +61,8 @@ export function checkCommand(command: string): string | null {
   const tsgi = tsgiArgs(command);
   if (tsgi !== null) return checkTsgi(tsgi);
   const words = shellWords(command);
+  const install = checkNpmInstall(words);
+  if (install !== undefined) return install;
   if (words[0] === 'npx' && words[1] === '-y' && words[2] === 'pnpm@10') {
     const [verb, ...rest] = words.slice(3);
     if (verb === 'install' && rest.length === 0) return null;

@@ -1,6 +1,6 @@
 import { serve } from '@hono/node-server'; // or Deno.serve, Bun.serve, a worker's fetch
 import { toFetchHandler } from '@tsgi/bridge';
-import { app as asgiApp } from '../hello-async.js'; // an ASGI-TS app
+import { app as asgiApp } from './async-app.js'; // an ASGI-TS app (above)
 
 export const handler = toFetchHandler(asgiApp, { rootPath: '' });
 await handler.startup(); // the app's lifespan, for hosts that have none

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { mount, wsgiToAsgi, fromFetchHandler } from '@tsgi/bridge';
-import { app as asgiApp } from '../hello-async.js'; // an ASGI-TS app
+import { app as asgiApp } from './async-app.js'; // an ASGI-TS app (above)
 
-const legacyUrl = new URL('../hello-sync.ts', import.meta.url).href; // exports `app`, a WSGI-TS app
+const legacyUrl = new URL('./sync-app.ts', import.meta.url).href; // exports `app`, a WSGI-TS app
 const hono = new Hono().get('/api/hello', (c) => c.text('hi from Hono')); // Hono sees the full path
 
 export const app = mount([

@@ -1,7 +1,7 @@
 import { buildHttpScope, type RequestHead } from '@tsgi/core';
 import { createSyncRunner, type ResponseSink } from '@tsgi/pool';
 
-const appUrl = new URL('../hello-sync.ts', import.meta.url).href; // exports `app`, a WSGI-TS app
+const appUrl = new URL('./sync-app.ts', import.meta.url).href; // exports `app`, a WSGI-TS app
 
 /** Runs one `POST /echo` through the app on a worker thread, no HTTP server involved; returns what the sink got. */
 export async function runOnce(): Promise<string> {
