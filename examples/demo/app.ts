@@ -6,17 +6,24 @@
  *
  * - GET /api/slow?ms=N   an async view awaiting a slow operation: the event loop serves others meanwhile;
  * - GET /api/quote       an async view calling another HTTP service with fetch (an upstream started at startup);
- * - /api/notes           sync views on SQLite (better-sqlite3, blocking) on worker threads (notes.ts);
+ * - /api/notes           sync views on SQLite (better-sqlite3, blocking) on worker threads (notes.ts),
+ *                        among them one calling the upstream with fetch (asyncToSync) and an async view;
+ * - GET /api/stats       an async view on the async data layer (stats.ts: the SQLite query through syncToAsync);
  * - /ws/chat             a WebSocket chat;
  * - GET /                the page that uses all of it.
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { configureSyncToAsync } from '@tsgi/bridge';
 import { createApp, html, HttpError } from '../framework/index.js';
 import { ChatRoom } from './chat.js';
 import { open } from './database.js';
 import { ensureDataDir } from './data-dir.js';
-import { startUpstream, type Upstream } from './upstream.js';
+import { noteStats } from './stats.js';
+import { startUpstream, UPSTREAM_URL_VAR, type Upstream } from './upstream.js';
+
+// The threads of syncToAsync's queries (stats.ts): two are plenty here (`tsgi serve --threads N` overrides).
+configureSyncToAsync({ threads: 2 });
 
 const page = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
 const chat = new ChatRoom();
@@ -33,10 +40,13 @@ app.onStartup((state) => {
 app.onStartup(async (state) => {
   upstream = await startUpstream();
   state['upstreamUrl'] = upstream.url;
+  // For fetchQuote, which the sync view /api/notes/quote runs through asyncToSync: it sees no request state.
+  process.env[UPSTREAM_URL_VAR] = upstream.url;
 });
 app.onShutdown(async () => {
   await upstream?.close();
   upstream = null;
+  delete process.env[UPSTREAM_URL_VAR];
 });
 
 // Every response says how long it took: middleware sees async, sync and error responses alike.
@@ -68,6 +78,9 @@ app.get('/api/quote', async (req) => {
   const { quote } = (await res.json()) as { quote: string };
   return { quote, upstream: base, took: Math.round(performance.now() - started) };
 });
+
+// An async view on the async data layer: the blocking SQLite query runs on a worker thread (syncToAsync).
+app.get('/api/stats', async () => noteStats());
 
 // Blocking views (SQLite through better-sqlite3) on two worker threads: see notes.ts.
 app.mountSync('/api/notes', { module: new URL('./notes.ts', import.meta.url).href, exportName: 'views' }, { threads: 2 });

@@ -4,6 +4,7 @@
  * worker threads) use it. Each thread opens its own connection; SQLite's WAL
  * mode lets them read while one writes.
  */
+import { threadId } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { databasePath } from './data-dir.js';
 
@@ -34,4 +35,18 @@ export function open(): Database.Database {
     created_at text not null default (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
   )`);
   return database;
+}
+
+/** How many notes there are and when the last one was written. */
+export interface NoteStats {
+  count: number;
+  latest: string | null;
+  /** The worker thread that ran the query. */
+  thread: number;
+}
+
+/** Counts the notes: a blocking query, which the async data layer (stats.ts) runs on a worker thread. */
+export function noteStats(): NoteStats {
+  const row = db().prepare('select count(*) as count, max(created_at) as latest from notes').get() as { count: number; latest: string | null };
+  return { ...row, thread: threadId };
 }

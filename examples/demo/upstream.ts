@@ -5,6 +5,7 @@
  * remote service.
  */
 import { once } from 'node:events';
+import { currentSignal } from '@tsgi/bridge';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -46,4 +47,24 @@ export async function startUpstream(delayMs = 150): Promise<Upstream> {
       await once(server, 'close');
     },
   };
+}
+
+/** Where the running upstream is: set at startup (process-wide, so every copy of this module and every thread sees it). */
+export const UPSTREAM_URL_VAR = 'TSGI_DEMO_UPSTREAM_URL';
+
+/**
+ * One quote from the running upstream, with fetch: an async function, run
+ * on the event loop. The sync view GET /api/notes/quote calls it through
+ * asyncToSync, blocking its worker thread meanwhile; if that request's
+ * client leaves, currentSignal() aborts the fetch.
+ */
+export async function fetchQuote(): Promise<{ quote: string; upstream: string }> {
+  const base = process.env[UPSTREAM_URL_VAR];
+  if (base === undefined) throw new Error('the upstream service is not running');
+  const request = currentSignal();
+  const signal = AbortSignal.any([AbortSignal.timeout(5000), ...(request === undefined ? [] : [request])]);
+  const res = await fetch(`${base}/quote`, { signal });
+  if (!res.ok) throw new Error(`upstream answered ${res.status}`);
+  const { quote } = (await res.json()) as { quote: string };
+  return { quote, upstream: base };
 }

@@ -28,7 +28,7 @@ describe('the demo app', () => {
   it('serves the page linking every feature', async () => {
     const res = await client.get('/');
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    for (const link of ['/api/slow', '/api/quote', '/api/notes', '/ws/chat']) expect(res.text()).toContain(link);
+    for (const link of ['/api/slow', '/api/quote', '/api/notes', '/api/notes/quote', '/api/notes/stats', '/api/stats', '/ws/chat']) expect(res.text()).toContain(link);
     expect(res.headers.get('server-timing')).toMatch(/^app;dur=/);
   });
 
@@ -45,6 +45,19 @@ describe('the demo app', () => {
     const body = (await client.get('/api/quote')).json<{ quote: string; upstream: string }>();
     expect(body.upstream).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(body.quote.length).toBeGreaterThan(0);
+  });
+
+  it('reaches async code from sync views: fetch through asyncToSync, an async view on the async data layer (syncToAsync)', async () => {
+    const quote = (await client.get('/api/notes/quote')).json<{ quote: string; upstream: string; thread: number }>();
+    expect(quote.quote.length).toBeGreaterThan(0);
+    expect(quote.upstream).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(quote.thread).toBeGreaterThan(0); // the sync view's worker thread
+    await client.post('/api/notes', { json: { text: 'to be counted' } });
+    const stats = (await client.get('/api/notes/stats')).json<{ count: number; thread: number; viewThread: number }>();
+    expect(stats.count).toBeGreaterThan(0);
+    expect(stats.viewThread).toBe(0); // the async view ran on the event loop's thread...
+    expect(stats.thread).toBeGreaterThan(0); // ...and its query on a worker thread
+    expect((await client.get('/api/stats')).json()).toMatchObject({ count: stats.count });
   });
 
   it('stores and lists notes in SQLite from worker threads', async () => {

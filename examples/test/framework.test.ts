@@ -7,7 +7,7 @@
 import { AsgiTestClient, isClientDisconnected, WebSocketDenied, type Receive, type Scope, type Send } from '@tsgi/core';
 import type { WsgiToAsgiOptions } from '@tsgi/bridge';
 import { describe, expect, it, vi } from 'vitest';
-import { createApp, HttpError, json, Response, Router, text, type App } from '../framework/index.js';
+import { createApp, HttpError, json, Response, Router, syncViews, text, type App } from '../framework/index.js';
 
 const SYNC_VIEWS = { module: new URL('./fixtures/sync-views.ts', import.meta.url).href, exportName: 'views' };
 
@@ -234,6 +234,23 @@ describe('sync views (mountSync: WSGI-TS on worker threads through @tsgi/bridge)
       expect(logged.join('\n')).not.toMatch(/taken|short and stout/);
     });
   }
+
+  for (const threads of [0, 2]) {
+    it(`runs the async views of a sync table (Flask's model) on the event loop's thread, or a helper thread inline (threads: ${threads})`, async () => {
+      await using client = await AsgiTestClient.start(build(threads));
+      // On worker threads the view runs on the server's loop (this thread); inline there is none, so a helper thread has one.
+      expect((await client.get('/sync/async/7', { query: { q: 'é' } })).json()).toEqual({ id: '7', q: 'é', mainThread: threads > 0 });
+      const echoed = await client.post('/sync/async-echo', { json: { a: [1, 2] } });
+      expect([echoed.status, echoed.json(), echoed.headers.get('x-async'), echoed.headers.get('x-middleware')]).toEqual([201, { got: { a: [1, 2] } }, 'yes', 'ran']);
+      expect((await client.post('/sync/async-echo', { json: 'x'.repeat(100) })).status).toBe(413);
+      const missing = await client.get('/sync/async-missing');
+      expect([missing.status, missing.text()]).toEqual([404, 'no such thing\n']);
+    });
+  }
+
+  it('refuses an async view in a table that does not say where it is exported', () => {
+    expect(() => syncViews().get('/x', async () => 'x')).toThrow(/async view for GET \/x: .*syncViews\(\{ module: import\.meta\.url/);
+  });
 
   it('a blocking sync view does not block async views or other sync views', async () => {
     await using client = await AsgiTestClient.start(build(2));
