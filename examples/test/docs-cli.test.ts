@@ -4,7 +4,7 @@
  * parser applies; its commands are run and answer; its interface rule and
  * the combinations it says are refused are tried.
  */
-import { detectInterface, checkInterface, main, parseServeArgs, serveUsage, type ServeConfig } from '@tsgi/cli';
+import { detectInterface, checkInterface, main, parseServeArgs, readLogConfig, serveUsage, type ServeConfig } from '@tsgi/cli';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTsgi, type TsgiProcess } from '../docs/support/tsgi-process.js';
 import { pageCommands, pageProblems, readPage, tsgiArgs } from './docs-page-checks.js';
@@ -73,7 +73,7 @@ describe(PAGE, () => {
     it('gives the defaults the parser applies', () => {
       const config = (env: NodeJS.ProcessEnv = {}): ServeConfig => {
         const parsed = parseServeArgs(['app.ts'], env);
-        if (parsed.help) throw new Error('unexpected --help');
+        if (parsed.help || parsed.version) throw new Error('unexpected --help or --version');
         return parsed.config;
       };
       const defaults = config() as unknown as Record<string, unknown>;
@@ -87,24 +87,36 @@ describe(PAGE, () => {
           expect(defaults.forwardedAllowIps).toEqual(['127.0.0.1']);
           expect(config({ FORWARDED_ALLOW_IPS: '10.0.0.1,10.0.0.2' }).forwardedAllowIps).toEqual(['10.0.0.1', '10.0.0.2']);
         },
+        // No --reload-dir: reload.ts's reloadDirs() decides (its test checks what is watched).
+        "the working directory, and the app's if outside it": () => expect(defaults.reloadDir).toEqual([]),
+        // Undecided until the logger sees whether its stream is a terminal (server-logger.test.ts).
+        'on a terminal': () => expect(defaults.useColors).toBeUndefined(),
       };
       let checked = 0;
       for (const [cell, fallback] of rows) {
         const flag = /`--([a-z-]+)/.exec(cell!)![1]!;
-        if (flag === 'help') continue;
+        if (flag === 'help' || flag === 'version') continue;
         const key = flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
         const where = `--${flag}: default ${JSON.stringify(fallback)}`;
         expect(key in defaults, `${where}: no such key in the parsed config`).toBe(true);
         const value = defaults[key];
         if (fallback! in decidedElsewhere) decidedElsewhere[fallback!]!();
+        // A list: its items as the table writes them (`*.ts`, `*.js`), or 'none'.
+        else if (Array.isArray(value)) expect(value.map((v) => `\`${String(v)}\``).join(', ') || 'none', where).toBe(fallback);
         else if (fallback === 'on') expect(value, where).toBe(true);
         else if (fallback === 'off') expect(value, where).toBe(false);
         else if (['', 'none', 'the server\'s', 'by interface', '8 per core'].includes(fallback!)) expect(value, where).toBeUndefined();
         else expect(String(value), where).toBe(fallback!.replace(/^`(.*)`$/, '$1').replace(/^''$/, ''));
         checked++;
       }
-      expect(checked).toBe(rows.length - 1);
+      expect(checked).toBe(rows.length - 2);
     });
+  });
+
+  it('shows a --log-config file that --log-config takes, with the settings its table lists', () => {
+    const settings = tableAfter('## Logs').map((r) => r[0]!.replace(/`/g, ''));
+    expect(settings).toEqual(['level', 'format', 'colors', 'accessLog']);
+    expect(readLogConfig('examples/docs/log-config.json')).toEqual({ level: 'info', format: 'json', accessLog: true });
   });
 
   it('states the interface rule that --interface auto applies', () => {

@@ -39,14 +39,19 @@ export function parseAppSpec(spec: string, cwd: string = process.cwd()): AppSpec
 }
 
 /** The ModuleRef that worker threads use to import the same app. */
-export function moduleRefOf(spec: AppSpec): ModuleRef {
-  return { module: pathToFileURL(spec.path).href, exportName: spec.exportName };
+export function moduleRefOf(spec: AppSpec, factory = false): ModuleRef {
+  const ref: ModuleRef = { module: pathToFileURL(spec.path).href, exportName: spec.exportName };
+  if (factory) ref.factory = true;
+  return ref;
 }
 
 let tsxRegistered = false;
 
-/** Imports the module with tsx and returns the named export; a missing file or export is a CliError. */
-export async function loadApp(spec: AppSpec): Promise<unknown> {
+/**
+ * Imports the module with tsx and returns the named export (with `factory`, what the exported
+ * function returns); a missing file or export is a CliError.
+ */
+export async function loadApp(spec: AppSpec, factory = false): Promise<unknown> {
   if (!existsSync(spec.path)) throw new CliError(`cannot find the app module ${spec.path}`);
   if (!statSync(spec.path).isFile()) throw new CliError(`the app module ${spec.path} is not a file`);
   if (!tsxRegistered) {
@@ -58,9 +63,20 @@ export async function loadApp(spec: AppSpec): Promise<unknown> {
     tsxRegistered = true;
   }
   try {
-    return await importExport({ module: spec.path, exportName: spec.exportName });
+    return await importExport({ module: spec.path, exportName: spec.exportName, ...(factory ? { factory } : {}) });
   } catch (e) {
-    if (e instanceof AppImportError) throw new CliError(e.message, e.kind === 'import' ? EXIT_FAILURE : EXIT_USAGE);
+    if (e instanceof AppImportError) throw new CliError(e.message + causeDetail(e), e.kind === 'import' ? EXIT_FAILURE : EXIT_USAGE);
     throw e;
   }
+}
+
+/**
+ * The lines of the import error's message after its first (which the error already quotes): for a
+ * syntax error, where it is (`app.ts:6:19: ERROR: Unexpected end of file`). No stack trace.
+ */
+function causeDetail(e: AppImportError): string {
+  const cause = e.cause;
+  if (!(cause instanceof Error)) return '';
+  const rest = cause.message.split('\n').slice(1).filter((l) => l.trim() !== '');
+  return rest.length === 0 ? '' : `\n${rest.map((l) => `  ${l.trim()}`).join('\n')}`;
 }

@@ -3,11 +3,14 @@
  * the process exit code instead of exiting, so tests can call it in-process.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ServerHandle } from '@tsgi/core';
+import { consoleLogger, type Logger } from '@tsgi/core/server';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_STARTUP_FAILED, EXIT_USAGE } from './errors.js';
 import { checkInterface, detectInterface } from './detect-interface.js';
 import { loadApp, moduleRefOf, parseAppSpec } from './load-app.js';
 import { mainUsage, parseServeArgs, serveUsage, type ServeConfig } from './options.js';
+import { RELOAD_CHILD_ENV, runReloader } from './reload.js';
 import { startServer } from './start-server.js';
 
 /** Where the CLI writes; swappable for tests. */
@@ -49,7 +52,16 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
       io.out(serveUsage());
       return EXIT_OK;
     }
-    return await serveCommand(parsed.config, io);
+    if (parsed.version) {
+      io.out(`tsgi ${version()} (Node.js ${process.version})`);
+      return EXIT_OK;
+    }
+    const logger = consoleLogger({ level: parsed.config.logLevel, colors: parsed.config.useColors, format: parsed.config.logFormat });
+    if (parsed.config.reload) {
+      const spec = parseAppSpec(parsed.config.app, resolve(parsed.config.appDir));
+      return await runReloader(rest, parsed.config, spec.path, logger);
+    }
+    return await serveCommand(parsed.config, io, logger);
   } catch (e) {
     if (e instanceof CliError) {
       io.err(`tsgi: error: ${e.message}`);
@@ -60,15 +72,21 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
   }
 }
 
-const INFO_LEVELS = new Set(['info', 'debug', 'trace']);
-const WARNING_LEVELS = new Set(['warning', ...INFO_LEVELS]);
+/** Sets the --env-file variables the environment does not already have (as node --env-file and python-dotenv do). */
+function applyEnvFile(values: Record<string, string>): void {
+  for (const [name, value] of Object.entries(values)) if (process.env[name] === undefined) process.env[name] = value;
+}
 
 /** `tsgi serve`: load, detect, start, then wait for a signal (or --limit-max-requests) and shut down gracefully. */
-async function serveCommand(config: ServeConfig, io: Io): Promise<number> {
-  const info = INFO_LEVELS.has(config.logLevel) ? (line: string) => io.err(`INFO:     ${line}`) : () => {};
-  const warn = WARNING_LEVELS.has(config.logLevel) ? (line: string) => io.err(`WARNING:  ${line}`) : () => {};
-  const spec = parseAppSpec(config.app);
-  const value = await loadApp(spec);
+async function serveCommand(config: ServeConfig, io: Io, logger: Logger): Promise<number> {
+  const info = (line: string) => logger.info(line);
+  const warn = (line: string) => logger.warning(line);
+  if (config.reloadDir.length > 0 || process.argv.some((a) => /^--reload-(include|exclude)\b/.test(a))) {
+    if (process.env[RELOAD_CHILD_ENV] === undefined) warn('--reload-dir, --reload-include and --reload-exclude apply only with --reload.');
+  }
+  applyEnvFile(config.envFileValues);
+  const spec = parseAppSpec(config.app, resolve(config.appDir));
+  const value = await loadApp(spec, config.factory);
   const detection = config.interface === 'auto' ? detectInterface(value) : checkInterface(value, config.interface);
   if (!detection.ok) throw new CliError(`export "${spec.exportName}" of ${spec.path} ${detection.reason}`);
   const iface = detection.interface;
@@ -85,18 +103,28 @@ async function serveCommand(config: ServeConfig, io: Io): Promise<number> {
         };
 
   // Signals are taken from the start: one that arrives while the server starts stops it right after.
+  // Under a --reload supervisor, Ctrl+C reaches both processes: this one leaves SIGINT to the
+  // supervisor, which stops it with SIGTERM (two signals would force the exit), and it stops too
+  // if the supervisor is gone without a word.
+  const child = process.env[RELOAD_CHILD_ENV] !== undefined;
+  const signals: NodeJS.Signals[] = child ? ['SIGTERM'] : ['SIGINT', 'SIGTERM'];
   const onSignal = (signal: NodeJS.Signals) => stop(`Received ${signal}: shutting down gracefully.`);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const ignore = () => {};
+  const orphaned = () => stop('The reloader process is gone: shutting down gracefully.');
+  for (const signal of signals) process.once(signal, onSignal);
+  if (child) {
+    process.on('SIGINT', ignore);
+    process.once('disconnect', orphaned);
+    (process.channel as { unref?: () => void } | undefined)?.unref?.();
+  }
   const forget = () => {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    for (const signal of signals) process.removeListener(signal, onSignal);
+    process.removeListener('disconnect', orphaned);
   };
 
-  info(`Started server process [${process.pid}]`);
   let handle: ServerHandle;
   try {
-    handle = await startServer({ value, ref: moduleRefOf(spec), iface, server, config, onRequest, warn });
+    handle = await startServer({ value, ref: moduleRefOf(spec, config.factory), iface, server, config, onRequest, warn, logger });
   } catch (e) {
     forget();
     if (e instanceof CliError) throw e;
@@ -116,13 +144,11 @@ async function serveCommand(config: ServeConfig, io: Io): Promise<number> {
     io.err(`tsgi: forced exit on a second ${signal}`);
     process.exit(EXIT_FAILURE);
   };
-  process.once('SIGINT', force);
-  process.once('SIGTERM', force);
+  for (const signal of signals) process.once(signal, force);
   try {
     await handle.close();
   } finally {
-    process.removeListener('SIGINT', force);
-    process.removeListener('SIGTERM', force);
+    for (const signal of signals) process.removeListener(signal, force);
   }
   return EXIT_OK;
 }

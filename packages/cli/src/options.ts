@@ -3,7 +3,9 @@
  * `--help`, so the three never drift apart. Each flag means what uvicorn's
  * flag of the same name means; units are uvicorn's (seconds, bytes).
  */
-import { parseArgs } from 'node:util';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs, parseEnv } from 'node:util';
 import { CliError } from './errors.js';
 import { INTERFACE_RULES } from './detect-interface.js';
 
@@ -15,6 +17,20 @@ export const SERVERS = ['uws', 'node', 'pool'] as const;
 export type ServerChoice = (typeof SERVERS)[number];
 export const LIFESPAN_MODES = ['auto', 'on', 'off'] as const;
 export type LifespanMode = (typeof LIFESPAN_MODES)[number];
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/**
+ * What --reload watches when no --reload-include is given: the files a TypeScript or JavaScript
+ * app is made of (uvicorn's is `*.py`).
+ */
+export const RELOAD_INCLUDES: readonly string[] = ['*.ts', '*.mts', '*.cts', '*.tsx', '*.js', '*.mjs', '*.cjs', '*.json'];
+/**
+ * What --reload never watches unless an --reload-include names the same pattern: dotfiles and dot
+ * directories (.git), editor backups, and installed packages (uvicorn's `.*`, `~*`, and the
+ * directories its watcher skips).
+ */
+export const RELOAD_EXCLUDES: readonly string[] = ['.*', '*~', '~*', 'node_modules'];
 
 /** Everything `tsgi serve` was asked to do, validated, in uvicorn's units. */
 export interface ServeConfig {
@@ -54,6 +70,31 @@ export interface ServeConfig {
   lifespan: LifespanMode;
   accessLog: boolean;
   logLevel: LogLevel;
+  /** The directory the app's module path is resolved from (uvicorn's --app-dir); '.' is the working directory. */
+  appDir: string;
+  /** The export is a function returning the app. */
+  factory: boolean;
+  /** Run a supervisor that restarts the server when a watched file changes. */
+  reload: boolean;
+  /** Directories to watch, as given; empty: the working directory (and the app's directory when outside it). */
+  reloadDir: string[];
+  /** Glob patterns of the files whose changes reload: RELOAD_INCLUDES with --reload-include's added (and --reload-exclude's taken out). */
+  reloadInclude: string[];
+  /** Glob patterns never watched: RELOAD_EXCLUDES with --reload-exclude's added (and --reload-include's taken out). */
+  reloadExclude: string[];
+  /** The dotenv file given, or undefined. */
+  envFile: string | undefined;
+  /** Its variables (those of the environment win, as with node --env-file); set into process.env before the app loads. */
+  envFileValues: Record<string, string>;
+  /** The JSON logging file given, or undefined (see readLogConfig()). */
+  logConfig: string | undefined;
+  logFormat: LogFormat;
+  /** Color the log levels; undefined: when the output is a terminal. */
+  useColors: boolean | undefined;
+  /** --header name:value, in order. */
+  header: Array<[string, string]>;
+  serverHeader: boolean;
+  dateHeader: boolean;
 }
 
 type Kind = 'string' | 'boolean';
@@ -62,6 +103,8 @@ interface FlagSpec {
   kind: Kind;
   metavar?: string;
   help: string;
+  /** Repeatable: every value is kept. */
+  multiple?: boolean;
 }
 
 /** The flags in the order `--help` lists them. */
@@ -71,6 +114,13 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'uds', kind: 'string', metavar: 'PATH', help: 'Bind to a UNIX domain socket instead of host and port.' },
   { name: 'server', kind: 'string', metavar: 'uws|node|pool', help: 'Server: uws (event loop on uWebSockets.js, the fast one), node (event loop on node:http and ws, the strict one: HTTP/1.0, any method llhttp knows, proxies at their defaults) or pool (thread pool, for WSGI-TS apps). [default: uws for ASGI/fetch, pool for WSGI]' },
   { name: 'interface', kind: 'string', metavar: 'auto|asgi|wsgi|fetch', help: 'Application interface; auto decides from the export (see below). [default: auto]' },
+  { name: 'factory', kind: 'boolean', help: 'Treat the export as a function that takes no arguments and returns the app (sync or async); every worker thread calls it too.' },
+  { name: 'app-dir', kind: 'string', metavar: 'TEXT', help: 'Resolve the app\'s module path from this directory. [default: the working directory]' },
+  { name: 'env-file', kind: 'string', metavar: 'PATH', help: 'Load environment variables from this dotenv file before the app loads; variables already set win.' },
+  { name: 'reload', kind: 'boolean', help: 'Restart the server when a watched file changes (development only).' },
+  { name: 'reload-dir', kind: 'string', metavar: 'PATH', multiple: true, help: 'Directory to watch with --reload; repeatable. [default: the working directory, and the app\'s directory if outside it]' },
+  { name: 'reload-include', kind: 'string', metavar: 'GLOB', multiple: true, help: `Glob of files to watch with --reload; repeatable; naming a default exclude removes it. [default: ${RELOAD_INCLUDES.join(', ')}]` },
+  { name: 'reload-exclude', kind: 'string', metavar: 'GLOB', multiple: true, help: `Glob of files and directories never watched; repeatable; naming a default include removes it. [default: ${RELOAD_EXCLUDES.join(', ')}]` },
   { name: 'workers', kind: 'string', metavar: 'INTEGER', help: 'Number of event loops (uws: worker threads sharing the port). [default: $WEB_CONCURRENCY or 1]' },
   { name: 'threads', kind: 'string', metavar: 'INTEGER', help: 'Worker threads that run a WSGI-TS app (pool server, or the bridge under uws). [default: the pool\'s]' },
   { name: 'root-path', kind: 'string', metavar: 'TEXT', help: 'Set the ASGI root_path (WSGI SCRIPT_NAME) for an app mounted below a path prefix. [default: ""]' },
@@ -89,6 +139,15 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'access-log', kind: 'boolean', help: 'Log one line per request. [default]' },
   { name: 'no-access-log', kind: 'boolean', help: 'Disable the access log.' },
   { name: 'log-level', kind: 'string', metavar: 'LEVEL', help: `Log level: ${LOG_LEVELS.join('|')}. [default: info]` },
+  { name: 'log-config', kind: 'string', metavar: 'PATH', help: 'JSON logging configuration: {"level": …, "format": "text"|"json", "colors": …, "accessLog": …}; flags given win.' },
+  { name: 'use-colors', kind: 'boolean', help: 'Color the log levels. [default: when the output is a terminal]' },
+  { name: 'no-use-colors', kind: 'boolean', help: 'Never color the log.' },
+  { name: 'header', kind: 'string', metavar: 'NAME:VALUE', multiple: true, help: 'Add this header to every response; repeatable. A "server" header replaces the default one.' },
+  { name: 'server-header', kind: 'boolean', help: 'Add "server: tsgi" to every response. [default]' },
+  { name: 'no-server-header', kind: 'boolean', help: 'Leave the server header out.' },
+  { name: 'date-header', kind: 'boolean', help: 'Add a "date" header to every response. [default]' },
+  { name: 'no-date-header', kind: 'boolean', help: 'Leave the date header out (node and pool servers: uWebSockets.js always writes it).' },
+  { name: 'version', kind: 'boolean', help: 'Show the version and exit.' },
   { name: 'help', kind: 'boolean', help: 'Show this message and exit.' },
 ];
 
@@ -125,17 +184,40 @@ export function mainUsage(): string {
   ].join('\n');
 }
 
-/** Parses and validates the arguments after `serve`; `help` is true when --help was given. */
-export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { help: true } | { help: false; config: ServeConfig } {
-  const options = Object.fromEntries(FLAGS.map((f) => [f.name, { type: f.kind }])) as Record<string, { type: Kind }>;
-  let parsed: ReturnType<typeof parseArgs>;
+const PARSE_OPTIONS = Object.fromEntries(FLAGS.map((f) => [f.name, { type: f.kind, multiple: f.multiple === true }])) as Record<string, { type: Kind; multiple: boolean }>;
+
+function parse(argv: readonly string[]) {
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    return parseArgs({ args: [...argv], options: PARSE_OPTIONS, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
     throw new CliError(parseErrorMessage(e));
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+}
+
+/**
+ * The arguments of the server process a --reload supervisor starts: `argv` without the --reload
+ * flags, and with `--port` set to `port` when given (the supervisor keeps one port across restarts).
+ */
+export function childServeArgs(argv: readonly string[], port?: number): string[] {
+  const { tokens } = parse(argv);
+  const out: string[] = [];
+  for (const t of tokens) {
+    if (t.kind === 'positional') out.push(t.value);
+    else if (t.kind === 'option-terminator') out.push('--');
+    else if (t.name === 'reload' || t.name.startsWith('reload-') || (port !== undefined && t.name === 'port')) continue;
+    else if (t.value === undefined) out.push(t.rawName);
+    else out.push(`${t.rawName}=${t.value}`);
+  }
+  if (port !== undefined) out.unshift(`--port=${port}`);
+  return out;
+}
+
+/** Parses and validates the arguments after `serve`; `help` (or `version`) is true when --help (--version) was given. */
+export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { help: true } | { version: true; help: false } | { help: false; version?: false; config: ServeConfig } {
+  const parsed = parse(argv);
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (values.help) return { help: true };
+  if (values.version) return { version: true, help: false };
   if (parsed.positionals.length !== 1) {
     throw new CliError(
       parsed.positionals.length === 0
@@ -144,9 +226,21 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     );
   }
   const str = (name: string): string | undefined => values[name] as string | undefined;
+  const list = (name: string): string[] => (values[name] as string[] | undefined) ?? [];
   const flag = (name: string): boolean => values[name] === true;
-  if (flag('proxy-headers') && flag('no-proxy-headers')) throw new CliError('--proxy-headers and --no-proxy-headers contradict each other');
-  if (flag('access-log') && flag('no-access-log')) throw new CliError('--access-log and --no-access-log contradict each other');
+  for (const name of ['proxy-headers', 'access-log', 'use-colors', 'server-header', 'date-header']) {
+    if (flag(name) && flag(`no-${name}`)) throw new CliError(`--${name} and --no-${name} contradict each other`);
+  }
+  // The file is read first: it may set the variables read below ($WEB_CONCURRENCY, $FORWARDED_ALLOW_IPS), as in uvicorn.
+  const envFile = str('env-file');
+  const envFileValues = envFile === undefined ? {} : readEnvFile(envFile);
+  env = { ...envFileValues, ...env };
+  const logConfig = str('log-config');
+  const fromFile = logConfig === undefined ? {} : readLogConfig(logConfig);
+  const colorsFlag = flag('use-colors') ? true : flag('no-use-colors') ? false : undefined;
+  const accessFlag = flag('access-log') ? true : flag('no-access-log') ? false : undefined;
+  const reloadIncludes = list('reload-include');
+  const reloadExcludes = list('reload-exclude');
 
   const uds = str('uds');
   if (uds !== undefined && uds === '') throw new CliError('--uds needs a path');
@@ -174,11 +268,102 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     wsPingTimeout: seconds('--ws-ping-timeout', str('ws-ping-timeout') ?? '20'),
     wsPerMessageDeflate: flag('ws-per-message-deflate'),
     lifespan: choice('--lifespan', str('lifespan'), LIFESPAN_MODES) ?? 'auto',
-    accessLog: !flag('no-access-log'),
-    logLevel: choice('--log-level', str('log-level'), LOG_LEVELS) ?? 'info',
+    accessLog: accessFlag ?? fromFile.accessLog ?? true,
+    logLevel: choice('--log-level', str('log-level'), LOG_LEVELS) ?? fromFile.level ?? 'info',
+    appDir: str('app-dir') ?? '.',
+    factory: flag('factory'),
+    reload: flag('reload'),
+    reloadDir: list('reload-dir'),
+    // As uvicorn: a pattern named in one list comes out of the other's defaults.
+    reloadInclude: unique([...RELOAD_INCLUDES.filter((p) => !reloadExcludes.includes(p)), ...reloadIncludes]),
+    reloadExclude: unique([...RELOAD_EXCLUDES.filter((p) => !reloadIncludes.includes(p)), ...reloadExcludes]),
+    envFile,
+    envFileValues,
+    logConfig,
+    logFormat: fromFile.format ?? 'text',
+    useColors: colorsFlag ?? fromFile.colors,
+    header: list('header').map(headerPair),
+    serverHeader: !flag('no-server-header'),
+    dateHeader: !flag('no-date-header'),
   };
   if (config.host === '') throw new CliError('--host needs a value');
+  if (config.appDir === '') throw new CliError('--app-dir needs a directory');
+  if (!isDirectory(resolve(config.appDir))) throw new CliError(`--app-dir must be a directory; got ${JSON.stringify(config.appDir)}`);
+  for (const dir of config.reloadDir) {
+    if (!isDirectory(resolve(dir))) throw new CliError(`--reload-dir must be a directory; got ${JSON.stringify(dir)}`);
+  }
   return { help: false, config };
+}
+
+function unique(items: string[]): string[] {
+  return [...new Set(items)];
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** `name:value` (uvicorn's --header) as a pair, both trimmed; the server checks the name and value. */
+function headerPair(text: string): [string, string] {
+  const colon = text.indexOf(':');
+  if (colon <= 0) throw new CliError(`--header must be name:value (e.g. "x-frame-options: DENY"); got ${JSON.stringify(text)}`);
+  return [text.slice(0, colon).trim(), text.slice(colon + 1).trim()];
+}
+
+/** The variables of a dotenv file (node's parser: the format of node --env-file). */
+function readEnvFile(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CliError(`--env-file cannot be read: ${(e as Error).message}`);
+  }
+  return parseEnv(text) as Record<string, string>;
+}
+
+/** What a --log-config file may set; flags given on the command line win. */
+export interface LogConfig {
+  level?: LogLevel;
+  format?: LogFormat;
+  colors?: boolean;
+  accessLog?: boolean;
+}
+
+/**
+ * Reads a --log-config file: a JSON object with any of `level` (a --log-level value), `format`
+ * ("text": uvicorn's lines; "json": one object per line), `colors` and `accessLog` (booleans).
+ * Anything else is refused, naming the key.
+ */
+export function readLogConfig(path: string): LogConfig {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CliError(`--log-config ${JSON.stringify(path)} is not a readable JSON file: ${(e as Error).message}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new CliError(`--log-config ${JSON.stringify(path)} must hold a JSON object; got ${JSON.stringify(data)}`);
+  const o = data as Record<string, unknown>;
+  const config: LogConfig = {};
+  for (const [key, value] of Object.entries(o)) {
+    const where = `--log-config ${JSON.stringify(path)}: "${key}"`;
+    if (key === 'level') {
+      if (!(LOG_LEVELS as readonly unknown[]).includes(value)) throw new CliError(`${where} must be one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(value)}`);
+      config.level = value as LogLevel;
+    } else if (key === 'format') {
+      if (!(LOG_FORMATS as readonly unknown[]).includes(value)) throw new CliError(`${where} must be one of ${LOG_FORMATS.join(', ')}; got ${JSON.stringify(value)}`);
+      config.format = value as LogFormat;
+    } else if (key === 'colors' || key === 'accessLog') {
+      if (typeof value !== 'boolean') throw new CliError(`${where} must be true or false; got ${JSON.stringify(value)}`);
+      config[key] = value;
+    } else {
+      throw new CliError(`${where} is not a setting; the settings are level, format, colors, accessLog`);
+    }
+  }
+  return config;
 }
 
 /**
@@ -196,9 +381,10 @@ function webConcurrency(env: NodeJS.ProcessEnv): number | undefined {
 }
 
 /** The flag that sets each server option, derived from FLAGS (`timeoutKeepAlive` → `--timeout-keep-alive`). */
-const FLAG_OF_OPTION: ReadonlyMap<string, string> = new Map(
-  FLAGS.filter((f) => f.name !== 'help' && !f.name.startsWith('no-')).map((f) => [f.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()), `--${f.name}`]),
-);
+const FLAG_OF_OPTION: ReadonlyMap<string, string> = new Map([
+  ...FLAGS.filter((f) => f.name !== 'help' && !f.name.startsWith('no-')).map((f) => [f.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()), `--${f.name}`] as const),
+  ['headers', '--header'],
+]);
 
 /** The `--flag` a user types for a serve() option name, or undefined for an option no flag sets. */
 export function flagOfOption(option: string): string | undefined {

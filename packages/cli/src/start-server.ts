@@ -6,7 +6,7 @@
  * fromFetchHandler.
  */
 import type { AsgiApplication, ModuleRef, ServerHandle } from '@tsgi/core';
-import { OptionError } from '@tsgi/core/server';
+import { OptionError, type Logger } from '@tsgi/core/server';
 import { configureSyncToAsync, fromFetchHandler, wsgiToAsgi, type FetchHandler, type FetchHandlerObject } from '@tsgi/bridge';
 import { serve as serveNode, type ServeOptions as NodeOptions } from '@tsgi/node';
 import { serve as servePool, type PoolServeOptions } from '@tsgi/pool';
@@ -26,22 +26,35 @@ export interface StartRequest {
   onRequest?: () => void;
   /** Where a setting that is ignored is reported (one line, without a level prefix). */
   warn?: (line: string) => void;
+  /** The servers' logger (level, colors and format of the flags); default: theirs. */
+  logger?: Logger;
 }
 
-/** The uvicorn-style flags as the options of an event-loop server; flags left at their default are left to the server. */
-function asgiOptions(config: ServeConfig): UwsOptions & NodeOptions {
-  const options: UwsOptions & NodeOptions = {
+/** The options every server takes from the flags the same way: logging and the response headers. */
+function commonOptions(config: ServeConfig, logger: Logger | undefined) {
+  return {
     host: config.host,
     port: config.port,
     rootPath: config.rootPath,
     proxyHeaders: config.proxyHeaders,
     forwardedAllowIps: config.forwardedAllowIps,
+    accessLog: config.accessLog,
+    logLevel: config.logLevel,
+    headers: config.header,
+    serverHeader: config.serverHeader,
+    dateHeader: config.dateHeader,
+    ...(logger === undefined ? {} : { logger }),
+  };
+}
+
+/** The uvicorn-style flags as the options of an event-loop server; flags left at their default are left to the server. */
+function asgiOptions(config: ServeConfig, logger?: Logger): UwsOptions & NodeOptions {
+  const options: UwsOptions & NodeOptions = {
+    ...commonOptions(config, config.workers > 1 ? undefined : logger),
     wsMaxSize: config.wsMaxSize,
     wsPingInterval: config.wsPingInterval,
     wsPingTimeout: config.wsPingTimeout,
     lifespan: config.lifespan,
-    accessLog: config.accessLog,
-    logLevel: config.logLevel,
     workers: config.workers,
   };
   if (config.uds !== undefined) options.uds = config.uds;
@@ -52,16 +65,8 @@ function asgiOptions(config: ServeConfig): UwsOptions & NodeOptions {
 }
 
 /** The uvicorn-style flags as @tsgi/pool options. */
-function poolOptions(config: ServeConfig): PoolServeOptions {
-  const options: PoolServeOptions = {
-    host: config.host,
-    port: config.port,
-    rootPath: config.rootPath,
-    proxyHeaders: config.proxyHeaders,
-    forwardedAllowIps: config.forwardedAllowIps,
-    accessLog: config.accessLog,
-    logLevel: config.logLevel,
-  };
+function poolOptions(config: ServeConfig, logger?: Logger): PoolServeOptions {
+  const options: PoolServeOptions = commonOptions(config, logger);
   if (config.uds !== undefined) options.uds = config.uds;
   if (config.threads !== undefined) options.threads = config.threads;
   if (config.timeoutKeepAlive !== undefined) options.timeoutKeepAlive = config.timeoutKeepAlive;
@@ -140,12 +145,15 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
   const config = await withWebConcurrency(req);
   // --threads also sizes the threads syncToAsync calls run on, whatever the server.
   if (config.threads !== undefined) configureSyncToAsync({ threads: config.threads });
+  if (!config.dateHeader && server === 'uws') {
+    throw new CliError('--no-date-header cannot apply to --server uws: uWebSockets.js v20.30 writes the Date header of every response itself; use --server node or --server pool');
+  }
   if (config.wsPerMessageDeflate && server !== 'node') throw new CliError('--ws-per-message-deflate applies to --server node (uWebSockets.js is run without compression)');
   if (server === 'pool') {
     if (config.workers !== 1) throw new CliError('--workers applies to --server uws; the pool server scales with --threads');
     if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests is not supported by --server pool');
     if (config.limitConcurrency !== undefined) throw new CliError('--limit-concurrency is not supported by --server pool (its bound is a queue of requests waiting for a thread)');
-    return serveOrExplain(config, () => servePool(req.ref, poolOptions(config)));
+    return serveOrExplain(config, () => servePool(req.ref, poolOptions(config, req.logger)));
   }
 
   if (server === 'node' && config.workers > 1) {
@@ -155,7 +163,7 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
   if (iface === 'asgi') {
     if (config.workers > 1) {
       if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests cannot be combined with --workers > 1 yet');
-      return serveOrExplain(config, () => serveUws(req.ref, asgiOptions(config)));
+      return serveOrExplain(config, () => serveUws(req.ref, asgiOptions(config, req.logger)));
     }
     app = req.value as AsgiApplication;
   } else {
@@ -167,6 +175,6 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
     }
   }
   if (req.onRequest) app = counted(app, req.onRequest);
-  if (server === 'node') return serveOrExplain(config, () => serveNode(app, { ...asgiOptions(config), wsPerMessageDeflate: config.wsPerMessageDeflate }));
-  return serveOrExplain(config, () => serveUws(app, asgiOptions(config)));
+  if (server === 'node') return serveOrExplain(config, () => serveNode(app, { ...asgiOptions(config, req.logger), wsPerMessageDeflate: config.wsPerMessageDeflate }));
+  return serveOrExplain(config, () => serveUws(app, asgiOptions(config, req.logger)));
 }

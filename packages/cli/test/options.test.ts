@@ -1,10 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CliError } from '../src/errors.js';
-import { flagOfOption, parseServeArgs, serveUsage, type ServeConfig } from '../src/options.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { childServeArgs, flagOfOption, parseServeArgs, serveUsage, type ServeConfig } from '../src/options.js';
 
 function config(argv: string[], env: NodeJS.ProcessEnv = {}): ServeConfig {
   const parsed = parseServeArgs(argv, env);
-  if (parsed.help) throw new Error('unexpected --help');
+  if (parsed.help || parsed.version) throw new Error('unexpected --help or --version');
   return parsed.config;
 }
 
@@ -44,6 +47,20 @@ describe('tsgi serve flags', () => {
       lifespan: 'auto',
       accessLog: true,
       logLevel: 'info',
+      appDir: '.',
+      factory: false,
+      reload: false,
+      reloadDir: [],
+      reloadInclude: ['*.ts', '*.mts', '*.cts', '*.tsx', '*.js', '*.mjs', '*.cjs', '*.json'],
+      reloadExclude: ['.*', '*~', '~*', 'node_modules'],
+      envFile: undefined,
+      envFileValues: {},
+      logConfig: undefined,
+      logFormat: 'text',
+      useColors: undefined,
+      header: [],
+      serverHeader: true,
+      dateHeader: true,
     });
   });
 
@@ -54,6 +71,8 @@ describe('tsgi serve flags', () => {
       '--forwarded-allow-ips', '10.0.0.0/8, 127.0.0.1', '--limit-concurrency', '100', '--limit-max-requests', '5000',
       '--timeout-keep-alive', '2.5', '--timeout-graceful-shutdown', '30', '--ws-max-size', '1024',
       '--ws-ping-interval', '0', '--ws-ping-timeout', '0.5', '--ws-per-message-deflate', '--lifespan', 'off', '--no-access-log', '--log-level', 'debug',
+      '--app-dir', '.', '--factory', '--reload', '--reload-dir', '.', '--reload-dir', 'packages', '--reload-include', '*.txt', '--reload-exclude', '*.json',
+      '--use-colors', '--header', 'x-a: 1', '--header', 'X-B:two:parts', '--no-server-header', '--no-date-header',
       'mod.js:handler',
     ]);
     expect(c).toEqual({
@@ -61,6 +80,11 @@ describe('tsgi serve flags', () => {
       workers: 3, workersFrom: 'flag', threads: 16, rootPath: '/api', proxyHeaders: false, forwardedAllowIps: ['10.0.0.0/8', '127.0.0.1'],
       limitConcurrency: 100, limitMaxRequests: 5000, timeoutKeepAlive: 2.5, timeoutGracefulShutdown: 30,
       wsMaxSize: 1024, wsPingInterval: 0, wsPingTimeout: 0.5, wsPerMessageDeflate: true, lifespan: 'off', accessLog: false, logLevel: 'debug',
+      appDir: '.', factory: true, reload: true, reloadDir: ['.', 'packages'],
+      reloadInclude: ['*.ts', '*.mts', '*.cts', '*.tsx', '*.js', '*.mjs', '*.cjs', '*.txt'],
+      reloadExclude: ['.*', '*~', '~*', 'node_modules', '*.json'],
+      envFile: undefined, envFileValues: {}, logConfig: undefined, logFormat: 'text', useColors: true,
+      header: [['x-a', '1'], ['X-B', 'two:parts']], serverHeader: false, dateHeader: false,
     });
   });
 
@@ -127,6 +151,13 @@ describe('tsgi serve flags', () => {
     [['--proxy-headers', '--no-proxy-headers', 'a.ts'], /contradict/],
     [['--port', 'a.ts'], /missing the app/],
     [['--no-access-log=yes', 'a.ts'], /does not take an argument/],
+    [['--header', 'no-colon', 'a.ts'], /^--header must be name:value \(e\.g\. "x-frame-options: DENY"\); got "no-colon"$/],
+    [['--header', ':v', 'a.ts'], /--header must be name:value/],
+    [['--use-colors', '--no-use-colors', 'a.ts'], /--use-colors and --no-use-colors contradict each other/],
+    [['--date-header', '--no-date-header', 'a.ts'], /--date-header and --no-date-header contradict each other/],
+    [['--app-dir', '/nonexistent/x', 'a.ts'], /^--app-dir must be a directory; got "\/nonexistent\/x"$/],
+    [['--env-file', '/nonexistent/.env', 'a.ts'], /^--env-file cannot be read: ENOENT/],
+    [['--log-config', '/nonexistent/log.json', 'a.ts'], /^--log-config "\/nonexistent\/log\.json" is not a readable JSON file: ENOENT/],
   ])('%j is refused: %s', (argv, message) => {
     const e = failure(argv as string[]);
     expect(e.exitCode).toBe(2);
@@ -145,5 +176,60 @@ describe('tsgi serve flags', () => {
     }
     expect(text).toMatch(/Interface detection/);
     expect(text).toMatch(/2 parameters .*WSGI-TS/);
+  });
+
+  describe('files the flags name', () => {
+    let dir = '';
+    const file = (name: string, text: string): string => {
+      dir ||= mkdtempSync(join(tmpdir(), 'tsgi-flags-'));
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    afterAll(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('--env-file: its variables, under those already set; read before $WEB_CONCURRENCY and $FORWARDED_ALLOW_IPS', () => {
+      const env = file('.env', 'DB_URL=postgres://x\nFORWARDED_ALLOW_IPS=10.0.0.1\nSET=from-file\n');
+      const c = config(['--env-file', env, 'a.ts'], { SET: 'from-env' });
+      expect(c.envFile).toBe(env);
+      expect(c.envFileValues).toEqual({ DB_URL: 'postgres://x', FORWARDED_ALLOW_IPS: '10.0.0.1', SET: 'from-file' });
+      expect(c.forwardedAllowIps).toEqual(['10.0.0.1']);
+      expect(config(['--env-file', env, 'a.ts'], { FORWARDED_ALLOW_IPS: '*' }).forwardedAllowIps).toEqual(['*']);
+    });
+
+    it('--log-config: level, format, colors and accessLog; flags given win', () => {
+      const log = file('log.json', JSON.stringify({ level: 'debug', format: 'json', colors: true, accessLog: false }));
+      expect(config(['--log-config', log, 'a.ts'])).toMatchObject({ logLevel: 'debug', logFormat: 'json', useColors: true, accessLog: false });
+      expect(config(['--log-config', log, '--log-level', 'warning', '--no-use-colors', '--access-log', 'a.ts'])).toMatchObject({
+        logLevel: 'warning',
+        logFormat: 'json',
+        useColors: false,
+        accessLog: true,
+      });
+    });
+
+    it.each([
+      ['[1]', /must hold a JSON object; got \[1\]/],
+      ['{"level": "loud"}', /: "level" must be one of critical, error, warning, info, debug, trace; got "loud"/],
+      ['{"format": "xml"}', /: "format" must be one of text, json; got "xml"/],
+      ['{"colors": "yes"}', /: "colors" must be true or false; got "yes"/],
+      ['{"handlers": {}}', /: "handlers" is not a setting; the settings are level, format, colors, accessLog/],
+      ['{level: 1}', /is not a readable JSON file/],
+    ])('--log-config %s is refused, naming the key and the value', (text, message) => {
+      const e = failure(['--log-config', file('bad.json', text), 'a.ts']);
+      expect(e.exitCode).toBe(2);
+      expect(e.message).toMatch(message);
+    });
+  });
+
+  it('--version, as uvicorn --version', () => {
+    expect(parseServeArgs(['--version'])).toEqual({ version: true, help: false });
+  });
+
+  it('the server process of --reload gets the same flags without the --reload ones, and the port the supervisor chose', () => {
+    const argv = ['--reload', '--reload-dir', 'src', '--reload-include=*.txt', '--port', '0', '--header', 'x-a: 1', '--no-access-log', 'app.ts:app'];
+    expect(childServeArgs(argv)).toEqual(['--port=0', '--header=x-a: 1', '--no-access-log', 'app.ts:app']);
+    expect(childServeArgs(argv, 41234)).toEqual(['--port=41234', '--header=x-a: 1', '--no-access-log', 'app.ts:app']);
   });
 });

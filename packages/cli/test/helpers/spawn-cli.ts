@@ -6,6 +6,8 @@ import { afterEach } from 'vitest';
 
 export const cliRoot = join(import.meta.dirname, '..', '..');
 export const fixtures = join(cliRoot, 'test', 'fixtures');
+/** tsx's loader by its location, so a CLI started in any working directory finds it. */
+const TSX = import.meta.resolve('tsx');
 
 export interface CliRun {
   child: ChildProcess;
@@ -34,7 +36,7 @@ export function killedAfterEach(): CliRun[] {
 export function startCli(args: string[], opts: { bin?: boolean; cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliRun {
   const argv = opts.bin
     ? [join(cliRoot, 'bin', 'tsgi.js'), ...args]
-    : ['--conditions=source', '--import', 'tsx', join(cliRoot, 'test', 'helpers', 'run-source.ts'), ...args];
+    : ['--conditions=source', '--import', TSX, join(cliRoot, 'test', 'helpers', 'run-source.ts'), ...args];
   // WEB_CONCURRENCY changes what serve does: a test sets it itself, never inherits the machine's.
   const env = { ...process.env, WEB_CONCURRENCY: undefined, ...opts.env };
   const child = spawn(process.execPath, argv, { cwd: opts.cwd ?? cliRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
