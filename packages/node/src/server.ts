@@ -9,7 +9,7 @@
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Extensions } from '@tsgi/core';
-import { HeadRules, ResponseWithoutDate, answerClientError, flatHeaders, listenNode, type Listener, type ServerContext, type Transport } from '@tsgi/core/server';
+import { HeadRules, answerClientError, dateHeaderOptions, flatHeaders, listenNode, type Listener, type ServerContext, type Transport } from '@tsgi/core/server';
 import { WRITE_HIGH_WATER, refuse, serveRequest, type RequestEnv } from './http-exchange.js';
 import type { ResolvedOptions } from './options.js';
 import { SocketRegistry } from './socket-registry.js';
@@ -73,7 +73,7 @@ class NodeListener implements Listener {
       highWaterMark: WRITE_HIGH_WATER,
       noDelay: true,
       // node writes a Date header unless told not to: the choice is made here once, not per response.
-      ...(options.dateHeader ? {} : { ServerResponse: ResponseWithoutDate }),
+      ...dateHeaderOptions(options.dateHeader),
     });
     this.server = server;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => serveRequest(env, req, res, false));

@@ -175,16 +175,21 @@ export function rawAnswer(status: number, close: boolean, extra = ''): string {
   return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${reason.length}\r\n${close ? 'connection: close\r\n' : ''}${extra}\r\n${reason}`;
 }
 
-/**
- * node:http's ServerResponse without the Date header it writes by default
- * (dateHeader: false): a server created with `{ ServerResponse: ResponseWithoutDate }`
- * pays for the choice once, not per request.
- */
-export class ResponseWithoutDate<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
+/** node:http's ServerResponse without the Date header it writes by default. */
+class ResponseWithoutDate<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
   constructor(...args: ConstructorParameters<typeof ServerResponse<Request>>) {
     super(...args);
     this.sendDate = false;
   }
+}
+
+/**
+ * The createServer() options that carry the dateHeader choice: node writes a Date header unless
+ * a response says not to, so dateHeader: false picks a ServerResponse class that says so, a
+ * choice paid once at start instead of per request. Spread into createServer()'s options.
+ */
+export function dateHeaderOptions(dateHeader: boolean): { ServerResponse?: typeof ServerResponse } {
+  return dateHeader ? {} : { ServerResponse: ResponseWithoutDate as typeof ServerResponse };
 }
 
 /** The server's own headers (defaultHeaders) as the flat [name, value, ...] list node's writeHead() takes. */

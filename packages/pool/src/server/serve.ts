@@ -18,6 +18,7 @@ import {
   answerClientError,
   ConnectionTracker,
   consoleLogger,
+  dateHeaderOptions,
   drain,
   finishedLine,
   flatHeaders,
@@ -26,7 +27,6 @@ import {
   listenNode,
   readNodeRequestHead,
   removeUnixSocket,
-  ResponseWithoutDate,
   runningLine,
   serverUrl,
   startedLine,
@@ -74,7 +74,7 @@ export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Pro
       requestTimeout: 0,
       headersTimeout: 60_000,
       // node writes a Date header unless told not to: decided here once, not per response.
-      ...(opts.dateHeader ? {} : { ServerResponse: ResponseWithoutDate }),
+      ...dateHeaderOptions(opts.dateHeader),
     },
     (req, res) => front.onRequest(req, res),
   );
