@@ -41,8 +41,6 @@ export class WorkerThreads {
       workerData: { ...this.config, slot } satisfies WorkerConfig,
       ...(this.execArgv === undefined ? {} : { execArgv: this.execArgv }),
     });
-    // Threads never keep the process alive by themselves: the server's sockets (or requests in flight) do.
-    worker.unref();
     this.workers[slot] = worker;
     let ready = false;
     let failure: unknown;
@@ -56,6 +54,9 @@ export class WorkerThreads {
       if (this.workers[slot] === worker) this.workers[slot] = null;
       if (!this.closing) this.events.exited(slot, failure, ready);
     });
+    // Threads never keep the process alive by themselves: the server's sockets (or requests in flight) do.
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
   }
 
   /** Ends the thread of `slot` now, whatever it is doing (a hung request); `exited` follows. */
