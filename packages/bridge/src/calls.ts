@@ -14,7 +14,7 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe } from '@tsgi/core';
 import type { Logger } from '@tsgi/core/server';
-import { callAsyncBlocking, callContext, configureSharedRunner, sharedRunner, type FunctionRef, type SyncRunnerOptions } from '@tsgi/pool';
+import { callAsyncBlocking, callContext, closeSharedRunner, configureSharedRunner, sharedRunner, type FunctionRef, type SyncRunnerOptions } from '@tsgi/pool';
 
 export { AsyncToSyncTimeout, currentSignal } from '@tsgi/pool';
 
@@ -98,6 +98,11 @@ export function configureSyncToAsync(options: SyncToAsyncRunnerOptions): void {
   if (options.maxRequestsPerWorker !== undefined) out.maxRequestsPerWorker = count('configureSyncToAsync', 'maxRequestsPerWorker', options.maxRequestsPerWorker);
   if (options.logger !== undefined) out.logger = options.logger;
   configureSharedRunner(out);
+}
+
+/** Ends the threads of the runner syncToAsync started, after the calls in flight (up to `graceSeconds`); a later call starts a new one. */
+export function closeSyncToAsync(graceSeconds?: number): Promise<void> {
+  return closeSharedRunner(graceSeconds === undefined ? undefined : seconds('closeSyncToAsync', 'graceSeconds', graceSeconds) * 1000);
 }
 
 /**
