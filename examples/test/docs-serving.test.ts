@@ -131,10 +131,10 @@ describe('docs/deploying.md', () => {
     expect(await (await fetch(`${url}/slow`)).text()).toBe('{"part":1}\n{"part":2}\n');
   });
 
-  it('--workers 2 is refused on the npm uWebSockets.js build, as the guide says', async () => {
-    // If this fails because the server started, a build that shares ports is installed: update docs/deploying.md.
-    await expect(startTsgi(['serve', 'examples/docs/proxied-async.ts:app', '--port', '0', '--workers', '2'])).rejects.toThrow(
-      /share a port \(SO_REUSEPORT\); the loaded @trufflesuite\/uws-js-unofficial cannot/,
-    );
+  it('--workers 2 serves from two event loops on one port, as the guide says', async () => {
+    const p = await serve(['serve', 'examples/docs/proxied-async.ts:app', '--port', '0', '--workers', '2']);
+    expect(p.stderr()).toMatch(/tsgi \(uWebSockets\.js, 2 workers\) running on /);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(`${p.url}/`, { headers: { connection: 'close' } }).then((r) => r.status)));
+    expect(answers).toEqual(Array(20).fill(200));
   });
 });

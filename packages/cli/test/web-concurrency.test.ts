@@ -8,7 +8,6 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canSharePort } from '@tsgi/uws';
 import { fixtures, killedAfterEach, runCli, startCli, waitForUrl } from './helpers/spawn-cli.js';
 
 const running = killedAfterEach();
@@ -16,8 +15,6 @@ const running = killedAfterEach();
 const asgi = join(fixtures, 'asgi-app.ts');
 const wsgi = join(fixtures, 'wsgi-app.ts');
 const fetchApp = `${join(fixtures, 'fetch-app.ts')}:default`;
-const shared = await canSharePort();
-
 /** Serves with `env`, checks the app answers `path` with `body`, stops it, and returns what it logged. */
 async function serveWith(args: string[], env: NodeJS.ProcessEnv, path: string, body: string): Promise<string> {
   const run = startCli(['serve', '--port', '0', ...args], { env });
@@ -54,14 +51,6 @@ describe('WEB_CONCURRENCY that cannot apply: one worker and one warning', () => 
     expect(warnings(stderr)).toEqual([
       'WARNING:  WEB_CONCURRENCY=3 is ignored: workers need an ASGI-TS app; for a fetch handler run one process per core. Serving with 1 worker.',
     ]);
-  });
-
-  it.runIf(!shared)('an ASGI-TS app on a uWebSockets.js build that cannot share a port (decision 1)', async () => {
-    const stderr = await serveWith([asgi], { WEB_CONCURRENCY: '2' }, '/d', 'asgi |/d');
-    expect(warnings(stderr)).toHaveLength(1);
-    expect(warnings(stderr)[0]).toMatch(
-      /^WARNING: {2}WEB_CONCURRENCY=2 is ignored: the loaded \S+ cannot share a listening port between workers \(no SO_REUSEPORT; see docs\/decisions\.md\)\. Serving with 1 worker\.$/,
-    );
   });
 
   it('an ASGI-TS app with --limit-max-requests, which needs the app in the command\'s process', async () => {
@@ -110,9 +99,10 @@ function getStatus(socketPath: string): Promise<number> {
 }
 
 describe('WEB_CONCURRENCY that applies, or is not used', () => {
-  it.runIf(shared)('an ASGI-TS app on a build that shares a port runs that many workers, without a warning', async () => {
+  it('an ASGI-TS app on @tsgi/uws runs that many workers, without a warning', async () => {
     const stderr = await serveWith([asgi], { WEB_CONCURRENCY: '2' }, '/f', 'asgi |/f');
     expect(warnings(stderr)).toEqual([]);
+    expect(stderr).toMatch(/uWebSockets\.js, 2 workers/);
   });
 
   it('WEB_CONCURRENCY=1, or an explicit --workers, gives no warning', async () => {
@@ -133,7 +123,6 @@ describe('refusals', () => {
     [['--threads', '2', wsgi], /^tsgi: error: --workers applies to --server uws; the pool server scales with --threads$/m],
     [[fetchApp], /^tsgi: error: --workers > 1 needs an ASGI-TS app; for a fetch handler run one process per core$/m],
   ];
-  if (!shared) explicit.push([[asgi], /^tsgi: error: --workers > 1 needs a uWebSockets\.js build whose listening sockets can share a port \(SO_REUSEPORT\)/m]);
   it.each(explicit)('an explicit --workers 2 that cannot apply is still refused: %j', async (args, message) => {
     const r = await runCli(['serve', '--port', '0', '--workers', '2', ...args], { env: {} });
     expect(r.code).toBe(2);

@@ -7,6 +7,7 @@
  * platform or Node ABI, and tsgi would rather fail loudly than be slow.
  */
 import { createRequire } from 'node:module';
+import { createServer, type AddressInfo } from 'node:net';
 import type * as Uws from '@trufflesuite/uws-js-unofficial';
 
 export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket, WebSocketBehavior, us_socket_context_t, RecognizedString } from '@trufflesuite/uws-js-unofficial';
@@ -74,19 +75,37 @@ function requireQuietly(packageName: string): UwsModule {
 let sharePort: boolean | undefined;
 
 /**
+ * A port free on `host` now, found by letting the kernel pick one for a
+ * node:net listener that is closed at once. Workers that must share a port
+ * need it fixed before the first binds: uSockets asks for SO_REUSEPORT only
+ * on a fixed port, so a socket bound to port 0 cannot be joined.
+ */
+export function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const port = (probe.address() as AddressInfo).port;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
  * True when two uWS apps can listen on the same port (SO_REUSEPORT), which
- * `workers > 1` needs. The npm build of v20.30 cannot; checked once by trying.
+ * `workers > 1` needs; checked once by trying, on a fixed port (see freePort).
  */
 export async function canSharePort(): Promise<boolean> {
   if (sharePort !== undefined) return sharePort;
   const { uws } = loadBinding();
+  const port = await freePort('127.0.0.1');
   const a = uws.App();
   const b = uws.App();
   const close = (app: unknown) => (app as { close(): void }).close();
   sharePort = await new Promise<boolean>((resolve) => {
-    a.listen('127.0.0.1', 0, (first) => {
+    a.listen('127.0.0.1', port, (first) => {
       if (!first) return resolve(false);
-      b.listen('127.0.0.1', uws.us_socket_local_port(first), (second) => resolve(Boolean(second)));
+      b.listen('127.0.0.1', port, (second) => resolve(Boolean(second)));
     });
   });
   close(a);

@@ -2,13 +2,12 @@
  * `workers: N`: N event loops on worker threads, each importing the app by
  * module path and listening on the same port (SO_REUSEPORT: the kernel
  * spreads connections). A worker that dies is logged and replaced; close()
- * closes every worker gracefully. Needs a binding that can share a port:
- * the npm build @trufflesuite/uws-js-unofficial 20.30 cannot, and then
- * serve() refuses with a clear message instead of half-starting.
+ * closes every worker gracefully. Needs a binding that can share a port; a
+ * build that cannot is refused with a clear message instead of half-starting.
  */
 import { Worker } from 'node:worker_threads';
 import type { ModuleRef, ServerHandle } from '@tsgi/core';
-import { canSharePort, loadBinding } from './binding.js';
+import { canSharePort, freePort, loadBinding } from './binding.js';
 import { finishedLine, OptionError, runningLine, type Logger } from '@tsgi/core/server';
 import type { ResolvedOptions, ServeOptions } from './options.js';
 import type { WorkerData, WorkerMessage } from './worker-main.js';
@@ -86,10 +85,9 @@ export async function serveWorkers(ref: ModuleRef, options: ServeOptions, resolv
 
   let port: number;
   try {
-    // The first worker picks the port (port 0 gives a free one); the others join it.
-    const first = await spawn(resolved.port);
-    port = first.port;
-    await Promise.all(Array.from({ length: resolved.workers - 1 }, () => spawn(port)));
+    // Port 0 means any free port: one is picked here, since a socket bound to port 0 cannot be shared (freePort).
+    port = resolved.port === 0 ? await freePort(resolved.host) : resolved.port;
+    await Promise.all(Array.from({ length: resolved.workers }, () => spawn(port)));
   } catch (e) {
     // Never terminate() a worker with uWS sockets open (that aborts the process): ask them to close.
     closing = true;
