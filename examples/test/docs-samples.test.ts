@@ -8,39 +8,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseServeArgs } from '@tsgi/cli';
 import { describe, expect, it } from 'vitest';
-import { fencedBlocks, shellCommands, shellWords } from '../docs/support/markdown.js';
+import { fencedBlocks, shellCommands } from '../docs/support/markdown.js';
 import { repoRoot } from '../docs/support/tsgi-process.js';
+import { checkCommand } from './docs-page-checks.js';
 
 const PAGES = ['docs/README.md', 'docs/getting-started.md', 'docs/deploying.md', 'docs/from-python.md'];
-const scripts = Object.keys((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts);
-
-/** Checks one `tsgi …` invocation (argv after `tsgi`); returns a problem or null. */
-function checkTsgi(args: string[]): string | null {
-  if (args[0] !== 'serve') return `not a tsgi serve command: ${args.join(' ')}`;
-  const parsed = parseServeArgs(args.slice(1), {}); // throws a CliError naming a bad flag
-  if (parsed.help) return null;
-  const file = parsed.config.app.replace(/:[\w$]+$/, '');
-  return existsSync(join(repoRoot, file)) ? null : `the app file ${file} does not exist`;
-}
-
-/** Checks one shell command of a page; returns a problem or null. */
-function checkCommand(command: string): string | null {
-  const words = shellWords(command);
-  if (words[0] === 'npx' && words[1] === '-y' && words[2] === 'pnpm@10') {
-    const [verb, ...rest] = words.slice(3);
-    if (verb === 'install' && rest.length === 0) return null;
-    if (verb === 'run' && rest.length === 1) return scripts.includes(rest[0]!) ? null : `no script ${rest[0]} in package.json`;
-    if (verb === 'exec' && rest[0] === 'tsgi') return checkTsgi(rest.slice(1));
-    return `unknown pnpm command: ${command}`;
-  }
-  if (/(^|\/)tsgi$/.test(words[0]!)) return checkTsgi(words.slice(1));
-  if (words[0] === 'npx' && words[1] === 'vitest' && words[2] === 'run' && words.length === 4) {
-    return existsSync(join(repoRoot, words[3]!)) ? null : `no test file ${words[3]}`;
-  }
-  return `a command no test checks: ${command}`;
-}
 
 describe.each(PAGES)('%s', (page) => {
   const text = readFileSync(join(repoRoot, page), 'utf8');

@@ -57,10 +57,12 @@ describe('docs/getting-started.md', () => {
     },
   };
 
+  // The page's apps are saved in one's own project and named bare (`hello-async.ts:app`): here they are in examples/docs/.
+  // examples/test/pack-install.test.ts runs the same commands in a project made by npm init.
   it.each(serveCommands('docs/getting-started.md'))('tsgi %s … serves what the page says', async (...args) => {
-    const app = args[1]!;
+    const app = `examples/docs/${args[1]!}`;
     expect(checks[app], `no check for ${app}: add one to this test`).toBeDefined();
-    const server = await serve(runnable(args));
+    const server = await serve(runnable(['serve', app, ...args.slice(2)]));
     await checks[app]!(server.url);
     expect(await server.stop()).toBe(0);
     expect(server.stderr()).not.toMatch(/Traceback|Exception|ERROR/);
