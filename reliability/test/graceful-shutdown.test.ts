@@ -1,9 +1,11 @@
 /**
  * Graceful shutdown under load, through the CLI as users run it: while
  * keep-alive clients drive `tsgi serve` in a child process, SIGTERM. Every
- * request the app accepted completes with a 200 at the client, requests
- * after the signal are refused (503 or no connection), lifespan shutdown
- * runs (uws, node), and the process exits 0. Counted, so a lost request shows.
+ * request the app accepted completes with a 200 at the client; no request
+ * gets a 503 only because it came during the drain (one on an open
+ * connection is served, with Connection: close); new connections are
+ * refused; lifespan shutdown runs (uws, node), and the process exits 0.
+ * Counted, so a lost request shows.
  */
 import { connect } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -31,7 +33,7 @@ async function tryNewConnection(port: number): Promise<'refused' | number> {
 }
 
 describe.each(SERVER_KINDS)('SIGTERM under load: %s', (kind) => {
-  test('no accepted request is lost, new ones are refused, lifespan shutdown runs, exit code 0', async () => {
+  test('no accepted request is lost, none gets 503, new connections are refused, lifespan shutdown runs, exit code 0', async () => {
     const args = kind === 'pool' ? ['--server', 'pool', '--threads', '4'] : ['--server', kind, '--lifespan', 'on'];
     proc = await startCliServer(appPathOf(kind), args);
     expect((await simpleGet(proc.port, '/ok')).status).toBe(200);
@@ -62,14 +64,14 @@ describe.each(SERVER_KINDS)('SIGTERM under load: %s', (kind) => {
     // Nothing answered 200 that the app did not serve (no phantom success).
     const phantom = load.outcomes.filter((o) => 'status' in o && o.status === 200 && !accepted.has(o.id));
     expect(phantom).toEqual([]);
-    // Requests after the signal: refused (503, or no connection), never served.
-    for (const o of load.outcomes) if ('status' in o && o.status !== 200) expect(o.status).toBe(503);
-    expect(afterSignal === 'refused' || afterSignal === 503, `a new connection after SIGTERM got ${afterSignal}`).toBe(true);
+    // No answer but 200: what came on an open connection was served; the rest found the connection closed.
+    expect(load.outcomes.filter((o) => 'status' in o && o.status !== 200)).toEqual([]);
+    expect(afterSignal, 'a new connection after SIGTERM').toBe('refused');
     expect(accepted.size).toBeGreaterThan(before - 32);
     if (kind !== 'pool') expect(seen.filter((r) => r.method === 'LIFESPAN').map((r) => r.path)).toEqual(['startup', 'shutdown']);
     expect(code, proc.stderr()).toBe(0);
     // The figures docs/reliability.md quotes.
-    console.log(`${kind}: ${accepted.size} accepted and answered 200, ${load.outcomes.length - accepted.size} refused after SIGTERM, 0 lost; exit ${code} after ${exitMs} ms`);
+    console.log(`${kind}: ${accepted.size} accepted and answered 200, ${load.outcomes.length - accepted.size} not sent or refused after SIGTERM, 0 lost; exit ${code} after ${exitMs} ms`);
   }, 60_000);
 });
 

@@ -93,7 +93,7 @@ export function freePort(host: string): Promise<number> {
 
 /**
  * True when two uWS apps can listen on the same port (SO_REUSEPORT), which
- * `workers > 1` needs; checked once by trying, on a fixed port (see freePort).
+ * `workers > 1` needs; checked once by trying, on a fixed port (a socket bound to port 0 cannot be shared).
  */
 export async function canSharePort(): Promise<boolean> {
   if (sharePort !== undefined) return sharePort;

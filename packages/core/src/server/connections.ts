@@ -19,7 +19,7 @@ export interface TrackedConnection {
 export class ConnectionTracker {
   private readonly live = new IdTable<TrackedConnection>();
   private waiters: Array<() => void> = [];
-  /** True once shutdown began: new requests are refused (503, connection closed). */
+  /** True once shutdown began: each response closes its connection, and new WebSockets are refused. */
   closing = false;
 
   /** Number of requests and WebSockets in flight (compared with limitConcurrency). */

@@ -134,13 +134,8 @@ class HttpFront {
       this.accessLog(head, req, fault.status, started);
       return;
     }
-    if (this.tracker.closing) {
-      // Shutdown began: a request that came on a kept-alive connection is refused, and the connection closed.
-      res.shouldKeepAlive = false;
-      void this.answerBeforeApp(res, answerFor(503), tag);
-      this.accessLog(head, req, 503, started);
-      return;
-    }
+    // Shutdown began: a request that came on a connection already open is served, and the connection closed after it.
+    if (this.tracker.closing) res.shouldKeepAlive = false;
     const limit = this.opts.limitMaxBodySize;
     if (limit !== null && contentLength > limit) {
       // Refuse before the app runs; the unread body is not worth draining.
