@@ -7,23 +7,16 @@ import type { ServerHandle } from '@tsgi/core';
 import { serve } from '@tsgi/pool';
 import { asyncToSync } from '../src/index.js';
 import { captureLogger } from '../../pool/test/helpers.js';
+import { callsProbe, until } from './calls-helpers.js';
 
 const APP = { module: new URL('./fixtures/calls-app.ts', import.meta.url).href, exportName: 'app' };
 const ASYNC = new URL('./fixtures/calls-async.ts', import.meta.url);
-const probe = () => (globalThis as { __tsgiCallsProbe?: { started: string[]; aborted: string[] } }).__tsgiCallsProbe ?? { started: [], aborted: [] };
 
 async function getJson(url: string, init?: RequestInit): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url, init);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('asyncToSync on the pool, 8 threads', () => {
   let server: ServerHandle;
@@ -58,7 +51,7 @@ describe('asyncToSync on the pool, 8 threads', () => {
     const { body } = await getJson(`${server.url}/brief?key=brief`);
     expect(body['name']).toBe('AsyncToSyncTimeout');
     expect(body['message']).toMatch(/asyncToSync\(calls-async\.ts#waitForAbort\): no answer within 200 ms \(its timeout option\)/);
-    await until(() => probe().aborted.includes('brief'));
+    await until(() => callsProbe().aborted.includes('brief'));
   });
 
   it('says which value could not cross back to the sync caller', async () => {
@@ -83,10 +76,10 @@ describe('asyncToSync on the pool: a client that leaves frees its thread', () =>
     try {
       const leaving = new AbortController();
       const hung = fetch(`${server.url}/hang?key=left`, { signal: leaving.signal }).catch((e: Error) => e.name);
-      await until(() => probe().started.includes('left'));
+      await until(() => callsProbe().started.includes('left'));
       leaving.abort();
       expect(await hung).toBe('AbortError');
-      await until(() => probe().aborted.includes('left'));
+      await until(() => callsProbe().aborted.includes('left'));
       // The only thread is free again: this is answered at once, not after the 30 s request timeout.
       const started = performance.now();
       expect((await getJson(`${server.url}/sleep?ms=0&tag=next`)).body['tag']).toBe('next');
@@ -100,7 +93,7 @@ describe('asyncToSync on the pool: a client that leaves frees its thread', () =>
     const server = await serve(APP, { threads: 1, port: 0, timeout: 1, logger: captureLogger().logger, accessLog: false });
     try {
       expect((await fetch(`${server.url}/hang?key=replaced`)).status).toBe(504);
-      await until(() => probe().aborted.includes('replaced'));
+      await until(() => callsProbe().aborted.includes('replaced'));
       expect((await getJson(`${server.url}/sleep?ms=0&tag=after`)).body['tag']).toBe('after');
     } finally {
       await server.close();

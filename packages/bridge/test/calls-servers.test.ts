@@ -9,10 +9,10 @@ import { serve as serveNode } from '@tsgi/node';
 import { serve as serveUws } from '@tsgi/uws';
 import { configureSyncToAsync, mount, wsgiToAsgi } from '../src/index.js';
 import { captureLogger } from '../../pool/test/helpers.js';
+import { callsProbe, until } from './calls-helpers.js';
 import { views } from './fixtures/calls-views.js';
 
 const APP = { module: new URL('./fixtures/calls-app.ts', import.meta.url).href, exportName: 'app' };
-const probe = () => (globalThis as { __tsgiCallsProbe?: { started: string[]; aborted: string[] } }).__tsgiCallsProbe ?? { started: [], aborted: [] };
 const viewsProbe = () => (globalThis as { __tsgiViewsProbe?: Record<string, string> }).__tsgiViewsProbe ?? {};
 
 // Before the first syncToAsync call: its runner starts with these threads.
@@ -22,13 +22,6 @@ async function getJson(url: string): Promise<Record<string, unknown>> {
   return (await (await fetch(url)).json()) as Record<string, unknown>;
 }
 
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const servers = {
   uws: (app: AsgiApplication) => serveUws(app, { port: 0, logLevel: 'warning', accessLog: false }),
@@ -86,10 +79,10 @@ describe.each(Object.entries(servers))('on @tsgi/%s', (name, serve) => {
     const leaving = new AbortController();
     const key = `left-${name}`;
     const hung = fetch(`${server.url}/one/hang?key=${key}`, { signal: leaving.signal }).catch((e: Error) => e.name);
-    await until(() => probe().started.includes(key));
+    await until(() => callsProbe().started.includes(key));
     leaving.abort();
     expect(await hung).toBe('AbortError');
-    await until(() => probe().aborted.includes(key));
+    await until(() => callsProbe().aborted.includes(key));
     expect(await getJson(`${server.url}/one/sleep?ms=0&tag=next`)).toMatchObject({ tag: 'next' });
   });
 
@@ -105,11 +98,11 @@ describe.each(Object.entries(servers))('on @tsgi/%s', (name, serve) => {
     const leaving = new AbortController();
     const key = `view-${name}`;
     const hung = fetch(`${server.url}/wait?key=${key}`, { signal: leaving.signal }).catch((e: Error) => e.name);
-    await until(() => probe().started.includes(key));
+    await until(() => callsProbe().started.includes(key));
     leaving.abort();
     expect(await hung).toBe('AbortError');
     await until(() => viewsProbe()[key] !== undefined);
     expect(viewsProbe()[key]).toBe('ClientDisconnected');
-    expect(probe().aborted).toContain(key);
+    expect(callsProbe().aborted).toContain(key);
   });
 });

@@ -94,6 +94,26 @@ export function errorFromData(data: ErrorData, via: string): Error {
   return error;
 }
 
+/** Runs the async function `ref` on this thread's loop with `args`, in a call context carrying `signal`; never rejects. */
+export async function runAsyncCall(ref: FunctionRef, args: unknown[], signal: AbortSignal): Promise<CallOutcome> {
+  try {
+    const fn = await loadFunction(ref, 'asyncToSync');
+    return { ok: true, value: await callContext.run({ signal }, () => fn(...args)) };
+  } catch (error) {
+    return { ok: false, error: errorData(error) };
+  }
+}
+
+/** Posts how an asyncToSync call ended; a value that cannot be cloned (a function, a socket) becomes an error that says so. */
+export function postOutcome(ref: FunctionRef, outcome: CallOutcome, post: (outcome: CallOutcome) => void): void {
+  try {
+    post(outcome);
+  } catch (error) {
+    const why = new TypeError(`asyncToSync: the value "${ref.exportName}" of ${ref.module} resolved to cannot be structured-cloned to the calling thread: ${(error as Error).message}`);
+    post({ ok: false, error: errorData(why) });
+  }
+}
+
 /** The 'await' message of a worker: an asyncToSync call. */
 export type AwaitMessage = Extract<UpMessage, { t: 'await' }>;
 
@@ -127,25 +147,11 @@ export class AsyncCalls {
   }
 
   private async execute(slot: number, message: AwaitMessage, controller: AbortController): Promise<void> {
-    let outcome: CallOutcome;
-    try {
-      const fn = await loadFunction(message, 'asyncToSync');
-      const value = await callContext.run({ signal: controller.signal }, () => fn(...message.args));
-      outcome = { ok: true, value };
-    } catch (error) {
-      outcome = { ok: false, error: errorData(error) };
-    }
+    const outcome = await runAsyncCall(message, message.args, controller.signal);
     // Cancelled, or its thread ended: nobody waits for the answer.
     if (this.pending.get(message.call)?.controller !== controller) return;
     this.pending.delete(message.call);
-    const answer = { t: 'settled', id: message.id, call: message.call } as const;
-    try {
-      this.post(slot, { ...answer, ...outcome });
-    } catch (error) {
-      // Cloning failed (a function, a class instance's methods, a socket): say so in the caller.
-      const why = new TypeError(`asyncToSync: the value "${message.exportName}" of ${message.module} resolved to cannot be structured-cloned to the calling thread: ${(error as Error).message}`);
-      this.post(slot, { ...answer, ok: false, error: errorData(why) });
-    }
+    postOutcome(message, outcome, (o) => this.post(slot, { t: 'settled', id: message.id, call: message.call, ...o }));
   }
 
   /** The worker stopped waiting for `call` (timeout, client gone): abort it; its answer goes nowhere. */

@@ -7,8 +7,7 @@
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { threadRole } from './async-wait.js';
-import { callContext, errorData, loadFunction } from './calls.js';
-import type { CallOutcome } from './protocol.js';
+import { postOutcome, runAsyncCall } from './calls.js';
 
 type Request = { call: number; module: string; exportName: string; args: unknown[] } | { cancel: number };
 
@@ -26,24 +25,13 @@ export function serveCalls(): void {
     }
     const controller = new AbortController();
     running.set(request.call, controller);
-    void (async () => {
-      let outcome: CallOutcome;
-      try {
-        const fn = await loadFunction(request, 'asyncToSync');
-        outcome = { ok: true, value: await callContext.run({ signal: controller.signal }, () => fn(...request.args)) };
-      } catch (error) {
-        outcome = { ok: false, error: errorData(error) };
-      }
+    void runAsyncCall(request, request.args, controller.signal).then((outcome) => {
+      // The caller stopped waiting (its timeout): nobody reads the answer.
       if (running.get(request.call) !== controller) return;
       running.delete(request.call);
-      try {
-        port.postMessage({ call: request.call, ...outcome });
-      } catch (error) {
-        const why = new TypeError(`asyncToSync: the value "${request.exportName}" resolved to cannot be structured-cloned to the calling thread: ${(error as Error).message}`);
-        port.postMessage({ call: request.call, ok: false, error: errorData(why) });
-      }
+      postOutcome(request, outcome, (o) => port.postMessage({ call: request.call, ...o }));
       Atomics.add(cell, 0, 1);
       Atomics.notify(cell, 0);
-    })();
+    });
   });
 }
