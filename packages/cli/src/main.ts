@@ -122,11 +122,16 @@ async function serveCommand(config: ServeConfig, io: Io, logger: Logger): Promis
     process.removeListener('disconnect', orphaned);
   };
 
+  // The process stays up until it is told to stop, whatever the server holds open meanwhile: while
+  // the app starts (lifespan startup, the pool's threads importing it) nothing may be listening yet,
+  // and idle worker threads do not keep a process alive.
+  const alive = setInterval(() => {}, 2 ** 31 - 1);
   let handle: ServerHandle;
   try {
     handle = await startServer({ value, ref: moduleRefOf(spec, config.factory), iface, server, config, onRequest, warn, logger });
   } catch (e) {
     forget();
+    clearInterval(alive);
     if (e instanceof CliError) throw e;
     if (isStartupFailure(e)) {
       io.err(`tsgi: error: application startup failed: ${(e as Error).message}`);
@@ -149,6 +154,7 @@ async function serveCommand(config: ServeConfig, io: Io, logger: Logger): Promis
     await handle.close();
   } finally {
     for (const signal of signals) process.removeListener(signal, force);
+    clearInterval(alive);
   }
   return EXIT_OK;
 }
