@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { needTools } from '../../scripts/system-tools.js';
 import { callgrindTotal } from '../src/instructions.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -19,7 +20,8 @@ describe('bench:instructions', () => {
     expect(() => callgrindTotal('events: Ir\n')).toThrow(/no "summary:" or "totals:" line/);
   });
 
-  it('counts the instructions per request of raw uWebSockets.js under callgrind', () => {
+  const tools = needTools('bench/test/instructions.test.ts', 'valgrind', 'wrk');
+  it.skipIf(tools.skip)(`counts the instructions per request of raw uWebSockets.js under callgrind${tools.note}`, () => {
     execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'bench'], { cwd: ROOT, stdio: 'inherit' });
     const out = execFileSync(process.execPath, ['bench/dist/src/instructions.js', '--smoke', 'raw-uws'], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
     const m = /raw-uws\s+(\d+) instructions\/request \((\d+) requests\)/.exec(out);

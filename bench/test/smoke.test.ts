@@ -10,13 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needTools } from '../../scripts/system-tools.js';
 import type { BenchReport } from '../src/report.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'tsgi-bench-smoke-'));
 let report: BenchReport;
+const tools = needTools('bench/test/smoke.test.ts', 'wrk');
 
 beforeAll(() => {
+  if (tools.skip) return;
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'bench'], { cwd: ROOT, stdio: 'inherit' });
   execFileSync(process.execPath, ['bench/dist/src/main.js', 'hello-async', 'ws-echo', '--smoke', '--no-python', '--no-install', '--out', out], {
     cwd: ROOT,
@@ -28,7 +31,7 @@ beforeAll(() => {
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-describe('bench --smoke', () => {
+describe.skipIf(tools.skip)(`bench --smoke${tools.note}`, () => {
   it('records the machine and the command', () => {
     expect(report.machine.cores).toBeGreaterThan(0);
     expect(Number.isFinite(report.machine.loadAverageAtStart)).toBe(true);

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needTools } from '../../scripts/system-tools.js';
 import { runChecks, startServer, type CheckResult, type Interface, type StartedServer } from '../src/index.js';
 
 interface KnownFailures {
@@ -15,9 +16,10 @@ interface KnownFailures {
 
 const known = JSON.parse(readFileSync(new URL('../data/known-failures.json', import.meta.url), 'utf8')) as KnownFailures;
 
-for (const name of ['uvicorn', 'gunicorn']) {
+for (const name of ['uvicorn', 'gunicorn'] as const) {
   const ref = known[name]!;
-  describe(`the suite against ${name} (${ref.interface})`, () => {
+  const tools = needTools('conformance-tests/test/reference-servers.test.ts', name);
+  describe.skipIf(tools.skip)(`the suite against ${name} (${ref.interface})${tools.note}`, () => {
     let server: StartedServer;
     let results: CheckResult[];
     beforeAll(async () => {

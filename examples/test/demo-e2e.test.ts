@@ -8,11 +8,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needTools } from '../../scripts/system-tools.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const repoRoot = join(import.meta.dirname, '..', '..');
@@ -42,8 +43,10 @@ async function startDemo(): Promise<string> {
   }
 }
 
+const tools = needTools('examples/test/demo-e2e.test.ts', 'chromium');
+
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (listed in scripts/system-deps.txt)`);
+  if (tools.skip) return;
   [baseUrl, browser] = await Promise.all([
     startDemo(),
     // playwright-core gives each launch a fresh temporary --user-data-dir of its own.
@@ -80,7 +83,7 @@ async function joinChat(page: Page, name: string): Promise<void> {
   await page.locator('#chat-status', { hasText: /^connected$/ }).waitFor();
 }
 
-describe('the demo in headless Chromium', () => {
+describe.skipIf(tools.skip)(`the demo in headless Chromium${tools.note}`, () => {
   it('loads the page, chats between two browsers, and reads back a note written by the sync view', async () => {
     const [alice, bob] = await Promise.all([openPage(), openPage()]);
     expect(await alice.title()).toBe('tsgi demo');

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseServeArgs } from '@tsgi/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needTools } from '../../scripts/system-tools.js';
 import { fencedBlocks, shellCommands, shellWords } from '../docs/support/markdown.js';
 import { repoRoot, startTsgi, type TsgiProcess } from '../docs/support/tsgi-process.js';
 import { openWss } from '../docs/support/ws-client.js';
@@ -86,7 +87,9 @@ function get(port: number, path: string, headers: Record<string, string> = {}): 
   });
 }
 
-describe('docs/deploying.md: tsgi behind real nginx', () => {
+const tools = needTools('examples/test/nginx-proxy.test.ts', 'nginx', 'openssl');
+
+describe.skipIf(tools.skip)(`docs/deploying.md: tsgi behind real nginx${tools.note}`, () => {
   let dir: string;
   let nginxPort: number;
   let nginx: ChildProcess;
@@ -96,11 +99,6 @@ describe('docs/deploying.md: tsgi behind real nginx', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tsgi-nginx-'));
-    try {
-      execFileSync('nginx', ['-v'], { stdio: 'ignore' });
-    } catch {
-      throw new Error('nginx is not installed: install the Debian packages of scripts/system-deps.txt');
-    }
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=example.com',
       '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
 

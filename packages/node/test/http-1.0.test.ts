@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AsgiApplication } from '@tsgi/core';
+import { needTools } from '../../../scripts/system-tools.js';
 import { RawClient, closeAll, rawRequest, start } from './helpers.js';
 
 afterEach(closeAll);
@@ -62,7 +63,8 @@ describe('HTTP/1.0 clients', () => {
     c.close();
   });
 
-  it('serves curl --http1.0', async () => {
+  const tools = needTools('packages/node/test/http-1.0.test.ts', 'curl');
+  it.skipIf(tools.skip)(`serves curl --http1.0${tools.note}`, async () => {
     const s = await start(streamed);
     const { stdout } = await promisify(execFile)('curl', ['-sS', '--http1.0', '-D', '-', `${s.url}/`]);
     expect(stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
