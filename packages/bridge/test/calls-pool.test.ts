@@ -40,6 +40,10 @@ describe('asyncToSync on the pool, 8 threads', () => {
     expect(took).toBeLessThan(1600);
   });
 
+  it('runs a call made at the app module import (module scope) on the server loop too', async () => {
+    expect((await getJson(`${server.url}/import`)).body).toMatchObject({ tag: 'import', mainThread: true });
+  });
+
   it('throws a rejection in the sync caller with its name, message and the stack where it was thrown', async () => {
     const { body } = await getJson(`${server.url}/fail`);
     expect(body).toMatchObject({ thrown: true, name: 'RangeError', message: 'boom from the loop' });

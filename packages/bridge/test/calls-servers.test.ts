@@ -94,6 +94,10 @@ describe.each(Object.entries(servers))('on @tsgi/%s', (name, serve) => {
     expect((await getJson(`${server.url}/function-arg`))['message']).toMatch(/cannot be structured-cloned to a worker thread/);
   });
 
+  it('syncToAsync: arguments too big for the task queue (4 MiB) still cross whole', async () => {
+    expect(await getJson(`${server.url}/big?bytes=${4 * 1024 * 1024}`)).toEqual({ sum: 3 * 4 * 1024 * 1024 });
+  });
+
   it('syncToAsync under withSignal: the client leaving ends the function blocking wait with ClientDisconnected', async () => {
     const leaving = new AbortController();
     const key = `view-${name}`;

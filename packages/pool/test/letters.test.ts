@@ -74,11 +74,15 @@ describe('letters: a task and a result cross between threads intact', () => {
     expect(readTask(box.read(), () => box.readBody())).toEqual(bare);
   });
 
-  it('reads back a call task: its function by module and name, its arguments as the body', () => {
+  it('reads back a call task: its function by module and name, its arguments as the body, or none when they stayed behind', () => {
     const call = { kind: 'call', id: 42, module: 'file:///app/caf\u00e9.ts', exportName: 'hash', args: new Uint8Array([255, 15, 1, 2]) } as const;
     const box = mailbox();
     expect(box.write(writeTask(new LetterWriter(), call), [call.args])).toBe(true);
     expect(readTask(box.read(), () => box.readBody())).toEqual(call);
+    // Arguments too big for an entry stay behind: the task says so, with no body.
+    const pulled = { ...call, args: null };
+    expect(box.write(writeTask(new LetterWriter(), pulled))).toBe(true);
+    expect(readTask(box.read(), () => box.readBody())).toEqual(pulled);
   });
 
   it('reads back a result and its body, and a result without a head', () => {

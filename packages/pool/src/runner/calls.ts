@@ -208,6 +208,8 @@ export class CallExchange {
     private readonly resolve: (value: unknown) => void,
     private readonly reject: (error: Error) => void,
     signal: ClientSignal | undefined,
+    /** Arguments too big for the queue entry, kept until the worker asks for them. */
+    private args: Uint8Array | null,
   ) {
     this.done = new Promise((r) => (this.settleDone = r));
     if (signal !== undefined) {
@@ -238,6 +240,10 @@ export class CallExchange {
         break;
       case 'cancel':
         this.host.cancelAsync(message.call, `${this.tag} stopped waiting for it`);
+        break;
+      case 'args':
+        if (this.args !== null) this.host.post(slot, { t: 'args', id: this.id, bytes: this.args });
+        this.args = null;
         break;
       case 'log':
         for (const line of message.text.replace(/\n$/, '').split('\n')) this.host.log.error(`${this.tag}: ${line}`);
@@ -293,6 +299,7 @@ export class CallExchange {
     if (this.finished) return false;
     this.finished = true;
     this.task = null;
+    this.args = null;
     this.host.forget(this.id);
     this.settleDone();
     return true;

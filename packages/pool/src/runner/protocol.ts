@@ -79,8 +79,8 @@ export interface CallTask {
   id: number;
   module: string;
   exportName: string;
-  /** The arguments array, as v8.serialize writes it. */
-  args: Uint8Array;
+  /** The arguments array, as v8.serialize writes it; null when too big for a queue entry: the worker asks for them ('args'). */
+  args: Uint8Array | null;
 }
 
 /** What a worker takes from the task queue. */
@@ -150,6 +150,8 @@ export type UpMessage =
    * the worker is on (0: none), whose client going away aborts the call.
    */
   | { t: 'await'; id: number; call: number; module: string; exportName: string; args: unknown[] }
+  /** A call task's arguments did not fit its queue entry: the worker blocks until 'args' brings them. */
+  | { t: 'args'; id: number }
   /** The worker stopped waiting for `call` (timeout, client gone): abort it, answer nothing. */
   | { t: 'cancel'; id: number; call: number }
   /** A call task (syncToAsync) finished: how it ended. Posted last for its task. */
@@ -163,6 +165,8 @@ export type DownMessage =
   | { t: 'credit'; id: number; bytes: number }
   /** The client is gone (or its body broke): stop. */
   | { t: 'disconnect'; id: number }
+  /** The arguments of call task `id`, as v8.serialize wrote them. */
+  | { t: 'args'; id: number; bytes: Uint8Array }
   /** An asyncToSync call the worker waits on settled. */
   | ({ t: 'settled'; id: number; call: number } & CallOutcome);
 
@@ -179,7 +183,7 @@ const ASGI_INFO = { version: '3.0' } as const;
 
 /** Writes a task: a request's id, whether it has a body, and the scope fields the environ is built from; or a call's id and function (its arguments are the letter's body). */
 export function writeTask(w: LetterWriter, task: Task): LetterWriter {
-  if (task.kind === 'call') return w.reset().num(1).num(task.id).str(task.module).str(task.exportName);
+  if (task.kind === 'call') return w.reset().num(1).num(task.id).num(task.args === null ? 0 : 1).str(task.module).str(task.exportName);
   const s = task.scope;
   w.reset().num(0).num(task.id).num(task.hasBody ? 1 : 0);
   w.str(s.method).str(s.scheme).str(s.http_version).str(s.path).strOrNull(s.raw_path).str(s.query_string).str(s.root_path);
@@ -191,7 +195,11 @@ export function writeTask(w: LetterWriter, task: Task): LetterWriter {
 
 /** Reads a task written by writeTask; a call's arguments are `body`, the letter's body bytes. */
 export function readTask(r: LetterReader, body: () => Uint8Array | null): Task {
-  if (r.num() === 1) return { kind: 'call', id: r.num(), module: r.str(), exportName: r.str(), args: body() ?? new Uint8Array(0) };
+  if (r.num() === 1) {
+    const id = r.num();
+    const inline = r.num() === 1;
+    return { kind: 'call', id, module: r.str(), exportName: r.str(), args: inline ? (body() ?? new Uint8Array(0)) : null };
+  }
   const id = r.num();
   const hasBody = r.num() === 1;
   const scope: TaskScope = {

@@ -201,15 +201,12 @@ class ThreadRunner implements SyncRunner, ExchangeHost, CallHost {
     } catch (error) {
       return Promise.reject(new TypeError(`${tag}: an argument cannot be structured-cloned to a worker thread (functions and class instances cannot cross threads): ${(error as Error).message}`));
     }
-    // The letter's head and names take a little of the entry.
-    const room = ENTRY_BYTES - 4096 - ref.module.length * 3 - ref.exportName.length * 3;
-    if (bytes.byteLength > room) {
-      return Promise.reject(new RangeError(`${tag}: its arguments take ${bytes.byteLength} bytes once serialized; a call carries at most ${room}: pass a key or a file path instead of the data`));
-    }
+    // Arguments that would crowd a queue entry (the letter's head and names take a little of it) wait here until the worker asks.
+    const inline = bytes.byteLength <= ENTRY_BYTES / 2;
     return new Promise((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-      const exchange = this.exchanges.add((id) => new CallExchange(this, id, tag, timeoutMs, resolve, reject, options.signal));
-      exchange.task = { kind: 'call', id: exchange.id, module: ref.module, exportName: ref.exportName, args: bytes };
+      const exchange = this.exchanges.add((id) => new CallExchange(this, id, tag, timeoutMs, resolve, reject, options.signal, inline ? null : bytes)) as CallExchange;
+      exchange.task = { kind: 'call', id: exchange.id, module: ref.module, exportName: ref.exportName, args: inline ? bytes : null };
       this.keepAlive();
       if (this.overflowHead < this.overflow.length || !this.enqueue(exchange)) this.overflow.push(exchange);
     });
@@ -263,7 +260,7 @@ class ThreadRunner implements SyncRunner, ExchangeHost, CallHost {
     if (outcome === 'full') return false;
     exchange.task = null;
     if (exchange instanceof CallExchange) {
-      if (outcome === 'too-big') exchange.fail(new RangeError(`${exchange.tag}: its task does not fit the ${ENTRY_BYTES} bytes of a queue entry; pass smaller arguments`));
+      if (outcome === 'too-big') exchange.fail(new RangeError(`${exchange.tag}: its module URL does not fit the ${ENTRY_BYTES} bytes of a queue entry`));
     } else if (outcome === 'too-big') {
       this.logger.info(`${exchange.tag}: request head too large to hand to a worker thread; answered 431`);
       exchange.answer(answerFor(431, [['Connection', 'close']]), 'error');

@@ -105,7 +105,7 @@ export class TaskQueue {
     const tail = Atomics.load(this.control, TAIL);
     const at = tail & (ENTRIES - 1);
     if (Atomics.load(this.states, at) !== EMPTY) return 'full';
-    const body = task.kind === 'call' ? [task.args] : NO_BODY;
+    const body = task.kind === 'call' && task.args !== null ? [task.args] : NO_BODY;
     if (this.entries.write(at * ENTRY_BYTES, (at + 1) * ENTRY_BYTES, writeTask(this.letter, task), body) < 0) return 'too-big';
     Atomics.store(this.states, at, FULL);
     Atomics.store(this.control, TAIL, (tail + 1) | 0);

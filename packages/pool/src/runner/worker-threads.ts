@@ -47,6 +47,10 @@ export class WorkerThreads {
     worker.on('message', (message: ReadyMessage) => {
       if (message.t !== 'ready') return;
       ready = true;
+      // A ready thread never keeps the process alive by itself: the server's sockets (or calls in flight) do. One still
+      // starting does, so that a script awaiting serve() does not exit under it. Unref'd here, after every listener
+      // is on: adding a 'message' listener refs the worker's port again.
+      worker.unref();
       this.events.ready(slot);
     });
     worker.on('error', (error) => (failure = error));
@@ -54,9 +58,6 @@ export class WorkerThreads {
       if (this.workers[slot] === worker) this.workers[slot] = null;
       if (!this.closing) this.events.exited(slot, failure, ready);
     });
-    // Threads never keep the process alive by themselves: the server's sockets (or requests in flight) do.
-    // After the listeners: adding a 'message' listener refs the worker's port again.
-    worker.unref();
   }
 
   /** Ends the thread of `slot` now, whatever it is doing (a hung request); `exited` follows. */

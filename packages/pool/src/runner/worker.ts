@@ -60,8 +60,8 @@ const input = new Uint8Array(config.inputs[slot]!);
 const channel = new BroadcastChannel(channelName(config.runnerId, slot));
 // Nothing listens on this side (we read with receiveMessageOnPort), so it must not keep the thread alive.
 (channel as unknown as { unref?: () => void }).unref?.();
-// A runner for syncToAsync alone has no app.
-const app = config.app === null ? null : await importApp<WsgiApplication>(config.app, 'WSGI-TS');
+/** The app, imported by serveRequests (after everything here is defined, so the app's module scope may already call asyncToSync); null in a runner for syncToAsync alone. */
+let app: WsgiApplication | null = null;
 
 // Atomics.wait always gets a timeout: a missed wake-up costs at most this, never a hang.
 const WAIT_SLICE_MS = 500;
@@ -117,6 +117,8 @@ class RequestLink implements WsgiSink, PullSource {
   private usedRing = false;
   finish: TaskResult['finish'] = 'none';
   log = '';
+  /** The arguments of a call task that did not fit its queue entry, once they came. */
+  private pulledArgs: Uint8Array | null = null;
   /** asyncToSync: the call this thread waits on (0: none), and how it settled once it did. */
   private awaiting = 0;
   private settled: CallOutcome | null = null;
@@ -241,6 +243,16 @@ class RequestLink implements WsgiSink, PullSource {
     this.posted++;
   }
 
+  /** A call task's arguments, asked of the main thread when they were too big for the task. */
+  pullArgs(): Uint8Array {
+    this.post({ t: 'args', id: this.id });
+    this.block(() => this.pulledArgs !== null || this.disconnected);
+    if (this.disconnected) throw new ClientDisconnected('the caller went away before the call started');
+    const args = this.pulledArgs!;
+    this.pulledArgs = null;
+    return args;
+  }
+
   // ---- asyncToSync: this thread waits for an async function on the main thread's event loop ----
 
   /** Runs `ref` on the main thread's loop with `args` and blocks until it settles, the client goes away, or `timeoutMs` (0: never) passes. */
@@ -286,6 +298,7 @@ class RequestLink implements WsgiSink, PullSource {
       else if (msg.t === 'credit') this.credit += msg.bytes;
       else if (msg.t === 'disconnect') this.disconnected = true;
       else if (msg.t === 'settled' && msg.call === this.awaiting) this.settled = msg;
+      else if (msg.t === 'args' && 'bytes' in msg) this.pulledArgs = msg.bytes;
     }
   }
 
@@ -336,6 +349,7 @@ function declaredLength(headers: ReadonlyArray<readonly [string, string]>): numb
  * thread then starts a fresh thread in the slot.
  */
 export async function serveRequests(): Promise<void> {
+  if (config.app !== null) app = await importApp<WsgiApplication>(config.app, 'WSGI-TS');
   parentPort!.postMessage({ t: 'ready' } satisfies ReadyMessage);
   let turned = performance.now();
   for (;;) {
@@ -400,7 +414,7 @@ async function runCall(task: CallTask): Promise<void> {
   let outcome: CallOutcome;
   try {
     const fn = await loadFunction(task, 'syncToAsync');
-    const args = deserialize(task.args) as unknown[];
+    const args = deserialize(task.args ?? link.pullArgs()) as unknown[];
     inApp = true;
     try {
       const value = fn(...args);
