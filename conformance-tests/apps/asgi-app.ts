@@ -25,7 +25,7 @@ const enc = new TextEncoder();
 
 const LIFESPAN: { startup: boolean; events: string[]; asgi?: unknown; state_keys_at_startup?: string[] | null } = { startup: false, events: [] };
 
-// A string is a byte string when every char is <= 0xFF (DESIGN decision 2).
+// A string is a byte string when every char is <= 0xFF (docs/architecture.md, "Byte strings").
 const NOT_LATIN1 = /[^\u0000-\u00ff]/;
 
 /** A byte-string field of the scope: tagged as bytes when it is one, left as a plain string (a type error the checks see) otherwise. */

@@ -1,7 +1,7 @@
 /**
  * Streams a large upload and a large download through @tsgi/uws running in a
  * child process, sampling that process's resident memory, to show both
- * directions run in bounded memory (DESIGN decision 5).
+ * directions run in bounded memory (docs/architecture.md, "Backpressure end to end").
  *
  *   pnpm --filter @tsgi/uws big-transfer            # 1 GiB each way
  *   pnpm --filter @tsgi/uws big-transfer -- 256     # MiB each way
