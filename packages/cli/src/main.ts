@@ -9,7 +9,7 @@ import { consoleLogger, type Logger } from '@tsgi/core/server';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_STARTUP_FAILED, EXIT_USAGE } from './errors.js';
 import { checkInterface, detectInterface } from './detect-interface.js';
 import { loadApp, moduleRefOf, parseAppSpec } from './load-app.js';
-import { mainUsage, parseServeArgs, serveUsage, type ServeConfig } from './options.js';
+import { RELOAD_EXCLUDES, RELOAD_INCLUDES, mainUsage, parseServeArgs, serveUsage, type ServeConfig } from './options.js';
 import { RELOAD_CHILD_ENV, runReloader } from './reload.js';
 import { startServer } from './start-server.js';
 
@@ -81,9 +81,9 @@ function applyEnvFile(values: Record<string, string>): void {
 async function serveCommand(config: ServeConfig, io: Io, logger: Logger): Promise<number> {
   const info = (line: string) => logger.info(line);
   const warn = (line: string) => logger.warning(line);
-  if (config.reloadDir.length > 0 || process.argv.some((a) => /^--reload-(include|exclude)\b/.test(a))) {
-    if (process.env[RELOAD_CHILD_ENV] === undefined) warn('--reload-dir, --reload-include and --reload-exclude apply only with --reload.');
-  }
+  const reloadFlags = config.reloadDir.length > 0 || String(config.reloadInclude) !== String(RELOAD_INCLUDES) || String(config.reloadExclude) !== String(RELOAD_EXCLUDES);
+  // As uvicorn, a warning rather than a refusal: the server still runs, without reloading.
+  if (reloadFlags && process.env[RELOAD_CHILD_ENV] === undefined) warn('--reload-dir, --reload-include and --reload-exclude apply only with --reload.');
   applyEnvFile(config.envFileValues);
   const spec = parseAppSpec(config.app, resolve(config.appDir));
   const value = await loadApp(spec, config.factory);

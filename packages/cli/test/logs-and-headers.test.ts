@@ -58,23 +58,17 @@ function openWs(url: string): Promise<{ ws: WebSocket; port: number; headers: In
   });
 }
 
-/** The INFO lines on stderr, without the prefix. */
-function infoLines(run: CliRun): string[] {
-  return run
-    .stderr()
+/** The INFO lines of `text`, without the prefix. */
+function infoOf(text: string): string[] {
+  return text
     .split('\n')
     .filter((l) => l.startsWith('INFO:     '))
     .map((l) => l.slice(10));
 }
 
-/** The access lines (stdout), without the prefix. */
-function accessLines(run: CliRun): string[] {
-  return run
-    .stdout()
-    .split('\n')
-    .filter((l) => l.startsWith('INFO:     '))
-    .map((l) => l.slice(10));
-}
+/** The INFO lines on stderr; the access lines (stdout). */
+const infoLines = (run: CliRun): string[] => infoOf(run.stderr());
+const accessLines = (run: CliRun): string[] => infoOf(run.stdout());
 
 async function waitForAccess(run: CliRun, pattern: RegExp): Promise<void> {
   const until = Date.now() + 5000;

@@ -154,6 +154,21 @@ describe('tsgi serve --reload', () => {
   }, 60_000);
 });
 
+describe('the --reload-* flags without --reload', () => {
+  it('serve as usual, with a warning that they do nothing (as uvicorn)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'app.ts'), asgiApp('plain'));
+    const run = startCli(['serve', '--port', '0', '--reload-include', '*.txt', 'app.ts'], { cwd: dir });
+    running.push(run);
+    const url = await waitForUrl(run);
+    expect(await answers(url, 'plain')).toBe('plain');
+    expect(run.stderr()).toMatch(/^WARNING: {2}--reload-dir, --reload-include and --reload-exclude apply only with --reload\.$/m);
+    expect(run.stderr()).not.toMatch(/reloader/);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+});
+
 describe('what --reload watches', () => {
   const config = (args: string[]) => {
     const parsed = parseServeArgs([...args, 'app.ts'], {});
