@@ -154,6 +154,32 @@ describe('tsgi serve --reload', () => {
   }, 60_000);
 });
 
+describe('a supervisor killed without a word', () => {
+  it('leaves no server process behind: it notices and shuts down', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'app.ts'), asgiApp('orphan'));
+    const run = reload(dir, ['app.ts']);
+    const url = await waitForUrl(run);
+    expect(await answers(url, 'orphan')).toBe('orphan');
+    const pid = Number(/Started server process \[(\d+)\]/.exec(run.stderr())![1]);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const until = Date.now() + 5000;
+    while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(pid)).toBe(false);
+    expect(await answers(url, 'x', 0)).toMatch(/^fetch failed/);
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('the --reload-* flags without --reload', () => {
   it('serve as usual, with a warning that they do nothing (as uvicorn)', async () => {
     const dir = tempDir();
