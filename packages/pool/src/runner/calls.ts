@@ -61,9 +61,12 @@ export function loadFunction(ref: FunctionRef, what: string): Promise<Callable> 
   return found;
 }
 
-/** tsx marks the threads it hooks; without it a .ts import fails with ERR_UNKNOWN_FILE_EXTENSION. */
+/** Set by whoever registered tsx in this thread (the runner's thread entries, or registerTypeScript). */
+const TSX_KEY = Symbol.for('tsgi.tsxRegistered');
+
+/** Whether this thread can import .ts already: without a loader the import fails with ERR_UNKNOWN_FILE_EXTENSION. */
 function hasTypeScriptLoader(): boolean {
-  return typeScriptReady !== null || process.execArgv.some((a) => a.includes('tsx')) || (process.env['NODE_OPTIONS'] ?? '').includes('tsx');
+  return globals[TSX_KEY] === true || process.execArgv.some((a) => a.includes('tsx')) || (process.env['NODE_OPTIONS'] ?? '').includes('tsx');
 }
 
 function registerTypeScript(): Promise<void> {
@@ -71,6 +74,7 @@ function registerTypeScript(): Promise<void> {
     const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
     esm.register();
     cjs.register();
+    globals[TSX_KEY] = true;
   })();
   return typeScriptReady;
 }

@@ -8,6 +8,8 @@ if (workerData.fromSource) {
   const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
   esm.register();
   cjs.register();
+  // calls.ts's loadFunction looks here before registering tsx again for a .ts module.
+  globalThis[Symbol.for('tsgi.tsxRegistered')] = true;
 }
 const { serveCalls } = await import('./helper.js');
 serveCalls();

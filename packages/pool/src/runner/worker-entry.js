@@ -13,6 +13,8 @@ if (workerData.fromSource || (workerData.app !== null && /\.[cm]?tsx?$/.test(wor
   const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
   esm.register();
   cjs.register();
+  // calls.ts's loadFunction looks here before registering tsx again for a .ts module.
+  globalThis[Symbol.for('tsgi.tsxRegistered')] = true;
 }
 const { serveRequests } = await import('./worker.js');
 await serveRequests();
