@@ -142,28 +142,9 @@ export const app: AsgiApplication = async (scope, receive, send) => {
   await send({ type: 'http.response.body', body: new TextEncoder().encode(\`Hello, \${name}! (\${format})\`) });
 };
 `;
-const ASGI_ESM = `import { latin1ToUtf8 } from '@tsgi/core';
-
-const format = typeof require === 'function' ? 'commonjs' : 'module';
-
-export const app = async (scope, receive, send) => {
-  if (scope.type !== 'http') return;
-  const name = latin1ToUtf8(new URLSearchParams(scope.query_string).get('name') ?? 'world');
-  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain; charset=utf-8']] });
-  await send({ type: 'http.response.body', body: new TextEncoder().encode(\`Hello, \${name}! (\${format})\`) });
-};
-`;
-const ASGI_CJS = `const { latin1ToUtf8 } = require('@tsgi/core');
-
-const format = typeof require === 'function' ? 'commonjs' : 'module';
-
-exports.app = async (scope, receive, send) => {
-  if (scope.type !== 'http') return;
-  const name = latin1ToUtf8(new URLSearchParams(scope.query_string).get('name') ?? 'world');
-  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain; charset=utf-8']] });
-  await send({ type: 'http.response.body', body: new TextEncoder().encode(\`Hello, \${name}! (\${format})\`) });
-};
-`;
+// The same app in plain JavaScript, as an ES module and as CommonJS.
+const ASGI_ESM = ASGI_TS.replace("import type { AsgiApplication } from '@tsgi/core';\n", '').replace('export const app: AsgiApplication =', 'export const app =');
+const ASGI_CJS = ASGI_ESM.replace("import { latin1ToUtf8 } from '@tsgi/core';", "const { latin1ToUtf8 } = require('@tsgi/core');").replace('export const app =', 'exports.app =');
 const WSGI_TS = `import type { WsgiApplication } from '@tsgi/core';
 import { isMainThread } from 'node:worker_threads';
 
