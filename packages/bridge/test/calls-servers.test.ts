@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AsgiApplication, ServerHandle } from '@tsgi/core';
 import { serve as serveNode } from '@tsgi/node';
 import { serve as serveUws } from '@tsgi/uws';
-import { configureSyncToAsync, mount, wsgiToAsgi } from '../src/index.js';
+import { configureSyncToAsync, mount, syncToAsync, wsgiToAsgi } from '../src/index.js';
 import { captureLogger } from '../../pool/test/helpers.js';
 import { callsProbe, until } from './calls-helpers.js';
 import { views } from './fixtures/calls-views.js';
@@ -108,5 +108,16 @@ describe.each(Object.entries(servers))('on @tsgi/%s', (name, serve) => {
     await until(() => viewsProbe()[key] !== undefined);
     expect(viewsProbe()[key]).toBe('ClientDisconnected');
     expect(callsProbe().aborted).toContain(key);
+  });
+});
+
+describe('syncToAsync: a call past its timeout', () => {
+  it('rejects saying so, its thread is replaced, and the next call runs', async () => {
+    const SYNC = new URL('./fixtures/calls-sync.ts', import.meta.url);
+    const blockFor = syncToAsync<typeof import('./fixtures/calls-sync.js').blockFor>(SYNC, 'blockFor', { timeout: 0.3 });
+    const started = performance.now();
+    await expect(blockFor(10_000)).rejects.toThrow(/syncToAsync\(calls-sync\.ts#blockFor\): ran for more than 300 ms \(the timeout\); its worker thread was terminated and replaced/);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect((await blockFor(1)).thread).toBeGreaterThan(0);
   });
 });

@@ -95,6 +95,8 @@ class ThreadRunner implements SyncRunner, ExchangeHost, CallHost {
    * while requests are in flight, since the threads do not.
    */
   private sweeper: NodeJS.Timeout | null = null;
+  /** The sweep's period, ms. */
+  private sweepEvery = 0;
   /** Workers woken on a new task without a stall: the cores this process may use, less one for this thread. */
   private readonly wakePolicy = new WakePolicy(Math.max(1, availableParallelism() - 1));
   /** Runs while tasks wait in the shared queue (see wake-policy.ts). */
@@ -207,7 +209,7 @@ class ThreadRunner implements SyncRunner, ExchangeHost, CallHost {
       const timeoutMs = options.timeoutMs ?? this.timeoutMs;
       const exchange = this.exchanges.add((id) => new CallExchange(this, id, tag, timeoutMs, resolve, reject, options.signal, inline ? null : bytes)) as CallExchange;
       exchange.task = { kind: 'call', id: exchange.id, module: ref.module, exportName: ref.exportName, args: inline ? bytes : null };
-      this.keepAlive();
+      this.keepAlive(timeoutMs);
       if (this.overflowHead < this.overflow.length || !this.enqueue(exchange)) this.overflow.push(exchange);
     });
   }
@@ -400,17 +402,20 @@ class ThreadRunner implements SyncRunner, ExchangeHost, CallHost {
     }
   }
 
-  private keepAlive(): void {
-    if (this.sweeper !== null) return;
+  /** Starts the sweep, or makes it more frequent for a call whose own timeout is shorter than the runner's. */
+  private keepAlive(timeoutMs = this.timeoutMs): void {
     // Checks a few times per timeout period, so a stuck request is cut within about 1.25x the timeout.
-    const every = this.timeoutMs > 0 ? Math.max(10, Math.min(1000, this.timeoutMs / 4)) : 1000;
+    const every = timeoutMs > 0 ? Math.max(10, Math.min(1000, timeoutMs / 4)) : 1000;
+    if (this.sweeper !== null && every >= this.sweepEvery) return;
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweepEvery = every;
     this.sweeper = setInterval(() => this.sweep(), every);
   }
 
   private sweep(): void {
-    if (this.timeoutMs <= 0) return;
     const now = performance.now();
-    for (const exchange of this.exchanges.values()) exchange.checkDeadline(now);
+    // Requests have no deadline without the runner's timeout; a call may have one of its own.
+    for (const exchange of this.exchanges.values()) if (this.timeoutMs > 0 || exchange instanceof CallExchange) exchange.checkDeadline(now);
   }
 
   /** Posts to the worker in `slot`, then wakes it (post first, then notify: the worker never wakes to nothing). */
