@@ -49,11 +49,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     if (command !== 'serve') throw new CliError(`unknown command ${JSON.stringify(command)}; try tsgi --help`);
     const parsed = parseServeArgs(rest);
     if (parsed.help) {
-      io.out(serveUsage());
-      return EXIT_OK;
-    }
-    if (parsed.version) {
-      io.out(`tsgi ${version()} (Node.js ${process.version})`);
+      io.out(parsed.version ? `tsgi ${version()} (Node.js ${process.version})` : serveUsage());
       return EXIT_OK;
     }
     const logger = consoleLogger({ level: parsed.config.logLevel, colors: parsed.config.useColors, format: parsed.config.logFormat });

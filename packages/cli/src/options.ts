@@ -212,12 +212,15 @@ export function childServeArgs(argv: readonly string[], port?: number): string[]
   return out;
 }
 
-/** Parses and validates the arguments after `serve`; `help` (or `version`) is true when --help (--version) was given. */
-export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { help: true } | { version: true; help: false } | { help: false; version?: false; config: ServeConfig } {
+/**
+ * Parses and validates the arguments after `serve`. `help` is true when the command only prints
+ * and exits: the usage for --help, the version for --version (then `version` is true too).
+ */
+export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { help: true; version?: true } | { help: false; config: ServeConfig } {
   const parsed = parse(argv);
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (values.help) return { help: true };
-  if (values.version) return { version: true, help: false };
+  if (values.version) return { help: true, version: true };
   if (parsed.positionals.length !== 1) {
     throw new CliError(
       parsed.positionals.length === 0

