@@ -15,6 +15,7 @@ import { ClientDisconnected, isClientDisconnected } from '@tsgi/core';
 import { formatError, importExport, type Logger } from '@tsgi/core/server';
 import type { CallOutcome, CallTask, DownMessage, ErrorData, UpMessage } from './protocol.js';
 import type { ClientSignal, FunctionRef } from './types.js';
+import { registerTsx, tsxRegistered } from './register-tsx.js';
 
 /** What code run for a call can learn about the request it serves. */
 export interface CallContext {
@@ -37,7 +38,6 @@ export function currentSignal(): AbortSignal | undefined {
 type Callable = (...args: unknown[]) => unknown;
 const loaded = new Map<string, Promise<Callable>>();
 const TS_MODULE = /\.[cm]?tsx?$/;
-let typeScriptReady: Promise<void> | null = null;
 
 /**
  * Imports `ref`'s export on this thread (once) and checks it is a function.
@@ -49,7 +49,7 @@ export function loadFunction(ref: FunctionRef, what: string): Promise<Callable> 
   let found = loaded.get(key);
   if (found === undefined) {
     found = (async () => {
-      if (TS_MODULE.test(ref.module) && !hasTypeScriptLoader()) await registerTypeScript();
+      if (TS_MODULE.test(ref.module) && !hasTypeScriptLoader()) await registerTsx();
       const value = await importExport(ref);
       if (typeof value !== 'function') throw new TypeError(`${what}: export "${ref.exportName}" of ${ref.module} must be a function; it is ${value === null ? 'null' : typeof value}`);
       return value as Callable;
@@ -61,22 +61,9 @@ export function loadFunction(ref: FunctionRef, what: string): Promise<Callable> 
   return found;
 }
 
-/** Set by whoever registered tsx in this thread (the runner's thread entries, or registerTypeScript). */
-const TSX_KEY = Symbol.for('tsgi.tsxRegistered');
-
 /** Whether this thread can import .ts already: without a loader the import fails with ERR_UNKNOWN_FILE_EXTENSION. */
 function hasTypeScriptLoader(): boolean {
-  return globals[TSX_KEY] === true || process.execArgv.some((a) => a.includes('tsx')) || (process.env['NODE_OPTIONS'] ?? '').includes('tsx');
-}
-
-function registerTypeScript(): Promise<void> {
-  typeScriptReady ??= (async () => {
-    const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
-    esm.register();
-    cjs.register();
-    globals[TSX_KEY] = true;
-  })();
-  return typeScriptReady;
+  return tsxRegistered() || process.execArgv.some((a) => a.includes('tsx')) || (process.env['NODE_OPTIONS'] ?? '').includes('tsx');
 }
 
 /** An error as data, to cross a thread. */

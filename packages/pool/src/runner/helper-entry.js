@@ -3,13 +3,8 @@
 // the thread before anything TypeScript loads, here the helper itself when
 // the runner runs from source. Modules of the calls register it as needed.
 import { workerData } from 'node:worker_threads';
+import { registerTsx } from './register-tsx.js';
 
-if (workerData.fromSource) {
-  const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
-  esm.register();
-  cjs.register();
-  // calls.ts's loadFunction looks here before registering tsx again for a .ts module.
-  globalThis[Symbol.for('tsgi.tsxRegistered')] = true;
-}
+if (workerData.fromSource) await registerTsx();
 const { serveCalls } = await import('./helper.js');
 serveCalls();

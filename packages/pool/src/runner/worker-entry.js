@@ -7,14 +7,8 @@
 // runner needs no tsx at all, and skipping it makes a thread start several
 // times faster.
 import { workerData } from 'node:worker_threads';
+import { registerTsx } from './register-tsx.js';
 
-if (workerData.fromSource || (workerData.app !== null && /\.[cm]?tsx?$/.test(workerData.app.module))) {
-  // ESM hooks for ES modules, the CommonJS hook for .ts files outside a "type": "module" package.
-  const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
-  esm.register();
-  cjs.register();
-  // calls.ts's loadFunction looks here before registering tsx again for a .ts module.
-  globalThis[Symbol.for('tsgi.tsxRegistered')] = true;
-}
+if (workerData.fromSource || (workerData.app !== null && /\.[cm]?tsx?$/.test(workerData.app.module))) await registerTsx();
 const { serveRequests } = await import('./worker.js');
 await serveRequests();
