@@ -16,6 +16,10 @@ export function serveCalls(): void {
   const { port, cell } = workerData as { port: MessagePort; cell: Int32Array };
   // Its own loop runs the calls: asyncToSync here would wait on itself.
   threadRole.helper = true;
+  // Something a call left behind threw later: the thread must live on, or every caller would wait for it forever.
+  process.on('uncaughtException', (error) => {
+    process.stderr.write(`asyncToSync helper thread: an uncaught exception (it keeps serving calls): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  });
   const running = new Map<number, AbortController>();
   port.on('message', (request: Request) => {
     if ('cancel' in request) {
