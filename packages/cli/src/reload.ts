@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { readdirSync, statSync, watch, type Dirent, type FSWatcher } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +93,15 @@ function toPosix(p: string): string {
   return sep === '/' ? p : p.split(sep).join('/');
 }
 
+/** The entries of a directory; none when it is gone or unreadable. */
+function entries(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
 function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory();
@@ -131,24 +140,21 @@ export class TreeWatcher {
     this.watchers.clear();
   }
 
-  private addTree(dir: string, root: string): void {
-    if (this.closed || this.watchers.has(dir) || !this.filter.watchesDir(dir, root)) return;
+  /** Watches `dir` and the directories below it that the filter keeps; `added` collects them. */
+  private addTree(dir: string, root: string, added: string[] = []): string[] {
+    if (this.closed || this.watchers.has(dir) || !this.filter.watchesDir(dir, root)) return added;
     let w: FSWatcher;
     try {
       w = watch(dir, { persistent: true }, (_event, name) => this.changed(dir, root, name === null ? null : String(name)));
     } catch {
-      return; // gone already, or not readable: nothing to watch
+      return added; // gone already, or not readable: nothing to watch
     }
     // A watched directory that is removed ends its watcher with an error on some systems.
     w.on('error', () => this.forget(dir));
     this.watchers.set(dir, w);
-    let entries: import('node:fs').Dirent[] = [];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) if (e.isDirectory()) this.addTree(join(dir, e.name), root);
+    added.push(dir);
+    for (const e of entries(dir)) if (e.isDirectory()) this.addTree(join(dir, e.name), root, added);
+    return added;
   }
 
   private forget(dir: string): void {
@@ -165,11 +171,9 @@ export class TreeWatcher {
     if (name === null) return;
     const abs = join(dir, name);
     if (isDirectory(abs)) {
-      // A new directory (or one moved in): watch it, and count the files it brought.
-      if (!this.watchers.has(abs)) {
-        this.addTree(abs, root);
-        this.collect(abs, root);
-      }
+      // A new directory (or one moved in): watch it, and count the files it brought. An excluded
+      // one (node_modules appearing) is neither watched nor read.
+      if (!this.watchers.has(abs)) this.collect(this.addTree(abs, root), root);
       return;
     }
     if (this.watchers.has(abs)) this.forget(abs); // a watched directory was removed or moved away
@@ -179,17 +183,13 @@ export class TreeWatcher {
     this.timer = setTimeout(() => this.flush(), this.debounceMs);
   }
 
-  /** The matching files of a directory that appeared. */
-  private collect(dir: string, root: string): void {
-    let entries: import('node:fs').Dirent[] = [];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true, recursive: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const abs = join((e as { parentPath?: string; path?: string }).parentPath ?? (e as { path: string }).path, e.name);
-      if (e.isFile() && this.filter.matchesFile(abs, root)) this.pending.add(abs);
+  /** The matching files of directories that appeared (those now watched). */
+  private collect(dirs: readonly string[], root: string): void {
+    for (const dir of dirs) {
+      for (const e of entries(dir)) {
+        const abs = join(dir, e.name);
+        if (e.isFile() && this.filter.matchesFile(abs, root)) this.pending.add(abs);
+      }
     }
     if (this.pending.size > 0) {
       clearTimeout(this.timer);
@@ -261,16 +261,20 @@ export async function runReloader(argv: readonly string[], config: ServeConfig, 
       env: { ...process.env, [RELOAD_CHILD_ENV]: '1' },
     });
     child = c;
-    exited = new Promise((resolveExit) =>
-      c.once('exit', (code, signal) => {
+    exited = new Promise((resolveExit) => {
+      let done = false;
+      const ended = (how: string): void => {
+        if (done) return;
+        done = true;
         if (child === c) child = null;
         // One that ends while no restart or stop asked it to failed (an import error, a crash): wait for a fix.
-        if (!stopping && restarting === null) {
-          logger.warning(`Server process [${c.pid}] exited with ${signal ?? `code ${code}`}; waiting for a change to restart it.`);
-        }
+        if (!stopping && restarting === null) logger.warning(`Server process [${c.pid ?? '-'}] ${how}; waiting for a change to restart it.`);
         resolveExit();
-      }),
-    );
+      };
+      c.once('exit', (code, signal) => ended(`exited with ${signal ?? `code ${code}`}`));
+      // A spawn that fails may end without 'exit'.
+      c.once('error', (e) => ended(`could not run: ${e.message}`));
+    });
   };
 
   const stopChild = async (): Promise<void> => {

@@ -149,6 +149,16 @@ describe('tsgi serve --reload', () => {
     await logged(run, /Serving .* with node on/, 2);
     writeFileSync(join(src, 'app.ts'), asgiApp('node two'));
     expect(await answers(url, 'node two')).toBe('node two');
+    // A directory that appears is watched, and the files it came with count; a new node_modules is neither.
+    mkdirSync(join(src, 'sub', 'node_modules', 'pkg'), { recursive: true });
+    writeFileSync(join(src, 'sub', 'node_modules', 'pkg', 'index.js'), 'x');
+    await new Promise((r) => setTimeout(r, 800));
+    expect(run.stderr().match(/Reloading/g)).toHaveLength(2);
+    mkdirSync(join(src, 'lib'));
+    writeFileSync(join(src, 'lib', 'util.ts'), 'export {};');
+    await logged(run, /detected changes in 'src\/lib\/util\.ts'\. Reloading/);
+    writeFileSync(join(src, 'lib', 'util.ts'), 'export const x = 1;');
+    await logged(run, /Reloading/, 4);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   }, 60_000);
