@@ -69,16 +69,17 @@ export function asyncToSync<F extends AnyFunction = UntypedFunction>(module: str
  * An async function that runs the sync function `exportName` of `module`
  * on a worker thread of the sync runner syncToAsync starts on its first
  * call (sized by configureSyncToAsync, or `tsgi serve --threads`), so
- * blocking code never stalls the event loop. Called under withSignal() or from an asyncToSync
- * call, it is cancelled with that request: its asyncToSync waits end with
- * ClientDisconnected.
+ * blocking code never stalls the event loop. Called under withSignal() or
+ * from an asyncToSync call, it is cancelled with that request: its
+ * asyncToSync waits end with ClientDisconnected.
  */
 export function syncToAsync<F extends AnyFunction = UntypedFunction>(module: string | URL, exportName: string, options: SyncToAsyncOptions = {}): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>> {
   const ref = functionRef('syncToAsync', module, exportName);
   checkKeys('syncToAsync', options, ['timeout']);
   const timeoutMs = options.timeout === undefined ? undefined : seconds('syncToAsync', 'timeout', options.timeout) * 1000;
   const tag = `syncToAsync(${shortName(ref)})`;
-  return (...args) => {
+  // async: a runner that cannot start rejects the call rather than throwing at the caller.
+  return async (...args) => {
     const signal = callContext.getStore()?.signal;
     return sharedRunner().call(ref, args, {
       tag,
