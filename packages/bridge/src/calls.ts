@@ -81,11 +81,12 @@ export function syncToAsync<F extends AnyFunction = UntypedFunction>(module: str
   // async: a runner that cannot start rejects the call rather than throwing at the caller.
   return async (...args) => {
     const signal = callContext.getStore()?.signal;
-    return sharedRunner().call(ref, args, {
+    const value = await sharedRunner().call(ref, args, {
       tag,
       ...(signal === undefined ? {} : { signal }),
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    }) as Promise<Awaited<ReturnType<F>>>;
+    });
+    return value as Awaited<ReturnType<F>>;
   };
 }
 
