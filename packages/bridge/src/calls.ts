@@ -79,15 +79,15 @@ export function syncToAsync<F extends AnyFunction = UntypedFunction>(module: str
   const timeoutMs = options.timeout === undefined ? undefined : seconds('syncToAsync', 'timeout', options.timeout) * 1000;
   const tag = `syncToAsync(${shortName(ref)})`;
   // async: a runner that cannot start rejects the call rather than throwing at the caller.
-  return async (...args) => {
+  const call = async (args: unknown[]): Promise<unknown> => {
     const signal = callContext.getStore()?.signal;
-    const value = await sharedRunner().call(ref, args, {
+    return sharedRunner().call(ref, args, {
       tag,
       ...(signal === undefined ? {} : { signal }),
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     });
-    return value as Awaited<ReturnType<F>>;
   };
+  return (...args) => call(args) as Promise<Awaited<ReturnType<F>>>;
 }
 
 /** Sets the threads and limits of the runner syncToAsync starts on its first call; call it before that. */
