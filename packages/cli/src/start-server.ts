@@ -40,6 +40,9 @@ function commonOptions(config: ServeConfig, logger: Logger | undefined) {
     forwardedAllowIps: config.forwardedAllowIps,
     accessLog: config.accessLog,
     logLevel: config.logLevel,
+    // Also for the worker threads of --workers, which cannot be handed the logger.
+    logFormat: config.logFormat,
+    useColors: config.useColors ?? null,
     headers: config.header,
     serverHeader: config.serverHeader,
     dateHeader: config.dateHeader,
@@ -169,9 +172,9 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
   } else {
     if (config.workers > 1) throw new CliError(`--workers > 1 needs an ASGI-TS app; for a ${iface === 'wsgi' ? 'WSGI-TS app use --threads' : 'fetch handler run one process per core'}`);
     if (iface === 'wsgi') {
-      app = wsgiToAsgi(req.ref, config.threads === undefined ? {} : { threads: config.threads });
+      app = wsgiToAsgi(req.ref, { ...(config.threads === undefined ? {} : { threads: config.threads }), ...(req.logger ? { logger: req.logger } : {}) });
     } else {
-      app = fromFetchHandler(req.value as FetchHandler | FetchHandlerObject);
+      app = fromFetchHandler(req.value as FetchHandler | FetchHandlerObject, req.logger ? { logger: req.logger } : {});
     }
   }
   if (req.onRequest) app = counted(app, req.onRequest);

@@ -222,6 +222,23 @@ describe('colors and --log-config', () => {
   });
 });
 
+describe('--workers and the log settings', () => {
+  it('the worker threads log in the --log-config format too (they cannot be handed the logger)', async () => {
+    const config = join(scratch, 'log-workers.json');
+    writeFileSync(config, JSON.stringify({ format: 'json' }));
+    const run = startCli(['serve', '--port', '0', '--workers', '2', '--log-config', config, join(fixtures, 'asgi-app.ts')]);
+    running.push(run);
+    const url = (await waitForStderr(run, /"message":"Serving .* on (http:\/\/[\d.]+:\d+)"/))[1]!;
+    await get(url);
+    expect(await stop(run)).toBe(0);
+    const err = run.stderr().trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+    // Each worker's own lines, tagged with its name, are JSON as well.
+    expect(err.filter((r) => /^\[worker \d+\] Started server process/.test(r.message!))).toHaveLength(2);
+    const out = run.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+    expect(out).toEqual([expect.objectContaining({ logger: 'tsgi.access', message: expect.stringMatching(/\[worker \d+\] 127\.0\.0\.1 - "GET \/ HTTP\/1\.1" 200/) })]);
+  }, 30_000);
+});
+
 describe('response headers', () => {
   it.each(['uws', 'node'])("--server %s: server: tsgi and a date by default, on responses and on the WebSocket's 101", async (server) => {
     const { run, url } = await serve(['--server', server, join(fixtures, 'ws-app.ts')]);

@@ -257,3 +257,21 @@ describe('resolveCommonOptions: the response headers of every response', () => {
     expect(e.message).toBe("serve(): option 'dateHeader' must be true (the library writes it); got boolean false");
   });
 });
+
+describe('resolveCommonOptions: the console logger', () => {
+  const known = new Set(COMMON_OPTION_NAMES);
+
+  it("defaults to uvicorn's text lines, colored when the stream is a terminal (null)", () => {
+    expect(resolveCommonOptions({}, known, RULES)).toMatchObject({ logFormat: 'text', useColors: null });
+    expect(resolveCommonOptions({ logFormat: 'json', useColors: false }, known, RULES)).toMatchObject({ logFormat: 'json', useColors: false });
+  });
+
+  it.each([
+    [{ logFormat: 'xml' }, 'logFormat', "'text' or 'json'"],
+    [{ useColors: 'yes' }, 'useColors', 'null or a boolean'],
+  ])('refuses %j naming the option', (options, option, words) => {
+    const e = optionErrorOf(() => resolveCommonOptions(options, known, RULES));
+    expect(e.option).toBe(option);
+    expect(e.message).toContain(words);
+  });
+});

@@ -6,7 +6,7 @@
  * lower request rate than @tsgi/uws.
  */
 import type { AsgiApplication, ModuleRef } from '@tsgi/core';
-import { consoleLogger, importApp, runAsgiServer, type RunningServer } from '@tsgi/core/server';
+import { importApp, runAsgiServer, serverLogger, type RunningServer } from '@tsgi/core/server';
 import { resolveOptions, type ServeOptions } from './options.js';
 import { nodeTransport } from './server.js';
 
@@ -24,7 +24,7 @@ export type { WebSocketTuning } from './websocket.js';
  */
 export async function serve(app: AsgiApplication | ModuleRef, options: ServeOptions = {}): Promise<RunningServer> {
   const resolved = resolveOptions(options);
-  const logger = options.logger ?? consoleLogger(resolved.logLevel);
+  const logger = serverLogger(options, resolved);
   const fn = typeof app === 'function' ? app : await importApp<AsgiApplication>(app, 'ASGI-TS');
   return runAsgiServer(fn, resolved, logger, nodeTransport(resolved));
 }

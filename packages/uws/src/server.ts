@@ -6,7 +6,7 @@
  */
 import { type AsgiApplication, type Extensions, type ModuleRef, type ServerHandle } from '@tsgi/core';
 import {
-  consoleLogger,
+  serverLogger,
   importApp,
   OptionError,
   prepareUnixSocket,
@@ -33,7 +33,7 @@ export const HTTP_EXTENSIONS: Extensions = Object.freeze({
 /** Starts serving `app` (a function, or a ModuleRef to import; workers > 1 needs a ModuleRef). */
 export async function serve(app: AsgiApplication | ModuleRef, options: ServeOptions = {}): Promise<ServerHandle> {
   const resolved = resolveOptions(options);
-  const logger = options.logger ?? consoleLogger(resolved.logLevel);
+  const logger = serverLogger(options, resolved);
   if (resolved.workers > 1) {
     if (typeof app === 'function') {
       throw OptionError.conflict('workers', resolved.workers, ' > 1 needs the app as a module reference ({ module, exportName }), since a function cannot cross to a worker thread');

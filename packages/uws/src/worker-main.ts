@@ -5,7 +5,7 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { AsgiApplication, ModuleRef } from '@tsgi/core';
-import { consoleLogger, importApp, type RunningServer } from '@tsgi/core/server';
+import { consoleLogger, importApp, serverLogger, type RunningServer } from '@tsgi/core/server';
 import { resolveOptions, type ServeOptions } from './options.js';
 import { startServer } from './server.js';
 
@@ -49,7 +49,7 @@ export async function runWorker(): Promise<void> {
   });
   try {
     const resolved = resolveOptions({ ...data.options, port: data.port, workers: 1 });
-    const logger = consoleLogger(resolved.logLevel, `[worker ${threadId}] `);
+    const logger = serverLogger({}, resolved, `[worker ${threadId}] `);
     const app = await importApp<AsgiApplication>(data.ref, 'ASGI-TS');
     const handle = await startServer(app, resolved, logger);
     server = handle;

@@ -6,7 +6,7 @@
  * (the pool's threads; a keep-alive rule its library imposes).
  */
 import { describe } from '../bytes.js';
-import { isLogLevel, LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
+import { consoleLogger, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from './logger.js';
 import { parseTrustedHosts, type TrustedHosts } from './proxy-headers.js';
 
 /** A serve() option that cannot be honored: names the option and the value, so the CLI can name its flag. */
@@ -64,6 +64,10 @@ export interface CommonServeOptions {
   logLevel?: LogLevel;
   /** Replaces the console logger. */
   logger?: Logger;
+  /** The console logger's lines: 'text' (uvicorn's, default) or 'json' (one object per line). */
+  logFormat?: LogFormat;
+  /** Color the console logger's level names; default null: when the stream is a terminal. */
+  useColors?: boolean | null;
   /** Headers added to every response (uvicorn's --header), as [name, value] pairs; a `server` one replaces the default. */
   headers?: Array<[string, string]>;
   /** Add `server: tsgi` to every response (uvicorn's --server-header); default true. */
@@ -88,6 +92,8 @@ export interface ResolvedCommonOptions {
   timeoutGracefulShutdown: number | null;
   accessLog: boolean;
   logLevel: LogLevel;
+  logFormat: LogFormat;
+  useColors: boolean | null;
   /**
    * The headers every response gets before the app's, names in lower case: `server: tsgi` (unless
    * serverHeader is off or `headers` has its own), then `headers`. Computed once, so a server adds
@@ -113,8 +119,13 @@ export interface TransportRules {
 /** The names of CommonServeOptions, for a server's set of known option names. */
 export const COMMON_OPTION_NAMES: readonly string[] = [
   'host', 'port', 'uds', 'rootPath', 'proxyHeaders', 'forwardedAllowIps', 'limitMaxBodySize', 'timeoutKeepAlive',
-  'timeoutGracefulShutdown', 'accessLog', 'logLevel', 'logger', 'headers', 'serverHeader', 'dateHeader',
+  'timeoutGracefulShutdown', 'accessLog', 'logLevel', 'logger', 'logFormat', 'useColors', 'headers', 'serverHeader', 'dateHeader',
 ];
+
+/** The logger a server uses: the `logger` option, else a console logger with the resolved level, format and colors. */
+export function serverLogger(options: { logger?: Logger }, resolved: ResolvedCommonOptions, prefix = ''): Logger {
+  return options.logger ?? consoleLogger({ level: resolved.logLevel, format: resolved.logFormat, colors: resolved.useColors ?? undefined, prefix });
+}
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // A field value: visible latin-1 text, spaces and tabs inside, no CR, LF or NUL (RFC 9110 section 5.5).
@@ -193,6 +204,10 @@ export function resolveCommonOptions(options: unknown, known: ReadonlySet<string
   if (o.logger !== undefined && (typeof o.logger !== 'object' || o.logger === null || typeof o.logger.error !== 'function')) {
     optionError('logger', 'a Logger object', o.logger);
   }
+  const logFormat = o.logFormat ?? 'text';
+  if (!(LOG_FORMATS as readonly unknown[]).includes(logFormat)) optionError('logFormat', LOG_FORMATS.map((f) => `'${f}'`).join(' or '), logFormat);
+  const useColors = o.useColors ?? null;
+  if (useColors !== null && typeof useColors !== 'boolean') optionError('useColors', 'null or a boolean', useColors);
   const serverHeader = o.serverHeader ?? true;
   if (typeof serverHeader !== 'boolean') optionError('serverHeader', 'a boolean', serverHeader);
   const dateHeader = o.dateHeader ?? true;
@@ -201,7 +216,7 @@ export function resolveCommonOptions(options: unknown, known: ReadonlySet<string
   const defaultHeaders = resolveHeaders(o.headers ?? [], serverHeader);
   return {
     host, port, uds, rootPath, proxyHeaders, forwardedAllowIps, trustedHosts: trusted,
-    limitMaxBodySize, timeoutKeepAlive, timeoutGracefulShutdown, accessLog, logLevel, defaultHeaders, dateHeader,
+    limitMaxBodySize, timeoutKeepAlive, timeoutGracefulShutdown, accessLog, logLevel, logFormat, useColors, defaultHeaders, dateHeader,
   };
 }
 

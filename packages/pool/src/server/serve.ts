@@ -17,7 +17,6 @@ import {
   accessPrefix,
   answerClientError,
   ConnectionTracker,
-  consoleLogger,
   dateHeaderOptions,
   drain,
   finishedLine,
@@ -28,6 +27,7 @@ import {
   readNodeRequestHead,
   removeUnixSocket,
   runningLine,
+  serverLogger,
   serverUrl,
   startedLine,
   statusReason,
@@ -47,7 +47,7 @@ import { NodeResponseSink } from './response-sink.js';
  */
 export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Promise<ServerHandle> {
   const opts = resolvePoolOptions(options, availableParallelism());
-  const logger = options.logger ?? consoleLogger(opts.logLevel);
+  const logger = serverLogger(options, opts);
   // The same start and stop lines as the event-loop servers; a WSGI app has no lifespan, so its
   // "application startup" is its import on every worker thread, and its shutdown the threads' end.
   logger.info(startedLine());
