@@ -7,7 +7,7 @@ import type { ServerHandle } from '@tsgi/core';
 import { serve } from '@tsgi/pool';
 import { asyncToSync } from '../src/index.js';
 import { captureLogger } from '../../pool/test/helpers.js';
-import { callsProbe, until } from './calls-helpers.js';
+import { callsProbe, THREADS_TEST_TIMEOUT, until } from './calls-helpers.js';
 
 const APP = { module: new URL('./fixtures/calls-app.ts', import.meta.url).href, exportName: 'app' };
 const ASYNC = new URL('./fixtures/calls-async.ts', import.meta.url);
@@ -25,7 +25,7 @@ describe('asyncToSync on the pool, 8 threads', () => {
     server = await serve(APP, { threads: 8, port: 0, logger, accessLog: false });
     // Every thread imported the app; the first async call imports the async module on the loop.
     await getJson(`${server.url}/sleep?ms=0&tag=warm`);
-  });
+  }, THREADS_TEST_TIMEOUT);
   afterAll(() => server.close());
 
   it('serves 8 requests each awaiting a 300 ms async sleep in parallel, each with its own answer, the sleeps on the event loop', async () => {
@@ -91,7 +91,7 @@ describe('asyncToSync on the pool: a client that leaves frees its thread', () =>
     } finally {
       await server.close();
     }
-  });
+  }, THREADS_TEST_TIMEOUT);
 
   it('a request that times out while waiting gets 504, its thread is replaced, and its async call is aborted (nothing left running)', async () => {
     const server = await serve(APP, { threads: 1, port: 0, timeout: 1, logger: captureLogger().logger, accessLog: false });
@@ -102,7 +102,7 @@ describe('asyncToSync on the pool: a client that leaves frees its thread', () =>
     } finally {
       await server.close();
     }
-  });
+  }, THREADS_TEST_TIMEOUT);
 });
 
 describe('asyncToSync where there is no server loop', () => {
@@ -114,5 +114,5 @@ describe('asyncToSync where there is no server loop', () => {
     } finally {
       await server.close();
     }
-  });
+  }, THREADS_TEST_TIMEOUT);
 });

@@ -9,7 +9,7 @@ import { serve as serveNode } from '@tsgi/node';
 import { serve as serveUws } from '@tsgi/uws';
 import { configureSyncToAsync, mount, syncToAsync, wsgiToAsgi } from '../src/index.js';
 import { captureLogger } from '../../pool/test/helpers.js';
-import { callsProbe, until } from './calls-helpers.js';
+import { callsProbe, THREADS_TEST_TIMEOUT, until } from './calls-helpers.js';
 import { views } from './fixtures/calls-views.js';
 
 const APP = { module: new URL('./fixtures/calls-app.ts', import.meta.url).href, exportName: 'app' };
@@ -41,7 +41,7 @@ describe.each(Object.entries(servers))('on @tsgi/%s', (name, serve) => {
     );
     await getJson(`${server.url}/sync/sleep?ms=0&tag=warm`);
     await getJson(`${server.url}/block?ms=0`);
-  });
+  }, THREADS_TEST_TIMEOUT);
   afterAll(() => server.close());
 
   it('syncToAsync runs 8 blocking 300 ms calls in parallel on worker threads while the loop answers other requests at once', async () => {
@@ -119,5 +119,5 @@ describe('syncToAsync: a call past its timeout', () => {
     await expect(blockFor(10_000)).rejects.toThrow(/syncToAsync\(calls-sync\.ts#blockFor\): ran for more than 300 ms \(the timeout\); its worker thread was terminated and replaced/);
     expect(performance.now() - started).toBeLessThan(5000);
     expect((await blockFor(1)).thread).toBeGreaterThan(0);
-  });
+  }, THREADS_TEST_TIMEOUT);
 });
