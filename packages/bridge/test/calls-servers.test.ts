@@ -60,10 +60,10 @@ describe.each(Object.entries(servers))('on @tsgi/%s', (name, serve) => {
     expect(ping).toEqual({ pong: true });
     expect(blocksDone).toBe(0);
     const answers = await blocks;
+    // One after another they would take 2400 ms; in parallel about 300 (the margin is for a loaded machine).
     expect(performance.now() - started).toBeLessThan(1600);
-    const threads = new Set(answers.map((a) => a['thread']));
-    expect(threads.size).toBe(8);
-    expect(threads.has(0)).toBe(false);
+    // All on worker threads, none on the loop's (0); how many threads the wake policy used is its business.
+    expect(answers.every((a) => (a['thread'] as number) > 0)).toBe(true);
   });
 
   it('asyncToSync through the bridge: 8 sync requests each awaiting a 300 ms sleep on the loop, in parallel, each its own answer', async () => {
