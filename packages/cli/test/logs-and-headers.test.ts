@@ -44,8 +44,8 @@ function get(url: string): Promise<{ status: number; headers: IncomingHttpHeader
 }
 
 /** Opens a WebSocket; resolves with it and its local port once open, or with the refusal's status. */
-function openWs(url: string): Promise<{ ws: WebSocket; port: number; headers: IncomingHttpHeaders } | { status: number }> {
-  const ws = new WebSocket(url);
+function openWs(url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}): Promise<{ ws: WebSocket; port: number; headers: IncomingHttpHeaders } | { status: number }> {
+  const ws = new WebSocket(url, undefined, options);
   return new Promise((resolve, reject) => {
     ws.on('upgrade', (res) => {
       ws.once('open', () => resolve({ ws, port: (ws as unknown as { _socket: { localPort: number } })._socket.localPort, headers: res.headers }));
@@ -96,20 +96,23 @@ describe.each([
     await once(opened.ws, 'close');
     expect(await openWs(`${ws}/admin`)).toEqual({ status: 403 });
     expect(await openWs(`${ws}/deny`)).toEqual({ status: 401 });
+    // A handshake the server refuses before the app (RFC 6455 version 8): logged with its status too.
+    expect(await openWs(`${ws}/old`, { protocolVersion: 8 })).toEqual({ status: 426 });
     await waitForAccess(run, /"WebSocket \/chat\?room=1" \[closed 1000\]/);
-    await waitForAccess(run, /"WebSocket \/deny" 401/);
+    await waitForAccess(run, /"WebSocket \/old" 426/);
     expect(await stop(run)).toBe(0);
 
     // uWebSockets.js v20.30 gives no peer port: the address alone. node:http gives the real one.
     const client = (port: number) => (server === 'uws' ? '127.0.0.1' : `127.0.0.1:${port}`);
     const ms = String.raw` \d+\.\dms`;
     const access = accessLines(run);
-    expect(access).toHaveLength(5);
+    expect(access).toHaveLength(6);
     expect(access[0]).toMatch(new RegExp(`^${esc(client(http.port))} - "GET /page HTTP/1\\.1" 200${ms}$`));
     expect(access[1]).toMatch(new RegExp(`^${esc(client(opened.port))} - "WebSocket /chat\\?room=1" \\[accepted\\]${ms}$`));
     expect(access[2]).toMatch(new RegExp(`^${esc(client(opened.port))} - "WebSocket /chat\\?room=1" \\[closed 1000\\]${ms}$`));
     expect(access[3]).toMatch(new RegExp(`^127\\.0\\.0\\.1(:\\d+)? - "WebSocket /admin" 403${ms}$`));
     expect(access[4]).toMatch(new RegExp(`^127\\.0\\.0\\.1(:\\d+)? - "WebSocket /deny" 401${ms}$`));
+    expect(access[5]).toMatch(new RegExp(`^127\\.0\\.0\\.1(:\\d+)? - "WebSocket /old" 426${ms}$`));
 
     const lines = infoLines(run);
     expect(lines.slice(0, 4)).toEqual([

@@ -108,18 +108,26 @@ export function createWebSocketBehavior(ctx: ServerContext, tuning: WebSocketTun
     upgrade(res, req, context) {
       try {
         const startedMs = o.accessLog ? performance.now() : 0;
-        // uWebSockets.js upgrades any Sec-WebSocket-Version; RFC 6455 (4.4) wants 426 and the one it speaks.
-        if (req.getHeader('sec-websocket-version') !== '13') {
-          res.cork(() =>
-            res.writeStatus('426 Upgrade Required').writeHeader('sec-websocket-version', '13').writeHeader('content-type', 'text/plain; charset=utf-8').end('Unsupported WebSocket version', true),
-          );
-          return;
-        }
+        const version = req.getHeader('sec-websocket-version');
         // Copied now: req is valid only during this callback (proxy headers applied when trusted).
         const head = readRequestHead(req, res, ctx);
         const prefix = o.accessLog ? websocketAccessPrefix(head.client, head.target) : null;
+        // uWebSockets.js upgrades any Sec-WebSocket-Version; RFC 6455 (4.4) wants 426 and the one it speaks.
+        if (version !== '13') {
+          res.cork(() => {
+            res.writeStatus('426 Upgrade Required');
+            for (const [name, value] of limits.defaultHeaders) res.writeHeader(name, value);
+            res.writeHeader('sec-websocket-version', '13').writeHeader('content-type', 'text/plain; charset=utf-8').end('Unsupported WebSocket version', true);
+          });
+          if (prefix !== null) ctx.logger.access(websocketAccessLine(prefix, { status: 426 }, startedMs));
+          return;
+        }
         if (ctx.connections.closing || (o.limitConcurrency !== null && ctx.connections.size >= o.limitConcurrency)) {
-          res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'text/plain; charset=utf-8').end('Service Unavailable', true));
+          res.cork(() => {
+            res.writeStatus('503 Service Unavailable');
+            for (const [name, value] of limits.defaultHeaders) res.writeHeader(name, value);
+            res.writeHeader('content-type', 'text/plain; charset=utf-8').end('Service Unavailable', true);
+          });
           if (prefix !== null) ctx.logger.access(websocketAccessLine(prefix, { status: 503 }, startedMs));
           return;
         }
