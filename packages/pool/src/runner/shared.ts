@@ -24,8 +24,27 @@ const shared = (globals[SHARED_KEY] ??= { runner: null, own: false, options: {} 
 
 /** Sets the options of the runner started for syncToAsync calls; refused once it runs (its threads exist). */
 export function configureSharedRunner(options: SyncRunnerOptions): void {
-  if (shared.own) throw new Error('configureSyncToAsync(): the runner of syncToAsync calls is already running; configure it before the first call');
+  if (shared.own) {
+    // The same settings again (a server started twice in one process) change nothing.
+    if (sameSettings(shared.options, options)) return;
+    throw new Error(
+      `configureSyncToAsync(): the runner of syncToAsync calls is already running with ${JSON.stringify(settings(shared.options))}; configure it before the first call (got ${JSON.stringify(settings(options))})`,
+    );
+  }
   shared.options = { ...options };
+}
+
+/** The options that shape the threads (the logger aside). */
+function settings(o: SyncRunnerOptions): Omit<SyncRunnerOptions, 'logger'> {
+  const { logger: _logger, ...rest } = o;
+  return rest;
+}
+
+function sameSettings(a: SyncRunnerOptions, b: SyncRunnerOptions): boolean {
+  const x = settings(a);
+  const y = settings(b);
+  const keys = new Set([...Object.keys(x), ...Object.keys(y)] as Array<keyof typeof x>);
+  return [...keys].every((k) => x[k] === y[k]);
 }
 
 /** The runner for syncToAsync calls, started on first use. */
