@@ -14,7 +14,8 @@ cd "$(dirname "$0")"
 if [ "$#" -gt 0 ]; then
   wanted=("$@")
 else
-  mapfile -t wanted < <(grep -v '^\s*#' system-deps.txt | grep -v '^\s*$')
+  wanted=()
+  while read -r p; do wanted+=("$p"); done < <(grep -v '^[[:space:]]*#' system-deps.txt | grep -v '^[[:space:]]*$')
 fi
 
 cannot() {

@@ -1,6 +1,6 @@
 /**
  * tsgi as someone else's project gets it from npm (issue 18): every public
- * package is packed (`pnpm pack`, as `pnpm publish` would), the tarballs are
+ * package is packed (scripts/release.mjs pack: pnpm pack, as pnpm publish would), the tarballs are
  * installed with npm into a fresh `npm init -y` project in the OS temp dir,
  * outside the workspace, and used there as the docs say: the `npx tsgi serve`
  * commands of docs/getting-started.md and of @tsgi/cli's README on their
