@@ -78,6 +78,25 @@ async function waitForAccess(run: CliRun, pattern: RegExp): Promise<void> {
   }
 }
 
+/** uvicorn's start and stop lines, the same on every server (only the running line names it), after a SIGTERM. */
+function expectStartAndStop(run: CliRun, server: string, url: string): void {
+  const pid = run.child.pid!;
+  const lines = infoLines(run);
+  expect(lines.slice(0, 4)).toEqual([
+    `Started server process [${pid}]`,
+    'Waiting for application startup.',
+    'Application startup complete.',
+    `tsgi (${server}) running on ${url} (Press CTRL+C to quit)`,
+  ]);
+  expect(lines.slice(-5)).toEqual([
+    'Received SIGTERM: shutting down gracefully.',
+    'Shutting down',
+    'Waiting for application shutdown.',
+    'Application shutdown complete.',
+    `Finished server process [${pid}]`,
+  ]);
+}
+
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe.each([
@@ -86,7 +105,6 @@ describe.each([
 ])('--server %s: the log lines', (server, transport) => {
   it('the start and stop lines, and an access line for each request and each WebSocket (accepted, refused, closed)', async () => {
     const { run, url } = await serve(['--server', server, join(fixtures, 'ws-app.ts')]);
-    const pid = run.child.pid!;
     const ws = url.replace('http:', 'ws:');
     const http = await get(`${url}/page`);
     expect(http.body).toBe('ok');
@@ -114,20 +132,7 @@ describe.each([
     expect(access[4]).toMatch(new RegExp(`^127\\.0\\.0\\.1(:\\d+)? - "WebSocket /deny" 401${ms}$`));
     expect(access[5]).toMatch(new RegExp(`^127\\.0\\.0\\.1(:\\d+)? - "WebSocket /old" 426${ms}$`));
 
-    const lines = infoLines(run);
-    expect(lines.slice(0, 4)).toEqual([
-      `Started server process [${pid}]`,
-      'Waiting for application startup.',
-      'Application startup complete.',
-      `tsgi (${transport}) running on ${url} (Press CTRL+C to quit)`,
-    ]);
-    expect(lines.slice(-5)).toEqual([
-      'Received SIGTERM: shutting down gracefully.',
-      'Shutting down',
-      'Waiting for application shutdown.',
-      'Application shutdown complete.',
-      `Finished server process [${pid}]`,
-    ]);
+    expectStartAndStop(run, transport, url);
   });
 
   it('--no-access-log: no access line for requests or WebSockets', async () => {
@@ -174,26 +179,12 @@ describe('the log samples of docs/cli.md', () => {
 describe('--server pool: the log lines', () => {
   it("the same start and stop lines, and access lines with the client's port", async () => {
     const { run, url } = await serve(['--threads', '2', join(fixtures, 'wsgi-app.ts')]);
-    const pid = run.child.pid!;
     const res = await get(`${url}/x`);
     expect(res.body).toBe('wsgi /x');
     await waitForAccess(run, /GET \/x/);
     expect(await stop(run)).toBe(0);
     expect(accessLines(run)).toEqual([expect.stringMatching(new RegExp(`^127\\.0\\.0\\.1:${res.port} - "GET /x HTTP/1\\.1" 200 \\d+\\.\\dms$`))]);
-    const lines = infoLines(run);
-    expect(lines.slice(0, 4)).toEqual([
-      `Started server process [${pid}]`,
-      'Waiting for application startup.',
-      'Application startup complete.',
-      `tsgi (pool, 2 worker threads) running on ${url} (Press CTRL+C to quit)`,
-    ]);
-    expect(lines.slice(-5)).toEqual([
-      'Received SIGTERM: shutting down gracefully.',
-      'Shutting down',
-      'Waiting for application shutdown.',
-      'Application shutdown complete.',
-      `Finished server process [${pid}]`,
-    ]);
+    expectStartAndStop(run, 'pool, 2 worker threads', url);
   }, 30_000);
 });
 
