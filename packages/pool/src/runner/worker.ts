@@ -349,7 +349,15 @@ function declaredLength(headers: ReadonlyArray<readonly [string, string]>): numb
  * thread then starts a fresh thread in the slot.
  */
 export async function serveRequests(): Promise<void> {
-  if (config.app !== null) app = await importApp<WsgiApplication>(config.app, 'WSGI-TS');
+  if (config.app !== null) {
+    try {
+      app = await importApp<WsgiApplication>(config.app, 'WSGI-TS');
+    } catch (error) {
+      // The thread must die of it ('error', then 'exit'): that is how the main thread learns the app cannot load.
+      process.off('uncaughtException', onUncaught);
+      throw error;
+    }
+  }
   parentPort!.postMessage({ t: 'ready' } satisfies ReadyMessage);
   let turned = performance.now();
   for (;;) {
