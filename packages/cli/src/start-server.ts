@@ -67,6 +67,11 @@ function asgiOptions(config: ServeConfig, logger?: Logger): UwsOptions & NodeOpt
   return options;
 }
 
+/** The uvicorn-style flags as @tsgi/node options. */
+function nodeOptions(config: ServeConfig, logger?: Logger): NodeOptions {
+  return { ...asgiOptions(config, logger), wsPerMessageDeflate: config.wsPerMessageDeflate };
+}
+
 /** The uvicorn-style flags as @tsgi/pool options. */
 function poolOptions(config: ServeConfig, logger?: Logger): PoolServeOptions {
   const options: PoolServeOptions = commonOptions(config, logger);
@@ -108,10 +113,10 @@ function inCliTerms(e: OptionError, config: ServeConfig): string {
 async function whyOneWorker(req: StartRequest): Promise<string | undefined> {
   const { config, iface, server } = req;
   if (server === 'pool') return 'the pool server has one event loop and scales with --threads';
-  if (server === 'node') return 'the node server runs one event loop per process so far; run one process per core behind a load balancer';
   if (iface === 'wsgi') return 'workers need an ASGI-TS app; a WSGI-TS app scales with --threads';
   if (iface === 'fetch') return 'workers need an ASGI-TS app; for a fetch handler run one process per core';
   if (config.limitMaxRequests !== undefined) return '--limit-max-requests cannot be combined with workers > 1 yet';
+  if (server === 'node') return undefined;
   if (config.uds !== undefined) return 'workers cannot share a unix socket';
   if (!(await canSharePort())) {
     return `the loaded ${loadBinding().packageName} cannot share a listening port between workers (no SO_REUSEPORT; see docs/decisions.md)`;
@@ -159,13 +164,12 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
     return serveOrExplain(config, () => servePool(req.ref, poolOptions(config, req.logger)));
   }
 
-  if (server === 'node' && config.workers > 1) {
-    throw new CliError('--workers > 1 is not supported by --server node yet; run one process per core behind a load balancer');
-  }
   let app: AsgiApplication;
   if (iface === 'asgi') {
     if (config.workers > 1) {
       if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests cannot be combined with --workers > 1 yet');
+      // Each worker (a thread on uws, a process on node) imports the app itself.
+      if (server === 'node') return serveOrExplain(config, () => serveNode(req.ref, nodeOptions(config, req.logger)));
       return serveOrExplain(config, () => serveUws(req.ref, asgiOptions(config, req.logger)));
     }
     app = req.value as AsgiApplication;
@@ -178,6 +182,6 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
     }
   }
   if (req.onRequest) app = counted(app, req.onRequest);
-  if (server === 'node') return serveOrExplain(config, () => serveNode(app, { ...asgiOptions(config, req.logger), wsPerMessageDeflate: config.wsPerMessageDeflate }));
+  if (server === 'node') return serveOrExplain(config, () => serveNode(app, nodeOptions(config, req.logger)));
   return serveOrExplain(config, () => serveUws(app, asgiOptions(config, req.logger)));
 }

@@ -105,6 +105,14 @@ describe('WEB_CONCURRENCY that applies, or is not used', () => {
     expect(stderr).toMatch(/uWebSockets\.js, 2 workers/);
   });
 
+  it('an ASGI-TS app on @tsgi/node runs that many worker processes, without a warning', async () => {
+    const stderr = await serveWith(['--server', 'node', asgi], { WEB_CONCURRENCY: '2' }, '/n', 'asgi |/n');
+    expect(warnings(stderr)).toEqual([]);
+    expect(stderr).toMatch(/node:http, 2 worker processes/);
+    // Each worker process logs its own start, as uvicorn's do.
+    expect(stderr.match(/Started server process \[\d+\]/g)?.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('WEB_CONCURRENCY=1, or an explicit --workers, gives no warning', async () => {
     expect(warnings(await serveWith([fetchApp], { WEB_CONCURRENCY: '1' }, '/g', 'fetch /g'))).toEqual([]);
     // --workers wins, as in uvicorn: WEB_CONCURRENCY is not even read, so a bad value does not matter.

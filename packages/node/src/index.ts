@@ -6,9 +6,10 @@
  * lower request rate than @tsgi/uws.
  */
 import type { AsgiApplication, ModuleRef } from '@tsgi/core';
-import { importApp, runAsgiServer, serverLogger, type RunningServer } from '@tsgi/core/server';
+import { OptionError, importApp, runAsgiServer, serverLogger, type RunningServer } from '@tsgi/core/server';
 import { resolveOptions, type ServeOptions } from './options.js';
 import { nodeTransport } from './server.js';
+import { serveWorkerProcesses } from './worker-process.js';
 
 export { HTTP_EXTENSIONS, HEADERS_TIMEOUT_S, nodeTransport } from './server.js';
 export { resolveOptions, NODE_RULES, type ServeOptions, type ResolvedOptions } from './options.js';
@@ -20,11 +21,19 @@ export type { WebSocketTuning } from './websocket.js';
  * node:http: runs lifespan startup, listens, and resolves with a handle whose
  * close() shuts down gracefully (stop accepting, close idle connections, let
  * in-flight requests finish up to timeoutGracefulShutdown, close WebSockets
- * with 1012, run lifespan shutdown).
+ * with 1012, run lifespan shutdown). With `workers: N` > 1 (a module
+ * reference only) it runs N such servers in worker processes sharing the
+ * listening socket, each importing the app itself.
  */
 export async function serve(app: AsgiApplication | ModuleRef, options: ServeOptions = {}): Promise<RunningServer> {
   const resolved = resolveOptions(options);
   const logger = serverLogger(options, resolved);
+  if (resolved.workers > 1) {
+    if (typeof app === 'function') {
+      throw OptionError.conflict('workers', resolved.workers, ' > 1 needs the app as a module reference ({ module, exportName }), since a function cannot cross to a worker process');
+    }
+    return serveWorkerProcesses(app, options, resolved.workers, logger);
+  }
   const fn = typeof app === 'function' ? app : await importApp<AsgiApplication>(app, 'ASGI-TS');
   return runAsgiServer(fn, resolved, logger, nodeTransport(resolved));
 }

@@ -30,6 +30,5 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   if (resolved.timeoutKeepAlive > MAX_TIMER_S) optionError('timeoutKeepAlive', `a non-negative number of seconds up to ${MAX_TIMER_S}`, resolved.timeoutKeepAlive);
   const wsPerMessageDeflate = options.wsPerMessageDeflate ?? false;
   if (typeof wsPerMessageDeflate !== 'boolean') optionError('wsPerMessageDeflate', 'a boolean', wsPerMessageDeflate);
-  if (resolved.workers > 1) optionError('workers', '1 (workers > 1 is not supported by @tsgi/node yet)', resolved.workers);
   return { ...resolved, wsPerMessageDeflate };
 }

@@ -202,9 +202,9 @@ describe('listening and logging', () => {
 });
 
 describe('options', () => {
-  it('refuses bad values naming the option; workers > 1 is not supported yet', async () => {
+  it('refuses bad values naming the option', async () => {
     const bad: Array<[object, RegExp]> = [
-      [{ workers: 2 }, /option 'workers' must be 1 \(workers > 1 is not supported by @tsgi\/node yet\); got number 2/],
+      [{ workers: 0 }, /option 'workers' must be an integer from 1 to 256; got number 0/],
       [{ timeoutKeepAlive: -1 }, /timeoutKeepAlive/],
       [{ wsPerMessageDeflate: 'yes' }, /wsPerMessageDeflate/],
       [{ limitConcurrency: 0 }, /limitConcurrency/],

@@ -20,6 +20,7 @@ export * from './load-app.js';
 export * from './logger.js';
 export * from './node-http.js';
 export * from './options.js';
+export * from './process-workers.js';
 export * from './proxy-headers.js';
 export * from './request-head.js';
 export * from './unix-socket.js';
