@@ -51,7 +51,7 @@ describe('tsgi serve flags', () => {
       factory: false,
       reload: false,
       reloadDir: [],
-      reloadInclude: ['*.ts', '*.mts', '*.cts', '*.tsx', '*.js', '*.mjs', '*.cjs', '*.json'],
+      reloadInclude: ['*.ts', '*.mts', '*.cts', '*.tsx', '*.js', '*.mjs', '*.cjs'],
       reloadExclude: ['.*', '*~', '~*', 'node_modules'],
       envFile: undefined,
       envFileValues: {},
@@ -71,7 +71,7 @@ describe('tsgi serve flags', () => {
       '--forwarded-allow-ips', '10.0.0.0/8, 127.0.0.1', '--limit-concurrency', '100', '--limit-max-requests', '5000',
       '--timeout-keep-alive', '2.5', '--timeout-graceful-shutdown', '30', '--ws-max-size', '1024',
       '--ws-ping-interval', '0', '--ws-ping-timeout', '0.5', '--ws-per-message-deflate', '--lifespan', 'off', '--no-access-log', '--log-level', 'debug',
-      '--app-dir', '.', '--factory', '--reload', '--reload-dir', '.', '--reload-dir', 'packages', '--reload-include', '*.txt', '--reload-exclude', '*.json',
+      '--app-dir', '.', '--factory', '--reload', '--reload-dir', '.', '--reload-dir', 'packages', '--reload-include', '*.json', '--reload-exclude', '*.cjs',
       '--use-colors', '--header', 'x-a: 1', '--header', 'X-B:two:parts', '--no-server-header', '--no-date-header',
       'mod.js:handler',
     ]);
@@ -81,8 +81,8 @@ describe('tsgi serve flags', () => {
       limitConcurrency: 100, limitMaxRequests: 5000, timeoutKeepAlive: 2.5, timeoutGracefulShutdown: 30,
       wsMaxSize: 1024, wsPingInterval: 0, wsPingTimeout: 0.5, wsPerMessageDeflate: true, lifespan: 'off', accessLog: false, logLevel: 'debug',
       appDir: '.', factory: true, reload: true, reloadDir: ['.', 'packages'],
-      reloadInclude: ['*.ts', '*.mts', '*.cts', '*.tsx', '*.js', '*.mjs', '*.cjs', '*.txt'],
-      reloadExclude: ['.*', '*~', '~*', 'node_modules', '*.json'],
+      reloadInclude: ['*.ts', '*.mts', '*.cts', '*.tsx', '*.js', '*.mjs', '*.json'],
+      reloadExclude: ['.*', '*~', '~*', 'node_modules', '*.cjs'],
       envFile: undefined, envFileValues: {}, logConfig: undefined, logFormat: 'text', useColors: true,
       header: [['x-a', '1'], ['X-B', 'two:parts']], serverHeader: false, dateHeader: false,
     });

@@ -228,20 +228,22 @@ describe('what --reload watches', () => {
     expect(c.reloadInclude).toEqual(RELOAD_INCLUDES);
     expect(c.reloadExclude).toEqual(RELOAD_EXCLUDES);
     const f = new ReloadFilter(c.reloadInclude, c.reloadExclude, '/w');
-    for (const yes of ['/w/app.ts', '/w/lib/db.mjs', '/w/config.json', '/w/x.cts']) expect(f.matchesFile(yes, '/w'), yes).toBe(true);
-    for (const no of ['/w/README.md', '/w/.app.ts.swp', '/w/app.ts~', '/w/.git/x.js', '/w/node_modules/a/index.js']) expect(f.matchesFile(no, '/w'), no).toBe(false);
+    for (const yes of ['/w/app.ts', '/w/lib/db.mjs', '/w/x.cts', '/w/view.tsx']) expect(f.matchesFile(yes, '/w'), yes).toBe(true);
+    // Not data the app may write beside its code (config.json), lest it restart itself.
+    for (const no of ['/w/config.json', '/w/README.md', '/w/.app.ts.swp', '/w/app.ts~', '/w/.git/x.js', '/w/node_modules/a/index.js']) expect(f.matchesFile(no, '/w'), no).toBe(false);
     expect(f.watchesDir('/w/node_modules', '/w')).toBe(false);
     expect(f.watchesDir('/w/.git', '/w')).toBe(false);
     expect(f.watchesDir('/w/src', '/w')).toBe(true);
   });
 
   it("naming a default in the other list takes it out, as uvicorn's flags do", () => {
-    const c = config(['--reload-include', 'node_modules', '--reload-exclude', '*.json', '--reload-exclude', 'dist/*']);
+    const c = config(['--reload-include', 'node_modules', '--reload-include', '*.json', '--reload-exclude', '*.cjs', '--reload-exclude', 'dist/*']);
     expect(c.reloadExclude).not.toContain('node_modules');
-    expect(c.reloadInclude).not.toContain('*.json');
+    expect(c.reloadInclude).not.toContain('*.cjs');
     const f = new ReloadFilter(c.reloadInclude, c.reloadExclude, '/w');
     expect(f.watchesDir('/w/node_modules', '/w')).toBe(true);
-    expect(f.matchesFile('/w/package.json', '/w')).toBe(false);
+    expect(f.matchesFile('/w/package.json', '/w')).toBe(true);
+    expect(f.matchesFile('/w/legacy.cjs', '/w')).toBe(false);
     expect(f.matchesFile('/w/dist/app.js', '/w')).toBe(false);
     expect(f.matchesFile('/w/src/app.js', '/w')).toBe(true);
   });
