@@ -5,33 +5,27 @@
  * layer's (serveProcesses); this module says what each worker runs.
  */
 import type { ModuleRef } from '@tsgi/core';
-import { runProcessWorker, serveProcesses, type Logger, type RunningServer } from '@tsgi/core/server';
+import { serveProcesses, type Logger, type RunningServer } from '@tsgi/core/server';
 import type { ServeOptions } from './options.js';
 
 /** What the primary hands each worker process. */
 interface WorkerData {
-  /** This module, from src/ (tests, through tsx) or dist/. */
-  serverModule: string;
   ref: ModuleRef;
   /** The serve() options minus the logger, which cannot cross processes. */
   options: Omit<ServeOptions, 'logger'>;
 }
 
-const ENTRY = new URL('../worker-entry.mjs', import.meta.url);
-
-/** Serves the app by module reference on `workers` processes. */
+/** Serves the app by module reference on `workers` processes; each loads .ts apps through tsx, as the CLI does. */
 export function serveWorkerProcesses(ref: ModuleRef, options: ServeOptions, workers: number, logger: Logger): Promise<RunningServer> {
   const { logger: _omit, ...plain } = options;
-  const data: WorkerData = { serverModule: import.meta.url, ref, options: plain };
-  return serveProcesses({ entry: ENTRY.pathname, data, workers, what: 'node:http', logger });
+  const data: WorkerData = { ref, options: plain };
+  return serveProcesses({ serverModule: import.meta.url, data, execArgv: ['--import', import.meta.resolve('tsx')], workers, what: 'node:http', logger });
 }
 
-/** The worker side: serve the app with one event loop in this process. Run by worker-entry.mjs. */
-export function runWorkerProcess(): Promise<void> {
-  return runProcessWorker(async (raw) => {
-    const data = raw as WorkerData;
-    // Imported here: index.ts imports this module for the primary's side.
-    const { serve } = await import('./index.js');
-    return serve(data.ref, { ...data.options, workers: 1 });
-  });
+/** The worker side: serve the app with one event loop in this process. */
+export async function startWorker(raw: unknown): Promise<RunningServer> {
+  const data = raw as WorkerData;
+  // Imported here: index.ts imports this module for the primary's side.
+  const { serve } = await import('./index.js');
+  return serve(data.ref, { ...data.options, workers: 1 });
 }

@@ -4,10 +4,11 @@
  * own event loop, lifespan and, for the pool, its own threads) and they all
  * listen on one socket that the primary holds and shares. A worker that dies
  * is logged and replaced; close() asks every worker to shut down gracefully
- * and waits for them. A transport package supplies the script a worker runs
- * (it registers the loaders its apps need, then calls runProcessWorker).
+ * and waits for them. A server package names the module whose `startWorker`
+ * each worker runs, and the loader flags its apps need (tsx for .ts apps).
  */
 import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
 import type { ServerAddress } from './handle.js';
 import { finishedLine, serverUrl, type RunningServer } from './lifecycle.js';
 import type { Logger } from './logger.js';
@@ -21,12 +22,18 @@ export type ProcessWorkerMessage = { tsgi: 'listening'; address: ServerAddress }
 /** What the primary tells a worker. */
 type PrimaryMessage = { tsgi: 'close' };
 
-/** How to run the workers of one server. */
-export interface ProcessWorkersSpec {
-  /** Path of the script each worker process runs. */
-  entry: string;
-  /** Handed to the worker's start function (as JSON): which app, with which options. */
+/** What a worker process gets from the primary, as JSON in WORKER_DATA_ENV. */
+export interface ProcessWorkerData {
+  /** URL of the module whose `startWorker(data)` starts this process's server and resolves with it. */
+  serverModule: string;
+  /** Handed to startWorker: which app, with which options. */
   data: unknown;
+}
+
+/** How to run the workers of one server. */
+export interface ProcessWorkersSpec extends ProcessWorkerData {
+  /** Node flags a worker needs on top of the primary's, such as `--import <tsx>` for .ts apps. */
+  execArgv: readonly string[];
   workers: number;
   /** The transport, for the log line: `tsgi (node:http, 2 worker processes) running on …`. */
   what: string;
@@ -35,12 +42,14 @@ export interface ProcessWorkersSpec {
 
 /** Delay before replacing a worker that failed to start, so a broken app does not fork in a loop. */
 const RESPAWN_DELAY_MS = 1000;
+// From src/ (tests, through tsx) the entry is the TypeScript source, from dist/ the build.
+const ENTRY = new URL(`./process-worker-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /** Forks `spec.workers` server processes sharing one listening socket; resolves once all listen. */
 export async function serveProcesses(spec: ProcessWorkersSpec): Promise<RunningServer> {
   const { logger } = spec;
-  cluster.setupPrimary({ exec: spec.entry, args: [] });
-  const env = { [WORKER_DATA_ENV]: JSON.stringify(spec.data) };
+  cluster.setupPrimary({ exec: fileURLToPath(ENTRY), args: [], execArgv: [...process.execArgv, ...spec.execArgv] });
+  const env = { [WORKER_DATA_ENV]: JSON.stringify({ serverModule: spec.serverModule, data: spec.data } satisfies ProcessWorkerData) };
   const live = new Set<Worker>();
   let closing = false;
 
@@ -115,16 +124,19 @@ export async function serveProcesses(spec: ProcessWorkersSpec): Promise<RunningS
 }
 
 /**
- * The worker side: starts this process's server with the primary's data,
- * reports where it listens, and shuts it down gracefully when the primary
- * says so, on SIGINT or SIGTERM (a terminal's Ctrl+C reaches every process
- * of the group), or when the primary is gone.
+ * The worker side (process-worker-entry.ts runs it): starts this process's
+ * server with the primary's data, reports where it listens, and shuts it
+ * down gracefully when the primary says so, on SIGINT or SIGTERM (a
+ * terminal's Ctrl+C reaches every process of the group), or when the primary
+ * is gone.
  */
-export async function runProcessWorker(start: (data: unknown) => Promise<RunningServer>): Promise<void> {
+export async function runProcessWorker(): Promise<void> {
   const send = (m: ProcessWorkerMessage): void => void process.send?.(m);
   let server: RunningServer;
   try {
-    server = await start(JSON.parse(process.env[WORKER_DATA_ENV] ?? 'null'));
+    const { serverModule, data } = JSON.parse(process.env[WORKER_DATA_ENV] ?? 'null') as ProcessWorkerData;
+    const { startWorker } = (await import(serverModule)) as { startWorker: (data: unknown) => Promise<RunningServer> };
+    server = await startWorker(data);
   } catch (e) {
     send({ tsgi: 'failed', message: e instanceof Error ? e.message : String(e) });
     process.disconnect?.();
