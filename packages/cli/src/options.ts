@@ -122,7 +122,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'reload-dir', kind: 'string', metavar: 'PATH', multiple: true, help: 'Directory to watch with --reload; repeatable. [default: the working directory, and the app\'s directory if outside it]' },
   { name: 'reload-include', kind: 'string', metavar: 'GLOB', multiple: true, help: `Glob of files to watch with --reload; repeatable; naming a default exclude removes it. [default: ${RELOAD_INCLUDES.join(', ')}]` },
   { name: 'reload-exclude', kind: 'string', metavar: 'GLOB', multiple: true, help: `Glob of files and directories never watched; repeatable; naming a default include removes it. [default: ${RELOAD_EXCLUDES.join(', ')}]` },
-  { name: 'workers', kind: 'string', metavar: 'INTEGER', help: 'Number of event loops sharing the port (uws: worker threads; node: worker processes). [default: $WEB_CONCURRENCY or 1]' },
+  { name: 'workers', kind: 'string', metavar: 'INTEGER', help: 'Number of worker event loops sharing the port (uws: threads; node and pool: processes, each pool process with its --threads). [default: $WEB_CONCURRENCY or 1]' },
   { name: 'threads', kind: 'string', metavar: 'INTEGER', help: 'Worker threads that run a WSGI-TS app (pool server, or the bridge under uws). [default: the pool\'s]' },
   { name: 'root-path', kind: 'string', metavar: 'TEXT', help: 'Set the ASGI root_path (WSGI SCRIPT_NAME) for an app mounted below a path prefix. [default: ""]' },
   { name: 'proxy-headers', kind: 'boolean', help: 'Trust X-Forwarded-For, X-Forwarded-Proto and Forwarded from --forwarded-allow-ips to set client and scheme. [default]' },

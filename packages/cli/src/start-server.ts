@@ -77,6 +77,7 @@ function poolOptions(config: ServeConfig, logger?: Logger): PoolServeOptions {
   const options: PoolServeOptions = commonOptions(config, logger);
   if (config.uds !== undefined) options.uds = config.uds;
   if (config.threads !== undefined) options.threads = config.threads;
+  if (config.workers !== 1) options.workers = config.workers;
   if (config.timeoutKeepAlive !== undefined) options.timeoutKeepAlive = config.timeoutKeepAlive;
   if (config.timeoutGracefulShutdown !== undefined) options.timeoutGracefulShutdown = config.timeoutGracefulShutdown;
   return options;
@@ -112,7 +113,7 @@ function inCliTerms(e: OptionError, config: ServeConfig): string {
  */
 async function whyOneWorker(req: StartRequest): Promise<string | undefined> {
   const { config, iface, server } = req;
-  if (server === 'pool') return 'the pool server has one event loop and scales with --threads';
+  if (server === 'pool') return config.limitMaxRequests !== undefined ? '--limit-max-requests is not supported by --server pool' : undefined;
   if (iface === 'wsgi') return 'workers need an ASGI-TS app; a WSGI-TS app scales with --threads';
   if (iface === 'fetch') return 'workers need an ASGI-TS app; for a fetch handler run one process per core';
   if (config.limitMaxRequests !== undefined) return '--limit-max-requests cannot be combined with workers > 1 yet';
@@ -158,7 +159,6 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
   }
   if (config.wsPerMessageDeflate && server !== 'node') throw new CliError('--ws-per-message-deflate applies to --server node (uWebSockets.js is run without compression)');
   if (server === 'pool') {
-    if (config.workers !== 1) throw new CliError('--workers applies to --server uws; the pool server scales with --threads');
     if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests is not supported by --server pool');
     if (config.limitConcurrency !== undefined) throw new CliError('--limit-concurrency is not supported by --server pool (its bound is a queue of requests waiting for a thread)');
     return serveOrExplain(config, () => servePool(req.ref, poolOptions(config, req.logger)));

@@ -31,14 +31,6 @@ function warnings(stderr: string): string[] {
 }
 
 describe('WEB_CONCURRENCY that cannot apply: one worker and one warning', () => {
-  it('a WSGI-TS app on the pool server', async () => {
-    const stderr = await serveWith(['--threads', '2', wsgi], { WEB_CONCURRENCY: '2' }, '/a', 'wsgi /a');
-    expect(warnings(stderr)).toEqual([
-      'WARNING:  WEB_CONCURRENCY=2 is ignored: the pool server has one event loop and scales with --threads. Serving with 1 worker.',
-    ]);
-    expect(stderr).toMatch(/Serving WSGI-TS app .* with pool/);
-  }, 60_000);
-
   it('a WSGI-TS app under --server uws (through the bridge)', async () => {
     const stderr = await serveWith(['--server', 'uws', '--threads', '2', wsgi], { WEB_CONCURRENCY: '4' }, '/b', 'wsgi /b');
     expect(warnings(stderr)).toEqual([
@@ -113,6 +105,13 @@ describe('WEB_CONCURRENCY that applies, or is not used', () => {
     expect(stderr.match(/Started server process \[\d+\]/g)?.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('a WSGI-TS app on the pool server runs that many processes, each with its --threads, without a warning', async () => {
+    const stderr = await serveWith(['--threads', '2', wsgi], { WEB_CONCURRENCY: '2' }, '/a', 'wsgi /a');
+    expect(warnings(stderr)).toEqual([]);
+    expect(stderr).toMatch(/tsgi \(pool, 2 worker processes\) running on /);
+    expect(stderr.match(/tsgi \(pool, 2 worker threads\) running on /g)).toHaveLength(2);
+  }, 60_000);
+
   it('WEB_CONCURRENCY=1, or an explicit --workers, gives no warning', async () => {
     expect(warnings(await serveWith([fetchApp], { WEB_CONCURRENCY: '1' }, '/g', 'fetch /g'))).toEqual([]);
     // --workers wins, as in uvicorn: WEB_CONCURRENCY is not even read, so a bad value does not matter.
@@ -128,7 +127,6 @@ describe('refusals', () => {
   });
 
   const explicit: [string[], RegExp][] = [
-    [['--threads', '2', wsgi], /^tsgi: error: --workers applies to --server uws; the pool server scales with --threads$/m],
     [[fetchApp], /^tsgi: error: --workers > 1 needs an ASGI-TS app; for a fetch handler run one process per core$/m],
   ];
   it.each(explicit)('an explicit --workers 2 that cannot apply is still refused: %j', async (args, message) => {

@@ -26,6 +26,12 @@ export interface PoolServeOptions extends CommonServeOptions {
   timeout?: number;
   /** Recycle a worker thread after this many requests (gunicorn's --max-requests); 0 (default) never. */
   maxRequestsPerWorker?: number;
+  /**
+   * Server processes (gunicorn's --workers), each with its own `threads`,
+   * sharing the listening socket; default 1. More than 1 runs them as
+   * worker processes (node:cluster); a dead one is replaced.
+   */
+  workers?: number;
 }
 
 /** Options after defaults and validation. */
@@ -34,9 +40,10 @@ export interface ResolvedPoolOptions extends ResolvedCommonOptions {
   maxQueue: number;
   timeout: number;
   maxRequestsPerWorker: number;
+  workers: number;
 }
 
-const KNOWN = new Set<string>([...COMMON_OPTION_NAMES, 'threads', 'maxQueue', 'timeout', 'maxRequestsPerWorker']);
+const KNOWN = new Set<string>([...COMMON_OPTION_NAMES, 'threads', 'maxQueue', 'timeout', 'maxRequestsPerWorker', 'workers']);
 
 /** Applies defaults and validates every option; throws an OptionError naming the option and the value. */
 export function resolvePoolOptions(options: PoolServeOptions, cores: number): ResolvedPoolOptions {
@@ -49,5 +56,7 @@ export function resolvePoolOptions(options: PoolServeOptions, cores: number): Re
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) optionError('timeout', 'a non-negative number of seconds', timeout);
   const maxRequestsPerWorker = options.maxRequestsPerWorker ?? 0;
   if (!Number.isInteger(maxRequestsPerWorker) || maxRequestsPerWorker < 0) optionError('maxRequestsPerWorker', 'a non-negative integer', maxRequestsPerWorker);
-  return { ...common, threads, maxQueue, timeout, maxRequestsPerWorker };
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) optionError('workers', 'an integer from 1 to 256', workers);
+  return { ...common, threads, maxQueue, timeout, maxRequestsPerWorker, workers };
 }

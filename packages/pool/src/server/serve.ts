@@ -27,11 +27,13 @@ import {
   readNodeRequestHead,
   removeUnixSocket,
   runningLine,
+  serveProcesses,
   serverLogger,
   serverUrl,
   startedLine,
   statusReason,
   type Logger,
+  type RunningServer,
 } from '@tsgi/core/server';
 import { answerFor, sendAnswer, type Answer } from '../runner/answer.js';
 import { createSyncRunner } from '../runner/runner.js';
@@ -43,11 +45,17 @@ import { NodeResponseSink } from './response-sink.js';
  * Serves the WSGI-TS app at `app` (a module reference: each worker thread
  * imports it) until close() is called. Resolves once the app has loaded in a
  * worker and the socket is listening; rejects if the app fails to import or
- * the address cannot be bound.
+ * the address cannot be bound. With `workers: N` > 1, N such servers run in
+ * worker processes sharing the listening socket (gunicorn's workers x threads).
  */
 export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Promise<ServerHandle> {
   const opts = resolvePoolOptions(options, availableParallelism());
   const logger = serverLogger(options, opts);
+  if (opts.workers > 1) {
+    const { logger: _omit, ...plain } = options;
+    const data: PoolWorkerData = { ref: app, options: plain };
+    return serveProcesses({ serverModule: import.meta.url, data, execArgv: ['--import', import.meta.resolve('tsx')], workers: opts.workers, what: 'pool', logger });
+  }
   // The same start and stop lines as the event-loop servers; a WSGI app has no lifespan, so its
   // "application startup" is its import on every worker thread, and its shutdown the threads' end.
   logger.info(startedLine());
@@ -98,6 +106,21 @@ export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Pro
       return closing;
     },
   };
+}
+
+/** What the primary hands each worker process of `workers: N`. */
+interface PoolWorkerData {
+  ref: ModuleRef;
+  /** The serve() options minus the logger, which cannot cross processes. */
+  options: Omit<PoolServeOptions, 'logger'>;
+}
+
+/** The worker side of `workers: N`: this process's pool server (serveProcesses calls it). */
+export async function startWorker(raw: unknown): Promise<RunningServer> {
+  const { ref, options } = raw as PoolWorkerData;
+  const handle = await serve(ref, { ...options, workers: 1 });
+  // The pool's own handle has no closeNow: exiting the process is how a worker is cut.
+  return { ...handle, closeNow: () => process.exit(1) };
 }
 
 /** Turns node:http requests into runner requests. */

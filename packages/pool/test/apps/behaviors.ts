@@ -64,6 +64,8 @@ export const app: WsgiApplication = (env, start) => {
       throw new Error('app exception with a secret');
     case '/served':
       return text(start, String(served));
+    case '/pid':
+      return text(start, String(process.pid));
     case '/thread':
       sleep(Number(q.get('ms') ?? 0));
       return text(start, String(threadId));
