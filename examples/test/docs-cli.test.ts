@@ -198,13 +198,13 @@ describe(PAGE, () => {
     const results = await Promise.all([
       runRefused(['serve', '--server', 'pool', '--limit-max-requests', '5', sync]),
       runRefused(['serve', '--server', 'pool', '--limit-concurrency', '5', sync]),
-      runRefused(['serve', '--workers', '2', sync]),
+      runRefused(['serve', '--server', 'uws', '--workers', '2', sync]),
       runRefused(['serve', sync], { WEB_CONCURRENCY: 'two' }),
     ]);
     const messages = [
       /--limit-max-requests is not supported by --server pool/,
       /--limit-concurrency is not supported by --server pool/,
-      /--workers applies to --server uws/,
+      /--workers > 1 needs an ASGI-TS app; for a WSGI-TS app use --threads/,
       /WEB_CONCURRENCY must be a positive integer .*; got "two"/,
     ];
     results.forEach((r, i) => {
@@ -217,7 +217,7 @@ describe(PAGE, () => {
   it('starts with one worker and the warning it quotes when $WEB_CONCURRENCY cannot apply', async () => {
     const quoted = /`(WARNING: {2}WEB_CONCURRENCY=2 is ignored: [^`]+)`/.exec(text);
     expect(quoted, `${PAGE} quotes no WEB_CONCURRENCY warning`).not.toBeNull();
-    const server = await startTsgi(['serve', 'examples/docs/hello-sync.ts:app', '--port', '0', '--threads', '2'], { WEB_CONCURRENCY: '2' });
+    const server = await startTsgi(['serve', 'examples/docs/hello-sync.ts:app', '--server', 'uws', '--port', '0', '--threads', '2'], { WEB_CONCURRENCY: '2' });
     try {
       expect(await (await fetch(`${server.url}/`)).status).toBe(200);
       expect(server.stderr().split('\n').filter((l) => l.startsWith('WARNING:'))).toEqual([quoted![1]]);
