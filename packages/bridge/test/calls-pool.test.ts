@@ -58,10 +58,13 @@ describe('asyncToSync on the pool, 8 threads', () => {
     await until(() => callsProbe().aborted.includes('brief'));
   });
 
-  it('says which value could not cross back to the sync caller', async () => {
+  it('says which value could not cross back to the sync caller, and which argument could not cross to the loop', async () => {
     const { body } = await getJson(`${server.url}/unclonable`);
     expect(body['name']).toBe('TypeError');
     expect(body['message']).toMatch(/cannot be structured-cloned to the calling thread/);
+    const argument = (await getJson(`${server.url}/function-arg`)).body;
+    expect(argument['name']).toBe('TypeError');
+    expect(argument['message']).toMatch(/^asyncToSync\(calls-async\.ts#sleepFor\): an argument cannot be structured-cloned to the thread that runs the function/);
   });
 
   it('refuses at once on the event loop own thread, saying it would deadlock', () => {

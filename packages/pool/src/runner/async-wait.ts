@@ -84,7 +84,11 @@ class Helper {
 
   call(ref: FunctionRef, args: unknown[], timeoutMs: number, label: string): unknown {
     const call = ++this.calls;
-    this.port.postMessage({ call, module: ref.module, exportName: ref.exportName, args });
+    try {
+      this.port.postMessage({ call, module: ref.module, exportName: ref.exportName, args });
+    } catch (error) {
+      throw uncloneableArgument(label, error);
+    }
     const deadline = timeoutMs > 0 ? performance.now() + timeoutMs : Infinity;
     for (;;) {
       const seen = Atomics.load(this.cell, 0);
@@ -103,6 +107,11 @@ class Helper {
       Atomics.wait(this.cell, 0, seen, Math.min(WAIT_SLICE_MS, left));
     }
   }
+}
+
+/** The error for arguments that cannot be structured-cloned to the thread that runs the function, thrown in the caller. */
+export function uncloneableArgument(label: string, error: unknown): TypeError {
+  return new TypeError(`${label}: an argument cannot be structured-cloned to the thread that runs the function (functions and class instances cannot cross threads): ${(error as Error).message}`);
 }
 
 let theHelper: Helper | null = null;

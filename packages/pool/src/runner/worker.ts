@@ -30,7 +30,7 @@ import {
   type WsgiSink,
 } from '@tsgi/core';
 import { importApp } from '@tsgi/core/server';
-import { AsyncToSyncTimeout, threadRole } from './async-wait.js';
+import { AsyncToSyncTimeout, threadRole, uncloneableArgument } from './async-wait.js';
 import { errorData, errorFromData, loadFunction } from './calls.js';
 import { LetterWriter } from './mailbox.js';
 import { ResultWriter } from './result-ring.js';
@@ -263,8 +263,11 @@ class RequestLink implements WsgiSink, PullSource {
     this.awaiting = call;
     this.settled = null;
     try {
-      // Throws DataCloneError here, in the caller, when an argument cannot be cloned.
-      this.post({ t: 'await', id: this.id, call, module, exportName, args });
+      try {
+        this.post({ t: 'await', id: this.id, call, module, exportName, args });
+      } catch (error) {
+        throw uncloneableArgument(label, error);
+      }
       this.block(() => this.settled !== null || this.disconnected, timeoutMs > 0 ? performance.now() + timeoutMs : Infinity);
     } finally {
       this.awaiting = 0;
