@@ -63,12 +63,13 @@ interface Served {
   stop: () => Promise<void>;
 }
 
-/** `npx tsgi serve <args>` in the project, on a free port, once it answers HTTP. */
-async function npxServe(args: string[]): Promise<Served> {
-  const port = await freePort();
-  // Its own process group, so SIGTERM reaches tsgi and not only npx.
-  const child: ChildProcess = spawn('npx', ['tsgi', 'serve', ...args, '--port', String(port)], { cwd: project, env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+/** `npx <args>` in the project (with `port` in PORT), once something answers HTTP on that port. */
+async function npxListening(args: string[], port: number): Promise<Served> {
+  const what = `npx ${args.join(' ')}`;
+  // Its own process group, so SIGTERM reaches the server and not only npx.
+  const child: ChildProcess = spawn('npx', args, { cwd: project, env: { ...env, PORT: String(port) }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (log += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
   const exited = once(child, 'exit');
   const stop = async () => {
@@ -78,10 +79,10 @@ async function npxServe(args: string[]): Promise<Served> {
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`npx tsgi serve ${args.join(' ')} exited with ${child.exitCode}:\n${log}`);
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}:\n${log}`);
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`npx tsgi serve ${args.join(' ')} did not answer within 30 s:\n${log}`);
+      throw new Error(`${what} did not answer within 30 s:\n${log}`);
     }
     const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
       async (r) => (await r.arrayBuffer(), true),
@@ -90,6 +91,12 @@ async function npxServe(args: string[]): Promise<Served> {
     if (ok) return { url, log: () => log, stop };
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** `npx tsgi serve <args>` in the project, on a free port, once it answers HTTP. */
+async function npxServe(args: string[]): Promise<Served> {
+  const port = await freePort();
+  return npxListening(['tsgi', 'serve', ...args, '--port', String(port)], port);
 }
 
 /** The pages whose `npx tsgi serve` commands run here, on the samples they show, saved under their own names. */
@@ -265,6 +272,21 @@ describe('packed, installed with npm into a new project, and used there', () => 
     const res = await serveAndFetch(['wsgi.ts:app', '--threads', '2'], '/upload', { method: 'POST', body: 'hello' });
     expect(res.status).toBe(200);
     expect(res.body).toBe('POST /upload: 5 bytes, on a worker thread: true');
+  }, 60_000);
+
+  it.each([
+    ['packages/uws/README.md', 'examples/docs/readme/uws-hello.ts', '/', 'Hello, world!'],
+    ['packages/pool/README.md', 'examples/docs/readme/pool-serve.ts', '/pool', 'GET /pool: 0 bytes\n'],
+  ])('%s: its server sample, saved as server.mts as the page says, runs with npx tsx', async (page, sample, path, answer) => {
+    expect(readFileSync(join(repoRoot, page), 'utf8')).toContain('npx tsx server.mts');
+    copyFileSync(join(repoRoot, sample), join(project, 'server.mts'));
+    const served = await npxListening(['tsx', 'server.mts'], await freePort());
+    try {
+      const res = await fetch(served.url + path);
+      expect({ status: res.status, body: await res.text() }, served.log()).toEqual({ status: 200, body: answer });
+    } finally {
+      await served.stop();
+    }
   }, 60_000);
 
   it('npx tsgi serve: a Hono app, with hono from the registry', async () => {
