@@ -3,6 +3,9 @@
  * functions that run on the server's event loop, over real sockets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import type { ServerHandle } from '@tsgi/core';
 import { serve } from '@tsgi/pool';
 import { asyncToSync } from '../src/index.js';
@@ -109,6 +112,19 @@ describe('asyncToSync on the pool: a client that leaves frees its thread', () =>
 });
 
 describe('asyncToSync where there is no server loop', () => {
+  it('runs on a helper thread in a plain script, ends a wait at its timeout, and lets the script exit', async () => {
+    const script = fileURLToPath(new URL('./fixtures/calls-script.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    // Exiting on its own is part of the point: the idle helper thread must not keep the process alive.
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(0);
+    const [first, second] = out.trim().split('\n');
+    expect(JSON.parse(first!)).toMatchObject({ tag: 'script', mainThread: false });
+    expect(second).toBe('AsyncToSyncTimeout');
+  }, THREADS_TEST_TIMEOUT);
+
   it('runs the async function on a helper thread under the inline runner (threads: 0)', async () => {
     const server = await serve(APP, { threads: 0, port: 0, logger: captureLogger().logger, accessLog: false });
     try {
