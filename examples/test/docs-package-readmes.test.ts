@@ -60,6 +60,18 @@ describe('the samples run', () => {
     }, 20_000);
   }
 
+  it('bridge-calls: syncToAsync runs the blocking function on a worker thread; asyncToSync refuses the loop thread', async () => {
+    const { digestAsync, fetchJsonSync } = await import('../docs/readme/bridge-calls.js');
+    const { closeSyncToAsync } = await import('@tsgi/bridge');
+    try {
+      expect(await digestAsync('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+      // Called on the event loop's own thread, it would deadlock: it throws at once instead.
+      expect(() => fetchJsonSync('http://127.0.0.1:9/')).toThrow(/event loop/);
+    } finally {
+      await closeSyncToAsync();
+    }
+  }, 30_000);
+
   it('core-testing: the test clients call both apps in process', async () => {
     const { check } = await import('../docs/readme/core-testing.js');
     expect(await check()).toEqual(['200 GET /hello', '200 POST /upload: 5 bytes']);
