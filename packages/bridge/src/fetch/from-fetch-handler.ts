@@ -20,6 +20,8 @@ import { hasRequestBody, InboundBody, ResponseProgress } from '../inbound-body.j
 import { answerLifespan } from '../lifespan.js';
 import { refuseWebSocket, sendPlainAnswer } from '../own-answers.js';
 import { responseStart } from '../response-start.js';
+import { knownBody } from './known-body.js';
+import { lightRequest } from './light-request.js';
 import { requestUrl } from './url.js';
 
 /** A fetch-style handler: what Hono's `app.fetch`, Deno.serve and Bun.serve take. */
@@ -69,6 +71,14 @@ export function fromFetchHandler(handler: FetchHandler | FetchHandlerObject, opt
   };
 }
 
+// The authority of almost every request: a host name or IPv4 address, and a port from 0 to 65535. Only others are parsed.
+const PLAIN_AUTHORITY = /^https?:\/\/[A-Za-z0-9.-]+(?::(?:\d{1,4}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d\d|655[0-2]\d|6553[0-5]))?\//;
+
+/** True when `url` is one undici's Request takes (the common case decided without parsing it). */
+function usableUrl(url: string): boolean {
+  return PLAIN_AUTHORITY.test(url) || URL.canParse(url);
+}
+
 function invalidHandler(handler: unknown): never {
   throw new TypeError(`fromFetchHandler() needs a function (request) => Response or an object with a fetch method; got ${typeof handler}`);
 }
@@ -77,30 +87,19 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
   const progress = new ResponseProgress();
   const inbound = new InboundBody(receive, () => progress.done);
   const withBody = !NO_BODY_METHODS.has(scope.method) && hasRequestBody(scope.headers);
-  let request: Request;
-  try {
-    request = new Request(requestUrl(scope), {
-      method: scope.method,
-      // The pairs as they are: the Request fills its own header list once (duplicates appended).
-      headers: scope.headers,
-      body: withBody ? inbound.stream() : null,
-      // Node's fetch needs this for a streamed body; it is the only mode there is.
-      duplex: 'half',
-    } as RequestInit);
-    // request.signal fires on http.disconnect. It is made on first use: passing it to the constructor
-    // would add a second AbortSignal (undici makes its own) and a listener, the largest per-request cost here.
-    Object.defineProperty(request, 'signal', { get: () => inbound.signal, configurable: true, enumerable: true });
-  } catch (e) {
-    // The fetch API refuses CONNECT, TRACE and TRACK outright: a method this server does not implement.
-    if (FORBIDDEN_METHODS.has(scope.method.toUpperCase())) {
-      await sendPlainAnswer(send, 501);
-      return;
-    }
-    // Any other request the fetch API cannot represent (e.g. an unparsable Host) is the client's fault.
-    logger.warning(`fromFetchHandler: cannot build a Request for ${scope.method} ${scope.path}: ${String(e)}`);
+  // The fetch API refuses CONNECT, TRACE and TRACK outright: a method this server does not implement.
+  if (FORBIDDEN_METHODS.has(scope.method.toUpperCase())) {
+    await sendPlainAnswer(send, 501);
+    return;
+  }
+  const url = requestUrl(scope);
+  if (!usableUrl(url)) {
+    // A request the fetch API cannot represent (e.g. an unparsable Host) is the client's fault.
+    logger.warning(`fromFetchHandler: cannot build a Request for ${scope.method} ${scope.path}: invalid URL ${url}`);
     await sendPlainAnswer(send, 400);
     return;
   }
+  const request = lightRequest({ scope, url, body: withBody ? () => inbound.stream() : null, signal: () => inbound.signal });
   if (!withBody) inbound.watch();
 
   let response: Response;
@@ -130,6 +129,14 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
     if (body === null) {
       progress.finish();
       await send({ type: 'http.response.body', body: EMPTY, more_body: false });
+      return;
+    }
+    const whole = knownBody(response);
+    if (whole !== undefined) {
+      // One final body: the server frames it with its length.
+      progress.body(whole.byteLength);
+      progress.finish();
+      await send({ type: 'http.response.body', body: whole, more_body: false });
       return;
     }
     await pipeBody(body, send, progress);
