@@ -116,13 +116,29 @@ async function serveCommand(config: ServeConfig, io: Io, logger: Logger): Promis
   const forget = () => {
     for (const signal of signals) process.removeListener(signal, onSignal);
     process.removeListener('disconnect', orphaned);
+    process.removeListener('SIGHUP', onHangup);
   };
+  // SIGHUP, gunicorn's: replace the workers one at a time with fresh code. One server in this process
+  // cannot be replaced without a moment when nothing listens, so there it is logged and ignored (and
+  // never ends the process, as an unhandled SIGHUP would).
+  let handle: ServerHandle | undefined;
+  let restarting: Promise<void> | undefined;
+  const onHangup = () => {
+    if (handle === undefined) return warn('Received SIGHUP while starting: ignored.');
+    const restart = handle.restartWorkers?.bind(handle);
+    if (restart === undefined) {
+      return warn('Received SIGHUP: ignored; with 1 worker there is nothing to replace without dropping connections. Use --workers 2 or more, or restart the process.');
+    }
+    if (restarting !== undefined) return warn('Received SIGHUP: a restart of the workers is already under way; ignored.');
+    info('Received SIGHUP: restarting the workers one at a time.');
+    restarting = restart().finally(() => (restarting = undefined));
+  };
+  process.on('SIGHUP', onHangup);
 
   // The process stays up until it is told to stop, whatever the server holds open meanwhile: while
   // the app starts (lifespan startup, the pool's threads importing it) nothing may be listening yet,
   // and idle worker threads do not keep a process alive.
   const alive = setInterval(() => {}, 2 ** 31 - 1);
-  let handle: ServerHandle;
   try {
     handle = await startServer({ value, ref: moduleRefOf(spec, config.factory), iface, server, config, onRequest, warn, logger });
   } catch (e) {
@@ -140,6 +156,8 @@ async function serveCommand(config: ServeConfig, io: Io, logger: Logger): Promis
 
   info(await stopped);
   forget();
+  process.on('SIGHUP', ignore); // while draining
+  const running = handle;
   // A second signal while draining forces the exit, as uvicorn does.
   const force = (signal: NodeJS.Signals) => {
     io.err(`tsgi: forced exit on a second ${signal}`);
@@ -147,8 +165,9 @@ async function serveCommand(config: ServeConfig, io: Io, logger: Logger): Promis
   };
   for (const signal of signals) process.once(signal, force);
   try {
-    await handle.close();
+    await running.close();
   } finally {
+    process.removeListener('SIGHUP', ignore);
     for (const signal of signals) process.removeListener(signal, force);
     clearInterval(alive);
   }

@@ -56,6 +56,8 @@ export interface ServeConfig {
   forwardedAllowIps: string[];
   limitConcurrency: number | undefined;
   limitMaxRequests: number | undefined;
+  /** Seconds a worker's event loop may go without a heartbeat before it is replaced (workers > 1). */
+  timeoutWorkerHealthcheck: number;
   /** Seconds; undefined: the server's default. */
   timeoutKeepAlive: number | undefined;
   /** Seconds; undefined: wait for in-flight requests without a limit. */
@@ -129,9 +131,10 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'no-proxy-headers', kind: 'boolean', help: 'Ignore those headers.' },
   { name: 'forwarded-allow-ips', kind: 'string', metavar: 'TEXT', help: 'Comma-separated IPs or CIDRs to trust with proxy headers, or "*". [default: $FORWARDED_ALLOW_IPS or 127.0.0.1]' },
   { name: 'limit-concurrency', kind: 'string', metavar: 'INTEGER', help: 'Maximum number of concurrent connections or tasks before answering 503.' },
-  { name: 'limit-max-requests', kind: 'string', metavar: 'INTEGER', help: 'Maximum number of requests to serve before shutting down gracefully (for use under a process manager).' },
+  { name: 'limit-max-requests', kind: 'string', metavar: 'INTEGER', help: 'Maximum number of requests to serve before shutting down gracefully (for use under a process manager); with --workers, per worker: a worker that reaches it is replaced by a fresh one.' },
   { name: 'timeout-keep-alive', kind: 'string', metavar: 'SECONDS', help: 'Close keep-alive connections idle for this long. [default: the server\'s; node and pool: 5; uws: 10, the only idle time uWebSockets.js v20.30 has, or 0 for no keep-alive]' },
   { name: 'timeout-graceful-shutdown', kind: 'string', metavar: 'SECONDS', help: 'Maximum time to wait for in-flight requests on shutdown. [default: no limit]' },
+  { name: 'timeout-worker-healthcheck', kind: 'string', metavar: 'SECONDS', help: 'With --workers: a worker whose event loop sends no heartbeat for this long is replaced. [default: 5]' },
   { name: 'ws-max-size', kind: 'string', metavar: 'BYTES', help: 'WebSocket maximum message size; larger messages close the connection with 1009. [default: 16777216]' },
   { name: 'ws-ping-interval', kind: 'string', metavar: 'SECONDS', help: 'WebSocket ping interval; 0 disables pings. [default: 20]' },
   { name: 'ws-ping-timeout', kind: 'string', metavar: 'SECONDS', help: 'WebSocket ping timeout: a peer that does not answer a ping in time is dropped (1006). [default: 20]' },
@@ -267,6 +270,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     limitMaxRequests: optional(str('limit-max-requests'), (v) => integer('--limit-max-requests', v, 1)),
     timeoutKeepAlive: optional(str('timeout-keep-alive'), (v) => seconds('--timeout-keep-alive', v)),
     timeoutGracefulShutdown: optional(str('timeout-graceful-shutdown'), (v) => seconds('--timeout-graceful-shutdown', v)),
+    timeoutWorkerHealthcheck: positiveSeconds('--timeout-worker-healthcheck', str('timeout-worker-healthcheck') ?? '5'),
     wsMaxSize: integer('--ws-max-size', str('ws-max-size') ?? String(16 * 1024 * 1024), 1),
     wsPingInterval: seconds('--ws-ping-interval', str('ws-ping-interval') ?? '20'),
     wsPingTimeout: seconds('--ws-ping-timeout', str('ws-ping-timeout') ?? '20'),
@@ -418,6 +422,12 @@ function integer(flag: string, value: string, min: number, max = Number.MAX_SAFE
 function seconds(flag: string, value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new CliError(`${flag} must be a number of seconds >= 0; got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function positiveSeconds(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new CliError(`${flag} must be a number of seconds > 0; got ${JSON.stringify(value)}`);
   return n;
 }
 

@@ -6,7 +6,7 @@
  * fromFetchHandler.
  */
 import type { AsgiApplication, ModuleRef, ServerHandle } from '@tsgi/core';
-import { OptionError, type Logger } from '@tsgi/core/server';
+import { countRequests, OptionError, type Logger } from '@tsgi/core/server';
 import { configureSyncToAsync, fromFetchHandler, wsgiToAsgi, type FetchHandler, type FetchHandlerObject } from '@tsgi/bridge';
 import { serve as serveNode, type ServeOptions as NodeOptions } from '@tsgi/node';
 import { serve as servePool, type PoolServeOptions } from '@tsgi/pool';
@@ -59,12 +59,19 @@ function asgiOptions(config: ServeConfig, logger?: Logger): UwsOptions & NodeOpt
     wsPingTimeout: config.wsPingTimeout,
     lifespan: config.lifespan,
     workers: config.workers,
+    ...workerOptions(config),
   };
   if (config.uds !== undefined) options.uds = config.uds;
   if (config.limitConcurrency !== undefined) options.limitConcurrency = config.limitConcurrency;
   if (config.timeoutKeepAlive !== undefined) options.timeoutKeepAlive = config.timeoutKeepAlive;
   if (config.timeoutGracefulShutdown !== undefined) options.timeoutGracefulShutdown = config.timeoutGracefulShutdown;
   return options;
+}
+
+/** With workers > 1: the request limit of each worker and the heartbeat timeout (a single server has neither). */
+function workerOptions(config: ServeConfig): { limitMaxRequests?: number; timeoutWorkerHealthcheck?: number } {
+  if (config.workers === 1) return {};
+  return { timeoutWorkerHealthcheck: config.timeoutWorkerHealthcheck, ...(config.limitMaxRequests === undefined ? {} : { limitMaxRequests: config.limitMaxRequests }) };
 }
 
 /** The uvicorn-style flags as @tsgi/node options. */
@@ -74,7 +81,7 @@ function nodeOptions(config: ServeConfig, logger?: Logger): NodeOptions {
 
 /** The uvicorn-style flags as @tsgi/pool options. */
 function poolOptions(config: ServeConfig, logger?: Logger): PoolServeOptions {
-  const options: PoolServeOptions = commonOptions(config, logger);
+  const options: PoolServeOptions = { ...commonOptions(config, logger), ...workerOptions(config) };
   if (config.uds !== undefined) options.uds = config.uds;
   if (config.threads !== undefined) options.threads = config.threads;
   if (config.workers !== 1) options.workers = config.workers;
@@ -113,10 +120,9 @@ function inCliTerms(e: OptionError, config: ServeConfig): string {
  */
 async function whyOneWorker(req: StartRequest): Promise<string | undefined> {
   const { config, iface, server } = req;
-  if (server === 'pool') return config.limitMaxRequests !== undefined ? '--limit-max-requests is not supported by --server pool' : undefined;
+  if (server === 'pool') return undefined;
   if (iface === 'wsgi') return 'workers need an ASGI-TS app; a WSGI-TS app scales with --threads';
   if (iface === 'fetch') return 'workers need an ASGI-TS app; for a fetch handler run one process per core';
-  if (config.limitMaxRequests !== undefined) return '--limit-max-requests cannot be combined with workers > 1 yet';
   if (server === 'node') return undefined;
   if (config.uds !== undefined) return 'workers cannot share a unix socket';
   if (!(await canSharePort())) {
@@ -135,16 +141,6 @@ async function withWebConcurrency(req: StartRequest): Promise<ServeConfig> {
   return { ...config, workers: 1 };
 }
 
-/** Wraps an ASGI app so each finished http/websocket connection is counted. */
-function counted(app: AsgiApplication, onRequest: () => void): AsgiApplication {
-  return (scope, receive, send) => {
-    const running = app(scope, receive, send);
-    // Counted once the app is done with it and its last write has left this tick,
-    // so shutting down never cuts the Nth response short.
-    return scope.type === 'lifespan' ? running : running.finally(() => setImmediate(onRequest));
-  };
-}
-
 /** Starts the server for the app; rejects with a CliError for combinations that cannot run. */
 export async function startServer(req: StartRequest): Promise<ServerHandle> {
   const { iface, server } = req;
@@ -159,7 +155,8 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
   }
   if (config.wsPerMessageDeflate && server !== 'node') throw new CliError('--ws-per-message-deflate applies to --server node (uWebSockets.js is run without compression)');
   if (server === 'pool') {
-    if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests is not supported by --server pool');
+    // The request limit of one pool process would need the app in the command's process; each worker process counts its own.
+    if (config.limitMaxRequests !== undefined && config.workers === 1) throw new CliError('--limit-max-requests is not supported by --server pool with 1 worker; use --workers 2 or more (each worker is then replaced after that many requests)');
     if (config.limitConcurrency !== undefined) throw new CliError('--limit-concurrency is not supported by --server pool (its bound is a queue of requests waiting for a thread)');
     return serveOrExplain(config, () => servePool(req.ref, poolOptions(config, req.logger)));
   }
@@ -167,7 +164,6 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
   let app: AsgiApplication;
   if (iface === 'asgi') {
     if (config.workers > 1) {
-      if (config.limitMaxRequests !== undefined) throw new CliError('--limit-max-requests cannot be combined with --workers > 1 yet');
       // Each worker (a thread on uws, a process on node) imports the app itself.
       if (server === 'node') return serveOrExplain(config, () => serveNode(req.ref, nodeOptions(config, req.logger)));
       return serveOrExplain(config, () => serveUws(req.ref, asgiOptions(config, req.logger)));
@@ -181,7 +177,7 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
       app = fromFetchHandler(req.value as FetchHandler | FetchHandlerObject, req.logger ? { logger: req.logger } : {});
     }
   }
-  if (req.onRequest) app = counted(app, req.onRequest);
+  if (req.onRequest) app = countRequests(app, req.onRequest);
   if (server === 'node') return serveOrExplain(config, () => serveNode(app, nodeOptions(config, req.logger)));
   return serveOrExplain(config, () => serveUws(app, asgiOptions(config, req.logger)));
 }

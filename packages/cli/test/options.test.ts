@@ -38,6 +38,7 @@ describe('tsgi serve flags', () => {
       forwardedAllowIps: ['127.0.0.1'],
       limitConcurrency: undefined,
       limitMaxRequests: undefined,
+      timeoutWorkerHealthcheck: 5,
       timeoutKeepAlive: undefined,
       timeoutGracefulShutdown: undefined,
       wsMaxSize: 16777216,
@@ -69,7 +70,7 @@ describe('tsgi serve flags', () => {
       '--host', '0.0.0.0', '--port', '0', '--uds', '/tmp/x.sock', '--server', 'pool', '--interface', 'wsgi',
       '--workers', '3', '--threads', '16', '--root-path', '/api', '--no-proxy-headers',
       '--forwarded-allow-ips', '10.0.0.0/8, 127.0.0.1', '--limit-concurrency', '100', '--limit-max-requests', '5000',
-      '--timeout-keep-alive', '2.5', '--timeout-graceful-shutdown', '30', '--ws-max-size', '1024',
+      '--timeout-keep-alive', '2.5', '--timeout-graceful-shutdown', '30', '--timeout-worker-healthcheck', '2.5', '--ws-max-size', '1024',
       '--ws-ping-interval', '0', '--ws-ping-timeout', '0.5', '--ws-per-message-deflate', '--lifespan', 'off', '--no-access-log', '--log-level', 'debug',
       '--app-dir', '.', '--factory', '--reload', '--reload-dir', '.', '--reload-dir', 'packages', '--reload-include', '*.json', '--reload-exclude', '*.cjs',
       '--use-colors', '--header', 'x-a: 1', '--header', 'X-B:two:parts', '--no-server-header', '--no-date-header',
@@ -78,7 +79,7 @@ describe('tsgi serve flags', () => {
     expect(c).toEqual({
       app: 'mod.js:handler', host: '0.0.0.0', port: 0, uds: '/tmp/x.sock', server: 'pool', interface: 'wsgi',
       workers: 3, workersFrom: 'flag', threads: 16, rootPath: '/api', proxyHeaders: false, forwardedAllowIps: ['10.0.0.0/8', '127.0.0.1'],
-      limitConcurrency: 100, limitMaxRequests: 5000, timeoutKeepAlive: 2.5, timeoutGracefulShutdown: 30,
+      limitConcurrency: 100, limitMaxRequests: 5000, timeoutKeepAlive: 2.5, timeoutGracefulShutdown: 30, timeoutWorkerHealthcheck: 2.5,
       wsMaxSize: 1024, wsPingInterval: 0, wsPingTimeout: 0.5, wsPerMessageDeflate: true, lifespan: 'off', accessLog: false, logLevel: 'debug',
       appDir: '.', factory: true, reload: true, reloadDir: ['.', 'packages'],
       reloadInclude: ['*.ts', '*.mts', '*.cts', '*.tsx', '*.js', '*.mjs', '*.json'],
@@ -169,7 +170,7 @@ describe('tsgi serve flags', () => {
     const text = serveUsage();
     for (const flag of [
       'host', 'port', 'uds', 'server', 'interface', 'workers', 'threads', 'root-path', 'proxy-headers', 'no-proxy-headers',
-      'forwarded-allow-ips', 'limit-concurrency', 'limit-max-requests', 'timeout-keep-alive', 'timeout-graceful-shutdown',
+      'forwarded-allow-ips', 'limit-concurrency', 'limit-max-requests', 'timeout-keep-alive', 'timeout-graceful-shutdown', 'timeout-worker-healthcheck',
       'ws-max-size', 'ws-ping-interval', 'ws-ping-timeout', 'lifespan', 'no-access-log', 'log-level',
     ]) {
       expect(text).toMatch(new RegExp(`^  --${flag}\\b`, 'm'));

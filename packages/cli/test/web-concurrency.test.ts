@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixtures, killedAfterEach, runCli, startCli, waitForUrl } from './helpers/spawn-cli.js';
+import { fixtures, killedAfterEach, runCli, startCli, waitForStderr, waitForUrl } from './helpers/spawn-cli.js';
 
 const running = killedAfterEach();
 
@@ -45,15 +45,16 @@ describe('WEB_CONCURRENCY that cannot apply: one worker and one warning', () => 
     ]);
   });
 
-  it('an ASGI-TS app with --limit-max-requests, which needs the app in the command\'s process', async () => {
+  it('an ASGI-TS app with --limit-max-requests: the workers apply, each replaced once it reaches the limit', async () => {
     const run = startCli(['serve', '--port', '0', '--limit-max-requests', '1', asgi], { env: { WEB_CONCURRENCY: '2' } });
     running.push(run);
     const url = await waitForUrl(run);
     expect((await fetch(url)).status).toBe(200);
+    await waitForStderr(run, /Worker thread \d+ reached its request limit; it will be replaced\./);
+    expect((await fetch(url)).status).toBe(200);
+    run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
-    expect(warnings(run.stderr())).toEqual([
-      'WARNING:  WEB_CONCURRENCY=2 is ignored: --limit-max-requests cannot be combined with workers > 1 yet. Serving with 1 worker.',
-    ]);
+    expect(warnings(run.stderr())).toEqual([]);
   });
 
   it('the warning follows --log-level: none at error', async () => {

@@ -32,7 +32,7 @@ export async function serve(app: AsgiApplication | ModuleRef, options: ServeOpti
     if (typeof app === 'function') {
       throw OptionError.conflict('workers', resolved.workers, ' > 1 needs the app as a module reference ({ module, exportName }), since a function cannot cross to a worker process');
     }
-    return serveWorkerProcesses(app, options, resolved.workers, logger);
+    return serveWorkerProcesses(app, options, resolved, logger);
   }
   const fn = typeof app === 'function' ? app : await importApp<AsgiApplication>(app, 'ASGI-TS');
   return runAsgiServer(fn, resolved, logger, nodeTransport(resolved));

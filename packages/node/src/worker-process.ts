@@ -5,8 +5,9 @@
  * layer's (serveProcesses); this module says what each worker runs.
  */
 import type { ModuleRef } from '@tsgi/core';
-import { serveProcesses, type Logger, type RunningServer } from '@tsgi/core/server';
-import type { ServeOptions } from './options.js';
+import { countRequests, importApp, serveProcesses, type Logger, type RunningServer, type WorkerHooks } from '@tsgi/core/server';
+import type { AsgiApplication } from '@tsgi/core';
+import type { ResolvedOptions, ServeOptions } from './options.js';
 
 /** What the primary hands each worker process. */
 interface WorkerData {
@@ -16,16 +17,28 @@ interface WorkerData {
 }
 
 /** Serves the app by module reference on `workers` processes; each loads .ts apps through tsx, as the CLI does. */
-export function serveWorkerProcesses(ref: ModuleRef, options: ServeOptions, workers: number, logger: Logger): Promise<RunningServer> {
+export function serveWorkerProcesses(ref: ModuleRef, options: ServeOptions, resolved: ResolvedOptions, logger: Logger): Promise<RunningServer> {
   const { logger: _omit, ...plain } = options;
   const data: WorkerData = { ref, options: plain };
-  return serveProcesses({ serverModule: import.meta.url, data, execArgv: ['--import', import.meta.resolve('tsx')], workers, what: 'node:http', logger });
+  return serveProcesses({
+    serverModule: import.meta.url,
+    data,
+    execArgv: ['--import', import.meta.resolve('tsx')],
+    workers: resolved.workers,
+    what: 'node:http',
+    logger,
+    limitMaxRequests: resolved.limitMaxRequests,
+    timeoutWorkerHealthcheck: resolved.timeoutWorkerHealthcheck,
+  });
 }
 
 /** The worker side: serve the app with one event loop in this process. */
-export async function startWorker(raw: unknown): Promise<RunningServer> {
+export async function startWorker(raw: unknown, hooks: WorkerHooks = {}): Promise<RunningServer> {
   const data = raw as WorkerData;
   // Imported here: index.ts imports this module for the primary's side.
   const { serve } = await import('./index.js');
-  return serve(data.ref, { ...data.options, workers: 1 });
+  // The worker options are the primary's; this process is one server.
+  const options = { ...data.options, workers: 1, limitMaxRequests: null };
+  if (hooks.onRequest === undefined) return serve(data.ref, options);
+  return serve(countRequests(await importApp<AsgiApplication>(data.ref, 'ASGI-TS'), hooks.onRequest), options);
 }

@@ -5,7 +5,7 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { AsgiApplication, ModuleRef } from '@tsgi/core';
-import { consoleLogger, importApp, serverLogger, type RunningServer } from '@tsgi/core/server';
+import { consoleLogger, countRequests, importApp, requestLimit, serverLogger, type RunningServer } from '@tsgi/core/server';
 import { resolveOptions, type ServeOptions } from './options.js';
 import { startServer } from './server.js';
 
@@ -16,10 +16,14 @@ export interface WorkerData {
   /** The serve() options minus the logger (which cannot cross threads). */
   options: Omit<ServeOptions, 'logger'>;
   port: number;
+  /** How often this thread's event loop reports to the main thread (ms). */
+  heartbeatMs: number;
+  /** Requests after which this worker asks to be replaced; null: never. */
+  limitMaxRequests: number | null;
 }
 
 /** Messages a worker posts to its parent. */
-export type WorkerMessage = { type: 'listening'; port: number } | { type: 'failed'; message: string };
+export type WorkerMessage = { type: 'listening'; port: number } | { type: 'failed'; message: string } | { type: 'heartbeat' } | { type: 'recycle' };
 
 /**
  * Runs the server of this worker thread. A worker thread that ends with a
@@ -48,9 +52,12 @@ export async function runWorker(): Promise<void> {
     exitSoon(1);
   });
   try {
-    const resolved = resolveOptions({ ...data.options, port: data.port, workers: 1 });
+    // The worker options are the main thread's; this thread is one server.
+    const resolved = resolveOptions({ ...data.options, port: data.port, workers: 1, limitMaxRequests: null });
     const logger = serverLogger({}, resolved, `[worker ${threadId}] `);
-    const app = await importApp<AsgiApplication>(data.ref, 'ASGI-TS');
+    let app = await importApp<AsgiApplication>(data.ref, 'ASGI-TS');
+    const limit = data.limitMaxRequests;
+    if (limit !== null) app = countRequests(app, requestLimit(limit, () => port.postMessage({ type: 'recycle' } satisfies WorkerMessage)));
     const handle = await startServer(app, resolved, logger);
     server = handle;
     const listening = 'port' in handle.address ? handle.address.port : 0;
@@ -62,6 +69,8 @@ export async function runWorker(): Promise<void> {
       );
     });
     port.postMessage({ type: 'listening', port: listening } satisfies WorkerMessage);
+    // Sent from this thread's event loop: a loop blocked by the app sends none, and the main thread replaces the worker.
+    setInterval(() => port.postMessage({ type: 'heartbeat' } satisfies WorkerMessage), data.heartbeatMs).unref();
   } catch (e) {
     port.postMessage({ type: 'failed', message: e instanceof Error ? e.message : String(e) } satisfies WorkerMessage);
     port.close();

@@ -13,6 +13,12 @@ export interface ServerHandle {
   readonly url: string;
   /** Stops accepting, lets in-flight requests finish (up to the graceful timeout), runs lifespan shutdown. */
   close(): Promise<void>;
+  /**
+   * With workers > 1: replaces the workers one at a time with fresh ones that
+   * import the app again (gunicorn's SIGHUP), each new worker listening
+   * before the old one drains. Absent on a server without workers.
+   */
+  restartWorkers?(): Promise<void>;
 }
 
 /** A module reference for apps that must be loaded by path (spec wsgi.loading.module.1). */

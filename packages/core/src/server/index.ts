@@ -26,3 +26,4 @@ export * from './request-head.js';
 export * from './unix-socket.js';
 export * from './websocket-inbox.js';
 export * from './websocket-keepalive.js';
+export * from './worker-supervisor.js';

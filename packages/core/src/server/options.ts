@@ -223,8 +223,40 @@ export function resolveCommonOptions(options: unknown, known: ReadonlySet<string
 /** uvicorn's --lifespan: `auto` runs it and tolerates an app that does not speak it. */
 export type LifespanMode = 'auto' | 'on' | 'off';
 
+/** The options of a server's `workers: N` > 1 (worker processes or threads), gunicorn's and uvicorn's. */
+export interface WorkerServeOptions {
+  /** Requests each worker serves before a fresh one replaces it, one at a time (gunicorn's --max-requests); null: never (default). Needs workers > 1. */
+  limitMaxRequests?: number | null;
+  /** Seconds a worker's event loop may go without sending a heartbeat before the worker is replaced; default 5 (uvicorn's --timeout-worker-healthcheck). */
+  timeoutWorkerHealthcheck?: number;
+}
+
+/** WorkerServeOptions after defaults and validation. */
+export interface ResolvedWorkerOptions {
+  limitMaxRequests: number | null;
+  timeoutWorkerHealthcheck: number;
+}
+
+/** The names of WorkerServeOptions. */
+export const WORKER_OPTION_NAMES: readonly string[] = ['limitMaxRequests', 'timeoutWorkerHealthcheck'];
+
+/** Applies defaults to WorkerServeOptions and validates them against the number of workers. */
+export function resolveWorkerOptions(o: WorkerServeOptions, workers: number): ResolvedWorkerOptions {
+  const limitMaxRequests = o.limitMaxRequests ?? null;
+  if (limitMaxRequests !== null) {
+    if (!(Number.isSafeInteger(limitMaxRequests) && limitMaxRequests >= 1)) optionError('limitMaxRequests', 'null or a positive integer', limitMaxRequests);
+    // A single server cannot replace itself: whoever runs it stops it (the CLI exits, for its process manager).
+    if (workers === 1) throw OptionError.conflict('limitMaxRequests', limitMaxRequests, ' needs workers > 1 (each worker is replaced after that many requests)');
+  }
+  const timeoutWorkerHealthcheck = o.timeoutWorkerHealthcheck ?? 5;
+  if (!(typeof timeoutWorkerHealthcheck === 'number' && timeoutWorkerHealthcheck > 0 && timeoutWorkerHealthcheck <= MAX_TIMER_S)) {
+    optionError('timeoutWorkerHealthcheck', `a number of seconds above 0, at most ${MAX_TIMER_S}`, timeoutWorkerHealthcheck);
+  }
+  return { limitMaxRequests, timeoutWorkerHealthcheck };
+}
+
 /** The options of the event-loop servers of ASGI-TS apps (@tsgi/uws, @tsgi/node). */
-export interface AsgiServeOptions extends CommonServeOptions {
+export interface AsgiServeOptions extends CommonServeOptions, WorkerServeOptions {
   /** Most requests and WebSockets in flight at once; past it the server answers 503. null: no limit (default). */
   limitConcurrency?: number | null;
   /** Lifespan protocol: 'auto' (default), 'on' or 'off'. */
@@ -240,7 +272,7 @@ export interface AsgiServeOptions extends CommonServeOptions {
 }
 
 /** AsgiServeOptions after defaults and validation. */
-export interface ResolvedAsgiOptions extends ResolvedCommonOptions {
+export interface ResolvedAsgiOptions extends ResolvedCommonOptions, ResolvedWorkerOptions {
   limitConcurrency: number | null;
   lifespan: LifespanMode;
   wsMaxSize: number;
@@ -251,7 +283,7 @@ export interface ResolvedAsgiOptions extends ResolvedCommonOptions {
 
 /** The names of AsgiServeOptions. */
 export const ASGI_OPTION_NAMES: readonly string[] = [
-  ...COMMON_OPTION_NAMES, 'limitConcurrency', 'lifespan', 'wsMaxSize', 'wsPingInterval', 'wsPingTimeout', 'workers',
+  ...COMMON_OPTION_NAMES, 'limitConcurrency', 'lifespan', 'wsMaxSize', 'wsPingInterval', 'wsPingTimeout', 'workers', ...WORKER_OPTION_NAMES,
 ];
 
 /** Largest WebSocket message any tsgi server takes (uWebSockets.js keeps it in a signed 32-bit int). */
@@ -273,7 +305,7 @@ export function resolveAsgiOptions(options: unknown, rules: TransportRules, extr
   const wsPingTimeout = seconds('wsPingTimeout', o.wsPingTimeout, 20);
   const workers = o.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) optionError('workers', 'an integer from 1 to 256', workers);
-  return { ...common, limitConcurrency, lifespan, wsMaxSize, wsPingInterval, wsPingTimeout, workers };
+  return { ...common, limitConcurrency, lifespan, wsMaxSize, wsPingInterval, wsPingTimeout, workers, ...resolveWorkerOptions(o, workers) };
 }
 
 // WebSocket ping times run on JS timers: null/0 disable; otherwise at most what setTimeout can wait (2^31 - 1 ms).

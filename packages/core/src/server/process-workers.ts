@@ -7,27 +7,41 @@
  * and waits for them. A server package names the module whose `startWorker`
  * each worker runs, and the loader flags its apps need (tsx for .ts apps).
  */
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { ServerAddress } from './handle.js';
 import { finishedLine, serverUrl, type RunningServer } from './lifecycle.js';
 import type { Logger } from './logger.js';
+import { heartbeatInterval, requestLimit, WorkerSupervisor, type SupervisedWorker, type WorkerEvents } from './worker-supervisor.js';
 
 /** The environment variable that carries a worker's data (JSON) from the primary. */
 export const WORKER_DATA_ENV = 'TSGI_PROCESS_WORKER';
 
 /** What a worker process reports to the primary. */
-export type ProcessWorkerMessage = { tsgi: 'listening'; address: ServerAddress } | { tsgi: 'failed'; message: string };
+export type ProcessWorkerMessage =
+  | { tsgi: 'listening'; address: ServerAddress }
+  | { tsgi: 'failed'; message: string }
+  | { tsgi: 'heartbeat' }
+  | { tsgi: 'recycle' };
 
 /** What the primary tells a worker. */
 type PrimaryMessage = { tsgi: 'close' };
 
 /** What a worker process gets from the primary, as JSON in WORKER_DATA_ENV. */
 export interface ProcessWorkerData {
-  /** URL of the module whose `startWorker(data)` starts this process's server and resolves with it. */
+  /** URL of the module whose `startWorker(data, hooks)` starts this process's server and resolves with it. */
   serverModule: string;
   /** Handed to startWorker: which app, with which options. */
   data: unknown;
+  /** How often the worker's event loop reports to the primary (ms). */
+  heartbeatMs?: number;
+  /** Requests after which the worker asks to be replaced; null: never. */
+  limitMaxRequests?: number | null;
+}
+
+/** What the worker side hands a server's `startWorker`: call onRequest once per request served. */
+export interface WorkerHooks {
+  onRequest?: () => void;
 }
 
 /** How to run the workers of one server. */
@@ -38,73 +52,61 @@ export interface ProcessWorkersSpec extends ProcessWorkerData {
   /** The transport, for the log line: `tsgi (node:http, 2 worker processes) running on …`. */
   what: string;
   logger: Logger;
+  /** Seconds without a heartbeat before a worker is killed and replaced (default 5). */
+  timeoutWorkerHealthcheck?: number;
 }
 
-/** Delay before replacing a worker that failed to start, so a broken app does not fork in a loop. */
-const RESPAWN_DELAY_MS = 1000;
 // From src/ (tests, through tsx) the entry is the TypeScript source, from dist/ the build.
 const ENTRY = new URL(`./process-worker-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
-/** Forks `spec.workers` server processes sharing one listening socket; resolves once all listen. */
+/**
+ * Forks `spec.workers` server processes sharing one listening socket;
+ * resolves once all listen. The handle's restartWorkers() (SIGHUP) replaces
+ * them one at a time with processes that import the app afresh.
+ */
 export async function serveProcesses(spec: ProcessWorkersSpec): Promise<RunningServer> {
   const { logger } = spec;
+  const timeoutWorkerHealthcheck = spec.timeoutWorkerHealthcheck ?? 5;
   cluster.setupPrimary({ exec: fileURLToPath(ENTRY), args: [], execArgv: [...process.execArgv, ...spec.execArgv] });
-  const env = { [WORKER_DATA_ENV]: JSON.stringify({ serverModule: spec.serverModule, data: spec.data } satisfies ProcessWorkerData) };
-  const live = new Set<Worker>();
-  let closing = false;
+  const workerData: ProcessWorkerData = {
+    serverModule: spec.serverModule,
+    data: spec.data,
+    heartbeatMs: heartbeatInterval(timeoutWorkerHealthcheck),
+    limitMaxRequests: spec.limitMaxRequests ?? null,
+  };
+  const env = { [WORKER_DATA_ENV]: JSON.stringify(workerData) };
 
-  const spawn = (): Promise<ServerAddress> =>
-    new Promise((resolve, reject) => {
-      const worker = cluster.fork(env);
-      live.add(worker);
-      let started = false;
+  const start = (events: WorkerEvents): SupervisedWorker => {
+    const worker = cluster.fork(env);
+    const ready = new Promise<ServerAddress>((resolve, reject) => {
       worker.on('message', (m: ProcessWorkerMessage) => {
-        if (m.tsgi === 'listening') {
-          started = true;
-          resolve(m.address);
-        } else if (m.tsgi === 'failed') {
-          reject(new Error(m.message));
-        }
+        if (m.tsgi === 'listening') resolve(m.address);
+        else if (m.tsgi === 'failed') reject(new Error(m.message));
+        else if (m.tsgi === 'heartbeat') events.heartbeat();
+        else if (m.tsgi === 'recycle') events.recycle();
       });
-      worker.on('exit', (code, signal) => {
-        live.delete(worker);
-        if (!started) {
-          reject(new Error(`worker process ${worker.process.pid} exited (${signal ?? `code ${code}`}) before listening`));
-          return;
-        }
-        if (closing) return;
-        logger.error(`Worker process ${worker.process.pid} died (${signal ?? `exit code ${code}`}); starting a replacement.`);
-        replace();
-      });
+      worker.once('exit', (code, signal) => reject(new Error(`worker process ${worker.process.pid} exited (${signal ?? `code ${code}`}) before listening`)));
     });
-
-  const replace = (): void => {
-    if (closing) return;
-    spawn().then(
-      () => logger.info('Replacement worker process started.'),
-      (e: unknown) => {
-        logger.error(`A replacement worker process failed to start: ${e instanceof Error ? e.message : String(e)}`);
-        setTimeout(replace, RESPAWN_DELAY_MS).unref();
+    ready.catch(() => {}); // the supervisor awaits it; a late rejection after listening is moot
+    const exited = new Promise<string>((resolve) => worker.once('exit', (code, signal) => resolve(signal ?? `exit code ${code}`)));
+    return {
+      name: `Worker process ${worker.process.pid}`,
+      ready,
+      exited,
+      close: () => {
+        // A worker that failed is disconnecting: a send that cannot go is moot (the callback keeps its EPIPE from being thrown).
+        if (worker.isConnected()) worker.send({ tsgi: 'close' } satisfies PrimaryMessage, undefined, undefined, () => {});
       },
-    );
+      kill: () => {
+        worker.process.kill('SIGKILL');
+        return true;
+      },
+    };
   };
 
-  const stopAll = async (): Promise<void> => {
-    const exits = [...live].map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))));
-    for (const w of live) if (w.isConnected()) w.send({ tsgi: 'close' } satisfies PrimaryMessage);
-    await Promise.all(exits);
-  };
-
-  let address: ServerAddress;
-  try {
-    // Every worker that listens on port 0 gets the same port: the primary binds it once for all (node:cluster).
-    const addresses = await Promise.all(Array.from({ length: spec.workers }, spawn));
-    address = addresses[0]!;
-  } catch (e) {
-    closing = true;
-    await stopAll();
-    throw e;
-  }
+  const supervisor = new WorkerSupervisor({ workers: spec.workers, start, timeoutWorkerHealthcheck, logger });
+  // Every worker that listens on port 0 gets the same port: the primary binds it once for all (node:cluster).
+  const address = await supervisor.start();
   const url = serverUrl(address);
   logger.info(`tsgi (${spec.what}, ${spec.workers} worker processes) running on ${url} (Press CTRL+C to quit)`);
   let closed: Promise<void> | undefined;
@@ -112,51 +114,60 @@ export async function serveProcesses(spec: ProcessWorkersSpec): Promise<RunningS
     address,
     url,
     close: () => {
-      closing = true;
-      closed ??= stopAll().then(() => logger.info(finishedLine()));
+      closed ??= supervisor.close().then(() => logger.info(finishedLine()));
       return closed;
     },
-    closeNow: () => {
-      closing = true;
-      for (const w of live) w.process.kill('SIGKILL');
-    },
+    closeNow: () => supervisor.closeNow(),
+    restartWorkers: () => supervisor.restartWorkers(),
   };
 }
 
 /**
  * The worker side (process-worker-entry.ts runs it): starts this process's
- * server with the primary's data, reports where it listens, and shuts it
- * down gracefully when the primary says so, on SIGINT or SIGTERM (a
- * terminal's Ctrl+C reaches every process of the group), or when the primary
- * is gone.
+ * server with the primary's data, reports where it listens, sends a
+ * heartbeat from its event loop, asks to be replaced once it has served its
+ * request limit, and shuts down gracefully when the primary says so, on
+ * SIGINT or SIGTERM (a terminal's Ctrl+C reaches every process of the
+ * group), or when the primary is gone. SIGHUP is the primary's: a worker
+ * ignores it.
  */
 export async function runProcessWorker(): Promise<void> {
   const send = (m: ProcessWorkerMessage): void => void process.send?.(m);
-  let server: RunningServer;
+  // Taken from the start: a close, a signal or the primary's end while the app loads stops this
+  // worker as soon as it has started (an IPC message with no listener yet would be lost).
+  let server: RunningServer | undefined;
+  let stopping = false;
+  const stop = (): void => {
+    stopping = true;
+    server?.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  const once = (): void => {
+    if (!stopping) stop();
+  };
+  process.on('message', (m: PrimaryMessage) => {
+    if (m?.tsgi === 'close') once();
+  });
+  process.on('SIGINT', once);
+  process.on('SIGTERM', once);
+  process.on('disconnect', once);
+  // A terminal's hangup or `kill -HUP` of the process group is the primary's to act on (a rolling restart).
+  process.on('SIGHUP', () => {});
   try {
-    const { serverModule, data } = JSON.parse(process.env[WORKER_DATA_ENV] ?? 'null') as ProcessWorkerData;
-    const { startWorker } = (await import(serverModule)) as { startWorker: (data: unknown) => Promise<RunningServer> };
-    server = await startWorker(data);
+    const { serverModule, data, heartbeatMs, limitMaxRequests } = JSON.parse(process.env[WORKER_DATA_ENV] ?? 'null') as ProcessWorkerData;
+    const { startWorker } = (await import(serverModule)) as { startWorker: (data: unknown, hooks: WorkerHooks) => Promise<RunningServer> };
+    const hooks: WorkerHooks = {};
+    if (limitMaxRequests != null) hooks.onRequest = requestLimit(limitMaxRequests, () => send({ tsgi: 'recycle' }));
+    server = await startWorker(data, hooks);
+    if (heartbeatMs !== undefined) setInterval(() => send({ tsgi: 'heartbeat' }), heartbeatMs).unref();
   } catch (e) {
     send({ tsgi: 'failed', message: e instanceof Error ? e.message : String(e) });
     process.disconnect?.();
     process.exitCode = 1;
     return;
   }
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('message', (m: PrimaryMessage) => {
-    if (m?.tsgi === 'close') stop();
-  });
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  process.on('disconnect', stop);
+  if (stopping) return stop();
   send({ tsgi: 'listening', address: server.address });
 }

@@ -4,11 +4,21 @@
  * thread pool. Validated up front: a bad value is an OptionError naming the
  * option, never a half-started server.
  */
-import { COMMON_OPTION_NAMES, optionError, resolveCommonOptions, type CommonServeOptions, type ResolvedCommonOptions } from '@tsgi/core/server';
+import {
+  COMMON_OPTION_NAMES,
+  optionError,
+  resolveCommonOptions,
+  resolveWorkerOptions,
+  WORKER_OPTION_NAMES,
+  type CommonServeOptions,
+  type ResolvedCommonOptions,
+  type ResolvedWorkerOptions,
+  type WorkerServeOptions,
+} from '@tsgi/core/server';
 import { DEFAULT_THREADS_PER_CORE } from '../runner/runner.js';
 
 /** Options of the pool server's `serve()`. Times are in seconds. */
-export interface PoolServeOptions extends CommonServeOptions {
+export interface PoolServeOptions extends CommonServeOptions, WorkerServeOptions {
   /**
    * Worker threads running the app, one request at a time each; default 8 per
    * core (`DEFAULT_THREADS_PER_CORE`), because sync apps mostly wait on I/O.
@@ -35,7 +45,7 @@ export interface PoolServeOptions extends CommonServeOptions {
 }
 
 /** Options after defaults and validation. */
-export interface ResolvedPoolOptions extends ResolvedCommonOptions {
+export interface ResolvedPoolOptions extends ResolvedCommonOptions, ResolvedWorkerOptions {
   threads: number;
   maxQueue: number;
   timeout: number;
@@ -43,7 +53,7 @@ export interface ResolvedPoolOptions extends ResolvedCommonOptions {
   workers: number;
 }
 
-const KNOWN = new Set<string>([...COMMON_OPTION_NAMES, 'threads', 'maxQueue', 'timeout', 'maxRequestsPerWorker', 'workers']);
+const KNOWN = new Set<string>([...COMMON_OPTION_NAMES, 'threads', 'maxQueue', 'timeout', 'maxRequestsPerWorker', 'workers', ...WORKER_OPTION_NAMES]);
 
 /** Applies defaults and validates every option; throws an OptionError naming the option and the value. */
 export function resolvePoolOptions(options: PoolServeOptions, cores: number): ResolvedPoolOptions {
@@ -58,5 +68,5 @@ export function resolvePoolOptions(options: PoolServeOptions, cores: number): Re
   if (!Number.isInteger(maxRequestsPerWorker) || maxRequestsPerWorker < 0) optionError('maxRequestsPerWorker', 'a non-negative integer', maxRequestsPerWorker);
   const workers = options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) optionError('workers', 'an integer from 1 to 256', workers);
-  return { ...common, threads, maxQueue, timeout, maxRequestsPerWorker, workers };
+  return { ...common, threads, maxQueue, timeout, maxRequestsPerWorker, workers, ...resolveWorkerOptions(options, workers) };
 }

@@ -34,6 +34,7 @@ import {
   statusReason,
   type Logger,
   type RunningServer,
+  type WorkerHooks,
 } from '@tsgi/core/server';
 import { answerFor, sendAnswer, type Answer } from '../runner/answer.js';
 import { createSyncRunner } from '../runner/runner.js';
@@ -54,8 +55,22 @@ export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Pro
   if (opts.workers > 1) {
     const { logger: _omit, ...plain } = options;
     const data: PoolWorkerData = { ref: app, options: plain };
-    return serveProcesses({ serverModule: import.meta.url, data, execArgv: ['--import', import.meta.resolve('tsx')], workers: opts.workers, what: 'pool', logger });
+    return serveProcesses({
+      serverModule: import.meta.url,
+      data,
+      execArgv: ['--import', import.meta.resolve('tsx')],
+      workers: opts.workers,
+      what: 'pool',
+      logger,
+      limitMaxRequests: opts.limitMaxRequests,
+      timeoutWorkerHealthcheck: opts.timeoutWorkerHealthcheck,
+    });
   }
+  return serveHere(app, opts, logger);
+}
+
+/** One pool server in this process; `onRequest` runs once per request answered (a worker's request limit). */
+async function serveHere(app: ModuleRef, opts: ResolvedPoolOptions, logger: Logger, onRequest?: () => void): Promise<ServerHandle> {
   // The same start and stop lines as the event-loop servers; a WSGI app has no lifespan, so its
   // "application startup" is its import on every worker thread, and its shutdown the threads' end.
   logger.info(startedLine());
@@ -74,7 +89,7 @@ export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Pro
     throw error;
   }
   logger.info('Application startup complete.');
-  const front = new HttpFront(runner, opts, logger);
+  const front = new HttpFront(runner, opts, logger, onRequest);
   const server = createServer(
     {
       keepAliveTimeout: opts.timeoutKeepAlive * 1000,
@@ -116,9 +131,11 @@ interface PoolWorkerData {
 }
 
 /** The worker side of `workers: N`: this process's pool server (serveProcesses calls it). */
-export async function startWorker(raw: unknown): Promise<RunningServer> {
+export async function startWorker(raw: unknown, hooks: WorkerHooks = {}): Promise<RunningServer> {
   const { ref, options } = raw as PoolWorkerData;
-  const handle = await serve(ref, { ...options, workers: 1 });
+  // The worker options are the primary's; this process is one server.
+  const opts = resolvePoolOptions({ ...options, workers: 1, limitMaxRequests: null }, availableParallelism());
+  const handle = await serveHere(ref, opts, serverLogger({}, opts), hooks.onRequest);
   // The pool's own handle has no closeNow: exiting the process is how a worker is cut.
   return { ...handle, closeNow: () => process.exit(1) };
 }
@@ -137,6 +154,7 @@ class HttpFront {
     private readonly runner: SyncRunner,
     private readonly opts: ResolvedPoolOptions,
     private readonly logger: Logger,
+    private readonly onRequestDone?: () => void,
   ) {
     this.defaults = flatHeaders(opts.defaultHeaders);
   }
@@ -178,6 +196,7 @@ class HttpFront {
         if (hasBody && !req.complete) discardUnreadBody(req, res, contentLength < 0 ? null : contentLength);
         this.accessLog(head, req, result.status, started);
         this.tracker.delete(sink);
+        this.onRequestDone?.();
       },
       (error: unknown) => {
         // The runner answers app and client faults itself; reaching here is a server bug.
