@@ -98,7 +98,18 @@ export interface ServeConfig {
   header: Array<[string, string]>;
   serverHeader: boolean;
   dateHeader: boolean;
+  /** The --ssl-* flags (uvicorn's), as serve() takes them; no --ssl-certfile: plain HTTP. */
+  sslKeyfile: string | undefined;
+  sslCertfile: string | undefined;
+  sslKeyfilePassword: string | undefined;
+  sslCaCerts: string | undefined;
+  /** 0 no client certificate, 1 optional, 2 required (Python's ssl.CERT_*). */
+  sslCertReqs: 0 | 1 | 2;
+  sslCiphers: string | undefined;
 }
+
+/** The --ssl-* part of ServeConfig. */
+export type TlsFlags = Pick<ServeConfig, 'sslKeyfile' | 'sslCertfile' | 'sslKeyfilePassword' | 'sslCaCerts' | 'sslCertReqs' | 'sslCiphers'>;
 
 type Kind = 'string' | 'boolean';
 interface FlagSpec {
@@ -151,6 +162,12 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'no-server-header', kind: 'boolean', help: 'Leave the server header out.' },
   { name: 'date-header', kind: 'boolean', help: 'Add a "date" header to every response. [default]' },
   { name: 'no-date-header', kind: 'boolean', help: 'Leave the date header out (node and pool servers: uWebSockets.js always writes it).' },
+  { name: 'ssl-keyfile', kind: 'string', metavar: 'PATH', help: 'PEM private key file for TLS. [default: the key in --ssl-certfile]' },
+  { name: 'ssl-certfile', kind: 'string', metavar: 'PATH', help: 'PEM certificate (chain) file: serve https and wss.' },
+  { name: 'ssl-keyfile-password', kind: 'string', metavar: 'TEXT', help: 'Password of an encrypted --ssl-keyfile.' },
+  { name: 'ssl-ca-certs', kind: 'string', metavar: 'PATH', help: 'PEM file of the CAs that client certificates are verified against.' },
+  { name: 'ssl-cert-reqs', kind: 'string', metavar: '0|1|2', help: 'Client certificates: 0 not asked for, 1 optional, 2 required (as Python\'s ssl.CERT_*). [default: 0]' },
+  { name: 'ssl-ciphers', kind: 'string', metavar: 'TEXT', help: 'OpenSSL cipher list for TLS 1.2 and below. [default: the TLS library\'s]' },
   { name: 'version', kind: 'boolean', help: 'Show the version and exit.' },
   { name: 'help', kind: 'boolean', help: 'Show this message and exit.' },
 ];
@@ -293,6 +310,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     header: list('header').map(headerPair),
     serverHeader: !flag('no-server-header'),
     dateHeader: !flag('no-date-header'),
+    ...tlsFlags(str),
   };
   if (config.host === '') throw new CliError('--host needs a value');
   if (config.appDir === '') throw new CliError('--app-dir needs a directory');
@@ -429,6 +447,23 @@ function positiveSeconds(flag: string, value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new CliError(`${flag} must be a number of seconds > 0; got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** The --ssl-* flags given (files are read and checked by serve(), which names the option a flag maps to). */
+function tlsFlags(str: (name: string) => string | undefined): TlsFlags {
+  const given = (flag: string): string | undefined => {
+    const v = str(flag);
+    if (v === '') throw new CliError(`--${flag} needs a value`);
+    return v;
+  };
+  return {
+    sslKeyfile: given('ssl-keyfile'),
+    sslCertfile: given('ssl-certfile'),
+    sslKeyfilePassword: given('ssl-keyfile-password'),
+    sslCaCerts: given('ssl-ca-certs'),
+    sslCertReqs: Number(choice('--ssl-cert-reqs', str('ssl-cert-reqs'), ['0', '1', '2'] as const) ?? '0') as 0 | 1 | 2,
+    sslCiphers: given('ssl-ciphers'),
+  };
 }
 
 function choice<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {

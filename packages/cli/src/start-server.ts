@@ -13,7 +13,7 @@ import { serve as servePool, type PoolServeOptions } from '@tsgi/pool';
 import { canSharePort, loadBinding, serve as serveUws, type ServeOptions as UwsOptions } from '@tsgi/uws';
 import { CliError } from './errors.js';
 import type { AppInterface } from './detect-interface.js';
-import { flagOfOption, type ServeConfig, type ServerChoice } from './options.js';
+import { flagOfOption, type ServeConfig, type ServerChoice, type TlsFlags } from './options.js';
 
 /** What the CLI starts: the app (loaded value), how to reach it from other threads, and how to serve it. */
 export interface StartRequest {
@@ -46,8 +46,16 @@ function commonOptions(config: ServeConfig, logger: Logger | undefined) {
     headers: config.header,
     serverHeader: config.serverHeader,
     dateHeader: config.dateHeader,
+    ...tlsOptions(config),
     ...(logger === undefined ? {} : { logger }),
   };
+}
+
+/** The --ssl-* flags given, as serve() options (serve() reads and checks the files, naming the option its flag maps to). */
+function tlsOptions(config: ServeConfig): Partial<TlsFlags> {
+  const { sslKeyfile, sslCertfile, sslKeyfilePassword, sslCaCerts, sslCertReqs, sslCiphers } = config;
+  const given = Object.entries({ sslKeyfile, sslCertfile, sslKeyfilePassword, sslCaCerts, sslCiphers }).filter(([, v]) => v !== undefined);
+  return { ...Object.fromEntries(given), ...(sslCertReqs !== 0 ? { sslCertReqs } : {}) };
 }
 
 /** The uvicorn-style flags as the options of an event-loop server; flags left at their default are left to the server. */

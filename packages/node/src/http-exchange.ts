@@ -26,6 +26,7 @@ import { read } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import {
   ClientDisconnected,
   HttpResponseCycle,
@@ -49,10 +50,12 @@ import {
   refusalOf,
   runApp,
   statusReason,
+  tlsExtension,
   type AppExit,
   type HeadRules,
   type NodeHeadOptions,
   type ReadControl,
+  type ResolvedTls,
   type ServerContext,
   type TrackedConnection,
 } from '@tsgi/core/server';
@@ -84,6 +87,8 @@ export interface RequestEnv {
   readonly closeIdle: () => void;
   /** The server's own headers of every response (server, --header), flat: computed once at start. */
   readonly defaultHeaders: readonly string[];
+  /** The server's TLS setup; null on plain HTTP. */
+  readonly tls: ResolvedTls | null;
 }
 
 /** The response head the app sent (the cycle's action, kept as is), held until the first body event so framing can be chosen. */
@@ -742,6 +747,15 @@ function takesTrailers(headers: ReadonlyArray<readonly [string, string]>): boole
   return false;
 }
 
+/** Reads what a connection's requests share, at its first: its addresses and, over TLS, its `tls` extension (fixed for the connection's life). */
+function firstRequestOf(env: RequestEnv, conn: ConnectionState, socket: Socket): void {
+  conn.addresses = connectionAddresses(socket, env.headOptions);
+  if (env.tls !== null && conn.addresses.scheme === 'https') {
+    const base = env.ctx.httpScope;
+    conn.httpScope = { ...base, extensions: { ...base.extensions, tls: tlsExtension(socket as TLSSocket, env.tls.serverCertPem) } };
+  }
+}
+
 /** One of the server's own answers, given without calling the app (limits, shutdown, refused heads). */
 export function refuse(res: ServerResponse, status: number, close: boolean, defaults: readonly string[] = []): void {
   const text = statusReason(status);
@@ -767,7 +781,8 @@ export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerR
     // guards every write); a lost client surfaces through the socket's 'close' instead.
     const socket = req.socket;
     const conn = env.sockets.of(socket);
-    const head = readNodeRequestHead(req, rules, env.headOptions, (conn.addresses ??= connectionAddresses(socket, env.headOptions)));
+    if (conn.addresses === null) firstRequestOf(env, conn, socket);
+    const head = readNodeRequestHead(req, rules, env.headOptions, conn.addresses!);
     const http11 = head.httpVersion !== '1.0';
     // HTTP/1.0 has no chunked coding (asgi.http.body.5): node would use it for a 1.0 client that sent `TE: chunked`.
     if (!http11) res.useChunkedEncodingByDefault = false;
@@ -789,7 +804,7 @@ export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerR
     exchange = new HttpExchange(env, req, res, conn, facts, prefix, startedMs);
     exchange.attach();
     connections.add(exchange);
-    runApp(ctx.app, buildHttpScope(head, ctx.httpScope), exchange.receive as Receive, exchange.send, exchange.appExited, logger);
+    runApp(ctx.app, buildHttpScope(head, conn.httpScope ?? ctx.httpScope), exchange.receive as Receive, exchange.send, exchange.appExited, logger);
   } catch (e) {
     logger.error('Internal error while handling a request', e);
     try {

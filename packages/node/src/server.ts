@@ -6,10 +6,12 @@
  * serializes pipelined responses; what it refuses to parse is answered by
  * the shared answerClientError.
  */
-import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { Extensions } from '@tsgi/core';
-import { HeadRules, answerClientError, dateHeaderOptions, flatHeaders, listenNode, type Listener, type ServerContext, type Transport } from '@tsgi/core/server';
+import { HeadRules, answerClientError, dateHeaderOptions, flatHeaders, listenNode, nodeTlsOptions, rejectUnverified, type Listener, type ServerContext, type Transport } from '@tsgi/core/server';
 import { WRITE_HIGH_WATER, refuse, serveRequest, type RequestEnv } from './http-exchange.js';
 import type { ResolvedOptions } from './options.js';
 import { SocketRegistry } from './socket-registry.js';
@@ -61,9 +63,10 @@ class NodeListener implements Listener {
       sockets: new SocketRegistry(logger),
       closeIdle: () => this.server.closeIdleConnections(),
       defaultHeaders: flatHeaders(options.defaultHeaders),
+      tls: options.tls,
     };
     const keepAlive = options.timeoutKeepAlive;
-    const server = createServer({
+    const httpOptions: ServerOptions = {
       // timeoutKeepAlive 0 closes every connection after its response (HttpExchange); node's 0 would mean "never time out".
       keepAliveTimeout: keepAlive > 0 ? keepAlive * 1000 : 5000,
       headersTimeout: HEADERS_TIMEOUT_S * 1000,
@@ -74,7 +77,15 @@ class NodeListener implements Listener {
       noDelay: true,
       // node writes a Date header unless told not to: the choice is made here once, not per response.
       ...dateHeaderOptions(options.dateHeader),
-    });
+    };
+    const tls = options.tls;
+    // node:https is node:http over node:tls: the same 'request', 'upgrade' and 'clientError' events follow.
+    const server: Server = tls === null ? createServer(httpOptions) : createHttpsServer({ ...httpOptions, ...nodeTlsOptions(tls) });
+    if (tls !== null) {
+      server.on('secureConnection', (socket: TLSSocket) => rejectUnverified(tls, socket));
+      // A handshake that fails (a refused client certificate, a plain-HTTP client) never reaches the app.
+      server.on('tlsClientError', (e: Error) => logger.debug(`TLS handshake failed: ${e.message}`));
+    }
     this.server = server;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => serveRequest(env, req, res, false));
     // The app decides when the client may send its body (asgi.http.request.5).

@@ -14,6 +14,7 @@
  * rate, the pattern id-table.ts explains).
  */
 import type { Socket } from 'node:net';
+import type { Extensions, ScopeOptions } from '@tsgi/core';
 import type { ConnectionAddresses, Logger } from '@tsgi/core/server';
 
 /** An exchange that must hear its socket close; the connection keeps the two links. */
@@ -31,6 +32,8 @@ export class ConnectionState {
   private first: SocketMember | null = null;
   /** The addresses of its request heads, read from the socket at its first request. */
   addresses: ConnectionAddresses | null = null;
+  /** On a TLS connection, the server's http scope options with the connection's `tls` extension added; else null. */
+  httpScope: (ScopeOptions & { extensions: Extensions }) | null = null;
 
   /** Puts `member` on the list. */
   join(member: SocketMember): void {

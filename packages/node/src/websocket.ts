@@ -25,6 +25,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import WebSocket, { WebSocketServer } from 'ws';
 import {
   ClientDisconnected,
@@ -43,6 +44,7 @@ import {
   quiet,
   readNodeRequestHead,
   runApp,
+  tlsExtension,
   websocketAccessLine,
   websocketAccessPrefix,
   websocketEnding,
@@ -174,7 +176,11 @@ export function createUpgradeHandler(
         refused(503);
         return;
       }
-      const scope = buildWebSocketScope(requestHead, { ...scopeOptions, state: ctx.state });
+      // Over TLS the scope announces the connection's `tls` extension too.
+      const extensions = request.tls !== null && requestHead.scheme === 'https' && (socket as TLSSocket).encrypted === true
+        ? { ...WEBSOCKET_EXTENSIONS, tls: tlsExtension(socket as TLSSocket, request.tls.serverCertPem) }
+        : WEBSOCKET_EXTENSIONS;
+      const scope = buildWebSocketScope(requestHead, { ...scopeOptions, extensions, state: ctx.state });
       new WsConnection(env, scope, req, socket, head, prefix, startedMs).start();
     } catch (e) {
       // Only a bug of ours gets here.

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import type * as Uws from '@trufflesuite/uws-js-unofficial';
 
-export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket, WebSocketBehavior, us_socket_context_t, RecognizedString } from '@trufflesuite/uws-js-unofficial';
+export type { AppOptions, HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket, WebSocketBehavior, us_socket_context_t, RecognizedString } from '@trufflesuite/uws-js-unofficial';
 
 /** The uWebSockets.js module API. */
 export type UwsModule = typeof Uws;

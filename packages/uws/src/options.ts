@@ -4,7 +4,7 @@
  * code (a bad value handed to uWebSockets.js can abort the process), plus
  * the one rule uWebSockets.js imposes on them.
  */
-import { resolveAsgiOptions, type AsgiServeOptions, type ResolvedAsgiOptions } from '@tsgi/core/server';
+import { OptionError, resolveAsgiOptions, type AsgiServeOptions, type ResolvedAsgiOptions } from '@tsgi/core/server';
 
 /**
  * Options of `serve()`. timeoutKeepAlive: uWebSockets.js v20.30 closes idle
@@ -18,9 +18,14 @@ export type ResolvedOptions = ResolvedAsgiOptions;
 
 /** Applies defaults and validates every option; throws an OptionError naming the option and value. */
 export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
-  return resolveAsgiOptions(options, {
+  const resolved = resolveAsgiOptions(options, {
     keepAliveDefault: 10,
     keepAliveOnly: { values: [0, 10], rule: '10 (uWebSockets.js v20.30 closes idle HTTP connections after a fixed 10 s) or 0 (no keep-alive)' },
     dateHeaderAlways: 'uWebSockets.js v20.30 writes the Date header of every response itself',
   });
+  if (resolved.tls !== null && resolved.tls.certReqs === 2) {
+    // Given a CA file, uWebSockets.js v20.30 verifies a client certificate that is presented but admits a client that presents none.
+    throw OptionError.conflict('sslCertReqs', 2, ' (client certificate required) is not possible on uWebSockets.js v20.30, which admits a client without a certificate; use 1 (optional) or the node server');
+  }
+  return resolved;
 }

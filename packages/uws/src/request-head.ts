@@ -94,7 +94,7 @@ export function readRequestHead(req: HttpRequest, res: HttpResponse, ctx: Server
     headers,
     client: address === '' ? null : [address, 0],
     server: ctx.server,
-    scheme: 'http',
+    scheme: ctx.options.tls === null ? 'http' : 'https',
   };
   const trusted = ctx.options.trustedHosts;
   if (trusted !== null && rules.proxyHeader) applyProxyHeaders(head, trusted);

@@ -13,11 +13,12 @@ import {
   runAsgiServer,
   type Listener,
   type Logger,
+  type ResolvedTls,
   type RunningServer,
   type ServerContext,
   type Transport,
 } from '@tsgi/core/server';
-import { loadBinding, type TemplatedApp, type us_listen_socket } from './binding.js';
+import { loadBinding, type AppOptions, type TemplatedApp, type us_listen_socket } from './binding.js';
 import { createHttpHandler } from './http-handler.js';
 import { resolveOptions, type ResolvedOptions, type ServeOptions } from './options.js';
 import { createWebSocketBehavior } from './websocket.js';
@@ -55,6 +56,23 @@ const UWS_TRANSPORT: Transport = {
   createListener: (ctx) => new UwsListener(ctx),
 };
 
+/**
+ * The SSLApp options of `tls` (files checked by resolveTlsOptions already).
+ * uWebSockets.js v20.30 reads the files itself; given ca_file_name it asks
+ * for a client certificate and refuses one that does not verify, but lets a
+ * client without one in: CERT_OPTIONAL, so the CA file is passed only then
+ * (resolveOptions refuses CERT_REQUIRED).
+ */
+function sslAppOptions(tls: ResolvedTls): AppOptions {
+  return {
+    key_file_name: tls.keyfile,
+    cert_file_name: tls.certfile,
+    ...(tls.passphrase !== null ? { passphrase: tls.passphrase } : {}),
+    ...(tls.certReqs === 1 && tls.caCerts !== null ? { ca_file_name: tls.caCerts } : {}),
+    ...(tls.ciphers !== null ? { ssl_ciphers: tls.ciphers } : {}),
+  };
+}
+
 /** One uWebSockets.js App and its listening socket. */
 class UwsListener implements Listener {
   private readonly app: TemplatedApp & { close(): void };
@@ -62,7 +80,8 @@ class UwsListener implements Listener {
 
   constructor(private readonly ctx: ServerContext) {
     const { uws } = loadBinding();
-    this.app = uws.App() as TemplatedApp & { close(): void };
+    const tls = ctx.options.tls;
+    this.app = (tls === null ? uws.App() : uws.SSLApp(sslAppOptions(tls))) as TemplatedApp & { close(): void };
     // Upgrade requests go to the WebSocket behavior, every other request to the HTTP handler.
     this.app.ws('/*', createWebSocketBehavior(ctx));
     this.app.any('/*', createHttpHandler(ctx));

@@ -23,6 +23,7 @@ export * from './options.js';
 export * from './process-workers.js';
 export * from './proxy-headers.js';
 export * from './request-head.js';
+export * from './tls.js';
 export * from './unix-socket.js';
 export * from './websocket-inbox.js';
 export * from './websocket-keepalive.js';

@@ -71,10 +71,10 @@ export function runningLine(what: string, url: string): string {
   return `tsgi (${what}) running on ${url} (Press CTRL+C to quit)`;
 }
 
-/** The URL a server is reached at, for the log and ServerHandle.url. */
-export function serverUrl(address: ServerAddress): string {
+/** The URL a server is reached at, for the log and ServerHandle.url; `secure`: it serves TLS (https). */
+export function serverUrl(address: ServerAddress, secure = false): string {
   if ('path' in address) return `unix:${address.path}`;
-  return `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+  return `${secure ? 'https' : 'http'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
 }
 
 /** Serves `app` on this thread through `transport`: lifespan startup, listen, and a handle whose close() is graceful. */
@@ -102,7 +102,7 @@ export async function runAsgiServer(app: AsgiApplication, options: ResolvedAsgiO
     throw e;
   }
   ctx.server = 'path' in address ? [address.path, null] : [address.host, address.port];
-  const url = serverUrl(address);
+  const url = serverUrl(address, options.tls !== null);
   logger.info(runningLine(transport.name, url));
 
   let closing: Promise<void> | undefined;

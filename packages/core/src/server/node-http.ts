@@ -5,7 +5,7 @@
  * parser refused, and listening on a TCP port or a unix socket.
  */
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import type { RequestHead } from '../asgi/scope.js';
 import type { ServerAddress } from './handle.js';
 import type { Logger } from './logger.js';
@@ -32,6 +32,8 @@ export interface ConnectionAddresses {
   /** The local address, or the unix socket's path; null when unknown. */
   readonly serverHost: string | null;
   readonly serverPort: number | null;
+  /** 'https' on a TLS connection (node:tls sets `encrypted` on its sockets). */
+  readonly scheme: 'http' | 'https';
 }
 
 /** Reads the addresses of `socket` (normalized: an IPv4-mapped IPv6 address becomes IPv4). */
@@ -43,6 +45,7 @@ export function connectionAddresses(socket: Socket, options: NodeHeadOptions): C
     clientPort: remote === undefined ? 0 : (socket.remotePort ?? 0),
     serverHost: options.uds !== null ? options.uds : local === undefined ? null : normalizeIp(local),
     serverPort: local === undefined ? null : (socket.localPort ?? null),
+    scheme: (socket as Socket & { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
   };
 }
 
@@ -84,7 +87,7 @@ export function readNodeRequestHead(
     // Fresh pairs per request: the scope hands them to the app, which may change them.
     client: a.clientHost === null ? null : [a.clientHost, a.clientPort],
     server: a.serverHost === null ? null : [a.serverHost, a.serverPort],
-    scheme: 'http',
+    scheme: a.scheme,
   };
   if (options.trustedHosts !== null && rules.proxyHeader) applyProxyHeaders(head, options.trustedHosts);
   return head;
@@ -198,7 +201,7 @@ export function flatHeaders(headers: ReadonlyArray<readonly [string, string]>): 
 }
 
 /** Binds `server` to the TCP address or unix socket of `options` (a stale socket file is replaced). */
-export async function listenNode(server: Server, options: { host: string; port: number; uds: string | null }): Promise<ServerAddress> {
+export async function listenNode(server: Server | NetServer, options: { host: string; port: number; uds: string | null }): Promise<ServerAddress> {
   if (options.uds !== null) await prepareUnixSocket(options.uds);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

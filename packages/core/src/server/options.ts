@@ -8,6 +8,7 @@
 import { describe } from '../bytes.js';
 import { consoleLogger, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from './logger.js';
 import { parseTrustedHosts, type TrustedHosts } from './proxy-headers.js';
+import { resolveTlsOptions, TLS_OPTION_NAMES, type ResolvedTls, type TlsServeOptions } from './tls.js';
 
 /** A serve() option that cannot be honored: names the option and the value, so the CLI can name its flag. */
 export class OptionError extends TypeError {
@@ -39,7 +40,7 @@ export function optionError(name: string, rule: string, value: unknown): never {
 }
 
 /** The options every server takes. Times are in seconds, sizes in bytes. */
-export interface CommonServeOptions {
+export interface CommonServeOptions extends TlsServeOptions {
   /** Interface to bind; default 127.0.0.1. */
   host?: string;
   /** TCP port; 0 picks a free one; default 8000. */
@@ -101,6 +102,8 @@ export interface ResolvedCommonOptions {
    */
   defaultHeaders: Array<[string, string]>;
   dateHeader: boolean;
+  /** TLS when sslCertfile is given (its files read and checked); null: plain HTTP. */
+  tls: ResolvedTls | null;
 }
 
 /** The value of the `server` header that serverHeader adds (uvicorn's is `uvicorn`). */
@@ -120,6 +123,7 @@ export interface TransportRules {
 export const COMMON_OPTION_NAMES: readonly string[] = [
   'host', 'port', 'uds', 'rootPath', 'proxyHeaders', 'forwardedAllowIps', 'limitMaxBodySize', 'timeoutKeepAlive',
   'timeoutGracefulShutdown', 'accessLog', 'logLevel', 'logger', 'logFormat', 'useColors', 'headers', 'serverHeader', 'dateHeader',
+  ...TLS_OPTION_NAMES,
 ];
 
 /** The logger a server uses: the `logger` option, else a console logger with the resolved level, format and colors. */
@@ -214,9 +218,10 @@ export function resolveCommonOptions(options: unknown, known: ReadonlySet<string
   if (typeof dateHeader !== 'boolean') optionError('dateHeader', 'a boolean', dateHeader);
   if (!dateHeader && rules.dateHeaderAlways !== undefined) optionError('dateHeader', `true (${rules.dateHeaderAlways})`, dateHeader);
   const defaultHeaders = resolveHeaders(o.headers ?? [], serverHeader);
+  const tls = resolveTlsOptions(o);
   return {
     host, port, uds, rootPath, proxyHeaders, forwardedAllowIps, trustedHosts: trusted,
-    limitMaxBodySize, timeoutKeepAlive, timeoutGracefulShutdown, accessLog, logLevel, logFormat, useColors, defaultHeaders, dateHeader,
+    limitMaxBodySize, timeoutKeepAlive, timeoutGracefulShutdown, accessLog, logLevel, logFormat, useColors, defaultHeaders, dateHeader, tls,
   };
 }
 

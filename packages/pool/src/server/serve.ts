@@ -8,7 +8,9 @@
  * graceful shutdown are the server layer's (@tsgi/core/server); what is
  * left here is the front between node:http and the runner.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { ClientDisconnected, buildHttpScope, isClientDisconnected, type ModuleRef, type RequestHead, type ServerAddress, type ServerHandle } from '@tsgi/core';
@@ -24,6 +26,8 @@ import {
   formatError,
   HeadRules,
   listenNode,
+  nodeTlsOptions,
+  rejectUnverified,
   readNodeRequestHead,
   removeUnixSocket,
   runningLine,
@@ -90,17 +94,22 @@ async function serveHere(app: ModuleRef, opts: ResolvedPoolOptions, logger: Logg
   }
   logger.info('Application startup complete.');
   const front = new HttpFront(runner, opts, logger, onRequest);
-  const server = createServer(
-    {
-      keepAliveTimeout: opts.timeoutKeepAlive * 1000,
-      // A whole upload may take long (it streams): bound the head, and idle sockets, not the body.
-      requestTimeout: 0,
-      headersTimeout: 60_000,
-      // node writes a Date header unless told not to: decided here once, not per response.
-      ...dateHeaderOptions(opts.dateHeader),
-    },
-    (req, res) => front.onRequest(req, res),
-  );
+  const tls = opts.tls;
+  const httpOptions: ServerOptions = {
+    keepAliveTimeout: opts.timeoutKeepAlive * 1000,
+    // A whole upload may take long (it streams): bound the head, and idle sockets, not the body.
+    requestTimeout: 0,
+    headersTimeout: 60_000,
+    // node writes a Date header unless told not to: decided here once, not per response.
+    ...dateHeaderOptions(opts.dateHeader),
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse): void => front.onRequest(req, res);
+  // node:https is node:http over node:tls: the requests, and the scheme read from their sockets, follow.
+  const server: Server = tls === null ? createServer(httpOptions, handle) : createHttpsServer({ ...httpOptions, ...nodeTlsOptions(tls) }, handle);
+  if (tls !== null) {
+    server.on('secureConnection', (socket: TLSSocket) => rejectUnverified(tls, socket));
+    server.on('tlsClientError', (e: Error) => logger.debug(`TLS handshake failed: ${e.message}`));
+  }
   // A head node's parser refused (malformed, over 16 KiB, too slow) gets the status every tsgi server gives it.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, logger));
   let address: ServerAddress;
@@ -110,7 +119,7 @@ async function serveHere(app: ModuleRef, opts: ResolvedPoolOptions, logger: Logg
     await runner.close(0);
     throw error;
   }
-  const url = serverUrl(address);
+  const url = serverUrl(address, tls !== null);
   logger.info(runningLine(`pool, ${runner.threads} worker thread${runner.threads === 1 ? '' : 's'}`, url));
   let closing: Promise<void> | null = null;
   return {
