@@ -105,6 +105,12 @@ describe.skipIf(tools.skip)(`tsgi serve --ssl-*${tools.note}`, () => {
     }
   });
 
+  it.each(['node', 'pool'])('--server %s --workers 2: every worker process serves https, and the URL printed says so', async (server) => {
+    const app = server === 'pool' ? ['--threads', '2', WSGI_APP] : [ASGI_APP];
+    const url = await serveTls(['--server', server, '--workers', '2', ...tlsFlags(), ...app]);
+    for (let i = 0; i < 4; i++) expect((await curl(`${url}/`)).out).toMatch(/https/);
+  });
+
   it('--server pool serves https to curl, with wsgi.url_scheme https', async () => {
     const url = await serveTls(['--server', 'pool', '--threads', '2', ...tlsFlags(), WSGI_APP]);
     expect(await curl(`${url}/`)).toMatchObject({ code: 0, out: 'https' });

@@ -29,6 +29,7 @@ export function serveWorkerProcesses(ref: ModuleRef, options: ServeOptions, reso
     logger,
     limitMaxRequests: resolved.limitMaxRequests,
     timeoutWorkerHealthcheck: resolved.timeoutWorkerHealthcheck,
+    secure: resolved.tls !== null,
   });
 }
 

@@ -79,7 +79,7 @@ export async function serveWorkers(ref: ModuleRef, options: ServeOptions, resolv
 
   const supervisor = new WorkerSupervisor({ workers: resolved.workers, start, timeoutWorkerHealthcheck: resolved.timeoutWorkerHealthcheck, unkillable: UNKILLABLE, logger });
   await supervisor.start();
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `${resolved.tls !== null ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info(runningLine(`uWebSockets.js, ${resolved.workers} workers`, url));
   let closed: Promise<void> | undefined;
   return {

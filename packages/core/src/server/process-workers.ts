@@ -54,6 +54,8 @@ export interface ProcessWorkersSpec extends ProcessWorkerData {
   logger: Logger;
   /** Seconds without a heartbeat before a worker is killed and replaced (default 5). */
   timeoutWorkerHealthcheck?: number;
+  /** The workers serve TLS: the URL says https. */
+  secure?: boolean;
 }
 
 // From src/ (tests, through tsx) the entry is the TypeScript source, from dist/ the build.
@@ -107,7 +109,7 @@ export async function serveProcesses(spec: ProcessWorkersSpec): Promise<RunningS
   const supervisor = new WorkerSupervisor({ workers: spec.workers, start, timeoutWorkerHealthcheck, logger });
   // Every worker that listens on port 0 gets the same port: the primary binds it once for all (node:cluster).
   const address = await supervisor.start();
-  const url = serverUrl(address);
+  const url = serverUrl(address, spec.secure === true);
   logger.info(`tsgi (${spec.what}, ${spec.workers} worker processes) running on ${url} (Press CTRL+C to quit)`);
   let closed: Promise<void> | undefined;
   return {

@@ -68,6 +68,7 @@ export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Pro
       logger,
       limitMaxRequests: opts.limitMaxRequests,
       timeoutWorkerHealthcheck: opts.timeoutWorkerHealthcheck,
+      secure: opts.tls !== null,
     });
   }
   return serveHere(app, opts, logger);
