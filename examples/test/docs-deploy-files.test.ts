@@ -6,11 +6,9 @@
  * systemd unit with workers reloads (ExecReload's SIGHUP) and stops (SIGTERM) cleanly.
  */
 import { readFileSync } from 'node:fs';
-import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { repoRoot, startTsgi, type TsgiProcess } from '../docs/support/tsgi-process.js';
+import { freePort, repoRoot, startTsgi, type TsgiProcess } from '../docs/support/tsgi-process.js';
 
 const docs = join(repoRoot, 'examples', 'docs');
 const dockerfile = readFileSync(join(docs, 'Dockerfile'), 'utf8');
@@ -21,15 +19,6 @@ const running: TsgiProcess[] = [];
 afterEach(() => {
   for (const p of running.splice(0)) if (p.child.exitCode === null) p.child.kill('SIGKILL');
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /** The CMD's argv after the tsgi binary. */
 const cmd = (JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[]).slice(1);

@@ -9,12 +9,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { needTools } from '../../scripts/system-tools.js';
-import { repoRoot, startTsgi, type TsgiProcess } from '../docs/support/tsgi-process.js';
+import { freePort, repoRoot, startTsgi, type TsgiProcess } from '../docs/support/tsgi-process.js';
 import { startSteadyLoad } from '../../packages/cli/test/helpers/steady-load.js';
 
 const CONFIG = readFileSync(join(repoRoot, 'examples', 'docs', 'haproxy.cfg'), 'utf8');
@@ -24,15 +24,6 @@ const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 function replaceOnce(text: string, from: string, to: string): string {
   if (!text.includes(from)) throw new Error(`examples/docs/haproxy.cfg no longer has ${JSON.stringify(from)}: update this test`);

@@ -1,6 +1,7 @@
 /** Starts `tsgi` in a child process for the docs tests, and stops it the way a process manager does (SIGTERM). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
 const RUNNER = join(import.meta.dirname, 'run-tsgi.ts');
@@ -41,4 +42,14 @@ export async function startTsgi(args: readonly string[], env: NodeJS.ProcessEnv 
     const ended = await Promise.race([once(child.stderr!, 'data').then(() => false), exited.then(() => true)]);
     if (ended && !pattern.test(err)) throw new Error(`tsgi ${args.join(' ')} exited before serving:\n${err}`);
   }
+}
+
+/** A TCP port free on 127.0.0.1 right now, for a server or proxy that takes a fixed port. */
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
 }
