@@ -24,7 +24,7 @@ export interface SteadyLoad {
   stop(): Promise<void>;
 }
 
-function getOnce(port: number, path: string, agent: Agent): Promise<Answer | { error: string; reused: boolean }> {
+function getOnce(port: number, path: string, agent: Agent | false): Promise<Answer | { error: string; reused: boolean }> {
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
       let body = '';
@@ -51,7 +51,8 @@ export function startSteadyLoad(port: number, connections: number, path = '/'): 
       if ('error' in answer && (answer.error === 'ECONNRESET' || answer.error === 'EPIPE')) {
         if (answer.reused) retried.reused++;
         else retried.fresh++;
-        answer = await getOnce(port, path, agent);
+        // On a new connection: the agent's other idle connections may be closing too (a worker draining closes all its idle ones).
+        answer = await getOnce(port, path, false);
       }
       if ('error' in answer) failures.push(answer.error);
       else if (answer.status !== 200) failures.push(`status ${answer.status}: ${answer.body.slice(0, 100)}`);
