@@ -130,3 +130,16 @@ describe.each<Kind>(['uws', 'node'])('--timeout-worker-healthcheck on %s', (kind
     expect(await run.exited).toBe(0);
   }, 60_000);
 });
+
+describe('SIGHUP with 1 worker', () => {
+  it('is logged as not applicable and ignored: the server keeps serving, and stops on SIGTERM with exit 0', async () => {
+    const run = startCli(['serve', '--port', '0', '--server', 'node', '--lifespan', 'off', '--no-access-log', `${writeApp('node', 'v1')}:app`]);
+    running.push(run);
+    const url = await waitForUrl(run);
+    run.child.kill('SIGHUP');
+    await waitForStderr(run, /WARNING: +Received SIGHUP: ignored; with 1 worker there is nothing to replace without dropping connections\./);
+    expect((await fetch(url)).status).toBe(200);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 30_000);
+});
