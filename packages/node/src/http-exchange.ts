@@ -21,10 +21,17 @@
  * - `Expect: 100-continue` is answered when the app first calls receive();
  * - the request is paused while the app leaves more than the body queue's
  *   high-water mark unread.
+ *
+ * An HTTP/2 stream comes as node:http2's compatibility pair
+ * (Http2ServerRequest/Response), which takes the same calls; what differs
+ * (no reason phrase, no connection-specific fields, a stream reset instead
+ * of a cut connection, the stream's close as the client leaving) is in the
+ * few places that check `facts.h2`.
  */
 import { read } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { constants as http2Constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
@@ -91,13 +98,34 @@ export interface RequestEnv {
   readonly tls: ResolvedTls | null;
 }
 
+/** A request of node:http, or an HTTP/2 stream's of node:http2's compatibility API. */
+export type NodeRequest = IncomingMessage | Http2ServerRequest;
+/** The response of a NodeRequest. */
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * What the exchange calls on an HTTP/2 response beyond ServerResponse's calls: writeHead without a
+ * reason phrase, with the flat [name, value, ...] list node:http2 takes at run time (its typings
+ * name only an object of fields, which would lose order and duplicates).
+ */
+interface Http2Head {
+  writeHead(status: number, fields: readonly string[]): void;
+  readonly stream: Http2ServerResponse['stream'];
+}
+
+// Fields HTTP/2 forbids in a response (RFC 9113 section 8.2.2): node:http2 throws on them, so an app's are left out.
+const HTTP2_CONNECTION_FIELDS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'te']);
+
 /** The response head the app sent (the cycle's action, kept as is), held until the first body event so framing can be chosen. */
 type PendingStart = Extract<HttpAction, { kind: 'start' }>;
 
 /** What the request head says that the exchange needs. */
 interface RequestFacts {
   method: string;
+  /** HTTP/1.1 or HTTP/2: not 1.0 (chunked framing or its HTTP/2 equal, trailers, 103). */
   http11: boolean;
+  /** An HTTP/2 stream. */
+  h2: boolean;
   hasBody: boolean;
   /** The request asked for `100 Continue` (node's 'checkContinue'). */
   expectContinue: boolean;
@@ -189,7 +217,9 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
       req.on('data', (chunk: Buffer) => this.guard('data', () => this.onData(chunk)));
       req.on('end', () => this.guard('end', () => this.onEnd()));
     }
-    this.conn.join(this);
+    // An HTTP/2 stream closes on its own (RST_STREAM, or its end): that, not the connection's close, is the client leaving.
+    if (this.facts.h2) (req as unknown as Http2ServerRequest).stream.once('close', () => this.guard('close', () => this.socketClosed()));
+    else this.conn.join(this);
   }
 
   // ---- ReadControl: the body queue throttles the request ------------------
@@ -396,6 +426,7 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
     const addLength = computedLength !== null && start.contentLength === null && status !== 204;
     // Sized up front (the fields left out shorten it at the end): one allocation, no growing.
     const defaults = this.env.defaultHeaders;
+    const h2 = this.facts.h2;
     const flat: string[] = new Array(defaults.length + 2 * headers.length + (addLength ? 2 : 0));
     let n = 0;
     for (; n < defaults.length; n++) flat[n] = defaults[n]!;
@@ -408,6 +439,7 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
         continue;
       }
       if (name === 'transfer-encoding') continue;
+      if (h2 && HTTP2_CONNECTION_FIELDS.has(name)) continue;
       if (name === 'content-length' && status === 204) continue;
       if (name === 'trailer' && !chunked) continue;
       flat[n++] = name;
@@ -418,8 +450,12 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
       flat[n++] = String(computedLength);
     }
     if (n < flat.length) flat.length = n;
-    if (this.closeAfter || this.env.ctx.connections.closing) res.shouldKeepAlive = false;
-    res.writeHead(status, start.reason ?? STATUS_CODES[status] ?? '', flat);
+    // HTTP/2 has no reason phrase, and a stream ends on its own: the connection stays (GOAWAY closes it at shutdown).
+    if (h2) (res as unknown as Http2Head).writeHead(status, flat);
+    else {
+      if (this.closeAfter || this.env.ctx.connections.closing) (res as ServerResponse).shouldKeepAlive = false;
+      (res as ServerResponse).writeHead(status, start.reason ?? STATUS_CODES[status] ?? '', flat);
+    }
     this.headWritten = true;
     if (this.logPrefix !== null) this.env.ctx.logger.access(accessLine(this.logPrefix, status, this.startedMs));
   }
@@ -513,7 +549,12 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
     const fields = (this.trailerFields ??= []);
     for (const h of headers) fields.push(h);
     if (more) return;
-    this.res.addTrailers(fields);
+    if (this.facts.h2) {
+      // node:http2 takes trailers as an object: repeated names are joined, as RFC 9110 section 5.3 allows.
+      const trailers: Record<string, string> = {};
+      for (const [name, value] of fields) trailers[name] = name in trailers ? `${trailers[name]}, ${value}` : value;
+      (this.res as unknown as Http2ServerResponse).addTrailers(trailers);
+    } else this.res.addTrailers(fields);
     this.beforeEnd();
     this.res.end();
     this.markEnded();
@@ -684,7 +725,10 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
     if (this.gone) return;
     const finishedOnWire = this.ended && (this.onWire || this.res.writableFinished);
     this.lose();
-    if (!finishedOnWire) {
+    if (!finishedOnWire && this.facts.h2) {
+      // Only this stream is reset (RST_STREAM); the connection's other streams go on.
+      (this.res as unknown as Http2Head).stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+    } else if (!finishedOnWire) {
       const socket = this.res.socket;
       if (socket !== null) {
         // What node still holds in this tick's cork goes to the kernel first: the client sees the response truncated,
@@ -757,10 +801,14 @@ function firstRequestOf(env: RequestEnv, conn: ConnectionState, socket: Socket):
 }
 
 /** One of the server's own answers, given without calling the app (limits, shutdown, refused heads). */
-export function refuse(res: ServerResponse, status: number, close: boolean, defaults: readonly string[] = []): void {
+export function refuse(res: NodeResponse, status: number, close: boolean, defaults: readonly string[] = []): void {
   const text = statusReason(status);
-  if (close) res.shouldKeepAlive = false;
-  res.writeHead(status, text, [...defaults, 'content-type', 'text/plain; charset=utf-8', 'content-length', String(text.length)]);
+  const fields = [...defaults, 'content-type', 'text/plain; charset=utf-8', 'content-length', String(text.length)];
+  if (isHttp2(res)) (res as unknown as Http2Head).writeHead(status, fields);
+  else {
+    if (close) res.shouldKeepAlive = false;
+    res.writeHead(status, text, fields);
+  }
   res.end(text);
 }
 
@@ -770,7 +818,12 @@ export function refuse(res: ServerResponse, status: number, close: boolean, defa
  * concurrency limit, shutdown), else starts the app on a new exchange.
  * `expectContinue`: node's 'checkContinue' (the client waits for 100 Continue).
  */
-export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+/** True for the response of an HTTP/2 stream. */
+function isHttp2(res: NodeResponse): res is Http2ServerResponse {
+  return (res as Http2ServerResponse).stream !== undefined;
+}
+
+export function serveRequest(env: RequestEnv, req: NodeRequest, res: NodeResponse, expectContinue: boolean): void {
   const { ctx, rules } = env;
   const { logger, connections, options } = ctx;
   let exchange: HttpExchange | undefined;
@@ -779,13 +832,16 @@ export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerR
     // No 'error' listeners (each costs a listener insert per request): an IncomingMessage emits 'error' only to
     // listeners it has, and a ServerResponse only for a write after end(), which the exchange never makes (`ended`
     // guards every write); a lost client surfaces through the socket's 'close' instead.
-    const socket = req.socket;
+    // An HTTP/2 stream's request has a `stream` (an HTTP/1 request line saying HTTP/2.0 is refused by the rules: 505).
+    const h2 = (req as Http2ServerRequest).stream !== undefined;
+    // An HTTP/2 request's `socket` is a proxy of its session's: the connection's state is kept on the real one.
+    const socket = h2 ? (req as Http2ServerRequest).stream.session!.socket as Socket : req.socket;
     const conn = env.sockets.of(socket);
     if (conn.addresses === null) firstRequestOf(env, conn, socket);
     const head = readNodeRequestHead(req, rules, env.headOptions, conn.addresses!);
     const http11 = head.httpVersion !== '1.0';
     // HTTP/1.0 has no chunked coding (asgi.http.body.5): node would use it for a 1.0 client that sent `TE: chunked`.
-    if (!http11) res.useChunkedEncodingByDefault = false;
+    if (!http11) (res as ServerResponse).useChunkedEncodingByDefault = false;
     const refusal = refusalOf(ctx, rules);
     if (refusal !== null) {
       if (refusal.warning !== null) logger.warning(refusal.warning);
@@ -796,12 +852,14 @@ export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerR
     const facts: RequestFacts = {
       method: head.method,
       http11,
+      h2,
       hasBody,
       expectContinue: expectContinue && hasBody,
       teTrailers: takesTrailers(head.headers),
     };
     const prefix = options.accessLog ? accessPrefix(head.client, head.method, head.target, head.httpVersion) : null;
-    exchange = new HttpExchange(env, req, res, conn, facts, prefix, startedMs);
+    // node:http2's compatibility pair takes every call the exchange makes of node:http's (the h2 checks cover the rest).
+    exchange = new HttpExchange(env, req as IncomingMessage, res as ServerResponse, conn, facts, prefix, startedMs);
     exchange.attach();
     connections.add(exchange);
     runApp(ctx.app, buildHttpScope(head, conn.httpScope ?? ctx.httpScope), exchange.receive as Receive, exchange.send, exchange.appExited, logger);

@@ -11,11 +11,20 @@ import { optionError, resolveAsgiOptions, type AsgiServeOptions, type ResolvedAs
 export interface ServeOptions extends AsgiServeOptions {
   /** Negotiate permessage-deflate with WebSocket clients that offer it (uvicorn's --ws-per-message-deflate); default false. */
   wsPerMessageDeflate?: boolean;
+  /** Serve HTTP/2 too: chosen by ALPN over TLS, and on plain TCP for a connection that opens with the HTTP/2 preface (h2c prior knowledge, as hypercorn); default true. */
+  http2?: boolean;
+  /** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); default 100, as hypercorn. */
+  h2MaxConcurrentStreams?: number;
+  /** Largest HTTP/2 header list accepted, in bytes (SETTINGS_MAX_HEADER_LIST_SIZE); default 65536, as hypercorn. */
+  h2MaxHeaderListSize?: number;
 }
 
 /** ServeOptions after defaults and validation. */
 export interface ResolvedOptions extends ResolvedAsgiOptions {
   wsPerMessageDeflate: boolean;
+  http2: boolean;
+  h2MaxConcurrentStreams: number;
+  h2MaxHeaderListSize: number;
 }
 
 /** What node:http imposes on the common options: nothing but uvicorn's default keep-alive. */
@@ -26,9 +35,16 @@ const MAX_TIMER_S = Math.floor((2 ** 31 - 1) / 1000);
 
 /** Applies defaults and validates every option; throws OptionError naming the option and the value. */
 export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
-  const resolved = resolveAsgiOptions(options, NODE_RULES, ['wsPerMessageDeflate']);
+  const resolved = resolveAsgiOptions(options, NODE_RULES, ['wsPerMessageDeflate', 'http2', 'h2MaxConcurrentStreams', 'h2MaxHeaderListSize']);
   if (resolved.timeoutKeepAlive > MAX_TIMER_S) optionError('timeoutKeepAlive', `a non-negative number of seconds up to ${MAX_TIMER_S}`, resolved.timeoutKeepAlive);
   const wsPerMessageDeflate = options.wsPerMessageDeflate ?? false;
   if (typeof wsPerMessageDeflate !== 'boolean') optionError('wsPerMessageDeflate', 'a boolean', wsPerMessageDeflate);
-  return { ...resolved, wsPerMessageDeflate };
+  const http2 = options.http2 ?? true;
+  if (typeof http2 !== 'boolean') optionError('http2', 'a boolean', http2);
+  const h2MaxConcurrentStreams = options.h2MaxConcurrentStreams ?? 100;
+  // SETTINGS values are 32-bit unsigned (RFC 9113 section 6.5.2).
+  if (!Number.isInteger(h2MaxConcurrentStreams) || h2MaxConcurrentStreams < 1 || h2MaxConcurrentStreams > 2 ** 32 - 1) optionError('h2MaxConcurrentStreams', 'an integer from 1 to 2^32 - 1', h2MaxConcurrentStreams);
+  const h2MaxHeaderListSize = options.h2MaxHeaderListSize ?? 65536;
+  if (!Number.isInteger(h2MaxHeaderListSize) || h2MaxHeaderListSize < 1 || h2MaxHeaderListSize > 2 ** 32 - 1) optionError('h2MaxHeaderListSize', 'an integer from 1 to 2^32 - 1 (bytes)', h2MaxHeaderListSize);
+  return { ...resolved, wsPerMessageDeflate, http2, h2MaxConcurrentStreams, h2MaxHeaderListSize };
 }

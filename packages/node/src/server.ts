@@ -4,12 +4,14 @@
  * lifecycle of @tsgi/core/server (runAsgiServer: lifespan, listen, graceful
  * close). node:http parses (llhttp), frames, keeps connections alive and
  * serializes pipelined responses; what it refuses to parse is answered by
- * the shared answerClientError.
+ * the shared answerClientError. HTTP/2 streams (node:http2) become the same
+ * HttpExchanges through node:http2's compatibility API; TLS is node:tls in
+ * front of both.
  */
-import { createServer, ServerResponse, type IncomingMessage, type Server, type ServerOptions } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { TLSSocket } from 'node:tls';
-import type { Socket } from 'node:net';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { Http2ServerResponse, createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type ServerHttp2Session } from 'node:http2';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Extensions } from '@tsgi/core';
 import { HeadRules, answerClientError, dateHeaderOptions, flatHeaders, listenNode, nodeTlsOptions, rejectUnverified, type Listener, type ServerContext, type Transport } from '@tsgi/core/server';
 import { WRITE_HIGH_WATER, refuse, serveRequest, type RequestEnv } from './http-exchange.js';
@@ -44,11 +46,36 @@ export function nodeTransport(options: ResolvedOptions, tuning: WebSocketTuning 
   };
 }
 
-/** The http.Server of one running server, and the sockets it handed over on upgrade. */
+/** The first bytes of an HTTP/2 connection (RFC 9113 section 3.4): a plain-TCP connection that opens with them speaks h2c. */
+const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+/** node:http2's compatibility response without the Date header it writes by default (dateHeader: false). */
+class Http2ResponseWithoutDate extends Http2ServerResponse {
+  constructor(...args: ConstructorParameters<typeof Http2ServerResponse>) {
+    super(...args);
+    this.sendDate = false;
+  }
+}
+
+/**
+ * One running server's sockets. A front server (node:net, or node:tls with
+ * ALPN) accepts each connection and hands it to the engine of its protocol:
+ * an http.Server that never listens itself for HTTP/1.x (so node:http's
+ * keep-alive, timeouts and upgrades are unchanged), or an http2 server for
+ * HTTP/2 (by ALPN over TLS; on plain TCP when its first bytes are the
+ * HTTP/2 preface, as hypercorn does).
+ */
 class NodeListener implements Listener {
+  private readonly front: NetServer;
   private readonly server: Server;
+  private readonly h2: Http2Server | null;
+  /** Open HTTP/2 sessions, and how many streams each has open: stopAccepting() sends each GOAWAY. */
+  private readonly sessions = new Map<ServerHttp2Session, number>();
+  /** Plain-TCP connections whose first bytes have not come yet: not an engine's until then. */
+  private readonly undecided = new Set<Socket>();
   /** Sockets handed over by 'upgrade' or 'connect': node:http no longer closes them, so closeAll() does. */
   private readonly upgraded = new Set<Socket>();
+  private closing = false;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -66,7 +93,7 @@ class NodeListener implements Listener {
       tls: options.tls,
     };
     const keepAlive = options.timeoutKeepAlive;
-    const httpOptions: ServerOptions = {
+    const server = createServer({
       // timeoutKeepAlive 0 closes every connection after its response (HttpExchange); node's 0 would mean "never time out".
       keepAliveTimeout: keepAlive > 0 ? keepAlive * 1000 : 5000,
       headersTimeout: HEADERS_TIMEOUT_S * 1000,
@@ -77,15 +104,7 @@ class NodeListener implements Listener {
       noDelay: true,
       // node writes a Date header unless told not to: the choice is made here once, not per response.
       ...dateHeaderOptions(options.dateHeader),
-    };
-    const tls = options.tls;
-    // node:https is node:http over node:tls: the same 'request', 'upgrade' and 'clientError' events follow.
-    const server: Server = tls === null ? createServer(httpOptions) : createHttpsServer({ ...httpOptions, ...nodeTlsOptions(tls) });
-    if (tls !== null) {
-      server.on('secureConnection', (socket: TLSSocket) => rejectUnverified(tls, socket));
-      // A handshake that fails (a refused client certificate, a plain-HTTP client) never reaches the app.
-      server.on('tlsClientError', (e: Error) => logger.debug(`TLS handshake failed: ${e.message}`));
-    }
+    });
     this.server = server;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => serveRequest(env, req, res, false));
     // The app decides when the client may send its body (asgi.http.request.5).
@@ -114,24 +133,134 @@ class NodeListener implements Listener {
       }
     });
     server.on('error', (e) => logger.error('HTTP server error', e));
+    this.h2 = options.http2 ? this.createHttp2(env) : null;
+
+    const tls = options.tls;
+    if (tls === null) {
+      this.front = createNetServer({ noDelay: true, highWaterMark: WRITE_HIGH_WATER }, (socket) => this.dispatchPlain(socket));
+    } else {
+      const front = createTlsServer({ ...nodeTlsOptions(tls), ALPNProtocols: this.h2 !== null ? ['h2', 'http/1.1'] : ['http/1.1'], noDelay: true, highWaterMark: WRITE_HIGH_WATER });
+      front.on('secureConnection', (socket: TLSSocket) => {
+        if (rejectUnverified(tls, socket)) return;
+        (socket.alpnProtocol === 'h2' && this.h2 !== null ? this.h2 : server).emit('connection', socket);
+      });
+      // A handshake that fails (a refused client certificate, a plain-HTTP client) never reaches the app.
+      front.on('tlsClientError', (e: Error) => logger.debug(`TLS handshake failed: ${e.message}`));
+      this.front = front;
+    }
+    this.front.on('error', (e) => logger.error('Server socket error', e));
   }
 
-  listen() {
-    return listenNode(this.server, this.options);
+  /** The HTTP/2 engine: each stream is served like an HTTP/1.x request, through node:http2's compatibility API. */
+  private createHttp2(env: RequestEnv): Http2Server {
+    const o = this.options;
+    const h2 = createHttp2Server({
+      settings: { maxConcurrentStreams: o.h2MaxConcurrentStreams, maxHeaderListSize: o.h2MaxHeaderListSize },
+      maxHeaderListPairs: 1024,
+      ...(o.dateHeader ? {} : { Http2ServerResponse: Http2ResponseWithoutDate as typeof Http2ServerResponse }),
+    });
+    h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => serveRequest(env, req, res, false));
+    h2.on('checkContinue', (req: Http2ServerRequest, res: Http2ServerResponse) => serveRequest(env, req, res, true));
+    const idleMs = o.timeoutKeepAlive > 0 ? o.timeoutKeepAlive * 1000 : 5000;
+    h2.on('session', (session: ServerHttp2Session) => {
+      this.sessions.set(session, 0);
+      session.once('close', () => this.sessions.delete(session));
+      session.on('error', (e) => this.ctx.logger.debug(`HTTP/2 session error: ${e.message}`));
+      session.on('stream', (stream) => {
+        this.sessions.set(session, (this.sessions.get(session) ?? 0) + 1);
+        stream.once('close', () => {
+          const open = (this.sessions.get(session) ?? 1) - 1;
+          this.sessions.set(session, open);
+          if (open === 0 && this.closing) session.close();
+        });
+      });
+      // The keep-alive time of HTTP/1.x: a session idle that long, with no stream open, is closed (GOAWAY).
+      session.setTimeout(idleMs, () => {
+        if ((this.sessions.get(session) ?? 0) === 0) session.close();
+      });
+      if (this.closing) session.close();
+    });
+    return h2;
+  }
+
+  /**
+   * A plain-TCP connection: its first bytes decide. The HTTP/2 preface goes to
+   * the http2 engine (which reads what was already read from the socket);
+   * anything else to the HTTP/1.x one, which gets the bytes back through
+   * unshift(). A connection that sends nothing is closed after the time a
+   * request head may take.
+   */
+  private dispatchPlain(socket: Socket): void {
+    const h2 = this.h2;
+    if (h2 === null) {
+      this.server.emit('connection', socket);
+      return;
+    }
+    const undecided = this.undecided;
+    undecided.add(socket);
+    let seen: Buffer | null = null;
+    const onError = (): void => {};
+    const onClose = (): void => {
+      undecided.delete(socket);
+    };
+    const onTimeout = (): void => {
+      socket.destroy();
+    };
+    const onData = (chunk: Buffer): void => {
+      seen = seen === null ? chunk : Buffer.concat([seen, chunk]);
+      const n = Math.min(seen.length, HTTP2_PREFACE.length);
+      const preface = seen.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n));
+      if (preface && n < HTTP2_PREFACE.length) return; // a prefix of the preface: wait for the rest
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      socket.off('timeout', onTimeout);
+      socket.setTimeout(0);
+      undecided.delete(socket);
+      socket.pause();
+      socket.unshift(seen);
+      if (preface) h2.emit('connection', socket);
+      else {
+        this.server.emit('connection', socket);
+        socket.resume();
+      }
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.once('close', onClose);
+    socket.on('timeout', onTimeout);
+    socket.setTimeout(HEADERS_TIMEOUT_S * 1000);
+  }
+
+  async listen() {
+    const address = await listenNode(this.front, this.options);
+    // The HTTP/1.x engine never listens: 'listening' starts its tracking of connections (closeIdleConnections, headersTimeout).
+    this.server.emit('listening');
+    return address;
   }
 
   stopAccepting(): void {
+    this.closing = true;
+    this.front.close(() => {});
+    // Closes the idle HTTP/1.x connections, as a listening http.Server's close() does.
     this.server.close(() => {});
+    // GOAWAY: each session finishes its open streams, takes no new ones, and closes.
+    for (const session of this.sessions.keys()) session.close();
+    for (const socket of this.undecided) socket.destroy();
   }
 
   closeIdle(): void {
     this.server.closeIdleConnections();
+    for (const [session, open] of this.sessions) if (open === 0) session.close();
+    for (const socket of this.undecided) socket.destroy();
   }
 
   closeAll(): void {
     this.server.closeAllConnections();
     for (const socket of this.upgraded) socket.destroy();
     this.upgraded.clear();
+    for (const session of this.sessions.keys()) session.destroy();
+    for (const socket of this.undecided) socket.destroy();
   }
 
   /**

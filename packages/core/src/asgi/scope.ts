@@ -20,13 +20,13 @@ import type { ByteString } from '../bytes.js';
 import type { Extensions, HttpScope, WebSocketScope } from './types.js';
 import { ASGI_VERSION, HTTP_SPEC_VERSION, WEBSOCKET_SPEC_VERSION } from './types.js';
 
-/** A parsed HTTP/1.x request head, as a transport hands it to scope building. */
+/** A parsed request head (HTTP/1.x, or one HTTP/2 stream's), as a transport hands it to scope building. */
 export interface RequestHead {
   /** The method as sent (case kept). */
   method: string;
   /** The request-target as sent: path, then optionally `?` and the query (byte string). */
   target: ByteString;
-  httpVersion: '1.0' | '1.1';
+  httpVersion: '1.0' | '1.1' | '2';
   /** Lower-case names, byte-exact values, order and duplicates kept. */
   headers: Array<[ByteString, ByteString]>;
   /** The peer's address and port; null for a unix socket. */

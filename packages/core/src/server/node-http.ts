@@ -5,6 +5,7 @@
  * parser refused, and listening on a TCP port or a unix socket.
  */
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { RequestHead } from '../asgi/scope.js';
 import type { ServerAddress } from './handle.js';
@@ -57,11 +58,13 @@ export function connectionAddresses(socket: Socket, options: NodeHeadOptions): C
  * them; else they are read from the socket.
  */
 export function readNodeRequestHead(
-  req: IncomingMessage,
+  req: IncomingMessage | Http2ServerRequest,
   rules: HeadRules,
   options: NodeHeadOptions,
   addresses: ConnectionAddresses = connectionAddresses(req.socket, options),
 ): RequestHead {
+  // An HTTP/2 stream's request (it has a `stream`); an HTTP/1 request line saying HTTP/2.0 is not one, and the rules answer it 505.
+  if ((req as Http2ServerRequest).stream !== undefined) return readHttp2RequestHead(req, rules, options, addresses);
   const raw = req.rawHeaders;
   const method = req.method ?? 'GET';
   const target = req.url ?? '/';
@@ -78,11 +81,23 @@ export function readNodeRequestHead(
     headers[j] = [name, value];
   }
   rules.end();
-  const a = addresses;
+  return finishHead(method, target, version === '1.0' ? '1.0' : '1.1', headers, addresses, rules, options);
+}
+
+/** The RequestHead of a head read and checked: the connection's addresses and scheme, then proxy headers when the peer is trusted. */
+function finishHead(
+  method: string,
+  target: string,
+  httpVersion: RequestHead['httpVersion'],
+  headers: Array<[string, string]>,
+  a: ConnectionAddresses,
+  rules: HeadRules,
+  options: NodeHeadOptions,
+): RequestHead {
   const head: RequestHead = {
     method,
     target,
-    httpVersion: version === '1.0' ? '1.0' : '1.1',
+    httpVersion,
     headers,
     // Fresh pairs per request: the scope hands them to the app, which may change them.
     client: a.clientHost === null ? null : [a.clientHost, a.clientPort],
@@ -91,6 +106,49 @@ export function readNodeRequestHead(
   };
   if (options.trustedHosts !== null && rules.proxyHeader) applyProxyHeaders(head, options.trustedHosts);
   return head;
+}
+
+/**
+ * The head of one HTTP/2 stream (node:http2's compatibility request; node
+ * has checked the pseudo-header fields): `:method` and `:path` are the method
+ * and target, `:authority` becomes a `host` field when there is none (as the
+ * ASGI spec says), the other pseudo-header fields go, and the `cookie`
+ * fields HTTP/2 sends apart are joined with "; " (RFC 9113 section 8.2.3),
+ * so an app sees what HTTP/1.1 would have sent. The scheme is the
+ * connection's, not the client's `:scheme`.
+ */
+function readHttp2RequestHead(req: IncomingMessage | Http2ServerRequest, rules: HeadRules, options: NodeHeadOptions, a: ConnectionAddresses): RequestHead {
+  const raw = req.rawHeaders;
+  const method = req.method ?? 'GET';
+  const target = req.url ?? '/';
+  rules.begin('2', method.length + target.length + 11);
+  const headers: Array<[string, string]> = [];
+  let authority: string | null = null;
+  let hasHost = false;
+  let cookie: [string, string] | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    if (name.charCodeAt(0) === 0x3a) {
+      if (name === ':authority') authority = value;
+      continue;
+    }
+    if (name === 'cookie' && cookie !== null) {
+      cookie[1] += `; ${value}`;
+      continue;
+    }
+    rules.field(name, value);
+    const field: [string, string] = [name, value];
+    if (name === 'cookie') cookie = field;
+    else if (name === 'host') hasHost = true;
+    headers.push(field);
+  }
+  if (!hasHost && authority !== null) {
+    rules.field('host', authority);
+    headers.unshift(['host', authority]);
+  }
+  rules.end();
+  return finishHead(method, target, '2', headers, a, rules, options);
 }
 
 /** The answer to a request head node:http's parser refused (its `clientError`), by llhttp's error code. */

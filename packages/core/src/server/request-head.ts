@@ -33,7 +33,7 @@ export class HeadRules {
   private bytes = 0;
   private version: string = '1.1';
 
-  /** Starts a head: its HTTP version ('1.0', '1.1', or what the request line said) and the request line's bytes. */
+  /** Starts a head: its HTTP version ('1.0', '1.1', '2' for an HTTP/2 stream, or what the request line said) and the request line's bytes. */
   begin(httpVersion: string, requestLineBytes: number): void {
     this.contentLength = -1;
     this.chunked = false;
@@ -43,7 +43,7 @@ export class HeadRules {
     this.hosts = 0;
     this.bytes = requestLineBytes;
     this.version = httpVersion;
-    if (httpVersion !== '1.1' && httpVersion !== '1.0') this.refuse(505, `HTTP version ${JSON.stringify(httpVersion)} (RFC 9112 section 2.3: this server speaks HTTP/1.0 and 1.1)`);
+    if (httpVersion !== '1.1' && httpVersion !== '1.0' && httpVersion !== '2') this.refuse(505, `HTTP version ${JSON.stringify(httpVersion)} (RFC 9112 section 2.3: this server speaks HTTP/1.0 and 1.1)`);
   }
 
   /** One header field: `name` lower-case, `value` a byte string. */

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { createSecureContext, type TLSSocket, type TlsOptions } from 'node:tls';
+import type { TlsExtension } from '../asgi/types.js';
 import { describe } from '../bytes.js';
 import { OptionError, optionError } from './options.js';
 
@@ -161,16 +162,6 @@ export function rejectUnverified(tls: ResolvedTls, socket: TLSSocket): boolean {
   if (socket.getPeerX509Certificate() === undefined) return false;
   socket.destroy();
   return true;
-}
-
-/** The ASGI `tls` extension of a connection (ASGI TLS extension 0.2). */
-export interface TlsExtension {
-  server_cert: string | null;
-  client_cert_chain: string[];
-  client_cert_name: string | null;
-  client_cert_error: string | null;
-  tls_version: number | null;
-  cipher_suite: number | null;
 }
 
 const TLS_VERSIONS: Record<string, number> = { 'TLSv1': 0x0301, 'TLSv1.1': 0x0302, 'TLSv1.2': 0x0303, 'TLSv1.3': 0x0304 };
