@@ -111,6 +111,16 @@ describe.skipIf(tools.skip)(`tsgi serve --ssl-*${tools.note}`, () => {
     for (let i = 0; i < 4; i++) expect((await curl(`${url}/`)).out).toMatch(/https/);
   });
 
+  it.each([
+    ['node', '2'],
+    ['uws', '1.1'],
+  ])('a fetch handler under --server %s over TLS sees an https URL; curl --http2 speaks HTTP/%s', async (server, version) => {
+    const url = await serveTls(['--server', server, ...tlsFlags(), `${join(fixtures, 'tls-fetch-app.ts')}:default`]);
+    const r = await run('curl', ['-sS', '--max-time', '10', '--http2', '--cacert', f('ca.pem'), '-w', ' %{http_version}', `${url}/x?y=1`]);
+    expect(r.err).toBe('');
+    expect(r.out).toBe(`${url}/x?y=1 ${version}`);
+  });
+
   it('--server pool serves https to curl, with wsgi.url_scheme https', async () => {
     const url = await serveTls(['--server', 'pool', '--threads', '2', ...tlsFlags(), WSGI_APP]);
     expect(await curl(`${url}/`)).toMatchObject({ code: 0, out: 'https' });

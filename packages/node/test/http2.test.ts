@@ -208,6 +208,25 @@ describe.skipIf(tools.skip)(`@tsgi/node over HTTP/2${tools.note}`, () => {
     }
   });
 
+  it('an early hint goes out as a 103 before the final response', async () => {
+    const app: AsgiApplication = async (scope, _receive, send) => {
+      if (scope.type !== 'http') return;
+      await send({ type: 'http.response.early_hint', links: ['</style.css>; rel=preload; as=style'] });
+      await send({ type: 'http.response.start', status: 200, headers: [] });
+      await send({ type: 'http.response.body', body: new TextEncoder().encode('page') });
+    };
+    const { url } = await start(app);
+    const session = connect(url);
+    try {
+      const stream = session.request({ ':path': '/' });
+      const [hint] = (await once(stream, 'headers')) as [Record<string, string | number>];
+      expect(hint).toMatchObject({ ':status': 103, link: '</style.css>; rel=preload; as=style' });
+      expect(await bodyOf(stream)).toBe('page');
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('graceful shutdown sends GOAWAY and lets the stream in flight finish', async () => {
     let release: () => void = () => {};
     const released = new Promise<void>((r) => (release = r));
