@@ -848,7 +848,8 @@ export function serveRequest(env: RequestEnv, req: NodeRequest, res: NodeRespons
       refuse(res, refusal.status, refusal.close, env.defaultHeaders);
       return;
     }
-    const hasBody = rules.chunked || rules.contentLength > 0;
+    // HTTP/2 needs no Content-Length: a body follows unless the HEADERS frame ended the stream.
+    const hasBody = h2 ? rules.contentLength > 0 || (rules.contentLength === -1 && !(req as Http2ServerRequest).stream.endAfterHeaders) : rules.chunked || rules.contentLength > 0;
     const facts: RequestFacts = {
       method: head.method,
       http11,

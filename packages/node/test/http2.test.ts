@@ -208,6 +208,36 @@ describe.skipIf(tools.skip)(`@tsgi/node over HTTP/2${tools.note}`, () => {
     }
   });
 
+  it('a request body arrives whole, with or without a content-length (curl --data-binary, and a stream of DATA frames)', async () => {
+    const app: AsgiApplication = async (scope, receive, send) => {
+      if (scope.type !== 'http') return;
+      let bytes = 0;
+      for (;;) {
+        const event = await receive();
+        if (event.type !== 'http.request') return;
+        bytes += event.body?.byteLength ?? 0;
+        if (!event.more_body) break;
+      }
+      await send({ type: 'http.response.start', status: 200, headers: [] });
+      await send({ type: 'http.response.body', body: new TextEncoder().encode(String(bytes)) });
+    };
+    const { url } = await start(app);
+    writeFileSync(f('upload.bin'), Buffer.alloc(300_000, 0x62));
+    const r = await run('curl', ['-sS', '--http2-prior-knowledge', '--data-binary', `@${f('upload.bin')}`, `${url}/up`]);
+    expect(r).toMatchObject({ err: '', out: '300000' });
+    const session = connect(url);
+    try {
+      // node:http2's client sends no content-length of its own: the body is known only by its DATA frames.
+      const stream = session.request({ ':path': '/up', ':method': 'POST' });
+      stream.on('error', () => {});
+      for (let i = 0; i < 10; i++) stream.write(Buffer.alloc(10_000));
+      stream.end();
+      expect(await bodyOf(stream)).toBe('100000');
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('an early hint goes out as a 103 before the final response', async () => {
     const app: AsgiApplication = async (scope, _receive, send) => {
       if (scope.type !== 'http') return;
