@@ -238,6 +238,33 @@ describe.skipIf(tools.skip)(`@tsgi/node over HTTP/2${tools.note}`, () => {
     }
   });
 
+  it("the server's own answers go out on the stream: 413 for a declared body over limitMaxBodySize, 503 past limitConcurrency", async () => {
+    let release: () => void = () => {};
+    const released = new Promise<void>((r) => (release = r));
+    const app: AsgiApplication = async (scope, _receive, send) => {
+      if (scope.type !== 'http') return;
+      if (scope.path === '/hold') await released;
+      await send({ type: 'http.response.start', status: 200, headers: [] });
+      await send({ type: 'http.response.body', body: new TextEncoder().encode('ok') });
+    };
+    const { url } = await start(app, { limitMaxBodySize: 1000, limitConcurrency: 1 });
+    const big = await run('curl', ['-sS', '--http2-prior-knowledge', '-w', ' %{http_code} %{http_version}', '--data-binary', 'x'.repeat(2000), `${url}/`]);
+    expect(big).toMatchObject({ err: '', out: 'Content Too Large 413 2' });
+    const session = connect(url);
+    try {
+      const hold = session.request({ ':path': '/hold' });
+      hold.on('error', () => {});
+      await delay(100);
+      const second = await request(session, '/');
+      expect(second.status).toBe(503);
+      release();
+      const [head] = (await once(hold, 'response')) as [Record<string, number>];
+      expect(head[':status']).toBe(200);
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('an early hint goes out as a 103 before the final response', async () => {
     const app: AsgiApplication = async (scope, _receive, send) => {
       if (scope.type !== 'http') return;
