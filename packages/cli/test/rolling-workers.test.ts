@@ -126,6 +126,8 @@ describe.each<Kind>(['uws', 'node'])('--timeout-worker-healthcheck on %s', (kind
     const status = () => fetch(url, { headers: { connection: 'close' }, signal: AbortSignal.timeout(1500) }).then((r) => r.status, () => 0);
     await expect.poll(status, { timeout: 20_000, interval: 100 }).toBe(200);
     if (kind === 'node') expect(await blocked).toBe('no answer');
+    // The blocked thread, told to stop, does so once its loop runs again (the app blocks it 6 s).
+    else await waitForStderr(run, new RegExp(`Worker thread ${line[2]}, which had timed out, has ended \\(exit code 0\\)\\.`));
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   }, 60_000);

@@ -177,6 +177,8 @@ export class WorkerSupervisor {
 
   private exited(worker: SupervisedWorker, slot: Slot, how: string): void {
     this.live.delete(worker);
+    // A blocked thread that could not be killed ends late: say so, so the log closes its story.
+    if (slot.timedOut) this.spec.logger.info(`${worker.name}, which had timed out, has ended (${how}).`);
     if (this.closing || slot.retiring || !slot.listening) return;
     this.spec.logger.error(`${worker.name} died (${how}); starting a replacement.`);
     this.startReplacement();
