@@ -62,6 +62,12 @@ describe('tsgi serve flags', () => {
       header: [],
       serverHeader: true,
       dateHeader: true,
+      sslKeyfile: undefined,
+      sslCertfile: undefined,
+      sslKeyfilePassword: undefined,
+      sslCaCerts: undefined,
+      sslCertReqs: 0,
+      sslCiphers: undefined,
     });
   });
 
@@ -86,6 +92,7 @@ describe('tsgi serve flags', () => {
       reloadExclude: ['.*', '*~', '~*', 'node_modules', '*.cjs'],
       envFile: undefined, envFileValues: {}, logConfig: undefined, logFormat: 'text', useColors: true,
       header: [['x-a', '1'], ['X-B', 'two:parts']], serverHeader: false, dateHeader: false,
+      sslKeyfile: undefined, sslCertfile: undefined, sslKeyfilePassword: undefined, sslCaCerts: undefined, sslCertReqs: 0, sslCiphers: undefined,
     });
   });
 
