@@ -28,6 +28,7 @@ const TOOLS = {
   chromium: { present: () => existsSync('/usr/bin/chromium'), packages: ['chromium'] },
   gunicorn: { present: () => existsSync('/usr/bin/gunicorn'), packages: ['gunicorn'] },
   uvicorn: { present: pythonModules('uvicorn', 'httptools', 'websockets'), packages: ['python3-uvicorn', 'python3-httptools', 'python3-websockets'] },
+  hypercorn: { present: pythonModules('hypercorn'), packages: ['python3-hypercorn'] },
 } satisfies Record<string, { present: () => boolean; packages: string[] }>;
 
 export type Tool = keyof typeof TOOLS;

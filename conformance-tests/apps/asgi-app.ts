@@ -208,6 +208,8 @@ async function http(scope: HttpScope, receive: Receive, send: Send): Promise<voi
     await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'application/octet-stream']] });
     for (let i = 0; i < n; i++) {
       await send({ type: 'http.response.body', body: new Uint8Array(size).fill(97 + (i % 26)), more_body: true });
+      // With a token, how many chunks send() has taken so far (a check of flow control reads it while the client does not read).
+      record(q.token, { sent: i + 1 });
       if (delay) await sleep(delay);
     }
     return send({ type: 'http.response.body', body: new Uint8Array(0), more_body: false });

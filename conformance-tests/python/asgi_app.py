@@ -142,6 +142,7 @@ async def http(scope, receive, send):
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/octet-stream")]})
         for i in range(n):
             await send({"type": "http.response.body", "body": bytes([97 + i % 26]) * size, "more_body": True})
+            record(q.get("token"), {"sent": i + 1})
             if delay:
                 await asyncio.sleep(delay / 1000)
         return await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -6,6 +6,7 @@
 import { RawConnection, serializeRequest, type RawRequest, type RawResponse } from './raw-http.js';
 import { handshake, type HandshakeOptions, type HandshakeResult } from './raw-ws.js';
 import { decodeJson } from './json-bytes.js';
+import { connect as connectHttp2, type ClientHttp2Session } from 'node:http2';
 
 /** The interface a server hosts. */
 export type Interface = 'asgi' | 'wsgi';
@@ -56,6 +57,8 @@ export interface Target {
   port: number;
   iface: Interface;
   timeoutMs: number;
+  /** The server speaks TLS (an https URL): the HTTP/2 checks connect with h2 by ALPN, not h2c. Its certificate is not verified. */
+  secure?: boolean;
   /** The app's report folder and lifespan-shutdown token, when the suite started the server. */
   stateDir?: string;
   shutdownToken?: string;
@@ -64,6 +67,7 @@ export interface Target {
 /** Everything a check can use. */
 export class CheckContext {
   private readonly opened: RawConnection[] = [];
+  private readonly sessions: ClientHttp2Session[] = [];
 
   constructor(readonly target: Target, private readonly features: FeatureProbe) {}
 
@@ -76,6 +80,20 @@ export class CheckContext {
     const c = await RawConnection.open(this.target.host, this.target.port, this.target.timeoutMs);
     this.opened.push(c);
     return c;
+  }
+
+  /** Opens an HTTP/2 connection (h2 by ALPN on a secure target, else h2c with prior knowledge), closed after the check. */
+  async h2(): Promise<ClientHttp2Session> {
+    const host = this.target.host.includes(':') ? `[${this.target.host}]` : this.target.host;
+    const session = connectHttp2(`${this.target.secure ? 'https' : 'http'}://${host}:${this.target.port}`, { rejectUnauthorized: false });
+    this.sessions.push(session);
+    session.on('error', () => {});
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new CheckFailure(`expected an HTTP/2 connection within ${this.target.timeoutMs} ms`)), this.target.timeoutMs);
+      session.once('connect', () => (clearTimeout(timer), resolve()));
+      session.once('error', (e) => (clearTimeout(timer), reject(new CheckFailure(`expected an HTTP/2 connection; got ${e.message}`))));
+    });
+    return session;
   }
 
   /** Sends one request on a fresh connection and reads one response. */
@@ -155,6 +173,8 @@ export class CheckContext {
   cleanup(): void {
     for (const c of this.opened) c.destroy();
     this.opened.length = 0;
+    for (const s of this.sessions) s.destroy();
+    this.sessions.length = 0;
   }
 }
 

@@ -11,5 +11,5 @@ export * from './runner.js';
 export * from './server-process.js';
 export * from './clauses.js';
 export * from './coverage.js';
-export { allChecks, asgiHttpChecks, asgiWebSocketChecks, httpWireChecks, wsgiChecks } from './checks/index.js';
+export { allChecks, asgiHttpChecks, asgiWebSocketChecks, http2Checks, httpWireChecks, wsgiChecks } from './checks/index.js';
 export { main } from './cli.js';

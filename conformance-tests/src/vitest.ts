@@ -12,7 +12,7 @@
  * whose feature the server does not announce is reported as skipped.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { CheckContext, FeatureProbe, type Interface, type Target } from './check.js';
+import { CheckContext, FeatureProbe, type Check, type Interface, type Target } from './check.js';
 import { WSGI_WEBSOCKET_SKIP, notAnnouncedChecks, runCheck, selectChecks } from './runner.js';
 import { conformanceApp } from './server-process.js';
 
@@ -37,6 +37,8 @@ export interface SuiteOptions {
   start(appPath: string, app: { path: string; exportName: string }): Promise<StartedForSuite>;
   /** Only checks whose id or a clause id starts with this prefix. */
   only?: string;
+  /** The checks to run instead of the whole suite (such as http2Checks, for a server that speaks HTTP/2). */
+  checks?: Check[];
   /** Per-check wait, as --timeout-ms (default 5000). */
   timeoutMs?: number;
   /** Name of the describe block. */
@@ -51,7 +53,7 @@ export interface SuiteOptions {
 
 /** Declares one vitest test per check of the interface, against a server `start` brings up once. */
 export function conformanceSuite(opts: SuiteOptions): void {
-  const checks = selectChecks(opts.interface, opts.only);
+  const checks = selectChecks(opts.interface, opts.only, opts.checks);
   const timeoutMs = opts.timeoutMs ?? 5000;
   describe(opts.name ?? `tsgi conformance (${opts.interface})`, () => {
     let started: StartedForSuite | null = null;
@@ -63,7 +65,7 @@ export function conformanceSuite(opts: SuiteOptions): void {
       const app = conformanceApp(opts.interface);
       started = await opts.start(app.spec, { path: app.path, exportName: app.exportName });
       const u = new URL(started.url);
-      target = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port), iface: opts.interface, timeoutMs, stateDir: started.stateDir, shutdownToken: started.shutdownToken };
+      target = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port), iface: opts.interface, timeoutMs, secure: u.protocol === 'https:', stateDir: started.stateDir, shutdownToken: started.shutdownToken };
     }, 120_000);
     afterAll(close, 30_000);
     const name = (check: (typeof checks)[number]) => `${check.id} [${check.clauses.filter((c) => c.startsWith(opts.interface)).join(', ')}] ${check.title}`;
@@ -81,7 +83,7 @@ export function conformanceSuite(opts: SuiteOptions): void {
         if (r.status === 'fail') throw new Error(r.detail);
       }, timeoutMs * 5);
     }
-    for (const check of notAnnouncedChecks(opts.interface, opts.only)) {
+    for (const check of opts.checks === undefined ? notAnnouncedChecks(opts.interface, opts.only) : []) {
       it.skip(`${check.id} [${check.clauses.join(', ')}] ${check.title} (${WSGI_WEBSOCKET_SKIP})`, () => undefined);
     }
     // These stop the server first (vitest runs a file's tests in order), then read what the app recorded.

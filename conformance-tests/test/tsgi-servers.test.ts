@@ -14,10 +14,13 @@
  * through `runChecks`, as the CLI runs any server.
  */
 import { serve as servePool } from '@tsgi/pool';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runChecks, startServer, type CheckResult, type StartedServer } from '../src/index.js';
+import { http2Checks, runChecks, startServer, type CheckResult, type StartedServer } from '../src/index.js';
 import { conformanceSuite } from '../src/vitest.js';
 
 const known = JSON.parse(readFileSync(new URL('../data/known-failures.json', import.meta.url), 'utf8')) as Record<string, { failures: Record<string, string> }>;
@@ -43,6 +46,28 @@ conformanceSuite({
     const server = await startServer({ iface: 'asgi', command: `node ${TSGI} serve ${appPath} --host {host} --port {port} --server node --no-access-log --log-level critical`, startTimeoutMs: 60_000 });
     return { url: `http://${server.host}:${server.port}`, close: async () => void (await server.stop()), stateDir: server.stateDir, shutdownToken: server.shutdownToken };
   },
+});
+
+// HTTP/2 on @tsgi/node: the HTTP/2 checks over h2c (prior knowledge on the plain port) and over h2 (ALPN on a TLS port).
+function nodeOverHttp2(name: string, tlsFlags: string, scheme: 'http' | 'https'): void {
+  conformanceSuite({
+    interface: 'asgi',
+    name,
+    timeoutMs: 3000,
+    checks: http2Checks,
+    async start(appPath) {
+      const server = await startServer({ iface: 'asgi', command: `node ${TSGI} serve ${appPath} --host {host} --port {port} --server node ${tlsFlags} --no-access-log --log-level critical`, startTimeoutMs: 60_000 });
+      return { url: `${scheme}://${server.host}:${server.port}`, close: async () => void (await server.stop()), stateDir: server.stateDir, shutdownToken: server.shutdownToken };
+    },
+  });
+}
+nodeOverHttp2('@tsgi/node over h2c (tsgi serve --server node, HTTP/2 prior knowledge)', '', 'http');
+// A self-signed certificate made here: the HTTP/2 client of the checks does not verify it.
+const certDir = mkdtempSync(join(tmpdir(), 'tsgi-conformance-tls-'));
+const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+describe.skipIf(made.status !== 0)('with a certificate from openssl', () => {
+  afterAll(() => rmSync(certDir, { recursive: true, force: true }));
+  nodeOverHttp2('@tsgi/node over h2 (tsgi serve --server node --ssl-certfile, ALPN h2)', `--ssl-certfile ${join(certDir, 'cert.pem')} --ssl-keyfile ${join(certDir, 'key.pem')}`, 'https');
 });
 
 conformanceSuite({

@@ -1,0 +1,139 @@
+/**
+ * HTTP/2 (spec/asgi-http.md section 10), over a node:http2 client: h2c with
+ * prior knowledge, or h2 by ALPN when the target is secure. Not part of
+ * allChecks: a suite runs them only against a server it says speaks HTTP/2
+ * (SuiteOptions.checks), since most ASGI servers do not.
+ */
+import { once } from 'node:events';
+import { constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import type { Check, CheckContext } from '../check.js';
+import { CheckFailure } from '../check.js';
+import { asBytes, decodeJson } from '../json-bytes.js';
+
+interface H2Response { status: number; body: Buffer }
+
+/** The byte strings of a scope the app encoded ({"$bytes": …}) as text; anything else as it is. */
+function text(v: unknown): unknown {
+  return asBytes(v) ?? v;
+}
+
+/** The scope's headers as [name, value] text pairs. */
+function headerPairs(scope: { headers: unknown[] }): Array<[string, string]> {
+  return scope.headers.map((h) => (h as unknown[]).map(text) as [string, string]);
+}
+
+/** One request on `session` (a path, or its header fields); resolves with its status and whole body (within the check's time). */
+async function h2Request(t: CheckContext, session: ClientHttp2Session, request: string | OutgoingHttpHeaders): Promise<H2Response> {
+  const headers = typeof request === 'string' ? { ':path': request } : request;
+  const stream = session.request(headers, { endStream: true });
+  stream.on('error', () => {});
+  const timer = setTimeout(() => stream.destroy(new CheckFailure(`expected a response to ${String(headers[':path'])} within ${t.target.timeoutMs} ms`)), t.target.timeoutMs);
+  try {
+    const [headers] = (await once(stream, 'response')) as [Record<string, string | number>];
+    const chunks: Buffer[] = [];
+    stream.on('data', (d: Buffer) => chunks.push(d));
+    await once(stream, 'end');
+    return { status: headers[':status'] as number, body: Buffer.concat(chunks) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls the app's report store over `session` (a secure target has no plain-HTTP/1 port) until `pred` accepts the record. */
+async function h2Report<T>(t: CheckContext, session: ClientHttp2Session, token: string, pred: (r: T) => boolean, what: string): Promise<T> {
+  const deadline = Date.now() + t.target.timeoutMs;
+  let last: unknown = null;
+  for (;;) {
+    const r = await h2Request(t, session, `/report?token=${token}`);
+    if (r.status === 200) {
+      last = decodeJson(r.body.toString('utf8'));
+      if (pred(last as T)) return last as T;
+    }
+    if (Date.now() > deadline) throw new CheckFailure(`expected ${what} from the app; got ${JSON.stringify(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function opened(session: ClientHttp2Session, path: string): ClientHttp2Stream {
+  const stream = session.request({ ':path': path });
+  stream.on('error', () => {});
+  return stream;
+}
+
+export const http2Checks: Check[] = [
+  {
+    id: 'h2-scope',
+    clauses: ['asgi.http.h2.1', 'asgi.http.scope.3'],
+    title: 'an HTTP/2 stream is an http scope with http_version "2", method and path from the pseudo-header fields, none of them in headers',
+    interfaces: ['asgi'],
+    async run(t) {
+      const session = await t.h2();
+      const r = await h2Request(t, session, { ':method': 'POST', ':path': '/scope/a%20b?x=1&y=2', 'x-probe': 'yes' });
+      t.eq(r.status, 200, 'status of POST /scope over HTTP/2');
+      const scope = decodeJson(r.body.toString('utf8')) as { http_version: string; method: string; path: string; query_string: unknown; headers: unknown[] };
+      t.eq(scope.http_version, '2', 'http_version');
+      t.eq(scope.method, 'POST', 'method');
+      t.eq(scope.path, '/scope/a b', 'path');
+      t.eq(text(scope.query_string), 'x=1&y=2', 'query_string');
+      const headers = headerPairs(scope);
+      t.eq(headers.filter(([name]) => name.startsWith(':')), [], 'pseudo-header fields in headers');
+      t.ok(headers.some(([name, value]) => name === 'x-probe' && value === 'yes'), 'the x-probe field in headers', headers);
+    },
+  },
+  {
+    id: 'h2-authority-host',
+    clauses: ['asgi.http.h2.2'],
+    title: 'the :authority pseudo-header field reaches the app as a host header',
+    interfaces: ['asgi'],
+    async run(t) {
+      const session = await t.h2();
+      const r = await h2Request(t, session, { ':path': '/scope', ':authority': 'example.test:8443' });
+      t.eq(r.status, 200, 'status of GET /scope over HTTP/2');
+      const scope = decodeJson(r.body.toString('utf8')) as { headers: unknown[] };
+      t.eq(headerPairs(scope).filter(([name]) => name === 'host'), [['host', 'example.test:8443']], 'host fields');
+    },
+  },
+  {
+    id: 'h2-reset-disconnect',
+    clauses: ['asgi.http.h2.3', 'asgi.http.disconnect.1'],
+    title: "a stream the client resets is http.disconnect for its app, and the connection's other streams are served on",
+    interfaces: ['asgi'],
+    async run(t) {
+      const session = await t.h2();
+      const token = t.token();
+      // /disconnect reads until http.disconnect; a body that never ends keeps it waiting.
+      const held = session.request({ ':method': 'POST', ':path': `/disconnect?token=${token}` });
+      held.on('error', () => {});
+      held.write('abc');
+      await h2Report(t, session, token, () => true, 'the app to start on the request');
+      held.close(constants.NGHTTP2_CANCEL);
+      const r = await h2Report<{ event?: string }>(t, session, token, (x) => x.event !== undefined, 'a report of http.disconnect');
+      t.eq(r.event, 'http.disconnect', 'event after the stream was reset');
+      const other = await h2Request(t, session, '/scope');
+      t.eq(other.status, 200, 'status of another stream on the same connection');
+    },
+  },
+  {
+    id: 'h2-flow-control',
+    clauses: ['asgi.http.h2.4'],
+    title: "while the client reads nothing, the app's send() waits; every byte arrives once it reads",
+    interfaces: ['asgi'],
+    async run(t) {
+      const session = await t.h2();
+      const token = t.token();
+      const n = 1024;
+      const size = 16384; // 16 MiB in all, far past HTTP/2's 64 KiB initial windows; small chunks, so the first ones are taken at once
+      const stream = opened(session, `/stream?n=${n}&size=${size}&token=${token}`);
+      stream.pause();
+      await h2Report<{ sent: number }>(t, session, token, (r) => r.sent >= 1, 'a first chunk sent');
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500, t.target.timeoutMs / 4)));
+      const before = await h2Report<{ sent: number }>(t, session, token, () => true, 'the chunks sent so far');
+      t.ok(before.sent < n / 2, `send() to wait while the client reads nothing (${n} chunks of ${size} bytes)`, `${before.sent} chunks taken`);
+      let bytes = 0;
+      stream.on('data', (d: Buffer) => (bytes += d.length));
+      stream.resume();
+      await once(stream, 'end');
+      t.eq(bytes, n * size, 'body bytes received');
+    },
+  },
+];
