@@ -525,7 +525,7 @@ export const asgiHttpChecks: Check[] = [
   },
   {
     id: 'asgi-ext-tls-absent',
-    clauses: ['asgi.ext.tls.1', 'asgi.ext.tls.2'],
+    clauses: ['asgi.ext.tls.1', 'asgi.ext.tls.3'],
     title: 'the tls extension is not announced on a plain TCP connection',
     interfaces: [...ASGI],
     async run(t) {

@@ -1,6 +1,7 @@
 /**
  * HTTP/2 (spec/asgi-http.md section 10), over a node:http2 client: h2c with
- * prior knowledge, or h2 by ALPN when the target is secure. Not part of
+ * prior knowledge, or h2 by ALPN when the target is secure, where two checks
+ * of TLS (scheme, the tls extension) run too. Not part of
  * allChecks: a suite runs them only against a server it says speaks HTTP/2
  * (SuiteOptions.checks), since most ASGI servers do not.
  */
@@ -111,6 +112,40 @@ export const http2Checks: Check[] = [
       t.eq(r.event, 'http.disconnect', 'event after the stream was reset');
       const other = await h2Request(t, session, '/scope');
       t.eq(other.status, 200, 'status of another stream on the same connection');
+    },
+  },
+  {
+    id: 'h2-tls-scheme',
+    clauses: ['asgi.http.scope.5', 'asgi.http.h2.1'],
+    title: 'over TLS (h2 by ALPN), scheme is "https"',
+    interfaces: ['asgi'],
+    async run(t) {
+      if (!t.target.secure) t.skip('the server was given as http://: no TLS to check');
+      const session = await t.h2();
+      const scope = decodeJson((await h2Request(t, session, '/scope')).body.toString('utf8')) as { scheme: string };
+      t.eq(scope.scheme, 'https', 'scheme');
+    },
+  },
+  {
+    id: 'h2-tls-extension',
+    clauses: ['asgi.ext.tls.1', 'asgi.ext.tls.3'],
+    title: 'over TLS, a tls extension the server announces has every field, of its type',
+    interfaces: ['asgi'],
+    async run(t) {
+      if (!t.target.secure) t.skip('the server was given as http://: no TLS to check');
+      const session = await t.h2();
+      const scope = decodeJson((await h2Request(t, session, '/scope')).body.toString('utf8')) as { extensions?: { tls?: Record<string, unknown> } };
+      const tls = scope.extensions?.tls;
+      if (tls === undefined) return t.skip('the server does not announce the tls extension');
+      const textOrNull = (v: unknown) => v === null || typeof text(v) === 'string';
+      const numberOrNull = (v: unknown) => v === null || typeof v === 'number';
+      t.ok(tls['server_cert'] === null || /^-----BEGIN CERTIFICATE-----/.test(String(text(tls['server_cert']))), 'server_cert: PEM text or null', tls['server_cert']);
+      t.ok(Array.isArray(tls['client_cert_chain']), 'client_cert_chain: an array', tls['client_cert_chain']);
+      t.eq(tls['client_cert_chain'], [], 'client_cert_chain of a client that sent no certificate');
+      t.ok(textOrNull(tls['client_cert_name']) && textOrNull(tls['client_cert_error']), 'client_cert_name and client_cert_error: text or null', tls);
+      t.ok(numberOrNull(tls['tls_version']) && numberOrNull(tls['cipher_suite']), 'tls_version and cipher_suite: numbers or null', tls);
+      // node:http2's client speaks TLS 1.2 or 1.3.
+      t.ok(tls['tls_version'] === null || tls['tls_version'] === 0x0303 || tls['tls_version'] === 0x0304, 'tls_version 0x0303 or 0x0304', tls['tls_version']);
     },
   },
   {
