@@ -44,6 +44,15 @@ const UWS_PARSER_CLOSES_AT_IDLE_TIMEOUT = [
   'version-2', 'version-9', 'version-garbage', 'version-lowercase', 'version-missing', 'h2-preface',
   'tls-client-hello', 'nul-bytes',
 ];
+/**
+ * Entries @tsgi/node takes for another protocol it speaks instead of refusing them: a connection
+ * that opens with the HTTP/2 preface is served as h2c (prior knowledge, as hypercorn does). Its
+ * answer is an HTTP/2 SETTINGS frame, and with nothing after the preface the idle connection is
+ * closed (GOAWAY) after the keep-alive time, 5 s. @tsgi/pool, HTTP/1.x only, refuses it.
+ */
+const NODE_SPEAKS_HTTP2 = ['h2-preface'];
+/** The keep-alive time of @tsgi/node at its default, after which it closes an idle HTTP/2 connection. */
+const NODE_KEEP_ALIVE_MS = 5_000;
 /** uWebSockets.js v20.30's idle timeout, the earliest it closes a connection it holds unanswered. */
 const UWS_IDLE_TIMEOUT_MS = 10_000;
 
@@ -117,11 +126,21 @@ describe('the same malformed head gets the same answer from every server (issue 
 
   for (const entry of HOSTILE_REQUESTS) {
     const id = entry.id;
-    // The two node:http servers share @tsgi/core/server's HeadRules and client-error answers: no exception.
-    test(`${id}: node answers as pool does`, () => {
-      expect(answer(of('node', id)), `${why(id)}; pool got ${answer(of('pool', id))}`).toBe(answer(of('pool', id)));
-      expect(answer(of('node', id))).toBeTypeOf('number');
-    });
+    if (NODE_SPEAKS_HTTP2.includes(id)) {
+      test(`${id}: node serves it as HTTP/2 (h2c), answering SETTINGS, and closes the idle connection after its keep-alive time`, () => {
+        const o = of('node', id)!;
+        // An HTTP/2 frame: 3 bytes of length, then its type, 0x4 for SETTINGS (RFC 9113 section 4.1).
+        expect(o.received.charCodeAt(3), `${why(id)}; got ${JSON.stringify(o.received.slice(0, 40))}`).toBe(0x04);
+        expect(answer(o)).toBe('closed');
+        expect(o.ms, `closed after ${o.ms} ms`).toBeGreaterThanOrEqual(NODE_KEEP_ALIVE_MS - 100);
+      });
+    } else {
+      // The two node:http servers share @tsgi/core/server's HeadRules and client-error answers: no exception.
+      test(`${id}: node answers as pool does`, () => {
+        expect(answer(of('node', id)), `${why(id)}; pool got ${answer(of('pool', id))}`).toBe(answer(of('pool', id)));
+        expect(answer(of('node', id))).toBeTypeOf('number');
+      });
+    }
     if (UWS_PARSER_CLOSES_AT_ONCE.includes(id)) {
       test(`${id}: uws's parser closes the connection at once (node and pool answer ${answer(of('pool', id))})`, () => {
         const o = of('uws', id)!;
