@@ -310,6 +310,18 @@ describe.skipIf(tools.skip)(`@tsgi/node over HTTP/2${tools.note}`, () => {
     }
   });
 
+  it('h2MaxConcurrentStreams and h2MaxHeaderListSize are the settings a client gets; a bad value is refused naming the option', async () => {
+    const { url } = await start(scopeApp, { h2MaxConcurrentStreams: 7, h2MaxHeaderListSize: 4096 });
+    const session = connect(url);
+    try {
+      const [settings] = (await once(session, 'remoteSettings')) as [{ maxConcurrentStreams?: number; maxHeaderListSize?: number }];
+      expect(settings).toMatchObject({ maxConcurrentStreams: 7, maxHeaderListSize: 4096 });
+    } finally {
+      session.destroy();
+    }
+    await expect(start(scopeApp, { h2MaxConcurrentStreams: 0 })).rejects.toThrow(/option 'h2MaxConcurrentStreams' must be an integer from 1 to 2\^32 - 1; got number 0/);
+  });
+
   it('http2: false serves HTTP/1.x only: the preface is refused as an HTTP/1 request', async () => {
     const { port } = await start(scopeApp, { http2: false });
     const r = await run('curl', ['-sS', '--max-time', '5', '--http2-prior-knowledge', `http://127.0.0.1:${port}/`]);
