@@ -6,6 +6,8 @@
  * (SuiteOptions.checks), since most ASGI servers do not.
  */
 import { once } from 'node:events';
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import type { Check, CheckContext } from '../check.js';
 import { CheckFailure } from '../check.js';
@@ -52,6 +54,69 @@ async function h2Report<T>(t: CheckContext, session: ClientHttp2Session, token: 
     }
     if (Date.now() > deadline) throw new CheckFailure(`expected ${what} from the app; got ${JSON.stringify(last)}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+// HTTP/2 on the wire (RFC 9113 section 4.1), for the one check a client library would not let through.
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const FRAME = { HEADERS: 0x1, RST_STREAM: 0x3, SETTINGS: 0x4, GOAWAY: 0x7 } as const;
+
+function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(stream, 5);
+  return Buffer.concat([head, payload]);
+}
+
+/** An HPACK string literal without Huffman coding (RFC 7541 section 5.2); the checks' strings are under 127 bytes. */
+function hpackString(text: string): Buffer {
+  return Buffer.concat([Buffer.from([text.length]), Buffer.from(text, 'latin1')]);
+}
+
+/** A header block of literal fields without indexing (RFC 7541 section 6.2.2), new names all: no table state to keep. */
+function headerBlock(fields: Array<[string, string]>): Buffer {
+  return Buffer.concat(fields.map(([name, value]) => Buffer.concat([Buffer.from([0x00]), hpackString(name), hpackString(value)])));
+}
+
+/** Sends one HEADERS frame (after the preface and SETTINGS) on a raw connection and reads frames until stream 1 is answered or refused. */
+async function rawH2Request(t: CheckContext, fields: Array<[string, string]>): Promise<'reset' | 'goaway' | 'closed' | `status-byte-${number}`> {
+  const { host, port } = t.target;
+  const socket: Socket = t.target.secure ? connectTls({ host, port, ALPNProtocols: ['h2'], rejectUnauthorized: false, servername: 'localhost' }) : connectTcp({ host, port });
+  socket.on('error', () => {});
+  try {
+    await once(socket, t.target.secure ? 'secureConnect' : 'connect');
+    socket.write(Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0, Buffer.alloc(0)), frame(FRAME.HEADERS, 0x5, 1, headerBlock(fields))]));
+    let buf = Buffer.alloc(0);
+    const deadline = Date.now() + t.target.timeoutMs;
+    for (;;) {
+      while (buf.length >= 9) {
+        const length = buf.readUIntBE(0, 3);
+        if (buf.length < 9 + length) break;
+        const type = buf[3]!;
+        const flags = buf[4]!;
+        const stream = buf.readUInt32BE(5) & 0x7fffffff;
+        const payload = buf.subarray(9, 9 + length);
+        buf = buf.subarray(9 + length);
+        // The server's SETTINGS (not its ACK of ours) is acknowledged, as RFC 9113 section 6.5.3 requires.
+        if (type === FRAME.SETTINGS && (flags & 0x1) === 0) socket.write(frame(FRAME.SETTINGS, 0x1, 0, Buffer.alloc(0)));
+        if (type === FRAME.GOAWAY) return 'goaway';
+        if (type === FRAME.RST_STREAM && stream === 1) return 'reset';
+        // The first byte of the response's header block: 0x8c is the static table's `:status: 400`, 0x88 `:status: 200`.
+        if (type === FRAME.HEADERS && stream === 1) return `status-byte-${payload[0] ?? 0}`;
+      }
+      const chunk = await Promise.race([
+        once(socket, 'data').then(([d]) => d as Buffer),
+        once(socket, 'close').then(() => null),
+        new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), Math.max(0, deadline - Date.now()))),
+      ]);
+      if (chunk === null) return 'closed';
+      if (chunk === 'timeout') throw new CheckFailure(`expected stream 1 to be answered or reset within ${t.target.timeoutMs} ms`);
+      buf = Buffer.concat([buf, chunk]);
+    }
+  } finally {
+    socket.destroy();
   }
 }
 
@@ -112,6 +177,24 @@ export const http2Checks: Check[] = [
       t.eq(r.event, 'http.disconnect', 'event after the stream was reset');
       const other = await h2Request(t, session, '/scope');
       t.eq(other.status, 200, 'status of another stream on the same connection');
+    },
+  },
+  {
+    id: 'h2-malformed-headers',
+    clauses: ['asgi.http.h2.5'],
+    title: 'a request with an upper-case field name or a connection-specific field is malformed: refused, never passed to the app',
+    interfaces: ['asgi'],
+    async run(t) {
+      const authority = `${t.target.host}:${t.target.port}`;
+      for (const [name, value] of [['X-Upper', 'a'], ['connection', 'keep-alive']] as const) {
+        const token = t.token();
+        const outcome = await rawH2Request(t, [[':method', 'GET'], [':scheme', t.target.secure ? 'https' : 'http'], [':path', `/disconnect?token=${token}`], [':authority', authority], [name, value]]);
+        t.ok(outcome === 'reset' || outcome === 'goaway' || outcome === 'closed' || outcome === 'status-byte-140', `a field ${name}: ${value} refused (RST_STREAM, GOAWAY, a close or 400)`, outcome);
+        // The app records its start on /disconnect: nothing may be recorded for a refused request.
+        const session = await t.h2();
+        const report = await h2Request(t, session, `/report?token=${token}`);
+        t.eq(report.status, 404, `the app's report of the request with ${name} (404: the app never saw it)`);
+      }
     },
   },
   {
