@@ -121,6 +121,12 @@ describe.skipIf(tools.skip)(`tsgi serve --ssl-*${tools.note}`, () => {
     expect(r.out).toBe(`${url}/x?y=1 ${version}`);
   });
 
+  it('a WSGI-TS app through the bridge on --server node sees wsgi.url_scheme https over HTTP/2 (curl --http2)', async () => {
+    const url = await serveTls(['--server', 'node', '--threads', '2', ...tlsFlags(), WSGI_APP]);
+    const r = await run('curl', ['-sS', '--max-time', '10', '--http2', '--cacert', f('ca.pem'), '-w', ' %{http_version}', `${url}/`]);
+    expect(r).toMatchObject({ err: '', out: 'https 2' });
+  });
+
   it('--server pool serves https to curl, with wsgi.url_scheme https', async () => {
     const url = await serveTls(['--server', 'pool', '--threads', '2', ...tlsFlags(), WSGI_APP]);
     expect(await curl(`${url}/`)).toMatchObject({ code: 0, out: 'https' });
