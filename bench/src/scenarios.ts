@@ -100,6 +100,15 @@ const gunicorn = (threads: number) =>
   python('gunicorn', `gunicorn gthread (1 worker, ${threads} threads)`, (port) => [
     '/usr/bin/gunicorn', '--worker-class', 'gthread', '--workers', '1', '--threads', String(threads), '--bind', `127.0.0.1:${port}`, '--log-level', 'warning', 'wsgi_app:app',
   ]);
+const uvicornWorkers = (workers: number) =>
+  python(`uvicorn-${workers}`, `uvicorn --workers ${workers}`, (port) => [
+    PYTHON, '-m', 'uvicorn', 'asgi_app:app', '--host', '127.0.0.1', '--port', String(port), '--loop', 'uvloop', '--http', 'httptools',
+    '--ws', 'websockets', '--lifespan', 'off', '--no-access-log', '--log-level', 'warning', '--workers', String(workers),
+  ]);
+const gunicornWorkers = (workers: number, threads: number) =>
+  python(`gunicorn-${workers}`, `gunicorn gthread (${workers} workers, ${threads} threads)`, (port) => [
+    '/usr/bin/gunicorn', '--worker-class', 'gthread', '--workers', String(workers), '--threads', String(threads), '--bind', `127.0.0.1:${port}`, '--log-level', 'warning', 'wsgi_app:app',
+  ]);
 const waitress = (threads: number) =>
   python('waitress', `waitress (${threads} threads)`, (port) => ['/usr/bin/waitress-serve', `--listen=127.0.0.1:${port}`, `--threads=${threads}`, 'wsgi_app:app']);
 
@@ -220,13 +229,30 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
     {
       id: 'multicore',
       number: 6,
-      title: 'multi-core: @tsgi/uws workers=2 vs workers=1 (nothing pinned)',
+      title: 'multi-core: workers=2 vs workers=1 on every server, and uvicorn and gunicorn (nothing pinned)',
       pinned: false,
       load: { kind: 'wrk', path: '/', connections: 50 },
-      contenders: [node('asgi-uws', 'ASGI-TS on @tsgi/uws, workers=1', 'asgi-uws'), node('asgi-uws-2', 'ASGI-TS on @tsgi/uws, workers=2', 'asgi-uws', { WORKERS: '2' })],
+      contenders: [
+        node('asgi-uws', 'ASGI-TS on @tsgi/uws, workers=1', 'asgi-uws'),
+        node('asgi-uws-2', 'ASGI-TS on @tsgi/uws, workers=2 (threads)', 'asgi-uws', { WORKERS: '2' }),
+        node('asgi-node', 'ASGI-TS on @tsgi/node, workers=1', 'asgi-node'),
+        node('asgi-node-2', 'ASGI-TS on @tsgi/node, workers=2 (processes)', 'asgi-node', { WORKERS: '2' }),
+        node('pool', 'WSGI-TS on @tsgi/pool, workers=1 x 8 threads', 'pool', { THREADS: '8' }),
+        node('pool-2', 'WSGI-TS on @tsgi/pool, workers=2 x 8 threads', 'pool', { THREADS: '8', WORKERS: '2' }),
+        uvicorn,
+        uvicornWorkers(2),
+        gunicorn(8),
+        gunicornWorkers(2, 8),
+      ],
       metrics: WRK_METRICS,
       chart: ['rps'],
-      targets: [{ label: 'workers=2 / workers=1, req/s', value: ratio('asgi-uws-2', 'asgi-uws'), op: 'info', unit: 'x' }],
+      targets: [
+        { label: '@tsgi/uws workers=2 / workers=1, req/s', value: ratio('asgi-uws-2', 'asgi-uws'), op: 'info', unit: 'x' },
+        { label: '@tsgi/node workers=2 / workers=1, req/s', value: ratio('asgi-node-2', 'asgi-node'), op: 'info', unit: 'x' },
+        { label: '@tsgi/pool workers=2 / workers=1, req/s', value: ratio('pool-2', 'pool'), op: 'info', unit: 'x' },
+        { label: 'uvicorn --workers 2 / 1, req/s', value: ratio('uvicorn-2', 'uvicorn'), op: 'info', unit: 'x' },
+        { label: 'gunicorn -w 2 / -w 1, req/s', value: ratio('gunicorn-2', 'gunicorn'), op: 'info', unit: 'x' },
+      ],
     },
     {
       id: 'latency',
