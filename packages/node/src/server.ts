@@ -69,8 +69,8 @@ class NodeListener implements Listener {
   private readonly front: NetServer;
   private readonly server: Server;
   private readonly h2: Http2Server | null;
-  /** Open HTTP/2 sessions, and how many streams each has open: stopAccepting() sends each GOAWAY. */
-  private readonly sessions = new Map<ServerHttp2Session, number>();
+  /** Open HTTP/2 sessions: stopAccepting() sends each GOAWAY. */
+  private readonly sessions = new Set<ServerHttp2Session>();
   /** Plain-TCP connections whose first bytes have not come yet: not an engine's until then. */
   private readonly undecided = new Set<Socket>();
   /** Sockets handed over by 'upgrade' or 'connect': node:http no longer closes them, so closeAll() does. */
@@ -163,21 +163,12 @@ class NodeListener implements Listener {
     h2.on('checkContinue', (req: Http2ServerRequest, res: Http2ServerResponse) => serveRequest(env, req, res, true));
     const idleMs = o.timeoutKeepAlive > 0 ? o.timeoutKeepAlive * 1000 : 5000;
     h2.on('session', (session: ServerHttp2Session) => {
-      this.sessions.set(session, 0);
+      this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
       session.on('error', (e) => this.ctx.logger.debug(`HTTP/2 session error: ${e.message}`));
-      session.on('stream', (stream) => {
-        this.sessions.set(session, (this.sessions.get(session) ?? 0) + 1);
-        stream.once('close', () => {
-          const open = (this.sessions.get(session) ?? 1) - 1;
-          this.sessions.set(session, open);
-          if (open === 0 && this.closing) session.close();
-        });
-      });
-      // The keep-alive time of HTTP/1.x: a session idle that long, with no stream open, is closed (GOAWAY).
-      session.setTimeout(idleMs, () => {
-        if ((this.sessions.get(session) ?? 0) === 0) session.close();
-      });
+      // The keep-alive time of HTTP/1.x: a session without a frame for that long gets GOAWAY. close() is graceful (a
+      // stream still open finishes), so no count of open streams is kept per stream: that would cost listeners on each.
+      session.setTimeout(idleMs, () => session.close());
       if (this.closing) session.close();
     });
     return h2;
@@ -245,13 +236,14 @@ class NodeListener implements Listener {
     // Closes the idle HTTP/1.x connections, as a listening http.Server's close() does.
     this.server.close(() => {});
     // GOAWAY: each session finishes its open streams, takes no new ones, and closes.
-    for (const session of this.sessions.keys()) session.close();
+    for (const session of this.sessions) session.close();
     for (const socket of this.undecided) socket.destroy();
   }
 
   closeIdle(): void {
     this.server.closeIdleConnections();
-    for (const [session, open] of this.sessions) if (open === 0) session.close();
+    // Graceful: a session with streams open lets them finish.
+    for (const session of this.sessions) session.close();
     for (const socket of this.undecided) socket.destroy();
   }
 
@@ -259,7 +251,7 @@ class NodeListener implements Listener {
     this.server.closeAllConnections();
     for (const socket of this.upgraded) socket.destroy();
     this.upgraded.clear();
-    for (const session of this.sessions.keys()) session.destroy();
+    for (const session of this.sessions) session.destroy();
     for (const socket of this.undecided) socket.destroy();
   }
 

@@ -284,6 +284,20 @@ describe.skipIf(tools.skip)(`@tsgi/node over HTTP/2${tools.note}`, () => {
     }
   });
 
+  it('an HTTP/2 connection idle for timeoutKeepAlive gets GOAWAY', async () => {
+    const { url } = await start(scopeApp, { timeoutKeepAlive: 1 });
+    const session = connect(url);
+    try {
+      expect((await request(session, '/')).status).toBe(200);
+      const started = performance.now();
+      const goaway = once(session, 'goaway');
+      await Promise.race([goaway, delay(4000).then(() => Promise.reject(new Error('no GOAWAY within 4 s')))]);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(900);
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('graceful shutdown sends GOAWAY and lets the stream in flight finish', async () => {
     let release: () => void = () => {};
     const released = new Promise<void>((r) => (release = r));
