@@ -45,6 +45,8 @@ export function describeLoad(load: Load): string {
       return `${load.connections} WebSocket connections, ${load.payload}-byte binary echo, one in flight each (bench/src/loadgen/ws-echo.ts)`;
     case 'transfer':
       return `${formatBytes(load.bytes)} chunked POST to /upload, then GET /download (node:http client, bench/src/loadgen/transfer.ts)`;
+    case 'h2load':
+      return `h2load -c${load.connections} -m${load.streams} GET ${load.path} (HTTP/2 with prior knowledge)`;
   }
 }
 

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { freePort, onCpus, ServerProcess } from './process.js';
 import type { Contender, Load, Sample, Scenario } from './scenarios.js';
 import { summarize, type Summary } from './stats.js';
+import { h2load } from './h2load.js';
 import { wrk } from './wrk.js';
 
 const run = promisify(execFile);
@@ -95,6 +96,11 @@ async function measure(load: Load, server: ServerProcess, seconds: number, loadC
     case 'ws': {
       const r = await node(loadCpus, 'ws-echo.js', [`ws://127.0.0.1:${server.port}/`, String(load.connections), String(seconds), String(load.payload)], seconds + 30);
       return { msgsPerSec: r.messages! / r.seconds!, cpuUsPerMsg: cpuUs() / r.messages! };
+    }
+    case 'h2load': {
+      const r = await h2load({ url: base + load.path, seconds, connections: load.connections, streams: load.streams, cpus: loadCpus });
+      if (r.errors > 0) throw new Error(`${r.errors} HTTP/2 requests failed or errored`);
+      return { rps: r.rps, meanMs: r.meanMs, cpuUsPerReq: cpuUs() / r.requests };
     }
     case 'transfer': {
       const up = await node(loadCpus, 'transfer.js', ['up', base, String(load.bytes)], 600);

@@ -36,7 +36,8 @@ export type Load =
   | { kind: 'wrk'; path: string; connections: number }
   | { kind: 'rate'; path: string; rate: number; connections: number }
   | { kind: 'ws'; connections: number; payload: number }
-  | { kind: 'transfer'; bytes: number };
+  | { kind: 'transfer'; bytes: number }
+  | { kind: 'h2load'; path: string; connections: number; streams: number };
 
 /** A figure computed from the medians, compared with a threshold (or reported only). */
 export interface Target {
@@ -88,6 +89,7 @@ const nodeHttp = node('node-http', 'node:http (raw handler; ws for WebSocket)', 
 const asgiNode = node('asgi-node', 'ASGI-TS on @tsgi/node', 'asgi-node');
 const honoTsgiNode = node('hono-tsgi-node', 'Hono on @tsgi/node (fromFetchHandler)', 'hono-tsgi-node');
 const honoNode = node('hono-node', 'Hono on @hono/node-server', 'hono-node');
+const nodeHttp2 = node('node-http2', 'node:http2 (raw handler, h2c)', 'node-http2');
 const honoUws = node('hono-uws', 'Hono on @tsgi/uws (fromFetchHandler)', 'hono-uws');
 const uvicorn = python('uvicorn', 'uvicorn (httptools, uvloop)', (port) => [
   PYTHON, '-m', 'uvicorn', 'asgi_app:app', '--host', '127.0.0.1', '--port', String(port), '--loop', 'uvloop', '--http', 'httptools',
@@ -252,6 +254,20 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
         { label: '@tsgi/pool workers=2 / workers=1, req/s', value: ratio('pool-2', 'pool'), op: 'info', unit: 'x' },
         { label: 'uvicorn --workers 2 / 1, req/s', value: ratio('uvicorn-2', 'uvicorn'), op: 'info', unit: 'x' },
         { label: 'gunicorn -w 2 / -w 1, req/s', value: ratio('gunicorn-2', 'gunicorn'), op: 'info', unit: 'x' },
+      ],
+    },
+    {
+      id: 'h2',
+      number: 8,
+      title: 'hello world over HTTP/2 (h2c), 10 connections x 10 streams',
+      pinned: true,
+      load: { kind: 'h2load', path: '/', connections: 10, streams: 10 },
+      contenders: [asgiNode, nodeHttp2],
+      metrics: [RPS, { key: 'meanMs', label: 'mean', unit: 'ms', higherIsBetter: false, digits: 2 }, CPU_US],
+      chart: ['rps'],
+      targets: [
+        { label: '@tsgi/node / raw node:http2, req/s', value: ratio('asgi-node', 'node-http2'), op: '>=', threshold: 0.85, unit: 'x' },
+        { label: 'raw node:http2 / @tsgi/node, server CPU per request', value: ratio('node-http2', 'asgi-node', 'cpuUsPerReq'), op: 'info', unit: 'x' },
       ],
     },
     {

@@ -20,6 +20,7 @@ const pythonModule = (module: string) => () => spawnSync(PYTHON, ['-c', `import 
 
 const BASE: Requirement[] = [
   { package: 'wrk', present: onPath('wrk') },
+  { package: 'nghttp2-client', present: onPath('h2load') },
   { package: 'util-linux', present: onPath('taskset') },
 ];
 const PYTHON_SERVERS: Requirement[] = [

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { percentile, summarize } from '../src/stats.js';
+import { parseH2load } from '../src/h2load.js';
 import { parseWrk, wrkDurationMs } from '../src/wrk.js';
 
 const WRK_OUTPUT = `Running 5s test @ http://127.0.0.1:8000/
@@ -40,5 +41,23 @@ describe('statistics', () => {
   it('takes nearest-rank percentiles', () => {
     const sorted = Float64Array.from({ length: 100 }, (_, i) => i + 1);
     expect([percentile(sorted, 50), percentile(sorted, 99), percentile(sorted, 100), percentile(new Float64Array(0), 50)]).toEqual([50, 99, 100, Number.NaN]);
+  });
+});
+
+// A real h2load (nghttp2 1.52) report, trimmed of its progress lines.
+const H2LOAD_OUTPUT = `finished in 83.72ms, 477.78 req/s, 21.21KB/s
+requests: 40 total, 40 started, 40 done, 38 succeeded, 1 failed, 1 errored, 0 timeout
+status codes: 38 2xx, 0 3xx, 0 4xx, 0 5xx
+                     min         max         mean         sd        +/- sd
+time for request:     1.03ms     29.06ms      8.02ms      7.41ms    80.00%
+`;
+
+describe('parseH2load', () => {
+  it('reads the rate, the requests that succeeded, the mean time and the failures', () => {
+    expect(parseH2load(H2LOAD_OUTPUT)).toEqual({ requests: 38, rps: 477.78, meanMs: 8.02, errors: 2 });
+  });
+
+  it('refuses output that is not a report', () => {
+    expect(() => parseH2load('connect to 127.0.0.1:1 failed')).toThrow(/unreadable h2load output/);
   });
 });
