@@ -8,8 +8,11 @@
  * already read body) the stream is read as usual.
  */
 
-/** undici's internal state key on a Response, if this runtime's Response has one. */
-const STATE: symbol | undefined = Object.getOwnPropertySymbols(new Response('')).find((s) => s.description === 'state');
+/**
+ * undici's internal state key on a Response, if this runtime's Response has
+ * one; found at the first call, since touching Response loads all of fetch.
+ */
+let STATE: symbol | null | undefined;
 
 interface UndiciBody {
   stream?: ReadableStream<Uint8Array>;
@@ -18,7 +21,8 @@ interface UndiciBody {
 
 /** The whole body of `response` as bytes when its source is text or bytes and nobody read it; else undefined. */
 export function knownBody(response: Response): Uint8Array | undefined {
-  if (STATE === undefined || response.bodyUsed) return undefined;
+  if (STATE === undefined) STATE = Object.getOwnPropertySymbols(new Response('')).find((s) => s.description === 'state') ?? null;
+  if (STATE === null || response.bodyUsed) return undefined;
   const body = (response as unknown as Record<symbol, { body?: UndiciBody | null } | undefined>)[STATE]?.body;
   if (body == null || body.stream?.locked !== false) return undefined;
   const source = body.source;

@@ -73,27 +73,37 @@ function realOf(light: LightRequest): Request {
   return real;
 }
 
-// Every other member of Request.prototype, forwarded to the undici Request: getters read it, methods call it.
-for (const key of Reflect.ownKeys(Request.prototype)) {
-  if (key === 'constructor' || Object.prototype.hasOwnProperty.call(LightRequest.prototype, key)) continue;
-  const descriptor = Reflect.getOwnPropertyDescriptor(Request.prototype, key)!;
-  if (typeof descriptor.value === 'function') {
-    const method = descriptor.value as (this: Request, ...args: unknown[]) => unknown;
-    Object.defineProperty(LightRequest.prototype, key, {
-      value: function (this: LightRequest, ...args: unknown[]) {
-        return method.apply(realOf(this), args);
-      },
-      configurable: true,
-      writable: true,
-    });
-  } else if (descriptor.get !== undefined) {
-    const getter = descriptor.get;
-    Object.defineProperty(LightRequest.prototype, key, { get: function (this: LightRequest) { return getter.call(realOf(this)); }, configurable: true });
+let linked = false;
+
+/**
+ * Forwards every other member of Request.prototype to the undici Request
+ * (getters read it, methods call it) and makes LightRequest a Request. Done at
+ * the first request rather than at import: touching Request loads all of fetch.
+ */
+function linkToRequest(): void {
+  linked = true;
+  for (const key of Reflect.ownKeys(Request.prototype)) {
+    if (key === 'constructor' || Object.prototype.hasOwnProperty.call(LightRequest.prototype, key)) continue;
+    const descriptor = Reflect.getOwnPropertyDescriptor(Request.prototype, key)!;
+    if (typeof descriptor.value === 'function') {
+      const method = descriptor.value as (this: Request, ...args: unknown[]) => unknown;
+      Object.defineProperty(LightRequest.prototype, key, {
+        value: function (this: LightRequest, ...args: unknown[]) {
+          return method.apply(realOf(this), args);
+        },
+        configurable: true,
+        writable: true,
+      });
+    } else if (descriptor.get !== undefined) {
+      const getter = descriptor.get;
+      Object.defineProperty(LightRequest.prototype, key, { get: function (this: LightRequest) { return getter.call(realOf(this)); }, configurable: true });
+    }
   }
+  Object.setPrototypeOf(LightRequest.prototype, Request.prototype);
 }
-Object.setPrototypeOf(LightRequest.prototype, Request.prototype);
 
 /** A Request for `source` that builds undici's only when needed (see the module comment). */
 export function lightRequest(source: LightRequestSource): Request {
+  if (!linked) linkToRequest();
   return new LightRequest(source) as unknown as Request;
 }

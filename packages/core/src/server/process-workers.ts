@@ -7,7 +7,7 @@
  * and waits for them. A server package names the module whose `startWorker`
  * each worker runs, and the loader flags its apps need (tsx for .ts apps).
  */
-import cluster from 'node:cluster';
+import type { Cluster } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { ServerAddress } from './handle.js';
 import { finishedLine, serverUrl, type RunningServer } from './lifecycle.js';
@@ -69,6 +69,8 @@ const ENTRY = new URL(`./process-worker-entry${import.meta.url.endsWith('.ts') ?
 export async function serveProcesses(spec: ProcessWorkersSpec): Promise<RunningServer> {
   const { logger } = spec;
   const timeoutWorkerHealthcheck = spec.timeoutWorkerHealthcheck ?? 5;
+  // Loaded here, not at import: every isolate that imports the server layer (each pool thread) would pay for it.
+  const cluster = process.getBuiltinModule('node:cluster') as unknown as Cluster;
   cluster.setupPrimary({ exec: fileURLToPath(ENTRY), args: [], execArgv: [...process.execArgv, ...spec.execArgv] });
   const workerData: ProcessWorkerData = {
     serverModule: spec.serverModule,

@@ -7,8 +7,13 @@
  * connection, for the transports that can see the TLS session (node:tls).
  */
 import { readFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
-import { createSecureContext, type TLSSocket, type TlsOptions } from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
+import type { TLSSocket, TlsOptions } from 'node:tls';
+
+// node:tls and node:crypto are loaded on first use, not at import: every isolate that imports the server
+// layer (each pool thread) would pay for them, TLS or not.
+const createSecureContext = (options: TlsOptions) => process.getBuiltinModule('node:tls').createSecureContext(options);
+const x509 = (pem: string | Buffer) => new (process.getBuiltinModule('node:crypto').X509Certificate)(pem);
 import type { TlsExtension } from '../asgi/types.js';
 import { describe } from '../bytes.js';
 import { OptionError, optionError } from './options.js';
@@ -94,7 +99,7 @@ export function resolveTlsOptions(o: TlsServeOptions): ResolvedTls | null {
   const serverCertPem = firstPem(cert);
   if (serverCertPem === null) throw new OptionError('sslCertfile', null, certfile, ` ${JSON.stringify(certfile)} holds no PEM certificate`);
   try {
-    new X509Certificate(serverCertPem);
+    x509(serverCertPem);
   } catch (e) {
     throw new OptionError('sslCertfile', null, certfile, ` ${JSON.stringify(certfile)} holds no valid certificate (${(e as Error).message})`);
   }
