@@ -11,14 +11,14 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
-import { createServer, connect, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseServeArgs } from '@tsgi/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needTools } from '../../scripts/system-tools.js';
 import { fencedBlocks, shellCommands, shellWords } from '../docs/support/markdown.js';
-import { repoRoot, startTsgi, type TsgiProcess } from '../docs/support/tsgi-process.js';
+import { freePort, repoRoot, startTsgi, type TsgiProcess } from '../docs/support/tsgi-process.js';
 import { openWss } from '../docs/support/ws-client.js';
 
 const CLIENT = '127.0.0.3';
@@ -51,15 +51,6 @@ function syncCommand(): string[] {
   expect(commands).toHaveLength(1);
   const words = shellWords(commands[0]!);
   return words.slice(words.findIndex((w) => /(^|\/)tsgi$/.test(w)) + 1);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port (nginx gives no readiness signal). */

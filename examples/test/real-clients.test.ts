@@ -20,12 +20,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needTools } from '../../scripts/system-tools.js';
-import { repoRoot, startTsgi, type TsgiProcess } from '../docs/support/tsgi-process.js';
+import { freePort, repoRoot, startTsgi, type TsgiProcess } from '../docs/support/tsgi-process.js';
 
 const APP = 'examples/test/fixtures/echo-request.ts:app';
 /** The documented HAProxy backend for @tsgi/uws (docs/deploying.md mirrors this file). */
@@ -73,13 +73,14 @@ function httpRequest(port: number, method: string, path: string, body = ''): Pro
   });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
+/** The state of HAProxy's `backend/server`, polled until it is `expected` (a check may time out once on a loaded machine, and the next one passes). */
+async function expectServerState(socketPath: string, name: string, expected: Record<string, string>): Promise<void> {
+  await expect
+    .poll(async () => {
+      const server = (await haproxyStats(socketPath)).get(name)!;
+      return Object.fromEntries(Object.keys(expected).map((k) => [k, server[k]]));
+    }, { timeout: 15_000, interval: 200 })
+    .toEqual(expected);
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port (nginx and HAProxy give no readiness signal). */
@@ -259,8 +260,7 @@ describe.skipIf(tools.skip)(`real clients and proxies at their defaults, in fron
 
   describe('HAProxy with a plain option httpchk (its check is OPTIONS / HTTP/1.0)', () => {
     it('node: the server is UP (the check got 200 from the app) and a request through HAProxy gets 200', async () => {
-      const server = (await haproxyStats(statsSocket)).get('node_plain/app')!;
-      expect({ status: server.status, check: server.check_status, code: server.check_code }).toEqual({ status: 'UP', check: 'L7OK', code: '200' });
+      await expectServerState(statsSocket, 'node_plain/app', { status: 'UP', check_status: 'L7OK', check_code: '200' });
       expect(nodeAccessLog).toMatch(/"OPTIONS \/ HTTP\/1\.0" 200/); // the default check, answered by the app
       const reply = await httpRequest(haproxyPorts.node, 'GET', '/via-haproxy');
       expect(reply.status).toBe(200);
@@ -277,8 +277,7 @@ describe.skipIf(tools.skip)(`real clients and proxies at their defaults, in fron
     });
 
     it('uws with the HTTP/1.1 check of docs/deploying.md (http-check send ... ver HTTP/1.1): UP and 200', async () => {
-      const server = (await haproxyStats(statsSocket)).get('tsgi_uws/app1')!;
-      expect({ status: server.status, check: server.check_status, code: server.check_code }).toEqual({ status: 'UP', check: 'L7OK', code: '200' });
+      await expectServerState(statsSocket, 'tsgi_uws/app1', { status: 'UP', check_status: 'L7OK', check_code: '200' });
       const reply = await httpRequest(haproxyPorts.uwsDocumented, 'GET', '/via-haproxy');
       expect(reply.status).toBe(200);
       expect(seen(reply.text)).toMatchObject({ method: 'GET', path: '/via-haproxy', http_version: '1.1' });
@@ -294,8 +293,7 @@ describe.skipIf(tools.skip)(`real clients and proxies at their defaults, in fron
     }, 40_000);
 
     it('uws with the older one-line form (option httpchk GET /health HTTP/1.1\\r\\nHost:\\ localhost): UP and 200', async () => {
-      const server = (await haproxyStats(statsSocket)).get('uws_old_form/app')!;
-      expect({ status: server.status, check: server.check_status, code: server.check_code }).toEqual({ status: 'UP', check: 'L7OK', code: '200' });
+      await expectServerState(statsSocket, 'uws_old_form/app', { status: 'UP', check_status: 'L7OK', check_code: '200' });
       expect((await httpRequest(haproxyPorts.uwsOldForm, 'GET', '/via-haproxy')).status).toBe(200);
     });
   });
