@@ -117,7 +117,7 @@ describe(`${PAGE}, Running it`, () => {
 
   it('names each scenario by id and number as the harness does, and only options its parser has', () => {
     const part = runningIt();
-    const listed = [...part.matchAll(/`([a-z-]+)` \((\d+)\)/g)].map((m) => `${m[2]} ${m[1]}`);
+    const listed = [...part.matchAll(/`([a-z0-9-]+)` \((\d+)\)/g)].map((m) => `${m[2]} ${m[1]}`);
     expect(listed).toEqual(catalogue.map((s) => `${s.number} ${s.id}`));
     expect(part).toContain('one scenario, by id or number (`pnpm bench 1`)');
     expect(catalogue.find((s) => s.number === 1)!.id).toBe(bench.find((a) => a.length === 1)![0]);
