@@ -40,7 +40,7 @@ async function serveHelp(): Promise<string> {
 async function helpFlags(): Promise<Map<string, string>> {
   const help = await serveHelp();
   const options = help.slice(help.indexOf('Options:'), help.indexOf('Interface detection'));
-  return new Map([...options.matchAll(/^ {2}--([a-z-]+)(?: (\S+))?/gm)].map((m) => [m[1]!, m[2] ?? '']));
+  return new Map([...options.matchAll(/^ {2}--([a-z0-9-]+)(?: (\S+))?/gm)].map((m) => [m[1]!, m[2] ?? '']));
 }
 
 describe(PAGE, () => {
@@ -52,7 +52,7 @@ describe(PAGE, () => {
     const rows = tableAfter('## Flags');
     /** The flags a row documents, each with the values the doc shows (`uws|pool`) or ''. */
     const documented = new Map(
-      rows.flatMap(([cell]) => [...cell!.matchAll(/`--([a-z-]+)(?: ([^`]+))?`/g)].map((m) => [m[1]!, m[2] ?? ''] as const)),
+      rows.flatMap(([cell]) => [...cell!.matchAll(/`--([a-z0-9-]+)(?: ([^`]+))?`/g)].map((m) => [m[1]!, m[2] ?? ''] as const)),
     );
 
     it('lists exactly the flags tsgi serve --help prints', async () => {
@@ -94,7 +94,7 @@ describe(PAGE, () => {
       };
       let checked = 0;
       for (const [cell, fallback] of rows) {
-        const flag = /`--([a-z-]+)/.exec(cell!)![1]!;
+        const flag = /`--([a-z0-9-]+)/.exec(cell!)![1]!;
         if (flag === 'help' || flag === 'version') continue;
         const key = flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
         const where = `--${flag}: default ${JSON.stringify(fallback)}`;

@@ -70,6 +70,10 @@ export interface ServeConfig {
   wsPingTimeout: number;
   /** permessage-deflate on WebSocket connections (--server node only). */
   wsPerMessageDeflate: boolean;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS (--server node only); undefined: the server's default. */
+  h2MaxConcurrentStreams: number | undefined;
+  /** HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE in bytes (--server node only); undefined: the server's default. */
+  h2MaxHeaderListSize: number | undefined;
   lifespan: LifespanMode;
   accessLog: boolean;
   logLevel: LogLevel;
@@ -150,6 +154,8 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'ws-ping-interval', kind: 'string', metavar: 'SECONDS', help: 'WebSocket ping interval; 0 disables pings. [default: 20]' },
   { name: 'ws-ping-timeout', kind: 'string', metavar: 'SECONDS', help: 'WebSocket ping timeout: a peer that does not answer a ping in time is dropped (1006). [default: 20]' },
   { name: 'ws-per-message-deflate', kind: 'boolean', help: 'Offer permessage-deflate compression on WebSocket connections (node server only). [default: off]' },
+  { name: 'h2-max-concurrent-streams', kind: 'string', metavar: 'INTEGER', help: 'HTTP/2 streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; hypercorn\'s h2_max_concurrent_streams; node server only). [default: 100]' },
+  { name: 'h2-max-header-list-size', kind: 'string', metavar: 'BYTES', help: 'Largest HTTP/2 header list accepted (SETTINGS_MAX_HEADER_LIST_SIZE; hypercorn\'s h2_max_header_list_size; node server only). [default: 65536]' },
   { name: 'lifespan', kind: 'string', metavar: 'auto|on|off', help: 'Lifespan protocol: auto (use it if the app supports it), on (required), off. [default: auto]' },
   { name: 'access-log', kind: 'boolean', help: 'Log one line per request. [default]' },
   { name: 'no-access-log', kind: 'boolean', help: 'Disable the access log.' },
@@ -292,6 +298,9 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     wsPingInterval: seconds('--ws-ping-interval', str('ws-ping-interval') ?? '20'),
     wsPingTimeout: seconds('--ws-ping-timeout', str('ws-ping-timeout') ?? '20'),
     wsPerMessageDeflate: flag('ws-per-message-deflate'),
+    // HTTP/2 SETTINGS values are 32-bit unsigned (RFC 9113 section 6.5.2).
+    h2MaxConcurrentStreams: optional(str('h2-max-concurrent-streams'), (v) => integer('--h2-max-concurrent-streams', v, 1, 2 ** 32 - 1)),
+    h2MaxHeaderListSize: optional(str('h2-max-header-list-size'), (v) => integer('--h2-max-header-list-size', v, 1, 2 ** 32 - 1)),
     lifespan: choice('--lifespan', str('lifespan'), LIFESPAN_MODES) ?? 'auto',
     accessLog: accessFlag ?? fromFile.accessLog ?? true,
     logLevel: choice('--log-level', str('log-level'), LOG_LEVELS) ?? fromFile.level ?? 'info',

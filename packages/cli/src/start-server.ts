@@ -84,7 +84,10 @@ function workerOptions(config: ServeConfig): { limitMaxRequests?: number; timeou
 
 /** The uvicorn-style flags as @tsgi/node options. */
 function nodeOptions(config: ServeConfig, logger?: Logger): NodeOptions {
-  return { ...asgiOptions(config, logger), wsPerMessageDeflate: config.wsPerMessageDeflate };
+  const options: NodeOptions = { ...asgiOptions(config, logger), wsPerMessageDeflate: config.wsPerMessageDeflate };
+  if (config.h2MaxConcurrentStreams !== undefined) options.h2MaxConcurrentStreams = config.h2MaxConcurrentStreams;
+  if (config.h2MaxHeaderListSize !== undefined) options.h2MaxHeaderListSize = config.h2MaxHeaderListSize;
+  return options;
 }
 
 /** The uvicorn-style flags as @tsgi/pool options. */
@@ -162,6 +165,9 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
     throw new CliError('--no-date-header cannot apply to --server uws: uWebSockets.js v20.30 writes the Date header of every response itself; use --server node or --server pool');
   }
   if (config.wsPerMessageDeflate && server !== 'node') throw new CliError('--ws-per-message-deflate applies to --server node (uWebSockets.js is run without compression)');
+  for (const [flag, value] of [['--h2-max-concurrent-streams', config.h2MaxConcurrentStreams], ['--h2-max-header-list-size', config.h2MaxHeaderListSize]] as const) {
+    if (value !== undefined && server !== 'node') throw new CliError(`${flag} ${value} applies to --server node, the only one that serves HTTP/2; this is --server ${server}`);
+  }
   if (server === 'pool') {
     // The request limit of one pool process would need the app in the command's process; each worker process counts its own.
     if (config.limitMaxRequests !== undefined && config.workers === 1) throw new CliError('--limit-max-requests is not supported by --server pool with 1 worker; use --workers 2 or more (each worker is then replaced after that many requests)');

@@ -45,6 +45,8 @@ describe('tsgi serve flags', () => {
       wsPingInterval: 20,
       wsPingTimeout: 20,
       wsPerMessageDeflate: false,
+      h2MaxConcurrentStreams: undefined,
+      h2MaxHeaderListSize: undefined,
       lifespan: 'auto',
       accessLog: true,
       logLevel: 'info',
@@ -77,7 +79,8 @@ describe('tsgi serve flags', () => {
       '--workers', '3', '--threads', '16', '--root-path', '/api', '--no-proxy-headers',
       '--forwarded-allow-ips', '10.0.0.0/8, 127.0.0.1', '--limit-concurrency', '100', '--limit-max-requests', '5000',
       '--timeout-keep-alive', '2.5', '--timeout-graceful-shutdown', '30', '--timeout-worker-healthcheck', '2.5', '--ws-max-size', '1024',
-      '--ws-ping-interval', '0', '--ws-ping-timeout', '0.5', '--ws-per-message-deflate', '--lifespan', 'off', '--no-access-log', '--log-level', 'debug',
+      '--ws-ping-interval', '0', '--ws-ping-timeout', '0.5', '--ws-per-message-deflate',
+      '--h2-max-concurrent-streams', '1', '--h2-max-header-list-size', '4096', '--lifespan', 'off', '--no-access-log', '--log-level', 'debug',
       '--app-dir', '.', '--factory', '--reload', '--reload-dir', '.', '--reload-dir', 'packages', '--reload-include', '*.json', '--reload-exclude', '*.cjs',
       '--use-colors', '--header', 'x-a: 1', '--header', 'X-B:two:parts', '--no-server-header', '--no-date-header',
       'mod.js:handler',
@@ -86,7 +89,8 @@ describe('tsgi serve flags', () => {
       app: 'mod.js:handler', host: '0.0.0.0', port: 0, uds: '/tmp/x.sock', server: 'pool', interface: 'wsgi',
       workers: 3, workersFrom: 'flag', threads: 16, rootPath: '/api', proxyHeaders: false, forwardedAllowIps: ['10.0.0.0/8', '127.0.0.1'],
       limitConcurrency: 100, limitMaxRequests: 5000, timeoutKeepAlive: 2.5, timeoutGracefulShutdown: 30, timeoutWorkerHealthcheck: 2.5,
-      wsMaxSize: 1024, wsPingInterval: 0, wsPingTimeout: 0.5, wsPerMessageDeflate: true, lifespan: 'off', accessLog: false, logLevel: 'debug',
+      wsMaxSize: 1024, wsPingInterval: 0, wsPingTimeout: 0.5, wsPerMessageDeflate: true,
+      h2MaxConcurrentStreams: 1, h2MaxHeaderListSize: 4096, lifespan: 'off', accessLog: false, logLevel: 'debug',
       appDir: '.', factory: true, reload: true, reloadDir: ['.', 'packages'],
       reloadInclude: ['*.ts', '*.mts', '*.cts', '*.tsx', '*.js', '*.mjs', '*.json'],
       reloadExclude: ['.*', '*~', '~*', 'node_modules', '*.cjs'],
@@ -125,6 +129,7 @@ describe('tsgi serve flags', () => {
     expect(flagOfOption('rootPath')).toBe('--root-path');
     expect(flagOfOption('proxyHeaders')).toBe('--proxy-headers');
     expect(flagOfOption('workers')).toBe('--workers');
+    expect(flagOfOption('h2MaxConcurrentStreams')).toBe('--h2-max-concurrent-streams');
     // Options no flag sets keep their own name.
     expect(flagOfOption('limitMaxBodySize')).toBeUndefined();
     expect(flagOfOption('help')).toBeUndefined();
@@ -151,6 +156,10 @@ describe('tsgi serve flags', () => {
     [['--ws-ping-timeout', '-1', 'a.ts'], /--ws-ping-timeout/],
     [['--ws-ping-timeout=-1', 'a.ts'], /--ws-ping-timeout must be a number of seconds >= 0; got "-1"/],
     [['--ws-max-size', '0', 'a.ts'], /--ws-max-size must be between 1/],
+    [['--h2-max-concurrent-streams', '0', 'a.ts'], /^--h2-max-concurrent-streams must be between 1 and 4294967295; got 0$/],
+    [['--h2-max-concurrent-streams', '1.5', 'a.ts'], /^--h2-max-concurrent-streams must be a whole number; got "1\.5"$/],
+    [['--h2-max-header-list-size=-1', 'a.ts'], /^--h2-max-header-list-size must be a whole number; got "-1"$/],
+    [['--h2-max-header-list-size', '4294967296', 'a.ts'], /^--h2-max-header-list-size must be between 1 and 4294967295; got 4294967296$/],
     [['--root-path', 'api', 'a.ts'], /--root-path must start with "\/"/],
     // a trailing '/' would become root_path '/api/' (asgi.http.scope.9: not ending with '/') and SCRIPT_NAME '/api/',
     // leaving PATH_INFO without its leading '/'; '/' alone is never a SCRIPT_NAME (wsgi.environ.path.1)

@@ -1,0 +1,62 @@
+/**
+ * --h2-max-concurrent-streams and --h2-max-header-list-size (hypercorn's
+ * h2_max_* settings) reach the wire: an HTTP/2 client (node:http2, h2c with
+ * prior knowledge) reads them in the SETTINGS frame @tsgi/node sends, with
+ * one worker and with worker processes; on another server, or with a value
+ * SETTINGS cannot carry, the CLI stops with one line and exit 2.
+ */
+import { connect, type ClientHttp2Session, type Settings } from 'node:http2';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fixtures, killedAfterEach, runCli, startCli, waitForUrl } from './helpers/spawn-cli.js';
+
+const running = killedAfterEach();
+const APP = join(fixtures, 'asgi-app.ts');
+
+/** The SETTINGS the server at `url` sends, and the body of GET /h2 over the same session. */
+async function serverSettings(url: string): Promise<{ settings: Settings; body: string }> {
+  const session: ClientHttp2Session = connect(url);
+  try {
+    const [settings] = (await once(session, 'remoteSettings')) as [Settings];
+    const stream = session.request({ ':path': '/h2' });
+    stream.setEncoding('utf8');
+    let body = '';
+    stream.on('data', (d: string) => (body += d));
+    await once(stream, 'end');
+    return { settings, body };
+  } finally {
+    session.close();
+  }
+}
+
+describe('tsgi serve --h2-max-*', () => {
+  it.each([['1 worker', []], ['2 worker processes', ['--workers', '2']]])('--server node sends them in its SETTINGS frame (%s)', async (_, extra) => {
+    const run = startCli(['serve', '--port', '0', '--server', 'node', '--h2-max-concurrent-streams', '1', '--h2-max-header-list-size', '4096', ...extra, APP]);
+    running.push(run);
+    const { settings, body } = await serverSettings(await waitForUrl(run));
+    expect(settings.maxConcurrentStreams).toBe(1);
+    expect(settings.maxHeaderListSize).toBe(4096);
+    expect(body).toBe('asgi |/h2');
+  });
+
+  it("without them, the server's defaults (hypercorn's: 100 streams, 65536 bytes)", async () => {
+    const run = startCli(['serve', '--port', '0', '--server', 'node', APP]);
+    running.push(run);
+    const { settings } = await serverSettings(await waitForUrl(run));
+    expect(settings.maxConcurrentStreams).toBe(100);
+    expect(settings.maxHeaderListSize).toBe(65536);
+  });
+
+  it.each([
+    [['--h2-max-concurrent-streams', '8'], /^tsgi: error: --h2-max-concurrent-streams 8 applies to --server node, the only one that serves HTTP\/2; this is --server uws$/m],
+    [['--server', 'uws', '--h2-max-header-list-size', '4096'], /^tsgi: error: --h2-max-header-list-size 4096 applies to --server node, .*; this is --server uws$/m],
+    [['--server', 'node', '--h2-max-concurrent-streams', '0'], /^tsgi: error: --h2-max-concurrent-streams must be between 1 and 4294967295; got 0$/m],
+    [['--server', 'node', '--h2-max-header-list-size', '2.5'], /^tsgi: error: --h2-max-header-list-size must be a whole number; got "2\.5"$/m],
+  ])('%j: one line naming the flag and the value, exit 2', async (flags, message) => {
+    const r = await runCli(['serve', '--port', '0', ...flags, APP]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('tsgi: error:'))).toHaveLength(1);
+  });
+});
