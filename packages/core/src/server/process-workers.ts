@@ -9,9 +9,11 @@
  */
 import type { Cluster } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import type { ServerAddress } from './handle.js';
+import type { ModuleRef, ServerAddress } from './handle.js';
 import { finishedLine, serverUrl, type RunningServer } from './lifecycle.js';
 import type { Logger } from './logger.js';
+import type { ResolvedWorkerOptions } from './options.js';
+import type { ResolvedTls } from './tls.js';
 import { heartbeatInterval, requestLimit, WorkerSupervisor, type SupervisedWorker, type WorkerEvents } from './worker-supervisor.js';
 
 /** The environment variable that carries a worker's data (JSON) from the primary. */
@@ -124,6 +126,58 @@ export async function serveProcesses(spec: ProcessWorkersSpec): Promise<RunningS
     closeNow: () => supervisor.closeNow(),
     restartWorkers: () => supervisor.restartWorkers(),
   };
+}
+
+/** What a server's `serve(ref, options)` hands each of its worker processes: the app by reference, and the options but the logger (it cannot cross processes). */
+export interface AppWorkerData<O> {
+  ref: ModuleRef;
+  options: Omit<O, 'logger'>;
+}
+
+/** What differs between the servers that run `serve(ref, options)` on worker processes. */
+export interface AppWorkersTransport {
+  /** import.meta.url of the module whose `startWorker` each worker runs. */
+  serverModule: string;
+  /** The transport, for the log line. */
+  what: string;
+  /**
+   * tsx's loader, resolved by the server package (`import.meta.resolve('tsx')`): that package depends
+   * on tsx, core does not. Workers import .ts apps through it, as the CLI does.
+   */
+  tsx: string;
+}
+
+/** `serve(ref, options)` with workers > 1: serveProcesses with `ref` and `options` as each worker's data, and the resolved worker options. */
+export function serveAppProcesses<O extends { logger?: unknown }>(
+  transport: AppWorkersTransport,
+  ref: ModuleRef,
+  options: O,
+  resolved: ResolvedWorkerOptions & { workers: number; tls: ResolvedTls | null },
+  logger: Logger,
+): Promise<RunningServer> {
+  const { logger: _omit, ...plain } = options;
+  const data: AppWorkerData<O> = { ref, options: plain };
+  return serveProcesses({
+    serverModule: transport.serverModule,
+    data,
+    execArgv: ['--import', transport.tsx],
+    workers: resolved.workers,
+    what: transport.what,
+    logger,
+    limitMaxRequests: resolved.limitMaxRequests,
+    timeoutWorkerHealthcheck: resolved.timeoutWorkerHealthcheck,
+    secure: resolved.tls !== null,
+  });
+}
+
+/**
+ * The worker side of serveAppProcesses: the primary's app and options, made
+ * one server's (one worker; no request limit, which the primary enforces
+ * through the hooks' onRequest).
+ */
+export function appWorkerData<O>(raw: unknown): { ref: ModuleRef; options: Omit<O, 'logger'> & { workers: 1; limitMaxRequests: null } } {
+  const { ref, options } = raw as AppWorkerData<O>;
+  return { ref, options: { ...options, workers: 1, limitMaxRequests: null } };
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   accessLine,
   accessPrefix,
   answerClientError,
+  appWorkerData,
   ConnectionTracker,
   dateHeaderOptions,
   drain,
@@ -31,7 +32,7 @@ import {
   readNodeRequestHead,
   removeUnixSocket,
   runningLine,
-  serveProcesses,
+  serveAppProcesses,
   serverLogger,
   serverUrl,
   startedLine,
@@ -56,21 +57,7 @@ import { NodeResponseSink } from './response-sink.js';
 export async function serve(app: ModuleRef, options: PoolServeOptions = {}): Promise<ServerHandle> {
   const opts = resolvePoolOptions(options, availableParallelism());
   const logger = serverLogger(options, opts);
-  if (opts.workers > 1) {
-    const { logger: _omit, ...plain } = options;
-    const data: PoolWorkerData = { ref: app, options: plain };
-    return serveProcesses({
-      serverModule: import.meta.url,
-      data,
-      execArgv: ['--import', import.meta.resolve('tsx')],
-      workers: opts.workers,
-      what: 'pool',
-      logger,
-      limitMaxRequests: opts.limitMaxRequests,
-      timeoutWorkerHealthcheck: opts.timeoutWorkerHealthcheck,
-      secure: opts.tls !== null,
-    });
-  }
+  if (opts.workers > 1) return serveAppProcesses({ serverModule: import.meta.url, what: 'pool', tsx: import.meta.resolve('tsx') }, app, options, opts, logger);
   return serveHere(app, opts, logger);
 }
 
@@ -133,18 +120,10 @@ async function serveHere(app: ModuleRef, opts: ResolvedPoolOptions, logger: Logg
   };
 }
 
-/** What the primary hands each worker process of `workers: N`. */
-interface PoolWorkerData {
-  ref: ModuleRef;
-  /** The serve() options minus the logger, which cannot cross processes. */
-  options: Omit<PoolServeOptions, 'logger'>;
-}
-
-/** The worker side of `workers: N`: this process's pool server (serveProcesses calls it). */
+/** The worker side of `workers: N`: this process's pool server (serveAppProcesses' workers call it). */
 export async function startWorker(raw: unknown, hooks: WorkerHooks = {}): Promise<RunningServer> {
-  const { ref, options } = raw as PoolWorkerData;
-  // The worker options are the primary's; this process is one server.
-  const opts = resolvePoolOptions({ ...options, workers: 1, limitMaxRequests: null }, availableParallelism());
+  const { ref, options } = appWorkerData<PoolServeOptions>(raw);
+  const opts = resolvePoolOptions(options, availableParallelism());
   const handle = await serveHere(ref, opts, serverLogger({}, opts), hooks.onRequest);
   // The pool's own handle has no closeNow: exiting the process is how a worker is cut.
   return { ...handle, closeNow: () => process.exit(1) };
