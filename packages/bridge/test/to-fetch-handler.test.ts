@@ -76,7 +76,7 @@ describe('toFetchHandler: responses', () => {
     expect([res.status, res.statusText, await res.text()]).toEqual([299, 'Custom Reason', 'ok']);
   });
 
-  it('resolves at http.response.start and streams; send() waits for the reader (backpressure)', async () => {
+  it('resolves at the first body event and streams; send() waits for the reader (backpressure)', async () => {
     let sent = 0;
     let release!: () => void;
     const finish = new Promise<void>((r) => (release = r));
@@ -163,6 +163,7 @@ describe('toFetchHandler: request bodies and disconnects', () => {
     const handler = toFetchHandler(async (_s, receive, send) => {
       await receive(); // the (empty) body
       await send({ type: 'http.response.start', status: 200 });
+      void send({ type: 'http.response.body', body: bytes('a'), more_body: true }); // the Response goes out with its first body event
       seen = await receive(); // waits for the end of the connection
     });
     const res = await handler(new Request('http://h/', { signal: ac.signal }));

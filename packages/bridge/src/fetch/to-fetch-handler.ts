@@ -14,14 +14,13 @@ import {
   HttpResponseCycle,
   buildHttpScope,
   type AsgiApplication,
-  type ByteString,
   type Extensions,
   type HttpReceiveEvent,
-  type RequestHead,
   type Scope,
   type SendEvent,
 } from '@tsgi/core';
-import { consoleLogger, httpEnding, LifespanRunner, runApp, statusReason, type AppExit, type Logger } from '@tsgi/core/server';
+import { consoleLogger, httpEnding, LifespanRunner, quiet, runApp, statusReason, type AppExit, type LifespanMode, type Logger } from '@tsgi/core/server';
+import { fetchRequestHead, peerAddress, type ServerAddress } from './request-head.js';
 import { ResponseBody } from './response-body.js';
 
 /**
@@ -35,14 +34,16 @@ export type FetchConnectionInfo = unknown;
 export interface ToFetchHandlerOptions {
   /** A path prefix the host or a proxy stripped (uvicorn's --root-path): scope.root_path, and prefixed to path. Default ''. */
   rootPath?: string;
-  /** scope.server; default: the Request URL's host and port. */
-  server?: [host: string, port: number | null] | null;
+  /** scope.server, or a function giving it per request; default: the Request URL's host and port. */
+  server?: ServerAddress;
   /** scope.client when the runtime does not pass `info.remoteAddr`; default null. */
   client?: [host: string, port: number] | null;
   /** Response bytes queued ahead of the reader before send() waits; default 0 (each send waits for the reader). */
   highWaterMark?: number;
-  /** Lifespan mode of startup(): 'auto' (default: an app that raises just has no lifespan) or 'on'. */
-  lifespan?: 'auto' | 'on';
+  /** Lifespan mode of startup(): 'auto' (default: an app that raises just has no lifespan), 'on', or 'off' (the app is never called with a lifespan scope). */
+  lifespan?: LifespanMode;
+  /** Whether the host writes a Response's statusText on the wire, so the scopes announce http.response.reason_phrase; default true. Bun.serve and Deno.serve write the standard phrase whatever statusText says. */
+  reasonPhrase?: boolean;
   /** Where app exceptions (default: the console) and lifespan lines (default: nowhere) are logged; they never reach the client. */
   logger?: Logger;
 }
@@ -64,11 +65,14 @@ const EMPTY = new Uint8Array(0);
 const FETCH_EXTENSIONS: Extensions = Object.freeze({
   'http.response.reason_phrase': Object.freeze({}) as Record<string, never>,
 });
+/** For hosts that drop statusText: nothing announced, so the app knows its phrase would be lost. */
+const NO_EXTENSIONS: Extensions = Object.freeze({});
 
 /**
  * Wraps an ASGI-TS app as a fetch handler. The returned promise resolves
- * with the Response as soon as the app sends `http.response.start`; its body
- * then streams. An app that raises or returns before starting gets a 500
+ * with the Response at the app's first `http.response.body` (the head is held
+ * until then, so an app that fails in between gets a 500); a body sent in
+ * one event has a known length, a longer one streams. An app that raises or returns before starting gets a 500
  * (logged, nothing leaked); one that fails after starting cuts the body.
  * The Request's abort signal, or the Response body being cancelled, becomes
  * `http.disconnect`.
@@ -81,43 +85,17 @@ export function toFetchHandler(app: AsgiApplication, options: ToFetchHandlerOpti
   const highWaterMark = options.highWaterMark ?? 0;
   const logger = options.logger ?? consoleLogger();
   const lifespan = new LifespanRunner(app, { mode: options.lifespan ?? 'auto', logger: options.logger });
+  const extensions = options.reasonPhrase === false ? NO_EXTENSIONS : FETCH_EXTENSIONS;
 
   const handler = ((request: Request, info?: FetchConnectionInfo) => {
-    const url = new URL(request.url);
-    const head: RequestHead = {
-      method: request.method,
-      // WHATWG URL serializations are ASCII (already percent-encoded), hence valid byte strings.
-      target: url.pathname + url.search,
-      httpVersion: '1.1',
-      headers: requestHeaders(request.headers),
-      client: peerAddress(info) ?? options.client ?? null,
-      server: options.server !== undefined ? options.server : [url.hostname.replace(/^\[|\]$/g, ''), url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)],
-      scheme: url.protocol === 'https:' ? 'https' : 'http',
-    };
-    const scope = buildHttpScope(head, { rootPath, state: lifespan.state, extensions: FETCH_EXTENSIONS });
-    return new FetchExchange(app, request, highWaterMark, logger).run(scope);
+    const head = fetchRequestHead(request, peerAddress(info) ?? options.client ?? null, options.server);
+    const scope = buildHttpScope(head, { rootPath, state: lifespan.state, extensions });
+    return new FetchExchange(app, request, highWaterMark, logger, extensions).run(scope);
   }) as AsgiFetchHandler;
   handler.startup = () => lifespan.startup();
   handler.shutdown = () => lifespan.shutdown();
   Object.defineProperty(handler, 'state', { get: () => lifespan.state });
   return handler;
-}
-
-/** The client's address from what the runtime passed next to the Request, if it tells. */
-function peerAddress(info: unknown): [string, number] | null {
-  if (typeof info !== 'object' || info === null) return null;
-  const deno = (info as { remoteAddr?: { hostname?: unknown; port?: unknown } }).remoteAddr;
-  if (typeof deno?.hostname === 'string' && typeof deno.port === 'number') return [deno.hostname, deno.port];
-  const socket = (info as { incoming?: { socket?: { remoteAddress?: unknown; remotePort?: unknown } } }).incoming?.socket;
-  if (typeof socket?.remoteAddress === 'string' && typeof socket.remotePort === 'number') return [socket.remoteAddress, socket.remotePort];
-  return null;
-}
-
-function requestHeaders(headers: Headers): Array<[ByteString, ByteString]> {
-  const out: Array<[ByteString, ByteString]> = [];
-  // Headers iterates lower-case names; repeated fields arrive joined by ", " (the fetch API keeps no duplicates).
-  for (const [name, value] of headers) out.push([name, value]);
-  return out;
 }
 
 /** One request: the ASGI connection of the app, on top of a Request and a Response being built. */
@@ -131,6 +109,8 @@ class FetchExchange {
   private markGone!: () => void;
   private body: ResponseBody | null = null;
   private resolveResponse!: (r: Response) => void;
+  /** The response head the app sent, until the first body event turns it into the Response. */
+  private head: { init: ResponseInit; bodyless: boolean } | null = null;
   private responded = false;
   private readonly onAbort = () => this.disconnect();
 
@@ -139,8 +119,9 @@ class FetchExchange {
     private readonly request: Request,
     private readonly highWaterMark: number,
     private readonly logger: Logger,
+    extensions: Extensions,
   ) {
-    this.cycle = new HttpResponseCycle({ method: request.method, extensions: FETCH_EXTENSIONS });
+    this.cycle = new HttpResponseCycle({ method: request.method, extensions });
     this.reader = request.body === null ? null : request.body.getReader();
     this.gone = new Promise<void>((resolve) => (this.markGone = resolve));
   }
@@ -150,7 +131,8 @@ class FetchExchange {
     const signal = this.request.signal;
     if (signal.aborted) this.disconnect();
     else signal.addEventListener('abort', this.onAbort, { once: true });
-    runApp(this.app, scope, this.receive, this.send, this.onExit, this.logger);
+    // quiet(): a send() the app does not await, failing once the client left, must not be an unhandled rejection (as on the servers).
+    runApp(this.app, scope, this.receive, (event) => quiet(this.send(event)), this.onExit, this.logger);
     return response;
   }
 
@@ -181,20 +163,27 @@ class FetchExchange {
     const action = this.cycle.send(event);
     switch (action.kind) {
       case 'start': {
-        const headers = new Headers();
-        for (const [name, value] of action.headers) headers.append(name, value);
-        const init: ResponseInit = action.reason === null ? { status: action.status, headers } : { status: action.status, statusText: action.reason, headers };
-        let response: Response;
-        if (action.bodyless) {
-          response = new Response(null, init);
-        } else {
-          this.body = new ResponseBody(this.highWaterMark, () => this.disconnect());
-          response = new Response(this.body.stream, init);
-        }
-        this.respond(response);
+        // Handed over as pairs, not as a Headers object, which joins repeated fields with ", " (Deno keeps pairs apart on the wire; Bun joins them anyway).
+        const headers = action.headers;
+        // Held until the first body event (asgi.http.start.4): an app that fails in between still gets its 500.
+        this.head = { init: action.reason === null ? { status: action.status, headers } : { status: action.status, statusText: action.reason, headers }, bodyless: action.bodyless };
         return;
       }
       case 'body':
+        if (!this.responded) {
+          const head = this.head!;
+          if (head.bodyless) {
+            this.respond(new Response(null, head.init));
+          } else if (!action.more) {
+            // The whole body in one event: a body of known length, which the runtime sends with Content-Length. Copied, as the app owns its buffer once send() resolves.
+            this.respond(new Response(action.body.byteLength > 0 ? action.body.slice() : null, head.init));
+            this.finish();
+            return;
+          } else {
+            this.body = new ResponseBody(this.highWaterMark, () => this.disconnect());
+            this.respond(new Response(this.body.stream, head.init));
+          }
+        }
         if (action.transmit && action.body.byteLength > 0) await this.body!.write(action.body);
         if (!action.more) this.finish();
         return;
@@ -233,7 +222,8 @@ class FetchExchange {
   private readonly onExit = (exit: AppExit): void => {
     const ending = httpEnding(this.cycle, exit);
     if (ending.log !== null) this.logger.error(ending.log.message, ending.log.error);
-    if (ending.action === 'respond_500' && !this.responded) {
+    // Nothing is out before the first body event, so an unfinished response ('abort') can still be a 500 too.
+    if (ending.action !== 'none' && !this.responded) {
       this.respond(internalError());
     } else if (ending.action !== 'none') {
       // Cut: the reader of the body sees it fail, as a client sees a cut connection.
