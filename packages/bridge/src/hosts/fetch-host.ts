@@ -1,8 +1,8 @@
 /**
  * What the Bun and Deno hosts share, independent of the runtime: the
  * options, lifespan startup before listening, HTTP through toFetchHandler,
- * WebSocket upgrades through WebSocketSession, and the graceful close (stop
- * accepting, close open WebSockets with 1012, let open requests finish, then
+ * WebSocket upgrades through WebSocketSession, and the graceful close (close
+ * open WebSockets with 1012, stop accepting, let open requests finish, then
  * lifespan shutdown). A runtime module supplies only `listen`, which starts
  * its fetch server with the host's handlers.
  */
@@ -36,7 +36,7 @@ export interface HostHandle {
   readonly port: number;
   /** `http://hostname:port`. */
   readonly url: string;
-  /** Graceful stop: stop accepting, close WebSockets with 1012, let open requests finish, then lifespan shutdown. Idempotent. */
+  /** Graceful stop: close WebSockets with 1012 (refusing new ones), stop accepting, let open requests finish, then lifespan shutdown. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -61,6 +61,8 @@ export interface HostRequests {
 /** What the websocket scopes announce: the denial response is answered as a plain Response, which both runtimes allow. */
 const WEBSOCKET_EXTENSIONS: Extensions = Object.freeze({ 'websocket.http.response': Object.freeze({}) as Record<string, never> });
 const MAX_WS_MAX_SIZE = 2 ** 31 - 1;
+/** How long close() waits for clients to answer the WebSockets' close frames before it stops the server. */
+const WEBSOCKET_CLOSE_WAIT_MS = 1000;
 
 /** Checks the options, runs lifespan startup, then `listen`; the returned handle closes gracefully. A failed startup rejects and nothing listens. */
 export async function startHost(app: AsgiApplication, options: HostServeOptions, listen: (requests: HostRequests, hostname: string, port: number) => RuntimeServer): Promise<HostHandle> {
@@ -116,6 +118,8 @@ export async function startHost(app: AsgiApplication, options: HostServeOptions,
     close: () =>
       (closing ??= (async () => {
         connections.beginShutdown();
+        // The WebSockets' close handshakes (1012) first: Deno's shutdown() would close them itself with 1001.
+        await Promise.race([connections.drained(), new Promise((resolve) => setTimeout(resolve, WEBSOCKET_CLOSE_WAIT_MS))]);
         await Promise.all([server.stop(), connections.drained()]);
         await handler.shutdown();
       })()),
