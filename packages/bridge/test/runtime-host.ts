@@ -3,8 +3,8 @@
  * the runtime serves test/fixtures/runtime-app.ts through the shipped host
  * script, and real clients from Node (fetch, the `ws` package) check HTTP,
  * lifespan and WebSocket. The runtimes are the pinned `bun` and `deno` npm
- * packages, run by their binaries (deno's npm bin is a Node wrapper that
- * would not pass a signal on).
+ * packages (devDependencies of the repo's root), run by their binaries
+ * (deno's npm bin is a Node wrapper that would not pass a signal on).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
