@@ -1,8 +1,8 @@
-/** The ASGI-TS app (apps/asgi.ts) on @tsgi/uws; with WORKERS > 1, on that many event-loop threads. */
+/** The ASGI-TS app (apps/asgi.ts) on @tsgi/uws; over TLS when the harness gives a certificate (SSL_CERTFILE); with WORKERS > 1, on that many event-loop threads. */
 import { serve } from '@tsgi/uws';
 import { app } from '../apps/asgi.js';
-import { exitOnSignal, QUIET, WORKERS } from './env.js';
+import { exitOnSignal, QUIET, TLS, WORKERS } from './env.js';
 
 const server =
-  WORKERS > 1 ? await serve({ module: new URL('../apps/asgi.js', import.meta.url).href, exportName: 'app' }, { ...QUIET, workers: WORKERS }) : await serve(app, QUIET);
+  WORKERS > 1 ? await serve({ module: new URL('../apps/asgi.js', import.meta.url).href, exportName: 'app' }, { ...QUIET, ...TLS, workers: WORKERS }) : await serve(app, { ...QUIET, ...TLS });
 exitOnSignal(() => server.close());

@@ -38,7 +38,7 @@ function formatTarget(t: TargetResult): string {
 export function describeLoad(load: Load): string {
   switch (load.kind) {
     case 'wrk':
-      return `wrk -t1 -c${load.connections} --latency GET ${load.path}`;
+      return `wrk -t1 -c${load.connections} --latency GET ${load.path}${load.tls === true ? ' over TLS (https, self-signed ECDSA P-256 certificate made at run time)' : ''}`;
     case 'rate':
       return `constant ${load.rate} req/s over ${load.connections} connections (bench/src/loadgen/rate.ts), GET ${load.path}`;
     case 'ws':

@@ -79,7 +79,7 @@ async function node(cpus: string, script: string, args: string[], timeoutS: numb
 
 /** Puts one round of `load` on the server and returns what it measured. */
 async function measure(load: Load, server: ServerProcess, seconds: number, loadCpus: string): Promise<Sample> {
-  const base = `http://127.0.0.1:${server.port}`;
+  const base = `${load.kind === 'wrk' && load.tls === true ? 'https' : 'http'}://127.0.0.1:${server.port}`;
   const ticksBefore = server.cpuTicks();
   const cpuUs = () => (server.cpuTicks() - ticksBefore) * 10_000; // clock ticks are 10 ms
   switch (load.kind) {

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type { ServerSpec } from './process.js';
 import { PYTHON } from './system.js';
+import { benchCertificate } from './tls-cert.js';
 
 const BENCH_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const SERVERS_DIR = fileURLToPath(new URL('../servers/', import.meta.url));
@@ -33,7 +34,7 @@ export interface Contender {
 
 /** The load one round puts on a contender. */
 export type Load =
-  | { kind: 'wrk'; path: string; connections: number }
+  | { kind: 'wrk'; path: string; connections: number; /** https: the servers serve TLS with the run's certificate (tls-cert.ts). */ tls?: boolean }
   | { kind: 'rate'; path: string; rate: number; connections: number }
   | { kind: 'ws'; connections: number; payload: number }
   | { kind: 'transfer'; bytes: number }
@@ -75,6 +76,18 @@ function node(id: string, label: string, script: string, env: Record<string, str
       argv: [process.execPath, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${id}.${Date.now()}.cpuprofile`] : []), `${SERVERS_DIR}${script}.js`],
       env: { PORT: String(port), ...env },
     }),
+  };
+}
+
+/** `c` serving TLS with the run's certificate, made when a server starts (never when the catalogue is built: the docs test builds it). */
+function overTls(c: Contender, label = c.label): Contender {
+  return {
+    ...c,
+    label,
+    server: (port, profileDir) => {
+      const spec = c.server(port, profileDir);
+      return { ...spec, env: { ...spec.env, ...benchCertificate() } };
+    },
   };
 }
 
@@ -285,6 +298,28 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
       targets: [
         { label: '@tsgi/node / raw node:http2, req/s', value: ratio('asgi-node', 'node-http2'), op: '>=', threshold: 0.85, unit: 'x' },
         { label: 'raw node:http2 / @tsgi/node, server CPU per request', value: ratio('node-http2', 'asgi-node', 'cpuUsPerReq'), op: 'info', unit: 'x' },
+      ],
+    },
+    {
+      id: 'tls',
+      number: 9,
+      title: 'hello world over TLS (HTTP/1.1), against raw uWebSockets.js SSLApp and node:https',
+      pinned: true,
+      load: { kind: 'wrk', path: '/', connections: 50, tls: true },
+      contenders: [
+        overTls(asgiUws, 'ASGI-TS on @tsgi/uws, TLS'),
+        overTls(node('raw-uws-tls', 'raw uWebSockets.js SSLApp', 'raw-uws-tls')),
+        overTls(asgiNode, 'ASGI-TS on @tsgi/node, TLS'),
+        overTls(node('node-https', 'node:https (raw handler)', 'node-https')),
+      ],
+      metrics: WRK_METRICS,
+      // req/s moves with whatever else the 2-core machine runs; CPU per request much less: it leads.
+      chart: ['cpuUsPerReq', 'rps'],
+      targets: [
+        { label: '@tsgi/uws / raw uWebSockets.js SSLApp, req/s', value: ratio('asgi-uws', 'raw-uws-tls'), op: 'info', unit: 'x' },
+        { label: 'raw uWebSockets.js SSLApp / @tsgi/uws, server CPU per request', value: ratio('raw-uws-tls', 'asgi-uws', 'cpuUsPerReq'), op: 'info', unit: 'x' },
+        { label: '@tsgi/node / raw node:https, req/s', value: ratio('asgi-node', 'node-https'), op: 'info', unit: 'x' },
+        { label: 'raw node:https / @tsgi/node, server CPU per request', value: ratio('node-https', 'asgi-node', 'cpuUsPerReq'), op: 'info', unit: 'x' },
       ],
     },
   ];

@@ -21,6 +21,8 @@ const pythonModule = (module: string) => () => spawnSync(PYTHON, ['-c', `import 
 const BASE: Requirement[] = [
   { package: 'wrk', present: onPath('wrk') },
   { package: 'nghttp2-client', present: onPath('h2load') },
+  // The TLS scenario's certificate is made at run time (tls-cert.ts).
+  { package: 'openssl', present: onPath('openssl') },
   { package: 'util-linux', present: onPath('taskset') },
 ];
 const PYTHON_SERVERS: Requirement[] = [
