@@ -6,7 +6,9 @@
  * WSGI reason phrase that ASGI cannot carry). Those run as expected failures, so
  * a fix makes the test fail until the entry is removed:
  * @tsgi/uws (`tsgi serve --server uws`) and @tsgi/node (`tsgi serve --server
- * node`, no known failure at all) hosting the ASGI-TS conformance app,
+ * node`, no known failure at all) hosting the ASGI-TS conformance app, the
+ * same app on Bun and Deno through @tsgi/bridge's host scripts (the known
+ * failures being each runtime's own behavior),
  * @tsgi/pool hosting the WSGI-TS one through its programmatic `serve()`, all
  * in library mode (`conformanceSuite`, one vitest test per check, as a server
  * author's test file would do), and the bridge (the WSGI-TS app on
@@ -16,8 +18,9 @@
 import { serve as servePool } from '@tsgi/pool';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http2Checks, runChecks, startServer, type CheckResult, type StartedServer } from '../src/index.js';
@@ -69,6 +72,27 @@ describe.skipIf(made.status !== 0)('with a certificate from openssl', () => {
   afterAll(() => rmSync(certDir, { recursive: true, force: true }));
   nodeOverHttp2('@tsgi/node over h2 (tsgi serve --server node --ssl-certfile, ALPN h2)', `--ssl-certfile ${join(certDir, 'cert.pem')} --ssl-keyfile ${join(certDir, 'key.pem')}`, 'https');
 });
+
+// ASGI-TS apps on Bun and Deno (@tsgi/bridge/bun, @tsgi/bridge/deno) through their shipped host scripts, run by the
+// binaries of the pinned npm packages (deno's npm bin is a Node wrapper); the known failures are each runtime's own.
+const requireHere = createRequire(import.meta.url);
+const RUNTIME_HOSTS = [
+  { name: '@tsgi/bridge/bun', binary: join(dirname(requireHere.resolve('bun/package.json')), 'bin', 'bun.exe'), run: 'run', script: 'bun-host.ts' },
+  { name: '@tsgi/bridge/deno', binary: join(dirname(requireHere.resolve('deno/package.json')), 'deno'), run: 'run -A', script: 'deno-host.ts' },
+];
+for (const host of RUNTIME_HOSTS) {
+  const script = fileURLToPath(new URL(`../../packages/bridge/hosts/${host.script}`, import.meta.url));
+  conformanceSuite({
+    interface: 'asgi',
+    name: `${host.name} (packages/bridge/hosts/${host.script})`,
+    timeoutMs: 3000,
+    knownFailures: known[host.name]!.failures,
+    async start(appPath) {
+      const server = await startServer({ iface: 'asgi', command: `${host.binary} ${host.run} ${script} ${appPath} {port} {host}`, startTimeoutMs: 60_000 });
+      return { url: `http://${server.host}:${server.port}`, close: async () => void (await server.stop()), stateDir: server.stateDir, shutdownToken: server.shutdownToken };
+    },
+  });
+}
 
 conformanceSuite({
   interface: 'wsgi',
