@@ -4,14 +4,22 @@
  * groups as rows) followed by every failure with its detail.
  *
  *   npx tsc -b && npx tsx conformance-tests/scripts/reference-table.ts > /tmp/table.md
+ *   npx tsx conformance-tests/scripts/reference-table.ts 'tsgi node' > /tmp/column.md   (only the servers named)
  *
  * Takes a few minutes (each server runs the whole suite); not part of `vitest run`.
  */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WSGI_WEBSOCKET_SKIP, runChecks, startServer, type CheckResult, type Interface } from '../src/index.js';
 
 const TSGI = fileURLToPath(new URL('../../packages/cli/bin/tsgi.js', import.meta.url));
 const PY = 'cd {python_dir} &&';
+const HOSTS = fileURLToPath(new URL('../../packages/bridge/hosts', import.meta.url));
+// The binaries of the pinned npm packages (deno's npm bin is a Node wrapper that would not pass a signal on).
+const requireHere = createRequire(import.meta.url);
+const BUN = join(dirname(requireHere.resolve('bun/package.json')), 'bin', 'bun.exe');
+const DENO = join(dirname(requireHere.resolve('deno/package.json')), 'deno');
 
 const SERVERS: Array<{ name: string; iface: Interface; command: string }> = [
   { name: 'uvicorn 0.17.6', iface: 'asgi', command: `${PY} /usr/bin/python3 -m uvicorn asgi_app:app --host {host} --port {port} --log-level warning` },
@@ -19,6 +27,8 @@ const SERVERS: Array<{ name: string; iface: Interface; command: string }> = [
   { name: 'daphne 4.0.0', iface: 'asgi', command: `${PY} /usr/bin/daphne -b {host} -p {port} asgi_app:app` },
   { name: 'tsgi uws', iface: 'asgi', command: `node ${TSGI} serve {app} --host {host} --port {port} --server uws --no-access-log --log-level critical` },
   { name: 'tsgi node', iface: 'asgi', command: `node ${TSGI} serve {app} --host {host} --port {port} --server node --no-access-log --log-level critical` },
+  { name: 'tsgi bridge/bun (Bun 1.4.5)', iface: 'asgi', command: `${BUN} run ${HOSTS}/bun-host.ts {app} {port} {host}` },
+  { name: 'tsgi bridge/deno (Deno 2.9.6)', iface: 'asgi', command: `${DENO} run -A ${HOSTS}/deno-host.ts {app} {port} {host}` },
   { name: 'gunicorn 20.1 gthread', iface: 'wsgi', command: `${PY} /usr/bin/gunicorn -b {host}:{port} -k gthread --threads 4 --log-level warning wsgi_app:app` },
   { name: 'gunicorn 20.1 sync', iface: 'wsgi', command: `${PY} /usr/bin/gunicorn -b {host}:{port} -k sync --log-level warning wsgi_app:app` },
   { name: 'waitress 2.1.2', iface: 'wsgi', command: `${PY} /usr/bin/waitress-serve --host {host} --port {port} wsgi_app:app` },
@@ -34,8 +44,10 @@ function group(id: string): string {
   return `${p[0]}.${p[1]}`;
 }
 
+// Server names given as arguments run only those columns (to add a column to the table without running every server).
+const only = process.argv.slice(2);
 const runs: Array<{ name: string; iface: Interface; results: CheckResult[] | null; error?: string }> = [];
-for (const s of SERVERS) {
+for (const s of SERVERS.filter((x) => only.length === 0 || only.includes(x.name))) {
   process.stderr.write(`running ${s.name}...\n`);
   try {
     const server = await startServer({ iface: s.iface, command: s.command });
