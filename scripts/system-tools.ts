@@ -21,6 +21,7 @@ const TOOLS = {
   haproxy: { present: onPath('haproxy'), packages: ['haproxy'] },
   ab: { present: onPath('ab'), packages: ['apache2-utils'] },
   h2load: { present: onPath('h2load'), packages: ['nghttp2-client'] },
+  nghttp: { present: onPath('nghttp'), packages: ['nghttp2-client'] },
   curl: { present: onPath('curl'), packages: ['curl'] },
   openssl: { present: onPath('openssl'), packages: ['openssl'] },
   wrk: { present: onPath('wrk'), packages: ['wrk'] },

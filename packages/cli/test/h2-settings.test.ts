@@ -1,17 +1,22 @@
 /**
  * --h2-max-concurrent-streams and --h2-max-header-list-size (hypercorn's
- * h2_max_* settings) reach the wire: an HTTP/2 client (node:http2, h2c with
- * prior knowledge) reads them in the SETTINGS frame @tsgi/node sends, with
- * one worker and with worker processes; on another server, or with a value
- * SETTINGS cannot carry, the CLI stops with one line and exit 2.
+ * h2_max_* settings) reach the wire: HTTP/2 clients (node:http2, and
+ * nghttp from Debian's nghttp2-client; h2c with prior knowledge) read them in
+ * the SETTINGS frame @tsgi/node sends, with one worker and with worker
+ * processes; on another server, or with a value SETTINGS cannot carry, the
+ * CLI stops with one line and exit 2.
  */
+import { execFile } from 'node:child_process';
 import { connect, type ClientHttp2Session, type Settings } from 'node:http2';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { needTools } from '../../../scripts/system-tools.js';
 import { fixtures, killedAfterEach, runCli, startCli, waitForUrl } from './helpers/spawn-cli.js';
 
 const running = killedAfterEach();
+const nghttp = needTools('packages/cli/test/h2-settings.test.ts', 'nghttp');
 const APP = join(fixtures, 'asgi-app.ts');
 
 /** The SETTINGS the server at `url` sends, and the body of GET /h2 over the same session. */
@@ -38,6 +43,18 @@ describe('tsgi serve --h2-max-*', () => {
     expect(settings.maxConcurrentStreams).toBe(1);
     expect(settings.maxHeaderListSize).toBe(4096);
     expect(body).toBe('asgi |/h2');
+  });
+
+  it.skipIf(nghttp.skip)(`nghttp -v sees them in the SETTINGS frame${nghttp.note}`, async () => {
+    const run = startCli(['serve', '--port', '0', '--server', 'node', '--h2-max-concurrent-streams', '1', '--h2-max-header-list-size', '4096', APP]);
+    running.push(run);
+    const { stdout } = await promisify(execFile)('nghttp', ['-nv', '-t', '10', `${await waitForUrl(run)}/h2`], { encoding: 'utf8' });
+    // The server's own SETTINGS (flags 0x00; the ACK of the client's has flags 0x01), one entry a line.
+    const frame = /recv SETTINGS frame <length=\d+, flags=0x00, stream_id=0>\n((?:\s+[(\[].*\n)+)/.exec(stdout);
+    expect(frame, stdout).not.toBeNull();
+    const settings = frame![1]!;
+    expect(settings).toContain('[SETTINGS_MAX_CONCURRENT_STREAMS(0x03):1]');
+    expect(settings).toContain('[SETTINGS_MAX_HEADER_LIST_SIZE(0x06):4096]');
   });
 
   it("without them, the server's defaults (hypercorn's: 100 streams, 65536 bytes)", async () => {
