@@ -16,6 +16,7 @@ import { serve } from '@tsgi/uws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scenarios } from '../../bench/src/scenarios.js';
 import { fencedBlocks, shellCommands, shellWords } from '../docs/support/markdown.js';
+import { startOnRuntime } from '../docs/support/runtime-process.js';
 import { repoRoot } from '../docs/support/tsgi-process.js';
 import { checkCommand, pageProblems, readPage } from './docs-page-checks.js';
 
@@ -95,6 +96,20 @@ describe('the samples run', () => {
       await handler.shutdown();
     }
   }, 20_000);
+
+  // The Bun and Deno samples run on their runtimes (the pinned npm packages), as the README says to run them.
+  it.each([
+    ['bridge-bun', ['bun', 'run', 'bridge-bun.ts']],
+    ['bridge-deno', ['deno', 'run', '-A', '--sloppy-imports', 'bridge-deno.ts']],
+  ])('%s: serve() answers on the runtime and closes on SIGTERM', async (_name, command) => {
+    const host = await startOnRuntime(command, { PORT: '0' }, join(repoRoot, 'examples/docs/readme'));
+    try {
+      const res = await fetch(`${host.url}/?name=runtime`);
+      expect([res.status, await res.text()]).toEqual([200, 'Hello, runtime!\n']);
+    } finally {
+      expect(await host.stop(), host.output()).toBe(0);
+    }
+  }, 30_000);
 
   describe('bridge-mount: mount() sends each prefix to its app', () => {
     let server: ServerHandle | undefined;

@@ -6,6 +6,7 @@
  * Each script passes its runtime's serve(), arguments, signal hook and exit.
  */
 import type { AsgiApplication } from '@tsgi/core';
+import { resolve } from 'node:path';
 import { importApp } from '@tsgi/core/server';
 import type { HostHandle, HostServeOptions } from './fetch-host.js';
 
@@ -30,7 +31,9 @@ export async function runHost(runtime: HostRuntime): Promise<void> {
   }
   // A Windows path has a colon after its drive letter: the export is after the last colon past it.
   const colon = spec.lastIndexOf(':');
-  const [module, exportName] = colon > 1 ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, 'app'];
+  const [file, exportName] = colon > 1 ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, 'app'];
+  // A relative path is the shell's, from the working directory (as `tsgi serve app.ts:app` reads it); a URL stays.
+  const module = /^[a-z][a-z0-9+.-]*:\/\//i.test(file) ? file : resolve(file);
   let handle: HostHandle;
   try {
     const app = await importApp<AsgiApplication>({ module, exportName }, 'ASGI-TS');
