@@ -77,8 +77,8 @@ describe.skipIf(made.status !== 0)('with a certificate from openssl', () => {
 // binaries of the pinned npm packages (deno's npm bin is a Node wrapper); the known failures are each runtime's own.
 const requireHere = createRequire(import.meta.url);
 const RUNTIME_HOSTS = [
-  { name: '@tsgi/bridge/bun', binary: join(dirname(requireHere.resolve('bun/package.json')), 'bin', 'bun.exe'), run: 'run', script: 'bun-host.ts' },
-  { name: '@tsgi/bridge/deno', binary: join(dirname(requireHere.resolve('deno/package.json')), 'deno'), run: 'run -A', script: 'deno-host.ts' },
+  { name: '@tsgi/bridge/bun', binary: join(dirname(requireHere.resolve('bun/package.json')), 'bin', 'bun.exe'), run: 'run', script: 'bun-host.js' },
+  { name: '@tsgi/bridge/deno', binary: join(dirname(requireHere.resolve('deno/package.json')), 'deno'), run: 'run -A', script: 'deno-host.js' },
 ];
 for (const host of RUNTIME_HOSTS) {
   const script = fileURLToPath(new URL(`../../packages/bridge/hosts/${host.script}`, import.meta.url));

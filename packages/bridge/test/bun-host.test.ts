@@ -1,6 +1,6 @@
 /**
  * @tsgi/bridge/bun on Bun (the pinned `bun` npm package): HTTP, lifespan and
- * WebSocket through hosts/bun-host.ts, with real clients from Node.
+ * WebSocket through hosts/bun-host.js, with real clients from Node.
  */
 import { describeRuntimeHost } from './runtime-host.js';
 

@@ -1,6 +1,6 @@
 /**
  * @tsgi/bridge/deno on Deno (the pinned `deno` npm package): HTTP, lifespan
- * and WebSocket through hosts/deno-host.ts, with real clients from Node.
+ * and WebSocket through hosts/deno-host.js, with real clients from Node.
  */
 import { describeRuntimeHost } from './runtime-host.js';
 

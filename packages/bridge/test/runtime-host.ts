@@ -22,12 +22,12 @@ export const RUNTIMES = {
   bun: {
     binary: () => join(dirname(require.resolve('bun/package.json')), 'bin', 'bun.exe'),
     args: (script: string, rest: string[]) => ['run', script, ...rest],
-    script: fileURLToPath(new URL('../hosts/bun-host.ts', import.meta.url)),
+    script: fileURLToPath(new URL('../hosts/bun-host.js', import.meta.url)),
   },
   deno: {
     binary: () => join(dirname(require.resolve('deno/package.json')), 'deno'),
     args: (script: string, rest: string[]) => ['run', '-A', script, ...rest],
-    script: fileURLToPath(new URL('../hosts/deno-host.ts', import.meta.url)),
+    script: fileURLToPath(new URL('../hosts/deno-host.js', import.meta.url)),
   },
 } as const;
 
@@ -102,7 +102,7 @@ export function describeRuntimeHost(runtime: Runtime): void {
   } catch {
     binary = null;
   }
-  describe.skipIf(binary === null)(`@tsgi/bridge/${runtime} (hosts/${runtime}-host.ts, ${runtime} from the npm registry)`, () => {
+  describe.skipIf(binary === null)(`@tsgi/bridge/${runtime} (hosts/${runtime}-host.js, ${runtime} from the npm registry)`, () => {
     let host: Started;
     beforeAll(async () => {
       host = await startHost(runtime, 'app');

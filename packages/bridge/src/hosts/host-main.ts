@@ -1,5 +1,5 @@
 /**
- * The command line of the host scripts (hosts/bun-host.ts, hosts/deno-host.ts):
+ * The command line of the host scripts (hosts/bun-host.js, hosts/deno-host.js):
  * `<host> /path/to/app.ts:app <port> [hostname]`, the form the conformance
  * suite's `{app} {port}` fills in. It imports the app, serves it, and on
  * SIGINT or SIGTERM closes gracefully (lifespan shutdown included) and exits.
