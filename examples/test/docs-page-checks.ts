@@ -56,11 +56,33 @@ function checkTsgi(args: string[]): string | null {
   return appFile(file) !== null ? null : `the app file ${file} does not exist`;
 }
 
+/** The host scripts of @tsgi/bridge, as an installed package's path names them, and how each runtime runs one. */
+export const RUNTIME_HOSTS: Record<string, { prefix: string[]; script: string }> = {
+  bun: { prefix: ['bun', 'run'], script: 'node_modules/@tsgi/bridge/hosts/bun-host.js' },
+  deno: { prefix: ['deno', 'run', '-A'], script: 'node_modules/@tsgi/bridge/hosts/deno-host.js' },
+};
+
+/** The app and port of a `bun run …/bun-host.js FILE:EXPORT PORT` (or deno) command, or null if the command is not one. */
+export function runtimeHostArgs(words: readonly string[]): { runtime: string; app: string; port: string } | null {
+  const host = RUNTIME_HOSTS[words[0] ?? ''];
+  if (host === undefined || words.length !== host.prefix.length + 3) return null;
+  if (host.prefix.some((w, i) => words[i] !== w) || words[host.prefix.length] !== host.script) return null;
+  return { runtime: words[0]!, app: words[host.prefix.length + 1]!, port: words[host.prefix.length + 2]! };
+}
+
 /** Checks one shell command of a page (a tsgi command, a package.json script, a test file); returns a problem or null. */
 export function checkCommand(command: string): string | null {
   const tsgi = tsgiArgs(command);
   if (tsgi !== null) return checkTsgi(tsgi);
   const words = shellWords(command);
+  const hosted = runtimeHostArgs(words);
+  if (hosted !== null) {
+    // The script is the package's own file (packages/bridge/hosts/ in the repository); docs-serving.test.ts runs the command.
+    if (!existsSync(join(repoRoot, 'packages/bridge', RUNTIME_HOSTS[hosted.runtime]!.script.replace('node_modules/@tsgi/bridge/', '')))) return `no host script for ${command}`;
+    if (!/^\d+$/.test(hosted.port)) return `the port of ${command} is not a number`;
+    const file = hosted.app.replace(/:[\w$]+$/, '');
+    return appFile(file) !== null ? null : `the app file ${file} does not exist`;
+  }
   const install = checkNpmInstall(words);
   if (install !== undefined) return install;
   if (words.join(' ') === 'npm init -y') return null; // a new project, as pack-install.test.ts makes it

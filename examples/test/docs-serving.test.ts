@@ -11,7 +11,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fencedBlocks, shellCommands, shellWords } from '../docs/support/markdown.js';
+import { startOnRuntime } from '../docs/support/runtime-process.js';
 import { repoRoot, startTsgi, type TsgiProcess } from '../docs/support/tsgi-process.js';
+import { RUNTIME_HOSTS, runtimeHostArgs } from './docs-page-checks.js';
 
 /** The argv after `tsgi` of each `tsgi serve` command of a page. */
 function serveCommands(page: string): string[][] {
@@ -67,6 +69,36 @@ describe('docs/getting-started.md', () => {
     expect(await server.stop()).toBe(0);
     expect(server.stderr()).not.toMatch(/Traceback|Exception|ERROR/);
   });
+});
+
+describe('docs/getting-started.md on Bun and Deno', () => {
+  // The page's host commands name the installed package's script (node_modules/@tsgi/bridge/hosts/…) and an app saved
+  // in one's own project: here the script is packages/bridge/hosts/ and the app is in examples/docs/; the port is made free.
+  const commands = fencedBlocks(readFileSync(join(repoRoot, 'docs/getting-started.md'), 'utf8'))
+    .filter((b) => b.lang === 'sh')
+    .flatMap((b) => shellCommands(b.code))
+    .map(shellWords)
+    .flatMap((w) => {
+      const hosted = runtimeHostArgs(w);
+      return hosted === null ? [] : [{ ...hosted, words: w }];
+    });
+
+  it('shows the app on both runtimes', () => {
+    expect(commands.map((c) => c.runtime).sort()).toEqual(['bun', 'deno']);
+  });
+
+  it.each(commands)('$runtime serves $app as the page says', async ({ runtime, app, words }) => {
+    expect(app).toBe('hello-async.ts:app');
+    const host = RUNTIME_HOSTS[runtime]!;
+    const script = join('packages/bridge', host.script.replace('node_modules/@tsgi/bridge/', ''));
+    const served = await startOnRuntime([...words.slice(0, host.prefix.length), script, `examples/docs/${app}`, '0']);
+    try {
+      expect(await (await fetch(`${served.url}/?name=Ada`)).text()).toBe('Hello, Ada!\n');
+      expect(await (await fetch(served.url, { method: 'POST', body: 'abcd' })).text()).toBe('4 bytes\n');
+    } finally {
+      expect(await served.stop(), served.output()).toBe(0);
+    }
+  }, 30_000);
 });
 
 describe('docs/from-python.md', () => {

@@ -20,8 +20,9 @@ import { basename, delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fencedBlocks, shellCommands, shellWords } from '../docs/support/markdown.js';
+import { startOnRuntime } from '../docs/support/runtime-process.js';
 import { repoRoot } from '../docs/support/tsgi-process.js';
-import { PUBLISHED_DIRS as PUBLIC } from './docs-page-checks.js';
+import { PUBLISHED_DIRS as PUBLIC, runtimeHostArgs } from './docs-page-checks.js';
 
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'tsgi-pack-install-'));
@@ -267,6 +268,25 @@ describe('packed, installed with npm into a new project, and used there', () => 
       }
     }
   }, 90_000);
+
+  it('runs the Bun and Deno host commands of docs/getting-started.md in the project, from the installed @tsgi/bridge', async () => {
+    const commands = fencedBlocks(readFileSync(join(repoRoot, 'docs/getting-started.md'), 'utf8'))
+      .filter((b) => b.lang === 'sh')
+      .flatMap((b) => shellCommands(b.code))
+      .map(shellWords)
+      .filter((w) => runtimeHostArgs(w) !== null);
+    expect(commands.map((w) => w[0]).sort()).toEqual(['bun', 'deno']);
+    for (const words of commands) {
+      // The page's command as written, on a free port (Deno refuses TypeScript under node_modules: the scripts are JS).
+      const served = await startOnRuntime([...words.slice(0, -1), '0'], {}, project);
+      try {
+        const res = await fetch(`${served.url}/?name=Ada`);
+        expect({ command: words.join(' '), status: res.status, body: await res.text() }, served.output()).toEqual({ command: words.join(' '), status: 200, body: 'Hello, Ada!\n' });
+      } finally {
+        expect(await served.stop(), served.output()).toBe(0);
+      }
+    }
+  }, 60_000);
 
   it('npx tsgi serve: a .ts WSGI-TS app on the pool, blocking on its worker thread', async () => {
     const res = await serveAndFetch(['wsgi.ts:app', '--threads', '2'], '/upload', { method: 'POST', body: 'hello' });
