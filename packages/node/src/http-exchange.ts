@@ -22,16 +22,15 @@
  * - the request is paused while the app leaves more than the body queue's
  *   high-water mark unread.
  *
- * An HTTP/2 stream comes as node:http2's compatibility pair
- * (Http2ServerRequest/Response), which takes the same calls; what differs
- * (no reason phrase, no connection-specific fields, a stream reset instead
- * of a cut connection, the stream's close as the client leaving) is in the
- * few places that check `facts.h2`.
+ * An HTTP/2 stream comes as an Http2StreamIO, which takes the same calls;
+ * what differs (no connection-specific fields, a stream reset instead of a
+ * cut connection, the stream's close as the client leaving) is in the few
+ * places that check `facts.h2`.
  */
 import { read } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { constants as http2Constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { STATUS_CODES, ServerResponse, type IncomingMessage } from 'node:http';
+import { constants as http2Constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
@@ -44,6 +43,7 @@ import {
   type HttpReceiveEvent,
   type NormalizedHeaders,
   type Receive,
+  type RequestHead,
   type Send,
 } from '@tsgi/core';
 import {
@@ -53,6 +53,7 @@ import {
   connectionAddresses,
   httpEnding,
   quiet,
+  readHttp2StreamHead,
   readNodeRequestHead,
   refusalOf,
   runApp,
@@ -66,6 +67,7 @@ import {
   type ServerContext,
   type TrackedConnection,
 } from '@tsgi/core/server';
+import { Http2StreamIO } from './http2-stream.js';
 import type { ConnectionState, SocketMember, SocketRegistry } from './socket-registry.js';
 
 /**
@@ -98,19 +100,31 @@ export interface RequestEnv {
   readonly tls: ResolvedTls | null;
 }
 
-/** A request of node:http, or an HTTP/2 stream's of node:http2's compatibility API. */
-export type NodeRequest = IncomingMessage | Http2ServerRequest;
-/** The response of a NodeRequest. */
-export type NodeResponse = ServerResponse | Http2ServerResponse;
+/** What the exchange reads the request body from: node:http's IncomingMessage, or an Http2StreamIO. */
+export interface RequestSource {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  /** The body was read to its end. */
+  readonly complete: boolean;
+}
 
-/**
- * What the exchange calls on an HTTP/2 response beyond ServerResponse's calls: writeHead without a
- * reason phrase, with the flat [name, value, ...] list node:http2 takes at run time (its typings
- * name only an object of fields, which would lose order and duplicates).
- */
-interface Http2Head {
-  writeHead(status: number, fields: readonly string[]): void;
-  readonly stream: Http2ServerResponse['stream'];
+/** What the exchange writes the response to: node:http's ServerResponse, or an Http2StreamIO. */
+export interface ResponseSink {
+  /** The head, its fields a flat [name, value, ...] list (order and duplicates kept); `trailers`: a trailer block will follow (HTTP/2). */
+  writeHead(status: number, reason: string, fields: string[], trailers?: boolean): unknown;
+  writeContinue(): void;
+  writeEarlyHints(hints: { link: string[] }): void;
+  write(chunk: Uint8Array, callback: (error?: Error | null) => void): boolean;
+  end(chunk?: Uint8Array | string, encoding?: BufferEncoding): unknown;
+  once(event: 'finish', listener: () => void): unknown;
+  addTrailers(fields: ReadonlyArray<[ByteString, ByteString]>): void;
+  destroy(): unknown;
+  readonly headersSent: boolean;
+  readonly writableFinished: boolean;
+  /** The connection's socket once the response has it; null while it waits behind pipelined responses (and on HTTP/2). */
+  readonly socket: Socket | null;
 }
 
 // Fields HTTP/2 forbids in a response (RFC 9113 section 8.2.2): node:http2 throws on them, so an app's are left out.
@@ -193,8 +207,8 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
 
   constructor(
     private readonly env: RequestEnv,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly req: RequestSource,
+    private readonly res: ResponseSink,
     /** The connection it came on, told when the exchange is over. */
     private readonly conn: ConnectionState,
     private readonly facts: RequestFacts,
@@ -218,7 +232,7 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
       req.on('end', () => this.guard('end', () => this.onEnd()));
     }
     // An HTTP/2 stream closes on its own (RST_STREAM, or its end): that, not the connection's close, is the client leaving.
-    if (this.facts.h2) (req as unknown as Http2ServerRequest).stream.once('close', () => this.guard('close', () => this.socketClosed()));
+    if (this.facts.h2) (this.res as Http2StreamIO).stream.once('close', () => this.guard('close', () => this.socketClosed()));
     else this.conn.join(this);
   }
 
@@ -450,12 +464,9 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
       flat[n++] = String(computedLength);
     }
     if (n < flat.length) flat.length = n;
-    // HTTP/2 has no reason phrase, and a stream ends on its own: the connection stays (GOAWAY closes it at shutdown).
-    if (h2) (res as unknown as Http2Head).writeHead(status, flat);
-    else {
-      if (this.closeAfter || this.env.ctx.connections.closing) (res as ServerResponse).shouldKeepAlive = false;
-      (res as ServerResponse).writeHead(status, start.reason ?? STATUS_CODES[status] ?? '', flat);
-    }
+    // An HTTP/2 stream ends on its own: the connection stays (GOAWAY closes it at shutdown).
+    if (!h2 && (this.closeAfter || this.env.ctx.connections.closing)) (res as ServerResponse).shouldKeepAlive = false;
+    res.writeHead(status, start.reason ?? STATUS_CODES[status] ?? '', flat, this.trailersOut);
     this.headWritten = true;
     if (this.logPrefix !== null) this.env.ctx.logger.access(accessLine(this.logPrefix, status, this.startedMs));
   }
@@ -487,7 +498,7 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
    * and then send() waits for the flush. On a pipelined response (node holds
    * the chunk until the responses before it are out) a chunk under the
    * high-water mark is copied instead, so that send() does not wait on other
-   * requests.
+   * requests; so is one on an HTTP/2 stream, where there is no head to join.
    */
   private endWith(chunk: Uint8Array, n: number): Promise<void> | void {
     this.sent += n;
@@ -498,7 +509,7 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
       this.markEnded();
       return;
     }
-    if (n <= TEXT_BODY_MAX) {
+    if (n <= TEXT_BODY_MAX && !this.facts.h2) {
       res.end(latin1Slice.call(chunk, 0, n), 'latin1');
       this.markEnded();
       return;
@@ -549,12 +560,7 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
     const fields = (this.trailerFields ??= []);
     for (const h of headers) fields.push(h);
     if (more) return;
-    if (this.facts.h2) {
-      // node:http2 takes trailers as an object: repeated names are joined, as RFC 9110 section 5.3 allows.
-      const trailers: Record<string, string> = {};
-      for (const [name, value] of fields) trailers[name] = name in trailers ? `${trailers[name]}, ${value}` : value;
-      (this.res as unknown as Http2ServerResponse).addTrailers(trailers);
-    } else this.res.addTrailers(fields);
+    this.res.addTrailers(fields);
     this.beforeEnd();
     this.res.end();
     this.markEnded();
@@ -727,7 +733,7 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
     this.lose();
     if (!finishedOnWire && this.facts.h2) {
       // Only this stream is reset (RST_STREAM); the connection's other streams go on.
-      (this.res as unknown as Http2Head).stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+      (this.res as Http2StreamIO).stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
     } else if (!finishedOnWire) {
       const socket = this.res.socket;
       if (socket !== null) {
@@ -801,77 +807,120 @@ function firstRequestOf(env: RequestEnv, conn: ConnectionState, socket: Socket):
 }
 
 /** One of the server's own answers, given without calling the app (limits, shutdown, refused heads). */
-export function refuse(res: NodeResponse, status: number, close: boolean, defaults: readonly string[] = []): void {
+export function refuse(res: ResponseSink, status: number, close: boolean, defaults: readonly string[] = []): void {
   const text = statusReason(status);
   const fields = [...defaults, 'content-type', 'text/plain; charset=utf-8', 'content-length', String(text.length)];
-  if (isHttp2(res)) (res as unknown as Http2Head).writeHead(status, fields);
-  else {
-    if (close) res.shouldKeepAlive = false;
-    res.writeHead(status, text, fields);
-  }
+  if (close && res instanceof ServerResponse) res.shouldKeepAlive = false;
+  res.writeHead(status, text, fields);
   res.end(text);
 }
 
 /**
- * Serves one request: refuses what must never reach the app (a head the
- * shared rules refuse, a declared body over limitMaxBodySize, the
- * concurrency limit, shutdown), else starts the app on a new exchange.
- * `expectContinue`: node's 'checkContinue' (the client waits for 100 Continue).
+ * Serves one HTTP/1.x request of node:http. `expectContinue`: node's
+ * 'checkContinue' (the client waits for 100 Continue).
  */
-/** True for the response of an HTTP/2 stream. */
-function isHttp2(res: NodeResponse): res is Http2ServerResponse {
-  return (res as Http2ServerResponse).stream !== undefined;
-}
-
-export function serveRequest(env: RequestEnv, req: NodeRequest, res: NodeResponse, expectContinue: boolean): void {
-  const { ctx, rules } = env;
-  const { logger, connections, options } = ctx;
-  let exchange: HttpExchange | undefined;
+export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
   try {
-    const startedMs = options.accessLog ? performance.now() : 0;
-    // No 'error' listeners (each costs a listener insert per request): an IncomingMessage emits 'error' only to
-    // listeners it has, and a ServerResponse only for a write after end(), which the exchange never makes (`ended`
-    // guards every write); a lost client surfaces through the socket's 'close' instead.
-    // An HTTP/2 stream's request has a `stream` (an HTTP/1 request line saying HTTP/2.0 is refused by the rules: 505).
-    const h2 = (req as Http2ServerRequest).stream !== undefined;
-    // An HTTP/2 request's `socket` is a proxy of its session's: the connection's state is kept on the real one.
-    const socket = h2 ? (req as Http2ServerRequest).stream.session!.socket as Socket : req.socket;
+    const socket = req.socket;
     const conn = env.sockets.of(socket);
     if (conn.addresses === null) firstRequestOf(env, conn, socket);
-    const head = readNodeRequestHead(req, rules, env.headOptions, conn.addresses!);
-    const http11 = head.httpVersion !== '1.0';
+    const head = readNodeRequestHead(req, env.rules, env.headOptions, conn.addresses!);
     // HTTP/1.0 has no chunked coding (asgi.http.body.5): node would use it for a 1.0 client that sent `TE: chunked`.
-    if (!http11) (res as ServerResponse).useChunkedEncodingByDefault = false;
-    const refusal = refusalOf(ctx, rules);
-    if (refusal !== null) {
-      if (refusal.warning !== null) logger.warning(refusal.warning);
-      refuse(res, refusal.status, refusal.close, env.defaultHeaders);
+    if (head.httpVersion === '1.0') res.useChunkedEncodingByDefault = false;
+    const rules = env.rules;
+    startExchange(env, req, res, conn, head, rules.chunked || rules.contentLength > 0, expectContinue, false);
+  } catch (e) {
+    internalError(env, e, res);
+  }
+}
+
+/**
+ * Serves one HTTP/2 stream (node:http2's 'stream' event: the stream, its
+ * headers, and the same as a flat raw list). A CONNECT (no `:path`) is not
+ * served: 405, as node:http2 answers it.
+ */
+export function serveHttp2Stream(env: RequestEnv, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[]): void {
+  const io = new Http2StreamIO(stream, env.ctx.options.dateHeader);
+  try {
+    const conn = env.sockets.ofSession(stream.session!);
+    if (conn.addresses === null) firstRequestOf(env, conn, stream.session!.socket as Socket);
+    const method = headers[':method'];
+    const path = headers[':path'];
+    if (typeof path !== 'string' || typeof method !== 'string') {
+      refuse(io, 405, false, env.defaultHeaders);
       return;
     }
+    const rules = env.rules;
+    const head = readHttp2StreamHead(method, path, raw, rules, env.headOptions, conn.addresses!);
     // HTTP/2 needs no Content-Length: a body follows unless the HEADERS frame ended the stream.
-    const hasBody = h2 ? rules.contentLength > 0 || (rules.contentLength === -1 && !(req as Http2ServerRequest).stream.endAfterHeaders) : rules.chunked || rules.contentLength > 0;
-    const facts: RequestFacts = {
-      method: head.method,
-      http11,
-      h2,
-      hasBody,
-      expectContinue: expectContinue && hasBody,
-      teTrailers: takesTrailers(head.headers),
-    };
-    const prefix = options.accessLog ? accessPrefix(head.client, head.method, head.target, head.httpVersion) : null;
-    // node:http2's compatibility pair takes every call the exchange makes of node:http's (the h2 checks cover the rest).
-    exchange = new HttpExchange(env, req as IncomingMessage, res as ServerResponse, conn, facts, prefix, startedMs);
-    exchange.attach();
-    connections.add(exchange);
+    const hasBody = rules.contentLength > 0 || (rules.contentLength === -1 && !stream.endAfterHeaders);
+    startExchange(env, io, io, conn, head, hasBody, headers.expect === '100-continue', true);
+  } catch (e) {
+    internalError(env, e, io);
+  }
+}
+
+/**
+ * Refuses what must never reach the app (a head the shared rules refuse, a
+ * declared body over limitMaxBodySize, the concurrency limit, shutdown),
+ * else starts the app on a new exchange.
+ */
+function startExchange(
+  env: RequestEnv,
+  req: RequestSource,
+  res: ResponseSink,
+  conn: ConnectionState,
+  head: RequestHead,
+  hasBody: boolean,
+  expectContinue: boolean,
+  h2: boolean,
+): void {
+  const { ctx, rules } = env;
+  const { logger, connections, options } = ctx;
+  const startedMs = options.accessLog ? performance.now() : 0;
+  // No 'error' listeners on node:http's objects (each costs a listener insert per request): an IncomingMessage emits
+  // 'error' only to listeners it has, and a ServerResponse only for a write after end(), which the exchange never
+  // makes (`ended` guards every write); a lost client surfaces through the socket's 'close' instead.
+  const refusal = refusalOf(ctx, rules);
+  if (refusal !== null) {
+    if (refusal.warning !== null) logger.warning(refusal.warning);
+    refuse(res, refusal.status, refusal.close, env.defaultHeaders);
+    // The body is read and dropped: an HTTP/2 stream then ends cleanly (an unread one would be reset under the
+    // client), and an HTTP/1 connection that stays open reaches its next request.
+    if (hasBody) req.resume();
+    return;
+  }
+  const facts: RequestFacts = {
+    method: head.method,
+    http11: head.httpVersion !== '1.0',
+    h2,
+    hasBody,
+    expectContinue: expectContinue && hasBody,
+    teTrailers: takesTrailers(head.headers),
+  };
+  const prefix = options.accessLog ? accessPrefix(head.client, head.method, head.target, head.httpVersion) : null;
+  const exchange = new HttpExchange(env, req, res, conn, facts, prefix, startedMs);
+  exchange.attach();
+  connections.add(exchange);
+  try {
     runApp(ctx.app, buildHttpScope(head, conn.httpScope ?? ctx.httpScope), exchange.receive as Receive, exchange.send, exchange.appExited, logger);
   } catch (e) {
     logger.error('Internal error while handling a request', e);
     try {
-      if (exchange !== undefined) exchange.respondError(500);
-      else if (!res.headersSent) refuse(res, 500, true, env.defaultHeaders);
-      else res.destroy();
+      exchange.respondError(500);
     } catch {
       res.destroy();
     }
+  }
+}
+
+/** An error of the server's own before an exchange took the request: a 500 if nothing was sent yet. */
+function internalError(env: RequestEnv, e: unknown, res: ResponseSink): void {
+  env.ctx.logger.error('Internal error while handling a request', e);
+  try {
+    if (!res.headersSent) refuse(res, 500, true, env.defaultHeaders);
+    else res.destroy();
+  } catch {
+    res.destroy();
   }
 }

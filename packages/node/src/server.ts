@@ -4,17 +4,17 @@
  * lifecycle of @tsgi/core/server (runAsgiServer: lifespan, listen, graceful
  * close). node:http parses (llhttp), frames, keeps connections alive and
  * serializes pipelined responses; what it refuses to parse is answered by
- * the shared answerClientError. HTTP/2 streams (node:http2) become the same
- * HttpExchanges through node:http2's compatibility API; TLS is node:tls in
+ * the shared answerClientError. HTTP/2 streams (node:http2's core API)
+ * become the same HttpExchanges through an Http2StreamIO; TLS is node:tls in
  * front of both.
  */
 import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
-import { Http2ServerResponse, createServer as createHttp2Server, type Http2Server, type Http2ServerRequest, type ServerHttp2Session } from 'node:http2';
+import { createServer as createHttp2Server, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Extensions } from '@tsgi/core';
 import { HeadRules, answerClientError, dateHeaderOptions, flatHeaders, listenNode, nodeTlsOptions, rejectUnverified, type Listener, type ServerContext, type Transport } from '@tsgi/core/server';
-import { WRITE_HIGH_WATER, refuse, serveRequest, type RequestEnv } from './http-exchange.js';
+import { WRITE_HIGH_WATER, refuse, serveHttp2Stream, serveRequest, type RequestEnv } from './http-exchange.js';
 import type { ResolvedOptions } from './options.js';
 import { SocketRegistry } from './socket-registry.js';
 import { createUpgradeHandler, type WebSocketTuning } from './websocket.js';
@@ -48,14 +48,6 @@ export function nodeTransport(options: ResolvedOptions, tuning: WebSocketTuning 
 
 /** The first bytes of an HTTP/2 connection (RFC 9113 section 3.4): a plain-TCP connection that opens with them speaks h2c. */
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-
-/** node:http2's compatibility response without the Date header it writes by default (dateHeader: false). */
-class Http2ResponseWithoutDate extends Http2ServerResponse {
-  constructor(...args: ConstructorParameters<typeof Http2ServerResponse>) {
-    super(...args);
-    this.sendDate = false;
-  }
-}
 
 /**
  * One running server's sockets. A front server (node:net, or node:tls with
@@ -151,16 +143,14 @@ class NodeListener implements Listener {
     this.front.on('error', (e) => logger.error('Server socket error', e));
   }
 
-  /** The HTTP/2 engine: each stream is served like an HTTP/1.x request, through node:http2's compatibility API. */
+  /** The HTTP/2 engine: each stream is served like an HTTP/1.x request, on node:http2's core API (no request and response objects). */
   private createHttp2(env: RequestEnv): Http2Server {
     const o = this.options;
     const h2 = createHttp2Server({
       settings: { maxConcurrentStreams: o.h2MaxConcurrentStreams, maxHeaderListSize: o.h2MaxHeaderListSize },
       maxHeaderListPairs: 1024,
-      ...(o.dateHeader ? {} : { Http2ServerResponse: Http2ResponseWithoutDate as typeof Http2ServerResponse }),
     });
-    h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => serveRequest(env, req, res, false));
-    h2.on('checkContinue', (req: Http2ServerRequest, res: Http2ServerResponse) => serveRequest(env, req, res, true));
+    h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) => serveHttp2Stream(env, stream, headers, raw));
     const idleMs = o.timeoutKeepAlive > 0 ? o.timeoutKeepAlive * 1000 : 5000;
     h2.on('session', (session: ServerHttp2Session) => {
       this.sessions.add(session);

@@ -13,6 +13,7 @@
  * hash nothing (a Set per socket would also churn its hash table at request
  * rate, the pattern id-table.ts explains).
  */
+import type { Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Extensions, ScopeOptions } from '@tsgi/core';
 import type { ConnectionAddresses, Logger } from '@tsgi/core/server';
@@ -80,7 +81,7 @@ export class ConnectionState {
 
 const STATE: unique symbol = Symbol('tsgi.connection');
 
-type WithState = Socket & { [STATE]?: ConnectionState };
+type WithState = { [STATE]?: ConnectionState };
 
 /** The connection states of one server's sockets. */
 export class SocketRegistry {
@@ -88,7 +89,7 @@ export class SocketRegistry {
 
   /** The state of `socket`, made (and its 'close' listener installed) at its first request. */
   of(socket: Socket): ConnectionState {
-    const s = socket as WithState;
+    const s = socket as Socket & WithState;
     let state = s[STATE];
     if (state === undefined) {
       const created = new ConnectionState();
@@ -97,5 +98,15 @@ export class SocketRegistry {
       socket.once('close', () => created.closed(this.logger));
     }
     return state;
+  }
+
+  /**
+   * The state of an HTTP/2 session's connection, for its addresses and scope
+   * options: kept on the session (its socket is reached only through a proxy),
+   * without a list, since each stream hears its own close.
+   */
+  ofSession(session: Http2Session): ConnectionState {
+    const s = session as Http2Session & WithState;
+    return (s[STATE] ??= new ConnectionState());
   }
 }

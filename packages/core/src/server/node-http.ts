@@ -5,7 +5,6 @@
  * parser refused, and listening on a TCP port or a unix socket.
  */
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { RequestHead } from '../asgi/scope.js';
 import type { ServerAddress } from './handle.js';
@@ -58,13 +57,11 @@ export function connectionAddresses(socket: Socket, options: NodeHeadOptions): C
  * them; else they are read from the socket.
  */
 export function readNodeRequestHead(
-  req: IncomingMessage | Http2ServerRequest,
+  req: IncomingMessage,
   rules: HeadRules,
   options: NodeHeadOptions,
   addresses: ConnectionAddresses = connectionAddresses(req.socket, options),
 ): RequestHead {
-  // An HTTP/2 stream's request (it has a `stream`); an HTTP/1 request line saying HTTP/2.0 is not one, and the rules answer it 505.
-  if ((req as Http2ServerRequest).stream !== undefined) return readHttp2RequestHead(req, rules, options, addresses);
   const raw = req.rawHeaders;
   const method = req.method ?? 'GET';
   const target = req.url ?? '/';
@@ -109,18 +106,22 @@ function finishHead(
 }
 
 /**
- * The head of one HTTP/2 stream (node:http2's compatibility request; node
- * has checked the pseudo-header fields): `:method` and `:path` are the method
- * and target, `:authority` becomes a `host` field when there is none (as the
- * ASGI spec says), the other pseudo-header fields go, and the `cookie`
- * fields HTTP/2 sends apart are joined with "; " (RFC 9113 section 8.2.3),
- * so an app sees what HTTP/1.1 would have sent. The scheme is the
- * connection's, not the client's `:scheme`.
+ * The head of one HTTP/2 stream, from the `method`, `target` (`:method`,
+ * `:path`) and flat raw header list node:http2 gives with its 'stream' event
+ * (node has checked the pseudo-header fields): `:authority` becomes a `host`
+ * field when there is none (as the ASGI spec says), the other pseudo-header
+ * fields go, and the `cookie` fields HTTP/2 sends apart are joined with "; "
+ * (RFC 9113 section 8.2.3), so an app sees what HTTP/1.1 would have sent.
+ * The scheme is the connection's, not the client's `:scheme`.
  */
-function readHttp2RequestHead(req: IncomingMessage | Http2ServerRequest, rules: HeadRules, options: NodeHeadOptions, a: ConnectionAddresses): RequestHead {
-  const raw = req.rawHeaders;
-  const method = req.method ?? 'GET';
-  const target = req.url ?? '/';
+export function readHttp2StreamHead(
+  method: string,
+  target: string,
+  raw: readonly string[],
+  rules: HeadRules,
+  options: NodeHeadOptions,
+  a: ConnectionAddresses,
+): RequestHead {
   rules.begin('2', method.length + target.length + 11);
   const headers: Array<[string, string]> = [];
   let authority: string | null = null;
