@@ -187,6 +187,40 @@ export function describeRuntimeHost(runtime: Runtime): void {
         expect(seen).toEqual({ code: 4002, reason: 'client leaves' });
       });
 
+      it('answers a websocket.http.response denial with its status, headers and body', async () => {
+        const answer = await new Promise<{ status: number; why: unknown; body: string }>((resolve, reject) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${host.port}/ws/deny-response`);
+          ws.on('unexpected-response', (_req, res) => {
+            let body = '';
+            res.setEncoding('utf8').on('data', (d: string) => (body += d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, why: res.headers['x-why'], body }));
+          });
+          ws.on('open', () => reject(new Error('the handshake was accepted')));
+          ws.on('error', () => {});
+        });
+        expect(answer).toEqual({ status: 401, why: 'no token', body: 'go away' });
+      });
+
+      it("holds the app's send() while the client does not read (backpressure), and delivers everything once it does", async () => {
+        let received = 0;
+        let closed!: () => void;
+        const done = new Promise<void>((r) => (closed = r));
+        const ws = new WebSocket(`ws://127.0.0.1:${host.port}/ws/flood`);
+        ws.on('message', () => received++);
+        ws.on('close', () => closed());
+        await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+        ws.pause(); // stops reading the socket
+        await new Promise((r) => setTimeout(r, 500));
+        const sentWhilePaused = Number(await (await fetch(`${host.url}/flood-sent`)).text());
+        // 12.5 MiB offered: the kernel's and the runtime's buffers take some, then send() waits.
+        expect(sentWhilePaused).toBeGreaterThan(0);
+        expect(sentWhilePaused).toBeLessThan(200);
+        ws.resume();
+        await done;
+        expect(received).toBe(200);
+        expect(await (await fetch(`${host.url}/flood-sent`)).text()).toBe('200');
+      });
+
       it('answers websocket.close before accept with 403', async () => {
         const got = await wsSession(`ws://127.0.0.1:${host.port}/ws/deny`, [], () => {});
         expect(got.status).toBe(403);
