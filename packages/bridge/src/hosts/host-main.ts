@@ -2,7 +2,8 @@
  * The command line of the host scripts (hosts/bun-host.js, hosts/deno-host.js):
  * `<host> /path/to/app.ts:app <port> [hostname]`, the form the conformance
  * suite's `{app} {port}` fills in. It imports the app, serves it, and on
- * SIGINT or SIGTERM closes gracefully (lifespan shutdown included) and exits.
+ * SIGINT or SIGTERM closes gracefully (lifespan shutdown included) and exits;
+ * a second signal exits at once.
  * Each script passes its runtime's serve(), arguments, signal hook and exit.
  */
 import type { AsgiApplication } from '@tsgi/core';
@@ -42,7 +43,11 @@ export async function runHost(runtime: HostRuntime): Promise<void> {
     console.error(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
     return runtime.exit(1);
   }
+  let stopping = false;
   const stop = (): void => {
+    // close() waits for open requests and WebSockets as long as they last; a second signal does not wait.
+    if (stopping) return runtime.exit(1);
+    stopping = true;
     handle.close().then(
       () => runtime.exit(0),
       (e: unknown) => {
