@@ -8,7 +8,7 @@
 import { buildWebSocketScope, ClientDisconnected, type AsgiApplication, type ReceiveEvent } from '@tsgi/core';
 import { ConnectionTracker, silentLogger } from '@tsgi/core/server';
 import { describe, expect, it } from 'vitest';
-import { WebSocketSession, handshakeRefusal, type SessionLimits, type SocketPort } from '../src/hosts/websocket-session.js';
+import { WebSocketSession, refuseHandshake, type SessionLimits, type SocketPort } from '../src/hosts/websocket-session.js';
 
 const LIMITS: SessionLimits = { maxMessageBytes: 100, maxQueuedMessages: 2, maxQueuedBytes: 1000, sendHighWaterMark: 10 };
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
@@ -57,9 +57,10 @@ function start(app: AsgiApplication, opts: { request?: Request; accept?: Respons
 
 describe('WebSocketSession', () => {
   it('refuses a handshake of another version with 426, and one without a key with 400', () => {
-    expect(handshakeRefusal(upgradeRequest({ headers: { 'sec-websocket-version': '8' } }))?.status).toBe(426);
-    expect(handshakeRefusal(upgradeRequest({ headers: { 'sec-websocket-key': 'short' } }))?.status).toBe(400);
-    expect(handshakeRefusal(upgradeRequest())).toBeNull();
+    const version8 = refuseHandshake(upgradeRequest({ headers: { 'sec-websocket-version': '8' } }), silentLogger);
+    expect([version8?.status, version8?.headers.get('sec-websocket-version')]).toEqual([426, '13']);
+    expect(refuseHandshake(upgradeRequest({ headers: { 'sec-websocket-key': 'short' } }), silentLogger)?.status).toBe(400);
+    expect(refuseHandshake(upgradeRequest(), silentLogger)).toBeNull();
   });
 
   it('closes with 1008 when the app leaves more messages unreceived than the inbox holds', async () => {

@@ -10,7 +10,7 @@ import { buildWebSocketScope, type AsgiApplication, type Extensions } from '@tsg
 import { ConnectionTracker, consoleLogger, statusReason, type LifespanMode, type Logger } from '@tsgi/core/server';
 import { fetchRequestHead } from '../fetch/request-head.js';
 import { toFetchHandler, type AsgiFetchHandler } from '../fetch/to-fetch-handler.js';
-import { WebSocketSession, handshakeRefusal, wantsWebSocket, type Handshake, type SessionEnv } from './websocket-session.js';
+import { WebSocketSession, refuseHandshake, wantsWebSocket, type Handshake, type SessionEnv } from './websocket-session.js';
 
 /** Options of `serve()` on Bun and Deno. */
 export interface HostServeOptions {
@@ -90,7 +90,7 @@ export async function startHost(app: AsgiApplication, options: HostServeOptions,
     http: (request, client) => handler(request, client === null ? undefined : { remoteAddr: { hostname: client[0], port: client[1] } }),
     wantsWebSocket,
     websocket: (request, client, handshakeFor) => {
-      const refusal = handshakeRefusal(request);
+      const refusal = refuseHandshake(request, logger);
       if (refusal !== null) return Promise.resolve(refusal);
       if (connections.closing) return Promise.resolve(new Response(statusReason(503), { status: 503 }));
       const scope = buildWebSocketScope(fetchRequestHead(request, client, bound), { rootPath, state: handler.state, extensions: WEBSOCKET_EXTENSIONS });

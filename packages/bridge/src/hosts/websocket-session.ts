@@ -30,7 +30,19 @@ import {
   type WebSocketSendEventUnion,
   type AsgiApplication,
 } from '@tsgi/core';
-import { WebSocketInbox, quiet, runApp, statusReason, websocketEnding, type AppExit, type ConnectionTracker, type Logger, type TrackedConnection } from '@tsgi/core/server';
+import {
+  WebSocketInbox,
+  handshakeRefusal,
+  quiet,
+  runApp,
+  statusReason,
+  wantsWebSocket as upgradeWanted,
+  websocketEnding,
+  type AppExit,
+  type ConnectionTracker,
+  type Logger,
+  type TrackedConnection,
+} from '@tsgi/core/server';
 
 /** What a runtime's open server-side WebSocket offers the session. */
 export interface SocketPort {
@@ -86,24 +98,17 @@ const DRAIN_POLL_MS = 5;
 const SENT: Promise<void> = Promise.resolve();
 const encoder = new TextEncoder();
 
-/** RFC 6455 section 4.1: the key is 16 random bytes in base64. */
-const KEY = /^[+/0-9A-Za-z]{22}==$/;
-
 /** True when the request asks for a WebSocket (an Upgrade other than websocket is plain HTTP). */
 export function wantsWebSocket(request: Request): boolean {
-  const upgrade = request.headers.get('upgrade');
-  return upgrade !== null && /(?:^|[\s,])websocket(?:$|[\s,])/i.test(upgrade);
+  return upgradeWanted(request.headers.get('upgrade'));
 }
 
 /** The answer to a handshake that breaks RFC 6455 (checked before the app runs, asgi.websocket.handshake.1), or null when it is sound. */
-export function handshakeRefusal(request: Request): Response | null {
-  const version = request.headers.get('sec-websocket-version');
-  // RFC 6455 section 4.4: 426 with the one version this server speaks.
-  if (version !== '13') return plain(426, [['sec-websocket-version', '13']]);
-  if (request.method !== 'GET') return plain(400);
-  const key = request.headers.get('sec-websocket-key');
-  if (key === null || !KEY.test(key)) return plain(400);
-  return null;
+export function refuseHandshake(request: Request, logger: Logger): Response | null {
+  const refusal = handshakeRefusal(request.method, request.headers.get('sec-websocket-version'), request.headers.get('sec-websocket-key'));
+  if (refusal === null) return null;
+  logger.warning(`Invalid WebSocket handshake: ${refusal.reason}.`);
+  return plain(refusal.status, refusal.headers);
 }
 
 function plain(status: number, headers: Array<[string, string]> = []): Response {

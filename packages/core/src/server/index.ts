@@ -25,6 +25,7 @@ export * from './proxy-headers.js';
 export * from './request-head.js';
 export * from './tls.js';
 export * from './unix-socket.js';
+export * from './websocket-handshake.js';
 export * from './websocket-inbox.js';
 export * from './websocket-keepalive.js';
 export * from './worker-supervisor.js';
