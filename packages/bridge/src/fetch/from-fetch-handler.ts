@@ -22,6 +22,7 @@ import { refuseWebSocket, sendPlainAnswer } from '../own-answers.js';
 import { responseStart } from '../response-start.js';
 import { knownBody } from './known-body.js';
 import { lightRequest } from './light-request.js';
+import { installLightResponse, lightParts, type LightParts } from './light-response.js';
 import { requestUrl } from './url.js';
 
 /** A fetch-style handler: what Hono's `app.fetch`, Deno.serve and Bun.serve take. */
@@ -36,6 +37,13 @@ export interface FetchHandlerObject {
 export interface FromFetchHandlerOptions {
   /** Where handler errors are logged (default: the console). */
   logger?: Logger;
+  /**
+   * Make the global `Response` a LightResponse (default true, as Hono's own
+   * Node adapter does): a Response of text or bytes is then written without
+   * the stream and Headers object the runtime's own would build. false keeps
+   * the runtime's Response; such responses are then read through it.
+   */
+  overrideGlobalObjects?: boolean;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -62,6 +70,7 @@ export function fromFetchHandler(handler: FetchHandler | FetchHandlerObject, opt
         ? (request) => handler.fetch(request)
         : invalidHandler(handler);
   const logger = options.logger ?? consoleLogger();
+  if (options.overrideGlobalObjects !== false) installLightResponse();
 
   return async function fetchHandlerApp(scope: Scope, receive: Receive, send: Send): Promise<void> {
     if (scope.type === 'http') return serveHttp(fetch, scope, receive, send, logger);
@@ -120,6 +129,8 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
     return;
   }
 
+  const light = lightParts(response);
+  if (light !== undefined) return sendLight(scope, light, send, progress, inbound);
   const body = NULL_BODY_STATUSES.has(response.status) ? null : response.body;
   const headers = responseHeaders(response.headers);
   progress.start(headers);
@@ -147,6 +158,42 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
     }
     throw e;
   }
+}
+
+/** A LightResponse nothing made real: its status, headers and whole body as the handler gave them, in two sends. */
+async function sendLight(scope: HttpScope, light: LightParts, send: Send, progress: ResponseProgress, inbound: InboundBody): Promise<void> {
+  const headers = lightHeaders(light);
+  const body = light.body ?? EMPTY;
+  progress.start(headers);
+  try {
+    await send(responseStart(scope, light.status, headers, null));
+    progress.body(body.byteLength);
+    progress.finish();
+    await send({ type: 'http.response.body', body, more_body: false });
+  } catch (e) {
+    if (isClientDisconnected(e)) {
+      inbound.abort(e);
+      return;
+    }
+    throw e;
+  }
+}
+
+/** A LightResponse's headers as ASGI headers, with the content-type a string body has by default. */
+function lightHeaders(light: LightParts): Array<[ByteString, ByteString]> {
+  const given = light.headers;
+  let out: Array<[ByteString, ByteString]>;
+  if (given === null || given === undefined) out = [];
+  else if (given instanceof Headers) out = responseHeaders(given);
+  // partsOf() let only [name, value] string pairs through.
+  else if (Array.isArray(given)) out = (given as Array<[string, string]>).map(([name, value]) => [name.toLowerCase(), toByteString(value)]);
+  else {
+    out = [];
+    const record = given as Record<string, string>;
+    for (const name in record) out.push([name.toLowerCase(), toByteString(record[name]!)]);
+  }
+  if (light.defaultType !== null && !out.some((h) => h[0] === 'content-type')) out.push(['content-type', light.defaultType]);
+  return out;
 }
 
 // The Response body goes out one chunk per send(), each awaited: that is the backpressure.

@@ -8,6 +8,8 @@
  * already read body) the stream is read as usual.
  */
 
+import { nativeResponse } from './light-response.js';
+
 /**
  * undici's internal state key on a Response, if this runtime's Response has
  * one; found at the first call, since touching Response loads all of fetch.
@@ -21,7 +23,7 @@ interface UndiciBody {
 
 /** The whole body of `response` as bytes when its source is text or bytes and nobody read it; else undefined. */
 export function knownBody(response: Response): Uint8Array | undefined {
-  if (STATE === undefined) STATE = Object.getOwnPropertySymbols(new Response('')).find((s) => s.description === 'state') ?? null;
+  if (STATE === undefined) STATE = Object.getOwnPropertySymbols(new (nativeResponse())('')).find((s) => s.description === 'state') ?? null;
   if (STATE === null || response.bodyUsed) return undefined;
   const body = (response as unknown as Record<symbol, { body?: UndiciBody | null } | undefined>)[STATE]?.body;
   if (body == null || body.stream?.locked !== false) return undefined;

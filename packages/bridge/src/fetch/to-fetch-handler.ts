@@ -22,6 +22,7 @@ import {
 import { consoleLogger, httpEnding, LifespanRunner, quiet, runApp, statusReason, type AppExit, type LifespanMode, type Logger } from '@tsgi/core/server';
 import { fetchRequestHead, peerAddress, type ServerAddress } from './request-head.js';
 import { ResponseBody } from './response-body.js';
+import { nativeResponse } from './light-response.js';
 
 /**
  * What runtimes pass next to the Request; only the peer address is read from
@@ -173,15 +174,15 @@ class FetchExchange {
         if (!this.responded) {
           const head = this.head!;
           if (head.bodyless) {
-            this.respond(new Response(null, head.init));
+            this.respond(new (nativeResponse())(null, head.init));
           } else if (!action.more) {
             // The whole body in one event: a body of known length, which the runtime sends with Content-Length. Copied, as the app owns its buffer once send() resolves.
-            this.respond(new Response(action.body.byteLength > 0 ? action.body.slice() : null, head.init));
+            this.respond(new (nativeResponse())(action.body.byteLength > 0 ? action.body.slice() : null, head.init));
             this.finish();
             return;
           } else {
             this.body = new ResponseBody(this.highWaterMark, () => this.disconnect());
-            this.respond(new Response(this.body.stream, head.init));
+            this.respond(new (nativeResponse())(this.body.stream, head.init));
           }
         }
         if (action.transmit && action.body.byteLength > 0) await this.body!.write(action.body);
@@ -237,5 +238,5 @@ class FetchExchange {
 }
 
 function internalError(): Response {
-  return new Response(statusReason(500), { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  return new (nativeResponse())(statusReason(500), { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });
 }
