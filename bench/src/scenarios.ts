@@ -103,6 +103,7 @@ const asgiNode = node('asgi-node', 'ASGI-TS on @tsgi/node', 'asgi-node');
 const honoTsgiNode = node('hono-tsgi-node', 'Hono on @tsgi/node (fromFetchHandler)', 'hono-tsgi-node');
 const honoNode = node('hono-node', 'Hono on @hono/node-server', 'hono-node');
 const nodeHttp2 = node('node-http2', 'node:http2 (raw handler, h2c)', 'node-http2');
+const nodeHttp2Stream = node('node-http2-stream', "node:http2's stream API (raw, h2c)", 'node-http2-stream');
 const honoUws = node('hono-uws', 'Hono on @tsgi/uws (fromFetchHandler)', 'hono-uws');
 const uvicorn = python('uvicorn', 'uvicorn (httptools, uvloop)', (port) => [
   PYTHON, '-m', 'uvicorn', 'asgi_app:app', '--host', '127.0.0.1', '--port', String(port), '--loop', 'uvloop', '--http', 'httptools',
@@ -292,12 +293,14 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
       title: 'hello world over HTTP/2 (h2c), 10 connections x 10 streams',
       pinned: true,
       load: { kind: 'h2load', path: '/', connections: 10, streams: 10 },
-      contenders: [asgiNode, nodeHttp2],
+      contenders: [asgiNode, nodeHttp2, nodeHttp2Stream],
       metrics: [RPS, { key: 'meanMs', label: 'mean', unit: 'ms', higherIsBetter: false, digits: 2 }, CPU_US],
       chart: ['rps'],
       targets: [
         { label: '@tsgi/node / raw node:http2, req/s', value: ratio('asgi-node', 'node-http2'), op: '>=', threshold: 0.85, unit: 'x' },
         { label: 'raw node:http2 / @tsgi/node, server CPU per request', value: ratio('node-http2', 'asgi-node', 'cpuUsPerReq'), op: 'info', unit: 'x' },
+        { label: "@tsgi/node / raw node:http2's stream API, req/s", value: ratio('asgi-node', 'node-http2-stream'), op: 'info', unit: 'x' },
+        { label: "raw node:http2's stream API / @tsgi/node, server CPU per request", value: ratio('node-http2-stream', 'asgi-node', 'cpuUsPerReq'), op: 'info', unit: 'x' },
       ],
     },
     {
