@@ -1,6 +1,7 @@
 /**
  * The WebSocket opening handshake as `ws` would judge it, checked before the
- * app runs (asgi.websocket.handshake.1): ws validates only inside
+ * app runs (asgi.websocket.handshake.1): the shared rules of the server
+ * layer (version, method, key), then what ws checks beyond them. ws validates only inside
  * handleUpgrade(), which this server calls once the app has accepted, too
  * late to refuse without the app having seen the connection. The same
  * parsers ws uses (its exported `subprotocol`, `extension` and
@@ -12,13 +13,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import * as wsModule from 'ws';
 import type { ByteString } from '@tsgi/core';
-
-/** A handshake refused before the app runs: the status, the rule broken, and extra response headers. */
-export interface HandshakeFault {
-  status: 400 | 426;
-  reason: string;
-  headers: Array<[string, string]>;
-}
+import { handshakeRefusal, type HandshakeRefusal } from '@tsgi/core/server';
 
 // What ws's ES module exports beyond its typings (its CommonJS entry hangs them on the WebSocket class instead).
 interface WsParsers {
@@ -28,28 +23,14 @@ interface WsParsers {
 }
 const parsers = wsModule as unknown as WsParsers;
 
-/** RFC 6455 section 4.1: the key is 16 random bytes in base64. */
-const KEY = /^[+/0-9A-Za-z]{22}==$/;
-
-/** True when the request asks for a WebSocket (an Upgrade other than websocket is served as plain HTTP). */
-export function wantsWebSocket(req: IncomingMessage): boolean {
-  const upgrade = req.headers.upgrade;
-  return upgrade !== undefined && /(?:^|[\s,])websocket(?:$|[\s,])/i.test(upgrade);
-}
-
 /** What ws would refuse in this handshake, or null when ws will complete it. */
-export function handshakeFault(req: IncomingMessage, perMessageDeflate: boolean, maxPayload: number): HandshakeFault | null {
+export function handshakeFault(req: IncomingMessage, perMessageDeflate: boolean, maxPayload: number): HandshakeRefusal | null {
   const h = req.headers;
-  const version = h['sec-websocket-version'];
-  if (version !== '13') {
-    // ws also takes version 8; RFC 6455 (section 4.4) wants 426 and the one version this server speaks.
-    return { status: 426, reason: `Sec-WebSocket-Version ${JSON.stringify(version ?? null)} (RFC 6455 section 4.4: this server speaks 13)`, headers: [['sec-websocket-version', '13']] };
-  }
+  // ws also takes version 8; the shared rules want 13 only (RFC 6455 section 4.4).
+  const refusal = handshakeRefusal(req.method ?? '', h['sec-websocket-version'], h['sec-websocket-key']);
+  if (refusal !== null) return refusal;
   if (req.httpVersion !== '1.1') return bad(`HTTP/${req.httpVersion} (RFC 6455 section 4.1: a handshake is HTTP/1.1 or later)`);
-  if (req.method !== 'GET') return bad(`method ${JSON.stringify(req.method)} (RFC 6455 section 4.1: a handshake is a GET)`);
   if ((h.upgrade ?? '').toLowerCase() !== 'websocket') return bad(`Upgrade ${JSON.stringify(h.upgrade)} (RFC 6455 section 4.1: "websocket")`);
-  const key = h['sec-websocket-key'];
-  if (key === undefined || !KEY.test(key)) return bad(`Sec-WebSocket-Key ${JSON.stringify(key ?? null)} (RFC 6455 section 4.1: 16 bytes in base64)`);
   const protocols = h['sec-websocket-protocol'];
   if (protocols !== undefined) {
     try {
@@ -71,7 +52,7 @@ export function handshakeFault(req: IncomingMessage, perMessageDeflate: boolean,
   return null;
 }
 
-function bad(reason: string): HandshakeFault {
+function bad(reason: string): HandshakeRefusal {
   return { status: 400, reason, headers: [] };
 }
 

@@ -45,13 +45,14 @@ import {
   readNodeRequestHead,
   runApp,
   tlsExtension,
+  wantsWebSocket,
   websocketAccessLine,
   websocketAccessPrefix,
   websocketEnding,
   type AppExit,
   type TrackedConnection,
 } from '@tsgi/core/server';
-import { handshakeFault, wantsWebSocket, writeRawResponse, writeRawText } from './handshake.js';
+import { handshakeFault, writeRawResponse, writeRawText } from './handshake.js';
 import type { RequestEnv } from './http-exchange.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -148,7 +149,7 @@ export function createUpgradeHandler(
     upgraded.add(socket);
     socket.once('close', () => upgraded.delete(socket));
     try {
-      if (!wantsWebSocket(req)) {
+      if (!wantsWebSocket(req.headers.upgrade)) {
         plainHttp(req, socket);
         return;
       }
