@@ -69,6 +69,21 @@ describe('request bodies', () => {
 });
 
 describe('responses', () => {
+  it('a final body of any size arrives byte-exact, whichever way it is written (text for small ones, bytes for larger)', async () => {
+    const sizes = [1, 13, 32, 33, 255, 1024, 1025, 70_000];
+    const bodyOf = (n: number) => Uint8Array.from({ length: n }, (_, i) => 255 - (i % 256));
+    const app: AsgiApplication = async (scope, _receive, send) => {
+      if (scope.type !== 'http') return;
+      await send({ type: 'http.response.start', status: 200, headers: [] });
+      await send({ type: 'http.response.body', body: bodyOf(Number(scope.path.slice(1))) });
+    };
+    const s = await start(app);
+    for (const n of sizes) {
+      const res = await request(`${s.url}/${n}`);
+      expect([n, Buffer.from(await res.body.arrayBuffer()).equals(bodyOf(n))]).toEqual([n, true]);
+    }
+  });
+
   it('computes Content-Length for a single body, chunks a streamed one, honors the app Content-Length across chunks', async () => {
     const app: AsgiApplication = async (scope, _receive, send) => {
       if (scope.type !== 'http') return;
