@@ -3,6 +3,8 @@
  * its load, the metrics it reports and the targets it is judged by. Targets
  * are ratios of medians measured in the same run, never absolute times.
  */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerSpec } from './process.js';
 import { PYTHON } from './system.js';
@@ -79,6 +81,18 @@ function node(id: string, label: string, script: string, env: Record<string, str
   };
 }
 
+/** The binaries of the pinned `bun` and `deno` npm packages (resolved when a server starts: the docs test builds the catalogue without them). */
+const RUNTIME_BINARIES = {
+  bun: { binary: () => join(dirname(createRequire(import.meta.url).resolve('bun/package.json')), 'bin', 'bun.exe'), run: ['run'] },
+  deno: { binary: () => join(dirname(createRequire(import.meta.url).resolve('deno/package.json')), 'deno'), run: ['run', '-A'] },
+} as const;
+
+/** A server script of bench/servers run by Bun or Deno instead of Node (no CPU profiles). */
+function onRuntime(runtime: keyof typeof RUNTIME_BINARIES, id: string, label: string, script: string): Contender {
+  const r = RUNTIME_BINARIES[runtime];
+  return { id, label, python: false, server: (port) => ({ argv: [r.binary(), ...r.run, `${SERVERS_DIR}${script}.js`], env: { PORT: String(port) } }) };
+}
+
 /** `c` serving TLS with the run's certificate, made when a server starts (never when the catalogue is built: the docs test builds it). */
 function overTls(c: Contender, label = c.label): Contender {
   return {
@@ -105,6 +119,7 @@ const honoNode = node('hono-node', 'Hono on @hono/node-server', 'hono-node');
 const nodeHttp2 = node('node-http2', 'node:http2 (raw handler, h2c)', 'node-http2');
 const nodeHttp2Stream = node('node-http2-stream', "node:http2's stream API (raw, h2c)", 'node-http2-stream');
 const honoUws = node('hono-uws', 'Hono on @tsgi/uws (fromFetchHandler)', 'hono-uws');
+const asgiHonoNode = node('asgi-hono-node', 'ASGI-TS on @hono/node-server (toFetchHandler)', 'asgi-hono-node');
 const uvicorn = python('uvicorn', 'uvicorn (httptools, uvloop)', (port) => [
   PYTHON, '-m', 'uvicorn', 'asgi_app:app', '--host', '127.0.0.1', '--port', String(port), '--loop', 'uvloop', '--http', 'httptools',
   '--ws', 'websockets', '--lifespan', 'off', '--no-access-log', '--log-level', 'warning',
@@ -150,7 +165,7 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
       title: 'hello world, async',
       pinned: true,
       load: { kind: 'wrk', path: '/', connections: 50 },
-      contenders: [asgiUws, asgiNode, rawUws, rawUwsReads, nodeHttp, honoNode, honoUws, honoTsgiNode, uvicorn],
+      contenders: [asgiUws, asgiNode, rawUws, rawUwsReads, nodeHttp, honoNode, honoUws, honoTsgiNode, asgiHonoNode, uvicorn],
       metrics: WRK_METRICS,
       chart: ['rps'],
       targets: [
@@ -159,7 +174,9 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
         { label: 'raw uWebSockets.js + the reads a scope needs / raw uWebSockets.js, req/s (the ceiling of any ASGI adapter on this binding)', value: ratio('raw-uws-reads', 'raw-uws'), op: 'info', unit: 'x' },
         { label: '@tsgi/uws / raw uWebSockets.js + the reads a scope needs, req/s (the cost of tsgi itself)', value: ratio('asgi-uws', 'raw-uws-reads'), op: 'info', unit: 'x' },
         { label: '@tsgi/uws / uvicorn, req/s', value: ratio('asgi-uws', 'uvicorn'), op: '>=', threshold: 1.5, unit: 'x' },
-        { label: 'Hono on @tsgi/uws / Hono on @hono/node-server, req/s', value: ratio('hono-uws', 'hono-node'), op: 'info', unit: 'x' },
+        { label: 'Hono on @tsgi/uws / Hono on @hono/node-server, req/s', value: ratio('hono-uws', 'hono-node'), op: '>=', threshold: 1.3, unit: 'x' },
+        { label: 'Hono on @hono/node-server / Hono on @tsgi/uws, server CPU per request', value: ratio('hono-node', 'hono-uws', 'cpuUsPerReq'), op: 'info', unit: 'x' },
+        { label: 'ASGI-TS on @hono/node-server (toFetchHandler) / Hono on @hono/node-server, req/s (the other fetch direction)', value: ratio('asgi-hono-node', 'hono-node'), op: 'info', unit: 'x' },
         { label: '@tsgi/uws / node:http, req/s', value: ratio('asgi-uws', 'node-http'), op: 'info', unit: 'x' },
         { label: '@tsgi/node / node:http (raw handler), req/s', value: ratio('asgi-node', 'node-http'), op: '>=', threshold: 0.9, unit: 'x' },
         { label: '@tsgi/node / Hono on @hono/node-server, req/s', value: ratio('asgi-node', 'hono-node'), op: '>=', threshold: 1, unit: 'x' },
@@ -323,6 +340,29 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
         { label: 'raw uWebSockets.js SSLApp / @tsgi/uws, server CPU per request', value: ratio('raw-uws-tls', 'asgi-uws', 'cpuUsPerReq'), op: 'info', unit: 'x' },
         { label: '@tsgi/node / raw node:https, req/s', value: ratio('asgi-node', 'node-https'), op: 'info', unit: 'x' },
         { label: 'raw node:https / @tsgi/node, server CPU per request', value: ratio('node-https', 'asgi-node', 'cpuUsPerReq'), op: 'info', unit: 'x' },
+      ],
+    },
+    {
+      id: 'runtimes',
+      number: 10,
+      title: 'hello world, async, on Bun and Deno (@tsgi/bridge/bun and /deno) against their own servers',
+      pinned: true,
+      load: { kind: 'wrk', path: '/', connections: 50 },
+      contenders: [
+        onRuntime('bun', 'asgi-bun', 'ASGI-TS on Bun (@tsgi/bridge/bun)', 'asgi-bun'),
+        onRuntime('bun', 'bun-raw', 'Bun.serve (raw handler)', 'bun-raw'),
+        onRuntime('deno', 'asgi-deno', 'ASGI-TS on Deno (@tsgi/bridge/deno)', 'asgi-deno'),
+        onRuntime('deno', 'deno-raw', 'Deno.serve (raw handler)', 'deno-raw'),
+        asgiUws,
+      ],
+      metrics: WRK_METRICS,
+      chart: ['rps'],
+      targets: [
+        { label: 'ASGI-TS on Bun / raw Bun.serve, req/s', value: ratio('asgi-bun', 'bun-raw'), op: 'info', unit: 'x' },
+        { label: 'raw Bun.serve / ASGI-TS on Bun, server CPU per request', value: ratio('bun-raw', 'asgi-bun', 'cpuUsPerReq'), op: 'info', unit: 'x' },
+        { label: 'ASGI-TS on Deno / raw Deno.serve, req/s', value: ratio('asgi-deno', 'deno-raw'), op: 'info', unit: 'x' },
+        { label: 'raw Deno.serve / ASGI-TS on Deno, server CPU per request', value: ratio('deno-raw', 'asgi-deno', 'cpuUsPerReq'), op: 'info', unit: 'x' },
+        { label: 'ASGI-TS on Bun / ASGI-TS on @tsgi/uws, req/s', value: ratio('asgi-bun', 'asgi-uws'), op: 'info', unit: 'x' },
       ],
     },
   ];
