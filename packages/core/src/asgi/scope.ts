@@ -66,25 +66,6 @@ export function buildHttpScope(head: RequestHead, opts: ScopeOptions): HttpScope
   const t = splitTarget(head.target);
   const rootPath = opts.rootPath;
   const { state, extensions } = opts;
-  if (state !== undefined && extensions !== undefined) {
-    // What a server passes: every key in one literal (same order as below), so the scope is allocated at its full size.
-    return {
-      type: 'http',
-      asgi: { version: ASGI_VERSION, spec_version: HTTP_SPEC_VERSION },
-      http_version: head.httpVersion,
-      method: head.method,
-      scheme: head.scheme,
-      path: rootPath === '' ? t.path : rootPath + t.path,
-      raw_path: rootPath === '' ? t.rawPath : rootPathBytes(rootPath) + t.rawPath,
-      query_string: t.queryString,
-      root_path: rootPath,
-      headers: head.headers,
-      client: head.client,
-      server: head.server,
-      state: { ...state },
-      extensions,
-    };
-  }
   const scope: HttpScope = {
     type: 'http',
     asgi: { version: ASGI_VERSION, spec_version: HTTP_SPEC_VERSION },
