@@ -75,8 +75,8 @@ const NO_EXTENSIONS: Extensions = Object.freeze({});
  * until then, so an app that fails in between gets a 500); a body sent in
  * one event has a known length, a longer one streams. An app that raises or returns before starting gets a 500
  * (logged, nothing leaked); one that fails after starting cuts the body.
- * The Request's abort signal, or the Response body being cancelled, becomes
- * `http.disconnect`.
+ * The Request's abort signal (listened to from the app's first receive()), or
+ * the Response body being cancelled, becomes `http.disconnect`.
  */
 export function toFetchHandler(app: AsgiApplication, options: ToFetchHandlerOptions = {}): AsgiFetchHandler {
   const rootPath = options.rootPath ?? '';
@@ -113,6 +113,8 @@ class FetchExchange {
   /** The response head the app sent, until the first body event turns it into the Response. */
   private head: { init: ResponseInit; bodyless: boolean } | null = null;
   private responded = false;
+  /** The Request's abort signal is listened to (from the app's first receive() on). */
+  private watching = false;
   private readonly onAbort = () => this.disconnect();
 
   constructor(
@@ -129,15 +131,29 @@ class FetchExchange {
 
   run(scope: Scope): Promise<Response> {
     const response = new Promise<Response>((resolve) => (this.resolveResponse = resolve));
-    const signal = this.request.signal;
-    if (signal.aborted) this.disconnect();
-    else signal.addEventListener('abort', this.onAbort, { once: true });
     // quiet(): a send() the app does not await, failing once the client left, must not be an unhandled rejection (as on the servers).
     runApp(this.app, scope, this.receive, (event) => quiet(this.send(event)), this.onExit, this.logger);
     return response;
   }
 
+  /**
+   * Listens for the client leaving through the Request's abort signal. Only
+   * from the app's first receive(), which is how an ASGI app hears of it (a
+   * streamed Response body hears it from its reader's cancel): reading
+   * `request.signal` makes the runtime build a signal per request, which
+   * costs Deno.serve more than the rest of a hello world, and makes
+   * @hono/node-server build its whole Request.
+   */
+  private watchClient(): void {
+    if (this.watching) return;
+    this.watching = true;
+    const signal = this.request.signal;
+    if (signal.aborted) this.disconnect();
+    else signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
   private readonly receive = async (): Promise<HttpReceiveEvent> => {
+    this.watchClient();
     if (this.disconnected) return { type: 'http.disconnect' };
     if (!this.bodyDone) {
       if (this.reader === null) {
@@ -214,7 +230,7 @@ class FetchExchange {
   }
 
   private done(): void {
-    this.request.signal.removeEventListener('abort', this.onAbort);
+    if (this.watching) this.request.signal.removeEventListener('abort', this.onAbort);
     this.markGone();
     if (this.reader !== null && !this.bodyDone) void this.reader.cancel().catch(() => {});
   }
