@@ -40,6 +40,21 @@ describe('toFetchHandler: the scope', () => {
     expect(scope.headers).toContainEqual(['cookie', 'a=1']);
   });
 
+  it('reads server and target from the URL as a URL object would: IPv6 hosts, default and explicit ports, an empty query', async () => {
+    const handler = toFetchHandler(scopeApp);
+    const scopeOf = async (url: string) => (await (await handler(new Request(url))).json()) as HttpScope;
+    for (const url of ['http://[::1]:8000/a?b=1', 'https://[2001:db8::1]/x', 'http://h:81/y', 'http://h/z?', 'http://h:80/%7E?q=%20']) {
+      const expected = new URL(url);
+      const https = expected.protocol === 'https:';
+      expect(await scopeOf(url)).toMatchObject({
+        scheme: https ? 'https' : 'http',
+        server: [expected.hostname.replace(/^\[|\]$/g, ''), expected.port === '' ? (https ? 443 : 80) : Number(expected.port)],
+        raw_path: expected.pathname,
+        query_string: expected.search.slice(1),
+      });
+    }
+  });
+
   it("reads the client from @hono/node-server's bindings too", async () => {
     const handler = toFetchHandler(scopeApp);
     const res = await handler(new Request('http://h/'), { incoming: { socket: { remoteAddress: '::1', remotePort: 9 } } });
