@@ -227,6 +227,25 @@ export function describeRuntimeHost(runtime: Runtime): void {
       });
     });
 
+    describe("beside a fetch handler (the global Response made fromFetchHandler's LightResponse)", () => {
+      let besideFetch: Started;
+      beforeAll(async () => {
+        besideFetch = await startHost(runtime, 'appBesideFetch');
+      }, 30_000);
+      afterAll(() => {
+        if (besideFetch?.child.exitCode === null) besideFetch.child.kill('SIGKILL');
+      });
+
+      it("the host's own answers and the app's responses still reach the client", async () => {
+        const fetched = await fetch(`${besideFetch.url}/fetch`);
+        expect([fetched.status, await fetched.text()]).toEqual([200, 'from a fetch handler']);
+        const hello = await fetch(`${besideFetch.url}/hello`);
+        expect([hello.status, await hello.text()]).toEqual([200, 'hello']);
+        const denied = await wsSession(`ws://127.0.0.1:${besideFetch.port}/ws/deny`, [], () => {});
+        expect(denied.status).toBe(403);
+      });
+    });
+
     // Last: it stops the host.
     it('close() (on SIGTERM) lets an open request finish, closes WebSockets with 1012, then runs lifespan shutdown', async () => {
       let opened!: () => void;

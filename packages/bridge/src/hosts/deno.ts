@@ -12,6 +12,7 @@
  * Deno's own (`idleTimeout` 120 s).
  */
 import type { AsgiApplication } from '@tsgi/core';
+import { nativeResponse } from '../fetch/light-response.js';
 import { startHost, type HostHandle, type HostRequests, type HostServeOptions, type RuntimeServer } from './fetch-host.js';
 import type { SocketPort, WebSocketSession } from './websocket-session.js';
 
@@ -68,7 +69,7 @@ function listen(deno: DenoGlobal, requests: HostRequests, hostname: string, port
       if (!requests.wantsWebSocket(request)) return requests.http(request, client);
       const answer = await requests.websocket(request, client, (session) => ({ accept: (subprotocol, headers) => upgrade(deno, request, session, subprotocol, headers) }));
       // Deno always needs a Response; undefined comes only from runtimes that answer the upgrade themselves.
-      return answer ?? new Response(null, { status: 500 });
+      return answer ?? new (nativeResponse())(null, { status: 500 });
     },
   );
   return { hostname: server.addr.hostname, port: server.addr.port, stop: () => server.shutdown() };

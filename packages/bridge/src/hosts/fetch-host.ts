@@ -8,6 +8,7 @@
  */
 import { buildWebSocketScope, type AsgiApplication, type Extensions } from '@tsgi/core';
 import { ConnectionTracker, consoleLogger, statusReason, type LifespanMode, type Logger } from '@tsgi/core/server';
+import { nativeResponse } from '../fetch/light-response.js';
 import { fetchRequestHead } from '../fetch/request-head.js';
 import { toFetchHandler, type AsgiFetchHandler } from '../fetch/to-fetch-handler.js';
 import { WebSocketSession, refuseHandshake, wantsWebSocket, type Handshake, type SessionEnv } from './websocket-session.js';
@@ -92,7 +93,7 @@ export async function startHost(app: AsgiApplication, options: HostServeOptions,
     websocket: (request, client, handshakeFor) => {
       const refusal = refuseHandshake(request, logger);
       if (refusal !== null) return Promise.resolve(refusal);
-      if (connections.closing) return Promise.resolve(new Response(statusReason(503), { status: 503 }));
+      if (connections.closing) return Promise.resolve(new (nativeResponse())(statusReason(503), { status: 503 }));
       const scope = buildWebSocketScope(fetchRequestHead(request, client, bound), { rootPath, state: handler.state, extensions: WEBSOCKET_EXTENSIONS });
       const session = new WebSocketSession(env, scope, request);
       return session.start(handshakeFor(session));

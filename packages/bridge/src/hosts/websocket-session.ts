@@ -23,6 +23,7 @@
 import {
   ClientDisconnected,
   WebSocketCycle,
+  concatBytes,
   type NormalizedHeaders,
   type Send,
   type WebSocketReceiveEventUnion,
@@ -43,6 +44,7 @@ import {
   type Logger,
   type TrackedConnection,
 } from '@tsgi/core/server';
+import { nativeResponse } from '../fetch/light-response.js';
 
 /** What a runtime's open server-side WebSocket offers the session. */
 export interface SocketPort {
@@ -112,7 +114,7 @@ export function refuseHandshake(request: Request, logger: Logger): Response | nu
 }
 
 function plain(status: number, headers: Array<[string, string]> = []): Response {
-  return new Response(statusReason(status), { status, headers: [['content-type', 'text/plain; charset=utf-8'], ...headers] });
+  return new (nativeResponse())(statusReason(status), { status, headers: [['content-type', 'text/plain; charset=utf-8'], ...headers] });
 }
 
 /** One WebSocket from upgrade request to the app's return: the glue between the cycle, the inbox and a runtime's socket. */
@@ -245,7 +247,7 @@ export class WebSocketSession implements TrackedConnection {
           this.requireHandshake();
           // Held until the last chunk (the app owns its buffers once send() resolves), then answered whole.
           if (action.body.byteLength > 0) this.denialBody.push(action.body.slice());
-          if (!action.more) this.respond(new Response(concat(this.denialBody), { status: this.denialStatus, headers: this.denialHeaders }));
+          if (!action.more) this.respond(new (nativeResponse())(concatBytes(this.denialBody), { status: this.denialStatus, headers: this.denialHeaders }));
           return SENT;
         case 'close':
           return this.opening.then(() => this.closeOpen(action.code, action.reason));
@@ -401,17 +403,4 @@ export class WebSocketSession implements TrackedConnection {
     this.inbox.close({ type: 'websocket.disconnect', code: CLOSE_ABNORMAL, reason: null });
     this.finishIfDone();
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  let size = 0;
-  for (const c of chunks) size += c.byteLength;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
