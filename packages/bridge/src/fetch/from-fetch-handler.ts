@@ -129,20 +129,30 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
     return;
   }
 
+  // What goes out: the head, then the whole body when its bytes are known (a LightResponse nothing made real, a body
+  // made from text or bytes, no body), else the body's stream.
   const light = lightParts(response);
-  if (light !== undefined) return sendLight(scope, light, send, progress, inbound);
-  const body = NULL_BODY_STATUSES.has(response.status) ? null : response.body;
-  const headers = responseHeaders(response.headers);
+  let status: number;
+  let headers: Array<[ByteString, ByteString]>;
+  let reason: string | null;
+  let whole: Uint8Array | undefined;
+  let stream: ReadableStream<Uint8Array> | null = null;
+  if (light !== undefined) {
+    status = light.status;
+    headers = lightHeaders(light);
+    reason = null;
+    whole = light.body ?? EMPTY;
+  } else {
+    status = response.status;
+    headers = responseHeaders(response.headers);
+    // A Response's statusText reaches the wire where the server has a place for it ('' means the standard phrase).
+    reason = response.statusText === '' ? null : response.statusText;
+    stream = NULL_BODY_STATUSES.has(status) ? null : response.body;
+    whole = stream === null ? EMPTY : knownBody(response);
+  }
   progress.start(headers);
   try {
-    // A Response's statusText reaches the wire where the server has a place for it ('' means the standard phrase).
-    await send(responseStart(scope, response.status, headers, response.statusText === '' ? null : response.statusText));
-    if (body === null) {
-      progress.finish();
-      await send({ type: 'http.response.body', body: EMPTY, more_body: false });
-      return;
-    }
-    const whole = knownBody(response);
+    await send(responseStart(scope, status, headers, reason));
     if (whole !== undefined) {
       // One final body: the server frames it with its length.
       progress.body(whole.byteLength);
@@ -150,30 +160,11 @@ async function serveHttp(fetch: FetchHandler, scope: HttpScope, receive: Receive
       await send({ type: 'http.response.body', body: whole, more_body: false });
       return;
     }
-    await pipeBody(body, send, progress);
+    await pipeBody(stream!, send, progress);
   } catch (e) {
     if (isClientDisconnected(e)) {
       inbound.abort(e);
       return; // the server ends the request quietly; the body's reader was cancelled
-    }
-    throw e;
-  }
-}
-
-/** A LightResponse nothing made real: its status, headers and whole body as the handler gave them, in two sends. */
-async function sendLight(scope: HttpScope, light: LightParts, send: Send, progress: ResponseProgress, inbound: InboundBody): Promise<void> {
-  const headers = lightHeaders(light);
-  const body = light.body ?? EMPTY;
-  progress.start(headers);
-  try {
-    await send(responseStart(scope, light.status, headers, null));
-    progress.body(body.byteLength);
-    progress.finish();
-    await send({ type: 'http.response.body', body, more_body: false });
-  } catch (e) {
-    if (isClientDisconnected(e)) {
-      inbound.abort(e);
-      return;
     }
     throw e;
   }
