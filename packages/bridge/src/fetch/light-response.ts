@@ -37,6 +37,7 @@ const ARGS: unique symbol = Symbol('tsgi.lightArgs');
 interface Light {
   [REAL]: Response | undefined;
   [PARTS]: LightParts | undefined;
+  [ARGS]: [unknown, ResponseInit | undefined];
 }
 
 const TEXT_TYPE = 'text/plain;charset=UTF-8';
@@ -105,16 +106,15 @@ function validField(name: unknown, value: unknown): boolean {
   return typeof name === 'string' && typeof value === 'string' && TOKEN.test(name) && FIELD_VALUE.test(value);
 }
 
-/** The real Response of a light one, built at the first read that needs it. */
-function real(light: Light, body: unknown, init: ResponseInit | undefined): Response {
-  return (light[REAL] ??= new (nativeResponse())(body as ConstructorParameters<typeof Response>[0], init));
+/** The real Response of a light one, built from its constructor's arguments at the first read that needs it. */
+function real(light: Light): Response {
+  return (light[REAL] ??= new (nativeResponse())(light[ARGS][0] as ConstructorParameters<typeof Response>[0], light[ARGS][1]));
 }
 
 /** Builds the class once: touching Response loads the runtime's fetch, which a server without fetch apps never needs. */
 function lightResponseClass(): typeof Response {
   if (LightClass !== undefined) return LightClass;
   const NativeResponse = nativeResponse();
-  type Stored = Light & { [ARGS]: [unknown, ResponseInit | undefined] };
 
   class LightResponse {
     [REAL]: Response | undefined = undefined;
@@ -125,7 +125,7 @@ function lightResponseClass(): typeof Response {
       this[ARGS] = [body, init];
       this[PARTS] = partsOf(body, init);
       // Outside the fast path the real constructor runs now, with its own checks and errors.
-      if (this[PARTS] === undefined) real(this, body, init);
+      if (this[PARTS] === undefined) real(this);
     }
 
     /** Both kinds are Responses: a real one passes `instanceof` the light class too. */
@@ -136,21 +136,20 @@ function lightResponseClass(): typeof Response {
   Object.setPrototypeOf(LightResponse, NativeResponse);
   Object.setPrototypeOf(LightResponse.prototype, NativeResponse.prototype);
 
-  const realOf = (self: Stored): Response => self[REAL] ?? real(self, self[ARGS][0], self[ARGS][1]);
   for (const key of Reflect.ownKeys(NativeResponse.prototype)) {
     if (key === 'constructor') continue;
     const d = Object.getOwnPropertyDescriptor(NativeResponse.prototype, key)!;
     if (d.get !== undefined) {
       const get = d.get;
-      Object.defineProperty(LightResponse.prototype, key, { configurable: true, enumerable: d.enumerable, get: function (this: Stored) { return get.call(realOf(this)); } });
+      Object.defineProperty(LightResponse.prototype, key, { configurable: true, enumerable: d.enumerable, get: function (this: Light) { return get.call(real(this)); } });
     } else if (typeof d.value === 'function') {
       const method = d.value as (...args: unknown[]) => unknown;
-      Object.defineProperty(LightResponse.prototype, key, { configurable: true, enumerable: d.enumerable, writable: true, value: function (this: Stored, ...args: unknown[]) { return method.apply(realOf(this), args); } });
+      Object.defineProperty(LightResponse.prototype, key, { configurable: true, enumerable: d.enumerable, writable: true, value: function (this: Light, ...args: unknown[]) { return method.apply(real(this), args); } });
     }
   }
   // Read by every server and most middleware: answered from the parts while there is no real Response.
-  Object.defineProperty(LightResponse.prototype, 'status', { configurable: true, enumerable: true, get: function (this: Stored) { const p = lightParts(this as unknown as Response); return p !== undefined ? p.status : realOf(this).status; } });
-  Object.defineProperty(LightResponse.prototype, 'ok', { configurable: true, enumerable: true, get: function (this: Stored) { const s = (this as unknown as Response).status; return s >= 200 && s <= 299; } });
+  Object.defineProperty(LightResponse.prototype, 'status', { configurable: true, enumerable: true, get: function (this: Light) { const p = lightParts(this as unknown as Response); return p !== undefined ? p.status : real(this).status; } });
+  Object.defineProperty(LightResponse.prototype, 'ok', { configurable: true, enumerable: true, get: function (this: Light) { const s = (this as unknown as Response).status; return s >= 200 && s <= 299; } });
   LightClass = LightResponse as unknown as typeof Response;
   return LightClass;
 }
