@@ -81,7 +81,11 @@ function node(id: string, label: string, script: string, env: Record<string, str
   };
 }
 
-/** The binaries of the pinned `bun` and `deno` npm packages (resolved when a server starts: the docs test builds the catalogue without them). */
+/**
+ * The binaries of the pinned `bun` and `deno` npm packages (resolved when a server starts: the docs test builds the
+ * catalogue without them). The tests' scripts/js-runtimes.ts says the same; bench/ is built on its own (rootDir), so it
+ * keeps these two lines.
+ */
 const RUNTIME_BINARIES = {
   bun: { binary: () => join(dirname(createRequire(import.meta.url).resolve('bun/package.json')), 'bin', 'bun.exe'), run: ['run'] },
   deno: { binary: () => join(dirname(createRequire(import.meta.url).resolve('deno/package.json')), 'deno'), run: ['run', '-A'] },

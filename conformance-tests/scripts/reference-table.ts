@@ -8,18 +8,15 @@
  *
  * Takes a few minutes (each server runs the whole suite); not part of `vitest run`.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WSGI_WEBSOCKET_SKIP, runChecks, startServer, type CheckResult, type Interface } from '../src/index.js';
+import { runtimeBinary } from '../../scripts/js-runtimes.js';
 
 const TSGI = fileURLToPath(new URL('../../packages/cli/bin/tsgi.js', import.meta.url));
 const PY = 'cd {python_dir} &&';
 const HOSTS = fileURLToPath(new URL('../../packages/bridge/hosts', import.meta.url));
-// The binaries of the pinned npm packages (deno's npm bin is a Node wrapper that would not pass a signal on).
-const requireHere = createRequire(import.meta.url);
-const BUN = join(dirname(requireHere.resolve('bun/package.json')), 'bin', 'bun.exe');
-const DENO = join(dirname(requireHere.resolve('deno/package.json')), 'deno');
+const BUN = runtimeBinary('bun');
+const DENO = runtimeBinary('deno');
 
 const SERVERS: Array<{ name: string; iface: Interface; command: string }> = [
   { name: 'uvicorn 0.17.6', iface: 'asgi', command: `${PY} /usr/bin/python3 -m uvicorn asgi_app:app --host {host} --port {port} --log-level warning` },

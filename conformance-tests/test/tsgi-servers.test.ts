@@ -18,13 +18,13 @@
 import { serve as servePool } from '@tsgi/pool';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http2Checks, runChecks, startServer, type CheckResult, type StartedServer } from '../src/index.js';
 import { conformanceSuite } from '../src/vitest.js';
+import { RUN_ARGS, runtimeBinary } from '../../scripts/js-runtimes.js';
 
 const known = JSON.parse(readFileSync(new URL('../data/known-failures.json', import.meta.url), 'utf8')) as Record<string, { failures: Record<string, string> }>;
 const TSGI = fileURLToPath(new URL('../../packages/cli/bin/tsgi.js', import.meta.url));
@@ -75,11 +75,12 @@ describe.skipIf(made.status !== 0)('with a certificate from openssl', () => {
 
 // ASGI-TS apps on Bun and Deno (@tsgi/bridge/bun, @tsgi/bridge/deno) through their shipped host scripts, run by the
 // binaries of the pinned npm packages (deno's npm bin is a Node wrapper); the known failures are each runtime's own.
-const requireHere = createRequire(import.meta.url);
-const RUNTIME_HOSTS = [
-  { name: '@tsgi/bridge/bun', binary: join(dirname(requireHere.resolve('bun/package.json')), 'bin', 'bun.exe'), run: 'run', script: 'bun-host.js' },
-  { name: '@tsgi/bridge/deno', binary: join(dirname(requireHere.resolve('deno/package.json')), 'deno'), run: 'run -A', script: 'deno-host.js' },
-];
+const RUNTIME_HOSTS = (['bun', 'deno'] as const).map((runtime) => ({
+  name: `@tsgi/bridge/${runtime}`,
+  binary: runtimeBinary(runtime),
+  run: RUN_ARGS[runtime].join(' '),
+  script: `${runtime}-host.js`,
+}));
 for (const host of RUNTIME_HOSTS) {
   const script = fileURLToPath(new URL(`../../packages/bridge/hosts/${host.script}`, import.meta.url));
   conformanceSuite({

@@ -6,17 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { runtimeBinary } from '../../../scripts/js-runtimes.js';
 import { repoRoot } from './tsgi-process.js';
-
-const require = createRequire(import.meta.url);
-
-/** The runtime binary a docs command names. */
-function binary(runtime: 'bun' | 'deno'): string {
-  const dir = dirname(require.resolve(`${runtime}/package.json`));
-  return runtime === 'bun' ? join(dir, 'bin', 'bun.exe') : join(dir, 'deno');
-}
 
 /** A runtime process serving HTTP. */
 export interface RuntimeProcess {
@@ -32,7 +23,7 @@ export interface RuntimeProcess {
 export async function startOnRuntime(words: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = repoRoot): Promise<RuntimeProcess> {
   const runtime = words[0];
   if (runtime !== 'bun' && runtime !== 'deno') throw new TypeError(`startOnRuntime runs bun or deno commands; got ${JSON.stringify(words.join(' '))}`);
-  const child = spawn(binary(runtime), words.slice(1), { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(runtimeBinary(runtime), words.slice(1), { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));

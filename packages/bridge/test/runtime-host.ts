@@ -8,30 +8,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { RUN_ARGS, runtimeBinary, type JsRuntime } from '../../../scripts/js-runtimes.js';
 
-const require = createRequire(import.meta.url);
 const APP = fileURLToPath(new URL('./fixtures/runtime-app.ts', import.meta.url));
 
-/** The runtimes, and how each runs a host script. */
-export const RUNTIMES = {
-  bun: {
-    binary: () => join(dirname(require.resolve('bun/package.json')), 'bin', 'bun.exe'),
-    args: (script: string, rest: string[]) => ['run', script, ...rest],
-    script: fileURLToPath(new URL('../hosts/bun-host.js', import.meta.url)),
-  },
-  deno: {
-    binary: () => join(dirname(require.resolve('deno/package.json')), 'deno'),
-    args: (script: string, rest: string[]) => ['run', '-A', script, ...rest],
-    script: fileURLToPath(new URL('../hosts/deno-host.js', import.meta.url)),
-  },
-} as const;
-
-type Runtime = keyof typeof RUNTIMES;
+/** The shipped host script of `runtime`. */
+const hostScript = (runtime: JsRuntime): string => fileURLToPath(new URL(`../hosts/${runtime}-host.js`, import.meta.url));
 
 /** A host script running one export of the fixture app. */
 interface Started {
@@ -43,10 +28,9 @@ interface Started {
 }
 
 /** Starts the host script on a free port; resolves once it logged its address, rejects with its output if it exits first. */
-function startHost(runtime: Runtime, exportName: string): Promise<Started> {
-  const r = RUNTIMES[runtime];
+function startHost(runtime: JsRuntime, exportName: string): Promise<Started> {
   // The host scripts import the package's dist: the repo's `tsc -b` builds it before the tests run.
-  const child = spawn(r.binary(), r.args(r.script, [`${APP}:${exportName}`, '0']), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(runtimeBinary(runtime), [...RUN_ARGS[runtime], hostScript(runtime), `${APP}:${exportName}`, '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise<Started>((resolve, reject) => {
@@ -94,10 +78,10 @@ function wsSession(url: string, protocols: string[], script: (ws: WebSocket, got
 }
 
 /** The whole suite against one runtime; skipped, saying why, when its binary is missing. */
-export function describeRuntimeHost(runtime: Runtime): void {
+export function describeRuntimeHost(runtime: JsRuntime): void {
   let binary: string | null;
   try {
-    binary = RUNTIMES[runtime].binary();
+    binary = runtimeBinary(runtime);
     if (!existsSync(binary)) binary = null;
   } catch {
     binary = null;
