@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { needTools } from '../../scripts/system-tools.js';
-import { callgrindTotal } from '../src/instructions.js';
+import { callgrindTotal, threadTotals } from '../src/instructions.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -20,13 +20,24 @@ describe('bench:instructions', () => {
     expect(() => callgrindTotal('events: Ir\n')).toThrow(/no "summary:" or "totals:" line/);
   });
 
+  it('tells the main thread of a dump from V8\'s threads, and refuses a dump without it', () => {
+    const dump = [
+      { name: 'callgrind.7.out.1-02', text: 'summary: 300\n' },
+      { name: 'callgrind.7.out.1-01', text: 'summary: 1000\n' },
+      { name: 'callgrind.7.out.1-11', text: 'summary: 5\n' },
+    ];
+    expect(threadTotals(dump)).toEqual({ main: 1000, all: 1305 });
+    expect(() => threadTotals(dump.filter((f) => !f.name.endsWith('-01')))).toThrow(/no dump of the main thread/);
+  });
+
   const tools = needTools('bench/test/instructions.test.ts', 'valgrind', 'wrk');
   it.skipIf(tools.skip)(`counts the instructions per request of raw uWebSockets.js under callgrind${tools.note}`, () => {
     execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'bench'], { cwd: ROOT, stdio: 'inherit' });
     const out = execFileSync(process.execPath, ['bench/dist/src/instructions.js', '--smoke', 'raw-uws'], { cwd: ROOT, encoding: 'utf8', timeout: 170_000 });
-    const m = /raw-uws\s+(\d+) instructions\/request \((\d+) requests\)/.exec(out);
+    const m = /raw-uws\s+(\d+) instructions\/request on the main thread, (\d+) with V8's threads \((\d+) requests\)/.exec(out);
     expect(m, out).not.toBeNull();
-    expect(Number(m![2])).toBeGreaterThan(100);
+    expect(Number(m![3])).toBeGreaterThan(100);
+    expect(Number(m![2])).toBeGreaterThanOrEqual(Number(m![1]));
     expect(Number(m![1])).toBeGreaterThan(2_000);
     expect(Number(m![1])).toBeLessThan(100_000);
   }, 180_000);
