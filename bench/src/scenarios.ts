@@ -117,6 +117,7 @@ const asgiUws = node('asgi-uws', 'ASGI-TS on @tsgi/uws', 'asgi-uws');
 const rawUws = node('raw-uws', 'raw uWebSockets.js', 'raw-uws');
 const rawUwsReads = node('raw-uws-reads', 'raw uWebSockets.js + the reads a scope needs', 'raw-uws-reads');
 const nodeHttp = node('node-http', 'node:http (raw handler; ws for WebSocket)', 'node-http');
+const nodeHttpAsgiMin = node('node-http-asgi-min', 'node:http + the least an ASGI adapter does', 'node-http-asgi-min');
 const asgiNode = node('asgi-node', 'ASGI-TS on @tsgi/node', 'asgi-node');
 const honoTsgiNode = node('hono-tsgi-node', 'Hono on @tsgi/node (fromFetchHandler)', 'hono-tsgi-node');
 const honoNode = node('hono-node', 'Hono on @hono/node-server', 'hono-node');
@@ -169,7 +170,7 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
       title: 'hello world, async',
       pinned: true,
       load: { kind: 'wrk', path: '/', connections: 50 },
-      contenders: [asgiUws, asgiNode, rawUws, rawUwsReads, nodeHttp, honoNode, honoUws, honoTsgiNode, asgiHonoNode, uvicorn],
+      contenders: [asgiUws, asgiNode, rawUws, rawUwsReads, nodeHttp, nodeHttpAsgiMin, honoNode, honoUws, honoTsgiNode, asgiHonoNode, uvicorn],
       metrics: WRK_METRICS,
       chart: ['rps'],
       targets: [
@@ -185,6 +186,8 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
         { label: '@tsgi/node / node:http (raw handler), req/s', value: ratio('asgi-node', 'node-http'), op: '>=', threshold: 0.9, unit: 'x' },
         { label: '@tsgi/node / Hono on @hono/node-server, req/s', value: ratio('asgi-node', 'hono-node'), op: '>=', threshold: 1, unit: 'x' },
         { label: 'node:http / @tsgi/node, server CPU per request', value: ratio('node-http', 'asgi-node', 'cpuUsPerReq'), op: 'info', unit: 'x' },
+        { label: 'node:http + the least an ASGI adapter does / node:http, req/s (the ceiling of any ASGI adapter on node:http)', value: ratio('node-http-asgi-min', 'node-http'), op: 'info', unit: 'x' },
+        { label: '@tsgi/node / node:http + the least an ASGI adapter does, req/s (the cost of tsgi itself)', value: ratio('asgi-node', 'node-http-asgi-min'), op: 'info', unit: 'x' },
         { label: 'Hono on @tsgi/node / Hono on @hono/node-server, req/s', value: ratio('hono-tsgi-node', 'hono-node'), op: 'info', unit: 'x' },
       ],
     },

@@ -41,7 +41,7 @@ describe.skipIf(tools.skip)(`bench --smoke${tools.note}`, () => {
   it('measures every Node contender of both scenarios with finite figures', () => {
     expect(report.scenarios.map((s) => s.id)).toEqual(['hello-async', 'ws-echo']);
     const [hello, ws] = report.scenarios;
-    expect(hello!.contenders.map((c) => c.id)).toEqual(['asgi-uws', 'asgi-node', 'raw-uws', 'raw-uws-reads', 'node-http', 'hono-node', 'hono-uws', 'hono-tsgi-node', 'asgi-hono-node']);
+    expect(hello!.contenders.map((c) => c.id)).toEqual(['asgi-uws', 'asgi-node', 'raw-uws', 'raw-uws-reads', 'node-http', 'node-http-asgi-min', 'hono-node', 'hono-uws', 'hono-tsgi-node', 'asgi-hono-node']);
     expect(ws!.contenders.map((c) => c.id)).toEqual(['asgi-uws', 'asgi-node', 'raw-uws', 'node-http']);
     for (const scenario of report.scenarios) {
       for (const c of scenario.contenders) {
@@ -73,6 +73,6 @@ describe.skipIf(tools.skip)(`bench --smoke${tools.note}`, () => {
       expect(svg).toContain(`>${c.label.replaceAll('&', '&amp;')}</text>`);
       expect(md).toContain(`| ${c.label} |`);
     }
-    expect((svg.match(/<rect /g) ?? []).length).toBe(1 + 9 + 4); // background + one bar per contender
+    expect((svg.match(/<rect /g) ?? []).length).toBe(1 + 10 + 4); // background + one bar per contender
   });
 });
