@@ -45,6 +45,21 @@ function startHost(runtime: JsRuntime, exportName: string): Promise<Started> {
   });
 }
 
+/**
+ * Runs the host serving `exportName` around the tests of the enclosing describe (started before the first, killed
+ * after the last, if still running); call the result for it.
+ */
+function hostAround(runtime: JsRuntime, exportName: string): () => Started {
+  let host: Started | undefined;
+  beforeAll(async () => {
+    host = await startHost(runtime, exportName);
+  }, 30_000);
+  afterAll(() => {
+    if (host?.child.exitCode === null) host.child.kill('SIGKILL');
+  });
+  return () => host!;
+}
+
 interface WsOutcome {
   protocol: string;
   messages: Array<{ binary: boolean; data: Buffer }>;
@@ -87,30 +102,24 @@ export function describeRuntimeHost(runtime: JsRuntime): void {
     binary = null;
   }
   describe.skipIf(binary === null)(`@tsgi/bridge/${runtime} (hosts/${runtime}-host.js, ${runtime} from the npm registry)`, () => {
-    let host: Started;
-    beforeAll(async () => {
-      host = await startHost(runtime, 'app');
-    }, 30_000);
-    afterAll(() => {
-      if (host?.child.exitCode === null) host.child.kill('SIGKILL');
-    });
+    const host = hostAround(runtime, 'app');
 
     describe('HTTP', () => {
       it('answers a GET', async () => {
-        const res = await fetch(`${host.url}/hello`);
+        const res = await fetch(`${host().url}/hello`);
         expect([res.status, await res.text()]).toEqual([200, 'hello']);
       });
 
       it('echoes a POST body', async () => {
         const body = new Uint8Array(300_000).map((_, i) => i % 251);
-        const res = await fetch(`${host.url}/echo`, { method: 'POST', body });
+        const res = await fetch(`${host().url}/echo`, { method: 'POST', body });
         expect(res.status).toBe(200);
         expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(body))).toBe(true);
       });
 
       it('streams a response: the first chunk arrives before the app sent the last', async () => {
         const started = Date.now();
-        const res = await fetch(`${host.url}/stream`);
+        const res = await fetch(`${host().url}/stream`);
         const reader = res.body!.getReader();
         const first = await reader.read();
         const firstAfter = Date.now() - started;
@@ -130,7 +139,7 @@ export function describeRuntimeHost(runtime: JsRuntime): void {
 
     describe('lifespan', () => {
       it('runs startup before listening: its state is in every scope', async () => {
-        const res = await fetch(`${host.url}/state`);
+        const res = await fetch(`${host().url}/state`);
         expect(await res.json()).toEqual({ started: 'yes' });
       });
 
@@ -141,7 +150,7 @@ export function describeRuntimeHost(runtime: JsRuntime): void {
 
     describe('WebSocket', () => {
       it('accepts with the subprotocol the app picks and echoes text and bytes', async () => {
-        const got = await wsSession(`ws://127.0.0.1:${host.port}/ws/echo`, ['chat', 'superchat'], (ws, g) => {
+        const got = await wsSession(`ws://127.0.0.1:${host().port}/ws/echo`, ['chat', 'superchat'], (ws, g) => {
           ws.send('hello');
           ws.send(Buffer.from([0, 1, 2, 255]));
           const wait = (): void => void (g.messages.length < 2 ? setTimeout(wait, 5) : ws.close(1000));
@@ -155,15 +164,15 @@ export function describeRuntimeHost(runtime: JsRuntime): void {
       });
 
       it("sends the app's close code and reason to the client", async () => {
-        const got = await wsSession(`ws://127.0.0.1:${host.port}/ws/echo`, [], (ws) => ws.send('close please'));
+        const got = await wsSession(`ws://127.0.0.1:${host().port}/ws/echo`, [], (ws) => ws.send('close please'));
         expect(got.close).toEqual({ code: 4001, reason: 'asked to' });
       });
 
       it("hands the client's close code and reason to the app as websocket.disconnect", async () => {
-        await wsSession(`ws://127.0.0.1:${host.port}/ws/echo`, [], (ws) => ws.close(4002, 'client leaves'));
+        await wsSession(`ws://127.0.0.1:${host().port}/ws/echo`, [], (ws) => ws.close(4002, 'client leaves'));
         let seen: unknown = null;
         for (let i = 0; i < 50 && seen === null; i++) {
-          const res = await fetch(`${host.url}/last-disconnect`);
+          const res = await fetch(`${host().url}/last-disconnect`);
           const last = (await res.json()) as { code: number; reason: string } | null;
           if (last?.code === 4002) seen = last;
           else await new Promise((r) => setTimeout(r, 20));
@@ -173,7 +182,7 @@ export function describeRuntimeHost(runtime: JsRuntime): void {
 
       it('answers a websocket.http.response denial with its status, headers and body', async () => {
         const answer = await new Promise<{ status: number; why: unknown; body: string }>((resolve, reject) => {
-          const ws = new WebSocket(`ws://127.0.0.1:${host.port}/ws/deny-response`);
+          const ws = new WebSocket(`ws://127.0.0.1:${host().port}/ws/deny-response`);
           ws.on('unexpected-response', (_req, res) => {
             let body = '';
             res.setEncoding('utf8').on('data', (d: string) => (body += d));
@@ -189,43 +198,37 @@ export function describeRuntimeHost(runtime: JsRuntime): void {
         let received = 0;
         let closed!: () => void;
         const done = new Promise<void>((r) => (closed = r));
-        const ws = new WebSocket(`ws://127.0.0.1:${host.port}/ws/flood`);
+        const ws = new WebSocket(`ws://127.0.0.1:${host().port}/ws/flood`);
         ws.on('message', () => received++);
         ws.on('close', () => closed());
         await new Promise<void>((resolve) => ws.once('open', () => resolve()));
         ws.pause(); // stops reading the socket
         await new Promise((r) => setTimeout(r, 500));
-        const sentWhilePaused = Number(await (await fetch(`${host.url}/flood-sent`)).text());
+        const sentWhilePaused = Number(await (await fetch(`${host().url}/flood-sent`)).text());
         // 12.5 MiB offered: the kernel's and the runtime's buffers take some, then send() waits.
         expect(sentWhilePaused).toBeGreaterThan(0);
         expect(sentWhilePaused).toBeLessThan(200);
         ws.resume();
         await done;
         expect(received).toBe(200);
-        expect(await (await fetch(`${host.url}/flood-sent`)).text()).toBe('200');
+        expect(await (await fetch(`${host().url}/flood-sent`)).text()).toBe('200');
       });
 
       it('answers websocket.close before accept with 403', async () => {
-        const got = await wsSession(`ws://127.0.0.1:${host.port}/ws/deny`, [], () => {});
+        const got = await wsSession(`ws://127.0.0.1:${host().port}/ws/deny`, [], () => {});
         expect(got.status).toBe(403);
       });
     });
 
     describe("beside a fetch handler (the global Response made fromFetchHandler's LightResponse)", () => {
-      let besideFetch: Started;
-      beforeAll(async () => {
-        besideFetch = await startHost(runtime, 'appBesideFetch');
-      }, 30_000);
-      afterAll(() => {
-        if (besideFetch?.child.exitCode === null) besideFetch.child.kill('SIGKILL');
-      });
+      const besideFetch = hostAround(runtime, 'appBesideFetch');
 
       it("the host's own answers and the app's responses still reach the client", async () => {
-        const fetched = await fetch(`${besideFetch.url}/fetch`);
+        const fetched = await fetch(`${besideFetch().url}/fetch`);
         expect([fetched.status, await fetched.text()]).toEqual([200, 'from a fetch handler']);
-        const hello = await fetch(`${besideFetch.url}/hello`);
+        const hello = await fetch(`${besideFetch().url}/hello`);
         expect([hello.status, await hello.text()]).toEqual([200, 'hello']);
-        const denied = await wsSession(`ws://127.0.0.1:${besideFetch.port}/ws/deny`, [], () => {});
+        const denied = await wsSession(`ws://127.0.0.1:${besideFetch().port}/ws/deny`, [], () => {});
         expect(denied.status).toBe(403);
       });
     });
@@ -234,12 +237,12 @@ export function describeRuntimeHost(runtime: JsRuntime): void {
     it('close() (on SIGTERM) lets an open request finish, closes WebSockets with 1012, then runs lifespan shutdown', async () => {
       let opened!: () => void;
       const open = new Promise<void>((r) => (opened = r));
-      const socket = wsSession(`ws://127.0.0.1:${host.port}/ws/echo`, [], () => opened());
+      const socket = wsSession(`ws://127.0.0.1:${host().port}/ws/echo`, [], () => opened());
       await open;
-      const res = await fetch(`${host.url}/stream`);
+      const res = await fetch(`${host().url}/stream`);
       const reader = res.body!.getReader();
       await reader.read(); // the request is open
-      host.child.kill('SIGTERM');
+      host().child.kill('SIGTERM');
       expect((await socket).close).toEqual({ code: 1012, reason: 'server shutting down' });
       let text = '';
       for (;;) {
@@ -248,9 +251,9 @@ export function describeRuntimeHost(runtime: JsRuntime): void {
         text += new TextDecoder().decode(value);
       }
       expect(text).toBe('two three');
-      expect(await host.exited).toBe(0);
-      expect(host.output()).toContain('lifespan shutdown ran');
-      await expect(fetch(`${host.url}/hello`)).rejects.toThrow();
+      expect(await host().exited).toBe(0);
+      expect(host().output()).toContain('lifespan shutdown ran');
+      await expect(fetch(`${host().url}/hello`)).rejects.toThrow();
     });
   });
 }
