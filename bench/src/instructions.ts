@@ -15,7 +15,7 @@
  * the requests wrk made. The main thread's count is the request path; the
  * other threads are V8's (its optimizing compiler and GC helpers). Under
  * callgrind's slowdown the optimizing compiler is still at work long after
- * any warm-up (20,000 to 40,000 instructions per request on node:http), and
+ * any warm-up (15,000 to 35,000 instructions per request on node:http), and
  * its share moves with the code being compiled, not with the request path:
  * judge a change by the main thread's count.
  */
