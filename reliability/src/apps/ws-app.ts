@@ -4,7 +4,10 @@
  * what it receives, sends a large message on request, and writes to the
  * request record what it saw of each connection (named by `?id=`), so a
  * test can tell whether a forbidden frame reached the app and which
- * `websocket.disconnect` it got. HTTP `GET` answers 200 `ok`.
+ * `websocket.disconnect` it got. HTTP `GET` answers 200 `ok`; `GET /gc`
+ * first runs a full garbage collection when the server runs with
+ * `--expose-gc` (404 without), so a leak test measures what is kept, not
+ * what V8 has yet to collect.
  */
 import type { AsgiApplication, Receive, Send, WebSocketReceiveEventUnion, WebSocketScope } from '@tsgi/core';
 import { recordRequest, type SeenRequest } from '../record.js';
@@ -97,6 +100,13 @@ export const app: AsgiApplication = async (scope, receive, send) => {
     const event = await receive();
     if (event.type !== 'http.request' || !event.more_body) break;
   }
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (scope.path === '/gc' && gc === undefined) {
+    await send({ type: 'http.response.start', status: 404, headers: [['content-type', 'text/plain']] });
+    await send({ type: 'http.response.body', body: new TextEncoder().encode('start the server with --expose-gc') });
+    return;
+  }
+  if (scope.path === '/gc') gc!();
   await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
   await send({ type: 'http.response.body', body: new TextEncoder().encode('ok') });
 };
