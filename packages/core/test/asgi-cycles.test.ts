@@ -183,13 +183,23 @@ describe('WebSocketCycle', () => {
     expect(c.send({ type: 'websocket.close', reason: null })).toEqual({ kind: 'close', code: 1000, reason: '' });
   });
 
-  it('denial response with the websocket.http.response extension', () => {
+  it('denial response with the websocket.http.response extension: held until its last body event, then one respond action', () => {
     const c = new WebSocketCycle({ extensions: { 'websocket.http.response': {} } });
-    expect(c.send({ type: 'websocket.http.response.start', status: 401, headers: [['www-authenticate', 'Basic']] })).toEqual({ kind: 'response_start', status: 401, headers: [['www-authenticate', 'Basic']] });
+    expect(c.send({ type: 'websocket.http.response.start', status: 401, headers: [['www-authenticate', 'Basic']] })).toEqual({ kind: 'response_pending' });
     expect(c.whenAppReturns()).toBe('abort');
-    expect(c.send({ type: 'websocket.http.response.body', body: b('no'), more_body: true })).toEqual({ kind: 'response_body', body: b('no'), more: true });
-    expect(c.send({ type: 'websocket.http.response.body' })).toEqual({ kind: 'response_body', body: new Uint8Array(0), more: false });
+    const first = b('no ');
+    expect(c.send({ type: 'websocket.http.response.body', body: first, more_body: true })).toEqual({ kind: 'response_pending' });
+    // The app owns its buffer again once send() returned: what it writes into it later is not sent.
+    first.fill(0x78);
+    expect(c.send({ type: 'websocket.http.response.body', body: b(''), more_body: true })).toEqual({ kind: 'response_pending' });
+    expect(c.send({ type: 'websocket.http.response.body', body: b('way') })).toEqual({ kind: 'respond', status: 401, headers: [['www-authenticate', 'Basic']], body: b('no way') });
     expect(c.state).toBe('closed');
+  });
+
+  it('a denial response without body events answers with an empty body', () => {
+    const c = new WebSocketCycle({ extensions: { 'websocket.http.response': {} } });
+    c.send({ type: 'websocket.http.response.start', status: 403, headers: [] });
+    expect(c.send({ type: 'websocket.http.response.body' })).toEqual({ kind: 'respond', status: 403, headers: [], body: new Uint8Array(0) });
   });
 
   const ext = { extensions: { 'websocket.http.response': {} } };

@@ -214,9 +214,6 @@ export class WsConnection implements TrackedConnection {
   private earlyBytes: number;
   /** The open WebSocket, from the 101 to its close. */
   private ws: WebSocket | null = null;
-  private denialStatus = 0;
-  private denialHeaders: NormalizedHeaders = [];
-  private denialBody: Uint8Array[] = [];
   /** Rejections of the sends waiting for their message to reach the kernel. */
   private readonly waiting = new Set<(e: unknown) => void>();
   private appDone = false;
@@ -363,20 +360,12 @@ export class WsConnection implements TrackedConnection {
         case 'deny':
           this.answer(403, [], EMPTY);
           return SENT;
-        case 'response_start':
+        case 'response_pending':
           if (this.socket === null) throw new ClientDisconnected('the WebSocket client went away during the handshake');
-          this.denialStatus = action.status;
-          this.denialHeaders = action.headers;
           return SENT;
-        case 'response_body':
+        case 'respond':
           if (this.socket === null) throw new ClientDisconnected('the WebSocket client went away during the handshake');
-          // Held until the last chunk, then written with its Content-Length (the app owns its buffers once send() resolves).
-          if (action.body.byteLength > 0) this.denialBody.push(Buffer.from(action.body));
-          if (!action.more) {
-            const body = this.denialBody.length === 1 ? this.denialBody[0]! : Buffer.concat(this.denialBody);
-            this.denialBody = [];
-            this.answer(this.denialStatus, this.denialHeaders, body);
-          }
+          this.answer(action.status, action.headers, action.body);
           return SENT;
         case 'close':
           this.appCloseCode = action.code;

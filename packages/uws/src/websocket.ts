@@ -210,9 +210,6 @@ export class WsConnection implements TrackedConnection {
   private res: HttpResponse | null;
   /** The socket, from open to close. */
   private ws: WebSocket<SocketData> | null = null;
-  private denialStatus = 0;
-  private denialHeaders: Array<[ByteString, ByteString]> = [];
-  private denialBody: Uint8Array[] = [];
   private drainWaiters: Array<() => void> = [];
   private shuttingDown = false;
   private appDone = false;
@@ -277,18 +274,10 @@ export class WsConnection implements TrackedConnection {
         return this.accept(action.subprotocol, action.headers);
       case 'deny':
         return this.respond(403, [], EMPTY_BODY);
-      case 'response_start':
-        this.denialStatus = action.status;
-        this.denialHeaders = action.headers;
+      case 'response_pending':
         return;
-      case 'response_body':
-        if (action.body.length > 0) this.denialBody.push(action.body.slice());
-        if (!action.more) {
-          const body = this.denialBody.length === 1 ? this.denialBody[0]! : Buffer.concat(this.denialBody);
-          this.denialBody = [];
-          this.respond(this.denialStatus, this.denialHeaders, body);
-        }
-        return;
+      case 'respond':
+        return this.respond(action.status, action.headers, action.body);
       case 'text':
       case 'binary':
         return this.sendMessage(action.kind === 'text' ? action.text : action.bytes, action.kind === 'binary');

@@ -23,7 +23,6 @@
 import {
   ClientDisconnected,
   WebSocketCycle,
-  concatBytes,
   type NormalizedHeaders,
   type Send,
   type WebSocketReceiveEventUnion,
@@ -136,9 +135,6 @@ export class WebSocketSession implements TrackedConnection {
   private shuttingDown = false;
   /** The code of the app's (or our) close, reported if the runtime says 1006 after it. */
   private closeSent: number | null = null;
-  private denialStatus = 0;
-  private denialHeaders: NormalizedHeaders = [];
-  private denialBody: Uint8Array[] = [];
   private drainWaiters: Array<() => void> = [];
   private drainTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly onAbort = (): void => this.clientLeftDuringHandshake();
@@ -238,16 +234,12 @@ export class WebSocketSession implements TrackedConnection {
         case 'deny':
           this.respond(plain(403));
           return SENT;
-        case 'response_start':
+        case 'response_pending':
           this.requireHandshake();
-          this.denialStatus = action.status;
-          this.denialHeaders = action.headers;
           return SENT;
-        case 'response_body':
+        case 'respond':
           this.requireHandshake();
-          // Held until the last chunk (the app owns its buffers once send() resolves), then answered whole.
-          if (action.body.byteLength > 0) this.denialBody.push(action.body.slice());
-          if (!action.more) this.respond(new (nativeResponse())(concatBytes(this.denialBody), { status: this.denialStatus, headers: this.denialHeaders }));
+          this.respond(new (nativeResponse())(action.body, { status: action.status, headers: action.headers }));
           return SENT;
         case 'close':
           return this.opening.then(() => this.closeOpen(action.code, action.reason));

@@ -5,6 +5,7 @@
  * extension), the connected phase, and the end. Transports feed every app
  * event to `send()` and carry out the returned action.
  */
+import { concatBytes } from '../bytes.js';
 import { ClientDisconnected, ProtocolError } from '../errors.js';
 import { checkWebSocketSendEvent, type CheckOptions, type HeaderCase, type NormalizedHeaders } from './events.js';
 import type { Extensions } from './types.js';
@@ -21,10 +22,15 @@ export type WebSocketAction =
   | { kind: 'binary'; bytes: Uint8Array }
   /** Send a Close frame with this code and reason, then end the connection. */
   | { kind: 'close'; code: number; reason: string }
-  /** Refuse the handshake with this HTTP response (websocket.http.response extension); body actions follow. */
-  | { kind: 'response_start'; status: number; headers: NormalizedHeaders }
-  /** A chunk of the denial response body; when `more` is false the response and the connection end. */
-  | { kind: 'response_body'; body: Uint8Array; more: boolean };
+  /** A denial response (websocket.http.response extension) is being collected here: nothing goes on the wire yet. */
+  | { kind: 'response_pending' }
+  /**
+   * Refuse the handshake with this whole HTTP response (websocket.http.response
+   * extension, at its last body event), then end the connection. `body` is
+   * the cycle's own copy of every chunk: the app owned each again once its
+   * send() returned.
+   */
+  | { kind: 'respond'; status: number; headers: NormalizedHeaders; body: Uint8Array };
 
 /** Where the connection stands, from the app's side. */
 export type WebSocketState =
@@ -48,6 +54,7 @@ export interface WebSocketCycleOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+const PENDING: WebSocketAction = Object.freeze({ kind: 'response_pending' });
 // The options of the event checks, one object per header case rather than one per event.
 const FOLD_CASE: CheckOptions = Object.freeze({ headerCase: 'fold' });
 const REQUIRE_LOWER_CASE: CheckOptions = Object.freeze({ headerCase: 'require' });
@@ -59,6 +66,8 @@ export class WebSocketCycle {
   private _disconnected = false;
   private _closeCode: number | null = null;
   private _closeReason: string | null = null;
+  /** The denial response so far: its start, and a copy of each body chunk. */
+  private denial: { status: number; headers: NormalizedHeaders; chunks: Uint8Array[] } | null = null;
   private readonly subprotocols: readonly string[] | undefined;
   private readonly extensions: Extensions | undefined;
   private readonly checks: CheckOptions;
@@ -97,6 +106,7 @@ export class WebSocketCycle {
     this._closeCode = code;
     this._closeReason = reason;
     this._state = 'closed';
+    this.denial = null;
   }
 
   /**
@@ -153,13 +163,17 @@ export class WebSocketCycle {
         this.needExtension(e.type);
         if (this._state !== 'connecting') this.wrongState(e.type);
         this._state = 'responding';
-        return { kind: 'response_start', status: e.status, headers: e.headers };
+        this.denial = { status: e.status, headers: e.headers, chunks: [] };
+        return PENDING;
       case 'websocket.http.response.body': {
         this.needExtension(e.type);
         if (this._state !== 'responding') this.wrongState(e.type);
-        const more = e.more_body === true;
-        if (!more) this._state = 'closed';
-        return { kind: 'response_body', body: e.body ?? EMPTY, more };
+        const denial = this.denial!;
+        if (e.body != null && e.body.byteLength > 0) denial.chunks.push(e.body.slice());
+        if (e.more_body === true) return PENDING;
+        this._state = 'closed';
+        this.denial = null;
+        return { kind: 'respond', status: denial.status, headers: denial.headers, body: denial.chunks.length === 0 ? EMPTY : concatBytes(denial.chunks) };
       }
     }
   }

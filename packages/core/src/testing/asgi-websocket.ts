@@ -89,7 +89,6 @@ export class WebSocketConnection {
   // Once set, what receive() returns forever after the queued events: the connection is over.
   private finalEvent: WebSocketDisconnectEvent | null = null;
   private closeSeen: { code: number; reason: string } | null = null;
-  private denial: { status: number; headers: ResponseHeaders; chunks: Uint8Array[] } | null = null;
 
   constructor(opts: WebSocketConnectionOptions) {
     this.raise = opts.raiseServerExceptions;
@@ -203,16 +202,12 @@ export class WebSocketConnection {
         this.deny(action.status, [], [], 'websocket.close before websocket.accept');
         this.endFromServer(ABNORMAL_CLOSURE, '');
         return;
-      case 'response_start':
-        this.denial = { status: action.status, headers: new ResponseHeaders(action.headers), chunks: [] };
+      case 'response_pending':
         return;
-      case 'response_body': {
-        const d = this.denial!;
-        if (action.body.byteLength > 0) d.chunks.push(action.body);
-        if (!action.more) {
-          this.handshake.reject(new WebSocketDenied(new BaseTestResponse(d.status, d.headers, d.chunks), 'websocket.http.response'));
-          this.endFromServer(ABNORMAL_CLOSURE, '');
-        }
+      case 'respond': {
+        const chunks = action.body.byteLength > 0 ? [action.body] : [];
+        this.handshake.reject(new WebSocketDenied(new BaseTestResponse(action.status, new ResponseHeaders(action.headers), chunks), 'websocket.http.response'));
+        this.endFromServer(ABNORMAL_CLOSURE, '');
         return;
       }
     }
