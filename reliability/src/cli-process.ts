@@ -25,12 +25,12 @@ export interface ServerProcess {
   dispose(): Promise<void>;
 }
 
-/** Starts `tsgi serve <appPath>:app <args>` and resolves once it printed the URL it serves on. */
-export async function startCliServer(appPath: string, args: string[]): Promise<ServerProcess> {
+/** Starts `tsgi serve <appPath>:app <args>` (with `env` added to this process's) and resolves once it printed the URL it serves on. */
+export async function startCliServer(appPath: string, args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'tsgi-reliability-cli-'));
   const file = join(dir, 'record.jsonl');
   const child = spawn(process.execPath, [TSGI_BIN, 'serve', `${appPath}:app`, '--host', '127.0.0.1', '--port', '0', '--no-access-log', ...args], {
-    env: { ...process.env, [RECORD_ENV]: file },
+    env: { ...process.env, ...env, [RECORD_ENV]: file },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';

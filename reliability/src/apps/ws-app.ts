@@ -11,6 +11,7 @@
  */
 import type { AsgiApplication, Receive, Send, WebSocketReceiveEventUnion, WebSocketScope } from '@tsgi/core';
 import { recordRequest, type SeenRequest } from '../record.js';
+import { collectGarbage } from './gc.js';
 
 /** A record line of this app: `method` is the event kind, `path` the connection id. */
 export type WsRecordKind = 'WS-RECEIVE' | 'WS-DISCONNECT';
@@ -100,13 +101,7 @@ export const app: AsgiApplication = async (scope, receive, send) => {
     const event = await receive();
     if (event.type !== 'http.request' || !event.more_body) break;
   }
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (scope.path === '/gc' && gc === undefined) {
-    await send({ type: 'http.response.start', status: 404, headers: [['content-type', 'text/plain']] });
-    await send({ type: 'http.response.body', body: new TextEncoder().encode('start the server with --expose-gc') });
-    return;
-  }
-  if (scope.path === '/gc') gc!();
-  await send({ type: 'http.response.start', status: 200, headers: [['content-type', 'text/plain']] });
-  await send({ type: 'http.response.body', body: new TextEncoder().encode('ok') });
+  const status = scope.path === '/gc' && !collectGarbage() ? 404 : 200;
+  await send({ type: 'http.response.start', status, headers: [['content-type', 'text/plain']] });
+  await send({ type: 'http.response.body', body: new TextEncoder().encode(status === 200 ? 'ok' : 'start the server with --expose-gc') });
 };
