@@ -1,11 +1,13 @@
 /**
  * The RSS trend of a `tsgi serve` process under vanishing clients, longer
  * than the tests run it: batches of 100 clients of one scenario (or all),
- * printing RSS and open descriptors after each, then 20 s idle. A leak grows
+ * printing RSS, open descriptors and (uws, node) what JavaScript holds after
+ * a full collection after each, then 20 s idle. A leak grows
  * by batch without levelling off. Run (after `npx tsc -b`):
  *
  *   npx tsx --conditions=source reliability/src/rss-trend.ts <uws|node|pool> [batches] [mid-headers|mid-upload|mid-download]
  */
+import { exposeGcEnv } from './apps/gc.js';
 import { startCliServer } from './cli-process.js';
 import { openFds, rssMiB } from './proc-stats.js';
 import { simpleGet } from './raw-exchange.js';
@@ -17,21 +19,26 @@ const batches = Number(process.argv[3] ?? 10);
 const only = process.argv[4] as HttpVanishScenario | undefined;
 if (only !== undefined && !(only in HTTP_VANISH_SCENARIOS)) throw new Error(`rss-trend: unknown scenario ${only}; one of ${Object.keys(HTTP_VANISH_SCENARIOS).join(', ')}`);
 const app = new URL(kind === 'pool' ? './apps/wsgi-app.ts' : './apps/asgi-app.ts', import.meta.url).pathname;
-const proc = await startCliServer(app, ['--server', kind, ...(kind === 'pool' ? ['--threads', '4'] : [])]);
+// uws and node run the ASGI app, whose GET /gc collects garbage and answers what JavaScript still holds.
+const collects = kind !== 'pool';
+const proc = await startCliServer(app, ['--server', kind, ...(kind === 'pool' ? ['--threads', '4'] : [])], collects ? exposeGcEnv() : {});
 const pid = proc.child.pid!;
 const scenarios = Object.entries(HTTP_VANISH_SCENARIOS).filter(([name]) => only === undefined || name === only);
-const line = (label: string) => console.log(`${label}: RSS ${rssMiB(pid).toFixed(1)} MiB, ${openFds(pid)} descriptors`);
+const line = async (label: string) => {
+  const held = collects ? `, JavaScript holds ${(Number((await simpleGet(proc.port, '/gc')).body) / 2 ** 20).toFixed(2)} MiB after a collection` : '';
+  console.log(`${label}: RSS ${rssMiB(pid).toFixed(1)} MiB, ${openFds(pid)} descriptors${held}`);
+};
 try {
   for (const [, run] of scenarios) await run(proc.port);
   await simpleGet(proc.port, '/ok');
-  line('warm');
+  await line('warm');
   for (let b = 0; b < batches; b++) {
     for (const [, run] of scenarios) for (let i = 0; i < 100; i += 10) await Promise.all(Array.from({ length: 10 }, () => run(proc.port)));
     await new Promise((r) => setTimeout(r, 300));
-    line(`after ${(b + 1) * 100 * scenarios.length} clients`);
+    await line(`after ${(b + 1) * 100 * scenarios.length} clients`);
   }
   await new Promise((r) => setTimeout(r, 20_000));
-  line('20 s idle');
+  await line('20 s idle');
 } finally {
   await proc.dispose();
 }

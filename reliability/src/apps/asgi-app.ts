@@ -1,10 +1,12 @@
 /**
  * The ASGI-TS app the reliability tests serve with @tsgi/uws and @tsgi/node: it records
- * every request, answers /ok, reads /echo bodies, and has one route per
- * fault an app can commit (see docs/reliability.md for the outcomes).
+ * every request, answers /ok, reads /echo bodies, collects garbage and
+ * answers what JavaScript holds on /gc (under --expose-gc), and has one
+ * route per fault an app can commit (see docs/reliability.md for the outcomes).
  */
 import type { AsgiApplication, HttpScope, Receive, Send } from '@tsgi/core';
 import { recordRequest } from '../record.js';
+import { collectGarbage, heldByJavaScript } from './gc.js';
 import { downloadMiB } from './params.js';
 
 const enc = new TextEncoder();
@@ -99,6 +101,9 @@ export const app: AsgiApplication = async (scope, receive, send) => {
       for (let i = 0; i < chunks; i++) await send({ type: 'http.response.body', body: chunk, more_body: i < chunks - 1 });
       return;
     }
+    case '/gc':
+      // A full collection (under --expose-gc), then the bytes JavaScript still holds: what a leak test samples.
+      return collectGarbage() ? text(send, 200, String(heldByJavaScript())) : text(send, 404, 'start the server with --expose-gc');
     case '/whoami':
       return text(send, 200, JSON.stringify({ client: http.client ? http.client[0] : null, scheme: http.scheme }));
     default: {

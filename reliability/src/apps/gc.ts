@@ -12,6 +12,12 @@ export function collectGarbage(): boolean {
   return true;
 }
 
+/** What JavaScript holds, in bytes: V8's heap in use plus ArrayBuffers and other external memory. */
+export function heldByJavaScript(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
 /** The environment that makes a server child process answer GET /gc: node's --expose-gc added to NODE_OPTIONS. */
 export function exposeGcEnv(): { NODE_OPTIONS: string } {
   return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim() };
