@@ -104,7 +104,7 @@ describe('WebSocket receive bound (uWebSockets.js cannot pause a WebSocket)', ()
     // What was queued is still delivered, in order, then the disconnect.
     expect(seen.slice(0, -1).map((e) => (e.type === 'websocket.receive' ? e.text : e.type))).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
     expect(seen.at(-1)).toMatchObject({ type: 'websocket.disconnect', code: 1008 });
-    expect(server.logger.lines.join('\n')).toMatch(/not receiving/);
+    expect(server.logger.text()).toMatch(/not receiving/);
   });
 
   it('the byte bound applies too, but one message always fits in an empty queue', async () => {

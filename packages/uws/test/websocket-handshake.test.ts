@@ -144,7 +144,7 @@ describe('WebSocket handshake', () => {
     const failure = (await connect(server.url).catch((e: unknown) => e)) as { status: number; body: string };
     expect(failure.status).toBe(500);
     expect(failure.body).not.toMatch(/secret/);
-    expect(server.logger.errors.map(String).join()).toMatch(/secret database password/);
+    expect(server.logger.errors().map((r) => String(r.error)).join()).toMatch(/secret database password/);
   });
 
   it('a client that leaves during the handshake gets the app websocket.disconnect 1006, and send() then rejects with ClientDisconnected', async () => {

@@ -6,33 +6,16 @@
 import type { AsgiApplication, Receive, Send, WebSocketReceiveEventUnion } from '@tsgi/core';
 import { WebSocket } from 'ws';
 import { loadBinding, type us_listen_socket } from '../src/binding.js';
-import { ConnectionTracker, type Logger, type ServerContext } from '@tsgi/core/server';
+import { ConnectionTracker, type ServerContext } from '@tsgi/core/server';
+import { recordingLogger, type RecordingLogger } from '../../core/test/support/server-tests.js';
 import { resolveOptions, type ServeOptions } from '../src/options.js';
 import { createWebSocketBehavior, type WebSocketTuning } from '../src/websocket.js';
-
-/** A logger that keeps what it was told, so tests can assert on app errors. */
-export function recordingLogger(): Logger & { lines: string[]; errors: unknown[] } {
-  const lines: string[] = [];
-  const errors: unknown[] = [];
-  return {
-    lines,
-    errors,
-    debug: (m) => lines.push(`debug: ${m}`),
-    info: (m) => lines.push(`info: ${m}`),
-    warning: (m) => lines.push(`warning: ${m}`),
-    error: (m, e) => {
-      lines.push(`error: ${m}`);
-      errors.push(e);
-    },
-    access: (m) => lines.push(`access: ${m}`),
-  };
-}
 
 export interface WsTestServer {
   url: string;
   port: number;
   ctx: ServerContext;
-  logger: ReturnType<typeof recordingLogger>;
+  logger: RecordingLogger;
   close(): void;
 }
 

@@ -180,7 +180,7 @@ describe('WebSocket close', () => {
     const c = await closed(ws);
     expect(c.code).toBe(1011);
     expect(c.reason).not.toMatch(/secret/);
-    expect(server.logger.errors.map(String).join()).toMatch(/secret token 123/);
+    expect(server.logger.errors().map((r) => String(r.error)).join()).toMatch(/secret token 123/);
   });
 
   it('send() after the client disconnected rejects with ClientDisconnected, and letting it escape is not logged as an app error', async () => {
@@ -206,7 +206,7 @@ describe('WebSocket close', () => {
     expect((e as Error).name).toBe('ClientDisconnected');
     await appEnded.promise;
     await new Promise((r) => setImmediate(r));
-    expect(server.logger.errors).toEqual([]);
+    expect(server.logger.errors()).toEqual([]);
   });
 
   it('protocol misuse after accept (send before... a second accept) rejects send() with the clause', async () => {

@@ -2,7 +2,8 @@ import type { AsgiApplication } from '@tsgi/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serve } from '../src/index.js';
 import type { ServerHandle } from '@tsgi/core';
-import { closed, connect, nextMessage, recordingLogger } from './websocket-harness.js';
+import { recordingLogger } from './helpers.js';
+import { closed, connect, nextMessage } from './websocket-harness.js';
 
 let handle: ServerHandle | undefined;
 afterEach(async () => {
