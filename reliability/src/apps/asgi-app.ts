@@ -6,7 +6,7 @@
  */
 import type { AsgiApplication, HttpScope, Receive, Send } from '@tsgi/core';
 import { recordRequest } from '../record.js';
-import { collectGarbage, heldByJavaScript } from './gc.js';
+import { collectGarbage } from './gc.js';
 import { downloadMiB } from './params.js';
 
 const enc = new TextEncoder();
@@ -101,9 +101,10 @@ export const app: AsgiApplication = async (scope, receive, send) => {
       for (let i = 0; i < chunks; i++) await send({ type: 'http.response.body', body: chunk, more_body: i < chunks - 1 });
       return;
     }
-    case '/gc':
-      // A full collection (under --expose-gc), then the bytes JavaScript still holds: what a leak test samples.
-      return collectGarbage() ? text(send, 200, String(heldByJavaScript())) : text(send, 404, 'start the server with --expose-gc');
+    case '/gc': {
+      const answer = collectGarbage();
+      return text(send, answer.status, answer.text);
+    }
     case '/whoami':
       return text(send, 200, JSON.stringify({ client: http.client ? http.client[0] : null, scheme: http.scheme }));
     default: {

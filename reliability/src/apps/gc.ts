@@ -4,18 +4,17 @@
  * what V8 has yet to collect.
  */
 
-/** Runs a full collection; false when the process was not started with --expose-gc. */
-export function collectGarbage(): boolean {
+/**
+ * The answer of a test app's GET /gc: after a full collection, 200 with the
+ * bytes JavaScript still holds (V8's heap in use plus ArrayBuffers and other
+ * external memory); 404 when the process was not started with --expose-gc.
+ */
+export function collectGarbage(): { status: 200 | 404; text: string } {
   const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) return false;
+  if (gc === undefined) return { status: 404, text: 'start the server with --expose-gc' };
   gc();
-  return true;
-}
-
-/** What JavaScript holds, in bytes: V8's heap in use plus ArrayBuffers and other external memory. */
-export function heldByJavaScript(): number {
   const m = process.memoryUsage();
-  return m.heapUsed + m.external;
+  return { status: 200, text: String(m.heapUsed + m.external) };
 }
 
 /** The environment that makes a server child process answer GET /gc: node's --expose-gc added to NODE_OPTIONS. */

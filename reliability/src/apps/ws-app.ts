@@ -5,9 +5,9 @@
  * request record what it saw of each connection (named by `?id=`), so a
  * test can tell whether a forbidden frame reached the app and which
  * `websocket.disconnect` it got. HTTP `GET` answers 200 `ok`; `GET /gc`
- * first runs a full garbage collection when the server runs with
- * `--expose-gc` (404 without), so a leak test measures what is kept, not
- * what V8 has yet to collect.
+ * runs a full garbage collection and answers what JavaScript still holds
+ * when the server runs with `--expose-gc` (404 without), so a leak test
+ * measures what is kept, not what V8 has yet to collect.
  */
 import type { AsgiApplication, Receive, Send, WebSocketReceiveEventUnion, WebSocketScope } from '@tsgi/core';
 import { recordRequest, type SeenRequest } from '../record.js';
@@ -101,7 +101,7 @@ export const app: AsgiApplication = async (scope, receive, send) => {
     const event = await receive();
     if (event.type !== 'http.request' || !event.more_body) break;
   }
-  const status = scope.path === '/gc' && !collectGarbage() ? 404 : 200;
-  await send({ type: 'http.response.start', status, headers: [['content-type', 'text/plain']] });
-  await send({ type: 'http.response.body', body: new TextEncoder().encode(status === 200 ? 'ok' : 'start the server with --expose-gc') });
+  const answer = scope.path === '/gc' ? collectGarbage() : { status: 200, text: 'ok' };
+  await send({ type: 'http.response.start', status: answer.status, headers: [['content-type', 'text/plain']] });
+  await send({ type: 'http.response.body', body: new TextEncoder().encode(answer.text) });
 };

@@ -101,6 +101,8 @@ export interface RawResponse {
  */
 export class RawClient {
   readonly socket: Socket;
+  // Received bytes not yet consumed, kept as a list: concatenating on every
+  // data event would make a 64 MiB body cost gigabytes of copying.
   private parts: Buffer[] = [];
   private length = 0;
   private closed = false;
@@ -222,17 +224,20 @@ export class RawClient {
     this.socket.destroy();
   }
 
+  /** The unconsumed bytes as one buffer. */
   private get buf(): Buffer {
     if (this.parts.length !== 1) this.parts = [this.parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(this.parts, this.length)];
     return this.parts[0]!;
   }
 
+  /** Drops the first `n` unconsumed bytes. */
   private consume(n: number): void {
     const b = this.buf.subarray(n);
     this.parts = [b];
     this.length = b.length;
   }
 
+  /** Waits until at least `n` bytes are unconsumed. */
   private async atLeast(n: number): Promise<void> {
     while (this.length < n) await this.needMore();
   }
