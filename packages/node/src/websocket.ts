@@ -1,9 +1,9 @@
 /**
  * WebSocket connections on node:http with `ws`: one ASGI-TS `websocket`
- * scope per upgrade request. The protocol rules are @tsgi/core's
- * WebSocketCycle, the endings websocketEnding; `ws` speaks RFC 6455 (framing,
- * masking, close codes, UTF-8, fragments, permessage-deflate) and this module
- * carries the cycle's actions out on it:
+ * scope per upgrade request. What the app may send when, the handshake's
+ * outcomes, pings and endings are the server layer's ServerWebSocketSession;
+ * `ws` speaks RFC 6455 (framing, masking, close codes, UTF-8, fragments,
+ * permessage-deflate) and this module is the session's transport on it:
  *
  * - handshake: the app runs with `websocket.connect` BEFORE the handshake is
  *   answered; `websocket.accept` completes it through ws's handleUpgrade()
@@ -27,30 +27,18 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import WebSocket, { WebSocketServer } from 'ws';
+import { ClientDisconnected, buildWebSocketScope, type Extensions, type NormalizedHeaders } from '@tsgi/core';
 import {
-  ClientDisconnected,
-  WebSocketCycle,
-  buildWebSocketScope,
-  type Extensions,
-  type NormalizedHeaders,
-  type Send,
-  type WebSocketReceiveEventUnion,
-  type WebSocketScope,
-  type WebSocketSendEventUnion,
-} from '@tsgi/core';
-import {
-  Keepalive,
-  WebSocketInbox,
-  quiet,
+  ServerWebSocketSession,
   readNodeRequestHead,
-  runApp,
   tlsExtension,
   wantsWebSocket,
   websocketAccessLine,
   websocketAccessPrefix,
-  websocketEnding,
-  type AppExit,
-  type TrackedConnection,
+  type HandshakePort,
+  type Logger,
+  type SessionEnv,
+  type SocketPort,
 } from '@tsgi/core/server';
 import { handshakeFault, writeRawResponse, writeRawText } from './handshake.js';
 import type { RequestEnv } from './http-exchange.js';
@@ -71,34 +59,23 @@ export interface WebSocketTuning {
 /** The extensions a websocket scope announces. */
 const WEBSOCKET_EXTENSIONS: Extensions = Object.freeze({ 'websocket.http.response': Object.freeze({}) as Record<string, never> });
 
-const CLOSE_ABNORMAL = 1006;
-const CLOSE_SERVICE_RESTART = 1012;
 /** Bytes a client may send before its handshake is answered (it should send none). */
 const MAX_EARLY_BYTES = 64 * 1024;
-const EMPTY = new Uint8Array(0);
 const SENT: Promise<void> = Promise.resolve();
 const NON_ASCII = /[\u0080-\u00ff]/;
 const noop = (): void => {};
 
-interface Limits {
-  sendHighWaterMark: number;
-  receiveMessages: number;
-  receiveBytes: number;
-  pingIntervalMs: number | null;
-  pingTimeoutMs: number | null;
-}
-
-/** What the connections of one server share: the ws server and the handshake parameters ws asks for by request. */
+/** What the connections of one server share: the sessions' env, the ws server and the handshake parameters ws asks for by request. */
 interface WsEnv {
-  readonly request: RequestEnv;
+  readonly session: SessionEnv;
+  readonly logger: Logger;
   readonly wss: WebSocketServer;
-  readonly limits: Limits;
+  /** Unsent bytes ws may hold before send() waits for the message to reach the kernel. */
+  readonly sendHighWaterMark: number;
   /** The subprotocol the app accepted, for ws's handleProtocols. */
   readonly protocols: WeakMap<IncomingMessage, string | null>;
   /** The app's extra 101 headers, for ws's 'headers' event. */
   readonly extraHeaders: WeakMap<IncomingMessage, NormalizedHeaders>;
-  /** Every socket handed over by an upgrade and still open (node:http no longer tracks them). */
-  readonly upgraded: Set<Socket>;
   /** The server's own headers (server, --header): on the 101 and on every refusal too. */
   readonly defaults: ReadonlyArray<[string, string]>;
   /** A default header has bytes >= 0x80: the 101 is written as latin-1. */
@@ -114,13 +91,23 @@ export function createUpgradeHandler(
   tuning: WebSocketTuning = {},
 ): (req: IncomingMessage, socket: Socket, head: Buffer) => void {
   const { ctx } = request;
-  const limits: Limits = {
-    sendHighWaterMark: positive('sendHighWaterMark', tuning.sendHighWaterMark, 64 * 1024),
-    receiveMessages: positive('receiveHighWaterMessages', tuning.receiveHighWaterMessages, 64),
-    receiveBytes: positive('receiveHighWaterBytes', tuning.receiveHighWaterBytes, 1024 * 1024),
-    pingIntervalMs: options.wsPingInterval === null ? null : options.wsPingInterval * 1000,
-    pingTimeoutMs: options.wsPingTimeout === null ? null : options.wsPingTimeout * 1000,
+  const session: SessionEnv = {
+    app: ctx.app,
+    logger: ctx.logger,
+    connections: ctx.connections,
+    limits: {
+      // ws closes a larger message with 1009 itself (maxPayload below).
+      maxMessageBytes: options.wsMaxSize,
+      inbox: {
+        maxMessages: positive('receiveHighWaterMessages', tuning.receiveHighWaterMessages, 64),
+        maxBytes: positive('receiveHighWaterBytes', tuning.receiveHighWaterBytes, 1024 * 1024),
+      },
+      pausable: true,
+      pingIntervalMs: options.wsPingInterval === null ? null : options.wsPingInterval * 1000,
+      pingTimeoutMs: options.wsPingTimeout === null ? null : options.wsPingTimeout * 1000,
+    },
   };
+  const sendHighWaterMark = positive('sendHighWaterMark', tuning.sendHighWaterMark, 64 * 1024);
   const protocols = new WeakMap<IncomingMessage, string | null>();
   const extraHeaders = new WeakMap<IncomingMessage, NormalizedHeaders>();
   const wss = new WebSocketServer({
@@ -139,7 +126,7 @@ export function createUpgradeHandler(
     const extra = extraHeaders.get(req);
     if (extra !== undefined) for (const [name, value] of extra) lines.push(`${name}: ${value}`);
   });
-  const env: WsEnv = { request, wss, limits, protocols, extraHeaders, upgraded, defaults, defaultsLatin1 };
+  const env: WsEnv = { session, logger: ctx.logger, wss, sendHighWaterMark, protocols, extraHeaders, defaults, defaultsLatin1 };
   const scopeOptions = { rootPath: options.rootPath, extensions: WEBSOCKET_EXTENSIONS };
   const { logger, connections } = ctx;
 
@@ -182,7 +169,10 @@ export function createUpgradeHandler(
         ? { ...WEBSOCKET_EXTENSIONS, tls: tlsExtension(socket as TLSSocket, request.tls.serverCertPem) }
         : WEBSOCKET_EXTENSIONS;
       const scope = buildWebSocketScope(requestHead, { ...scopeOptions, extensions, state: ctx.state });
-      new WsConnection(env, scope, req, socket, head, prefix, startedMs).start();
+      const conn = new ServerWebSocketSession(session, scope, prefix === null ? null : { prefix, startedMs });
+      const port = new NodeWebSocket(env, conn, req, socket, head, scope.path);
+      port.watch();
+      conn.start(port);
     } catch (e) {
       // Only a bug of ours gets here.
       logger.error('WebSocket upgrade failed', e);
@@ -201,12 +191,11 @@ function positive(name: string, value: number | undefined, dflt: number): number
   return value;
 }
 
-/** One WebSocket connection from upgrade request to the app's return: the glue between the cycle, the inbox and ws. */
-export class WsConnection implements TrackedConnection {
-  trackingId = 0;
-  private readonly cycle: WebSocketCycle;
-  private readonly inbox: WebSocketInbox;
-  private keepalive: Keepalive | null = null;
+/**
+ * One WebSocket connection's transport: the upgrade socket until the app
+ * answers the handshake, then ws's WebSocket. The session's two ports.
+ */
+class NodeWebSocket implements HandshakePort, SocketPort {
   /** The upgrade socket, until the handshake is answered (or the client left). */
   private socket: Socket | null;
   /** Bytes after the request head: node's `head`, then whatever arrives before the answer. */
@@ -216,58 +205,33 @@ export class WsConnection implements TrackedConnection {
   private ws: WebSocket | null = null;
   /** Rejections of the sends waiting for their message to reach the kernel. */
   private readonly waiting = new Set<(e: unknown) => void>();
-  private appDone = false;
-  private finished = false;
-  private shuttingDown = false;
-  private pingTimedOut = false;
-  /** The code of the app's websocket.close, reported if the peer never answers it (asgi.websocket.close.4). */
-  private appCloseCode: number | null = null;
+  readonly ping = (): void => this.ws?.ping();
+  readonly pause = (): void => this.ws?.pause();
+  readonly resume = (): void => this.ws?.resume();
 
   constructor(
     private readonly env: WsEnv,
-    private readonly scope: WebSocketScope,
+    private readonly session: ServerWebSocketSession,
     private readonly req: IncomingMessage,
     socket: Socket,
     head: Buffer,
-    /** `client - "WebSocket /path"` for the access log, or null when it is off. */
-    private readonly logPrefix: string | null = null,
-    private readonly startedMs = 0,
+    /** The scope's path, for the debug log. */
+    private readonly path: string,
   ) {
     this.socket = socket;
     this.early = head.length > 0 ? [head] : [];
     this.earlyBytes = head.length;
-    this.cycle = new WebSocketCycle({ subprotocols: scope.subprotocols, extensions: scope.extensions });
-    const limits = env.limits;
-    this.inbox = new WebSocketInbox(
-      { maxMessages: limits.receiveMessages, maxBytes: limits.receiveBytes },
-      { pause: () => this.pauseReading(), resume: () => this.resumeReading() },
-    );
   }
 
-  private get logger() {
-    return this.env.request.ctx.logger;
-  }
-
-  /** One access-log line of this WebSocket (accepted, refused with a status, closed with a code). */
-  private logAccess(outcome: 'accepted' | { status: number } | { closed: number }): void {
-    if (this.logPrefix !== null) this.logger.access(websocketAccessLine(this.logPrefix, outcome, this.startedMs));
-  }
-
-  /** Starts the app with `websocket.connect` waiting in its inbox, and watches the socket until the app answers. */
-  start(): void {
+  /** Reads the socket until the app answers: that is how a client that leaves during the handshake is noticed (asgi.websocket.disconnect.5). */
+  watch(): void {
     const socket = this.socket!;
-    // Reading now is how a client that leaves during the handshake is noticed (asgi.websocket.disconnect.5).
     socket.on('data', this.onEarlyData);
     socket.on('end', this.onEarlyEnd);
     socket.on('close', this.onEarlyClose);
-    this.env.request.ctx.connections.add(this);
-    this.inbox.push({ type: 'websocket.connect' });
-    const receive = (): Promise<WebSocketReceiveEventUnion> => this.inbox.receive();
-    const send = ((event: WebSocketSendEventUnion): Promise<void> => quiet(this.onSend(event))) as Send;
-    runApp(this.env.request.ctx.app, this.scope, receive, send, this.appExited, this.logger);
   }
 
-  // ---- the handshake ---------------------------------------------------------
+  // ---- the handshake (HandshakePort) -------------------------------------------
 
   private readonly onEarlyData = (chunk: Buffer): void => {
     this.early.push(chunk);
@@ -284,16 +248,14 @@ export class WsConnection implements TrackedConnection {
   private readonly onEarlyClose = (): void => {
     this.guard(() => {
       this.socket = null;
-      this.cycle.disconnect(CLOSE_ABNORMAL, null);
-      this.inbox.close({ type: 'websocket.disconnect', code: CLOSE_ABNORMAL, reason: null });
-      this.finishIfDone();
+      this.session.clientLeft();
     });
   };
 
-  /** Takes the socket for the handshake's answer, ending the watch. */
-  private takeSocket(): Socket {
+  /** Takes the socket for the handshake's answer, ending the watch; null when the client has gone. */
+  private takeSocket(): Socket | null {
     const socket = this.socket;
-    if (socket === null) throw new ClientDisconnected('the WebSocket client went away during the handshake');
+    if (socket === null) return null;
     this.socket = null;
     socket.off('data', this.onEarlyData);
     socket.off('end', this.onEarlyEnd);
@@ -302,8 +264,9 @@ export class WsConnection implements TrackedConnection {
   }
 
   /** websocket.accept: ws completes the handshake (101 with Sec-WebSocket-Accept, the subprotocol, the app's headers). */
-  private accept(subprotocol: string | null, headers: NormalizedHeaders): void {
+  accept(subprotocol: string | null, headers: NormalizedHeaders): boolean {
     const socket = this.takeSocket();
+    if (socket === null) return false;
     const env = this.env;
     const req = this.req;
     const head = this.early.length === 0 ? Buffer.alloc(0) : this.early.length === 1 ? this.early[0]! : Buffer.concat(this.early);
@@ -317,7 +280,6 @@ export class WsConnection implements TrackedConnection {
     try {
       env.wss.handleUpgrade(req, socket, head, (ws) => {
         opened = true;
-        this.logAccess('accepted');
         this.opened(ws);
       });
     } finally {
@@ -325,57 +287,21 @@ export class WsConnection implements TrackedConnection {
       env.extraHeaders.delete(req);
       if (latin1 && !socket.destroyed) socket.setDefaultEncoding('utf8');
     }
-    if (!opened) {
-      // ws dropped the socket (the client had already gone): the handshake failed.
-      this.cycle.disconnect(CLOSE_ABNORMAL, null);
-      this.inbox.close({ type: 'websocket.disconnect', code: CLOSE_ABNORMAL, reason: null });
-      this.finishIfDone();
-      throw new ClientDisconnected('the WebSocket client went away during the handshake');
-    }
+    // Not opened: ws dropped the socket (the client had already gone).
+    return opened;
   }
 
   /** Answers the handshake with a plain HTTP response (403, 500, or the app's denial response) and closes. */
-  private answer(status: number, headers: NormalizedHeaders, body: Uint8Array): void {
+  respond(status: number, headers: NormalizedHeaders, body: Uint8Array): void {
     const socket = this.takeSocket();
-    writeRawResponse(socket, status, [...this.env.defaults, ...headers], body);
-    this.logAccess({ status });
-    // No WebSocket was opened: the app's next receive() says so with 1006, as uvicorn.
-    this.inbox.close({ type: 'websocket.disconnect', code: CLOSE_ABNORMAL, reason: null });
-    this.finishIfDone();
+    if (socket !== null) writeRawResponse(socket, status, [...this.env.defaults, ...headers], body);
   }
 
-  // ---- the app's send() ------------------------------------------------------
-
-  private onSend(event: WebSocketSendEventUnion): Promise<void> {
-    try {
-      const action = this.cycle.send(event);
-      switch (action.kind) {
-        case 'text':
-          return this.sendMessage(action.text, false);
-        case 'binary':
-          return this.sendMessage(action.bytes, true);
-        case 'accept':
-          this.accept(action.subprotocol, action.headers);
-          return SENT;
-        case 'deny':
-          this.answer(403, [], EMPTY);
-          return SENT;
-        case 'response_pending':
-          if (this.socket === null) throw new ClientDisconnected('the WebSocket client went away during the handshake');
-          return SENT;
-        case 'respond':
-          if (this.socket === null) throw new ClientDisconnected('the WebSocket client went away during the handshake');
-          this.answer(action.status, action.headers, action.body);
-          return SENT;
-        case 'close':
-          this.appCloseCode = action.code;
-          this.ws?.close(action.code, action.reason);
-          return SENT;
-      }
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  abort(): void {
+    this.takeSocket()?.destroy();
   }
+
+  // ---- the open socket (SocketPort) ----------------------------------------------
 
   /**
    * One message to ws. It resolves at once when ws holds at most the
@@ -383,10 +309,10 @@ export class WsConnection implements TrackedConnection {
    * ws, a small binary message is copied, a large one is waited on until it
    * reached the kernel).
    */
-  private sendMessage(data: string | Uint8Array, binary: boolean): Promise<void> {
+  send(data: string | Uint8Array, binary: boolean): Promise<void> {
     const ws = this.ws;
     if (ws === null || ws.readyState !== WebSocket.OPEN) return Promise.reject(new ClientDisconnected('send() after the WebSocket client disconnected'));
-    const hwm = this.env.limits.sendHighWaterMark;
+    const hwm = this.env.sendHighWaterMark;
     const copied = !binary || (data as Uint8Array).byteLength < hwm;
     const payload = binary && copied ? Buffer.from(data as Uint8Array) : data;
     let outcome: Error | null | undefined;
@@ -412,13 +338,22 @@ export class WsConnection implements TrackedConnection {
     });
   }
 
+  close(code: number, reason: string): void {
+    const ws = this.ws;
+    if (ws !== null && ws.readyState === WebSocket.OPEN) ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.ws?.terminate();
+  }
+
   // ---- ws events ---------------------------------------------------------------
 
   private guard(fn: () => void): void {
     try {
       fn();
     } catch (e) {
-      this.logger.error('Internal error in a WebSocket event handler', e);
+      this.env.logger.error('Internal error in a WebSocket event handler', e);
     }
   }
 
@@ -427,142 +362,22 @@ export class WsConnection implements TrackedConnection {
     this.ws = ws;
     ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => this.guard(() => this.received(data, isBinary)));
     ws.on('close', (code: number, reason: Buffer) => this.guard(() => this.closed(code, reason)));
-    ws.on('pong', () => this.keepalive?.pong());
+    ws.on('pong', () => this.session.ponged());
     // Protocol errors of the client (ws closes with 1002, 1007, 1009 itself) and socket errors: the close follows.
-    ws.on('error', (err: Error) => this.logger.debug(`WebSocket ${this.scope.path}: ${err.message}`));
-    this.startKeepalive();
-    if (this.shuttingDown) ws.close(CLOSE_SERVICE_RESTART, 'server shutting down');
+    ws.on('error', (err: Error) => this.env.logger.debug(`WebSocket ${this.path}: ${err.message}`));
+    this.session.opened(this);
   }
 
+  /** ws hands over a buffer of its own for each message (it becomes the app's), of at most wsMaxSize (ws's maxPayload). */
   private received(data: WebSocket.RawData, isBinary: boolean): void {
     const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-    if (isBinary) {
-      // ws hands over a buffer of its own for each message: it becomes the app's.
-      this.inbox.push({ type: 'websocket.receive', bytes, text: null }, bytes.byteLength);
-    } else {
-      const text = bytes.toString('utf8'); // ws has checked it is UTF-8 (1007 otherwise)
-      this.inbox.push({ type: 'websocket.receive', bytes: null, text }, text.length * 2);
-    }
+    // ws has checked that text is UTF-8 (1007 otherwise).
+    this.session.received(isBinary ? bytes : bytes.toString('utf8'));
   }
 
-  /** The connection closed (either side, or lost): 1005 for a Close frame without code, 1006 when none came. */
-  private closed(code: number, reasonBytes: Buffer): void {
-    const reason = this.pingTimedOut ? 'keepalive ping timeout' : reasonBytes.toString('utf8');
-    const reported = code === CLOSE_ABNORMAL && this.appCloseCode !== null && !this.pingTimedOut ? this.appCloseCode : code;
+  private closed(code: number, reason: Buffer): void {
     this.ws = null;
-    this.logAccess({ closed: reported });
-    this.stopKeepalive();
-    this.cycle.disconnect(reported, reason);
-    this.inbox.close({ type: 'websocket.disconnect', code: reported, reason });
     for (const fail of [...this.waiting]) fail(new ClientDisconnected('the WebSocket client disconnected during send()'));
-    this.finishIfDone();
-  }
-
-  private startKeepalive(): void {
-    const { pingIntervalMs, pingTimeoutMs } = this.env.limits;
-    if (pingIntervalMs === null) return;
-    const keepalive = new Keepalive(pingIntervalMs, pingTimeoutMs, {
-      ping: () => {
-        try {
-          this.ws?.ping();
-        } catch {
-          // closing already: the close event ends the schedule
-        }
-      },
-      // A peer that stops answering is a lost connection (asgi.websocket.ping.1): the app sees 1006.
-      timedOut: () => {
-        this.logger.debug(`WebSocket ${this.scope.path}: no pong within the ping timeout; dropping the connection`);
-        this.pingTimedOut = true;
-        this.ws?.terminate();
-      },
-    });
-    this.keepalive = keepalive;
-    keepalive.start();
-  }
-
-  private stopKeepalive(): void {
-    this.keepalive?.stop();
-    this.keepalive = null;
-  }
-
-  /** The app stopped receiving: stop reading the socket (and pinging: a pong would not be read). */
-  private pauseReading(): void {
-    const ws = this.ws;
-    if (ws === null) return;
-    ws.pause();
-    this.stopKeepalive();
-  }
-
-  private resumeReading(): void {
-    const ws = this.ws;
-    if (ws === null) return;
-    ws.resume();
-    if (this.keepalive === null) this.startKeepalive();
-  }
-
-  // ---- the app's end -----------------------------------------------------------
-
-  private readonly appExited = (exit: AppExit): void => {
-    this.appDone = true;
-    const ending = websocketEnding(this.cycle, exit, this.scope.path);
-    if (ending.log !== null) this.logger.error(ending.log.message, ending.log.error);
-    switch (ending.action) {
-      case 'deny_403':
-        if (this.socket !== null) this.answer(403, [], EMPTY);
-        break;
-      case 'respond_500':
-        if (this.socket !== null) this.answer(500, [['content-type', 'text/plain; charset=utf-8']], Buffer.from('Internal Server Error'));
-        break;
-      case 'close_1000':
-        this.closeOpen(1000, '');
-        break;
-      case 'close_1011':
-        this.closeOpen(1011, 'Internal Server Error');
-        break;
-      case 'abort':
-        this.abort();
-        break;
-      case 'none':
-        break;
-    }
-    this.finishIfDone();
-  };
-
-  private closeOpen(code: number, reason: string): void {
-    const ws = this.ws;
-    if (ws === null || ws.readyState !== WebSocket.OPEN) return;
-    this.appCloseCode = code;
-    ws.close(code, reason);
-  }
-
-  /** Leaves the connection tracker once both the app and the transport are done. */
-  private finishIfDone(): void {
-    if (this.finished || !this.appDone || this.socket !== null || this.ws !== null) return;
-    this.finished = true;
-    this.env.request.ctx.connections.delete(this);
-  }
-
-  // ---- graceful shutdown (TrackedConnection) -------------------------------------
-
-  /** Server shutdown began: an open socket is closed with 1012 (service restart), as uvicorn does. */
-  shutdown(): void {
-    this.shuttingDown = true;
-    const ws = this.ws;
-    if (ws === null) return;
-    // A paused socket could not read the client's Close frame.
-    if (this.inbox.paused) ws.resume();
-    this.closeOpen(CLOSE_SERVICE_RESTART, 'server shutting down');
-  }
-
-  /** The graceful timeout passed (or the app left a denial response unfinished): drop the connection now. */
-  abort(): void {
-    const socket = this.socket;
-    if (socket !== null) {
-      this.socket = null;
-      socket.destroy();
-      this.cycle.disconnect(CLOSE_ABNORMAL, null);
-      this.inbox.close({ type: 'websocket.disconnect', code: CLOSE_ABNORMAL, reason: null });
-    }
-    this.ws?.terminate();
+    this.session.closed(code, reason.toString('utf8'));
   }
 }

@@ -28,4 +28,5 @@ export * from './unix-socket.js';
 export * from './websocket-handshake.js';
 export * from './websocket-inbox.js';
 export * from './websocket-keepalive.js';
+export * from './websocket-session.js';
 export * from './worker-supervisor.js';
