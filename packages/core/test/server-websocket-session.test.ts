@@ -170,6 +170,28 @@ describe('ServerWebSocketSession: the handshake', () => {
     expect(seen[1]).toEqual({ type: 'websocket.disconnect', code: 1006, reason: null });
   });
 
+  it('a transport that throws in accept() or respond(): logged, the app hears 1006, and the connection leaves the tracker', async () => {
+    for (const step of ['accept', 'respond'] as const) {
+      const transport = new FakeTransport();
+      transport[step] = () => {
+        throw new Error(`${step} broke`);
+      };
+      const seen: unknown[] = [];
+      const { logger, connections } = start(
+        async (_s, receive, send) => {
+          await receive();
+          await send({ type: step === 'accept' ? 'websocket.accept' : 'websocket.close' }).catch((e: unknown) => seen.push(e));
+          seen.push(await receive());
+        },
+        { transport },
+      );
+      await delay(1);
+      expect(logger.errors().map((r) => (r.error as Error).message)).toEqual([`${step} broke`]);
+      expect(seen.at(-1)).toEqual({ type: 'websocket.disconnect', code: 1006, reason: null });
+      expect(connections.size).toBe(0);
+    }
+  });
+
   it('logs accepted, a refusal status and the close code as access lines', async () => {
     const accepted = start(recordingApp([]), { access: true });
     await delay(1);

@@ -268,11 +268,21 @@ export class ServerWebSocketSession implements TrackedConnection {
     const handshake = this.requireHandshake();
     this.handshake = null;
     this.phase = 'accepted';
-    if (!handshake.accept(subprotocol, headers)) {
+    if (!this.transportAccepts(handshake, subprotocol, headers)) {
       this.lost();
       throw new ClientDisconnected('the WebSocket client went away during the handshake');
     }
     this.logAccess('accepted');
+  }
+
+  /** The transport's accept(); one that throws (a bug, or a runtime refusing the app's headers) counts as refused. */
+  private transportAccepts(handshake: HandshakePort, subprotocol: string | null, headers: NormalizedHeaders): boolean {
+    try {
+      return handshake.accept(subprotocol, headers);
+    } catch (e) {
+      this.env.logger.error('WebSocket handshake failed', e);
+      return false;
+    }
   }
 
   /** Answers the handshake with a plain HTTP response: no WebSocket was opened, so the app's next receive() says 1006, as uvicorn. */
@@ -280,8 +290,13 @@ export class ServerWebSocketSession implements TrackedConnection {
     const handshake = this.requireHandshake();
     this.handshake = null;
     this.phase = 'ended';
-    handshake.respond(status, headers, body);
-    this.logAccess({ status });
+    try {
+      handshake.respond(status, headers, body);
+      this.logAccess({ status });
+    } catch (e) {
+      // The app still hears 1006 and the connection still leaves the tracker.
+      this.env.logger.error('WebSocket handshake response failed', e);
+    }
     this.inbox.close({ type: 'websocket.disconnect', code: CLOSE_ABNORMAL, reason: null });
     this.finishIfDone();
   }
