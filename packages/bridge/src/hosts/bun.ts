@@ -2,8 +2,9 @@
  * @tsgi/bridge/bun: an ASGI-TS app on Bun's own server. HTTP goes through
  * Bun.serve's `fetch` (toFetchHandler); a WebSocket through
  * `server.upgrade(req, { data, headers })` and the `websocket` handlers,
- * mapped to ASGI events by WebSocketSession. This module holds only Bun's
- * calls, typed by the small interfaces below (no bun-types).
+ * whose events go to a FetchWebSocket (the transport of @tsgi/core's
+ * ServerWebSocketSession). This module holds only Bun's calls, typed by the
+ * small interfaces below (no bun-types).
  *
  * What Bun cannot honor: the reason phrase (Bun writes the standard one), and
  * receive backpressure (a ServerWebSocket cannot pause reading: a client that
@@ -12,13 +13,13 @@
  */
 import type { AsgiApplication } from '@tsgi/core';
 import { startHost, type HostHandle, type HostRequests, type HostServeOptions, type RuntimeServer } from './fetch-host.js';
-import type { SocketPort, WebSocketSession } from './websocket-session.js';
+import type { FetchWebSocket, RuntimeSocket } from './fetch-websocket.js';
 
 export type { HostHandle, HostServeOptions } from './fetch-host.js';
 
-/** The part of Bun's ServerWebSocket the host uses; `data` is the session given to upgrade(). */
+/** The part of Bun's ServerWebSocket the host uses; `data` is the FetchWebSocket given to upgrade(). */
 interface BunServerWebSocket {
-  readonly data: WebSocketSession;
+  readonly data: FetchWebSocket;
   send(data: string | Uint8Array): number;
   close(code?: number, reason?: string): void;
   terminate(): void;
@@ -29,7 +30,7 @@ interface BunServerWebSocket {
 interface BunServer {
   readonly port: number;
   readonly hostname: string;
-  upgrade(request: Request, options: { data: WebSocketSession; headers?: Array<[string, string]> }): boolean;
+  upgrade(request: Request, options: { data: FetchWebSocket; headers?: Array<[string, string]> }): boolean;
   requestIP(request: Request): { address: string; port: number } | null;
   stop(closeActiveConnections?: boolean): Promise<void> | void;
 }
@@ -72,18 +73,18 @@ function listen(bun: BunGlobal, requests: HostRequests, hostname: string, port: 
       const ip = srv.requestIP(request);
       const client: [string, number] | null = ip === null ? null : [ip.address, ip.port];
       if (!requests.wantsWebSocket(request)) return requests.http(request, client);
-      return requests.websocket(request, client, (session) => ({
+      return requests.websocket(request, client, (socket) => ({
         accept: (subprotocol, headers) => {
           // Without a Sec-WebSocket-Protocol of ours Bun echoes the client's first offer; an empty one makes it send none.
           const extra: Array<[string, string]> = [['sec-websocket-protocol', subprotocol ?? ''], ...headers];
           // After a successful upgrade the fetch handler must return undefined: Bun writes the 101.
-          return srv.upgrade(request, { data: session, headers: extra }) ? undefined : null;
+          return srv.upgrade(request, { data: socket, headers: extra }) ? undefined : null;
         },
       }));
     },
     websocket: {
       maxPayloadLength,
-      open: (ws) => ws.data.opened(socketPort(ws)),
+      open: (ws) => ws.data.opened(runtimeSocket(ws)),
       message: (ws, message) => ws.data.message(message),
       close: (ws, code, reason) => ws.data.closed(code, reason),
       drain: (ws) => ws.data.drained(),
@@ -97,7 +98,7 @@ function listen(bun: BunGlobal, requests: HostRequests, hostname: string, port: 
   };
 }
 
-function socketPort(ws: BunServerWebSocket): SocketPort {
+function runtimeSocket(ws: BunServerWebSocket): RuntimeSocket {
   return {
     send: (data) => void ws.send(data),
     close: (code, reason) => ws.close(code, reason),

@@ -1,8 +1,9 @@
 /**
  * @tsgi/bridge/deno: an ASGI-TS app on Deno's own server. HTTP goes through
  * Deno.serve (toFetchHandler); a WebSocket through Deno.upgradeWebSocket,
- * mapped to ASGI events by WebSocketSession. This module holds only Deno's
- * calls, typed by the small interfaces below (no Deno type package).
+ * whose events go to a FetchWebSocket (the transport of @tsgi/core's
+ * ServerWebSocketSession). This module holds only Deno's calls, typed by the
+ * small interfaces below (no Deno type package).
  *
  * What Deno cannot honor: the reason phrase (Deno writes the standard one),
  * receive backpressure (a server WebSocket cannot pause reading: a client
@@ -14,7 +15,7 @@
 import type { AsgiApplication } from '@tsgi/core';
 import { nativeResponse } from '../fetch/light-response.js';
 import { startHost, type HostHandle, type HostRequests, type HostServeOptions, type RuntimeServer } from './fetch-host.js';
-import type { SocketPort, WebSocketSession } from './websocket-session.js';
+import type { FetchWebSocket, RuntimeSocket } from './fetch-websocket.js';
 
 export type { HostHandle, HostServeOptions } from './fetch-host.js';
 
@@ -67,7 +68,7 @@ function listen(deno: DenoGlobal, requests: HostRequests, hostname: string, port
     async (request, info) => {
       const client: [string, number] = [info.remoteAddr.hostname, info.remoteAddr.port];
       if (!requests.wantsWebSocket(request)) return requests.http(request, client);
-      const answer = await requests.websocket(request, client, (session) => ({ accept: (subprotocol, headers) => upgrade(deno, request, session, subprotocol, headers) }));
+      const answer = await requests.websocket(request, client, (socket) => ({ accept: (subprotocol, headers) => upgrade(deno, request, socket, subprotocol, headers) }));
       // Deno always needs a Response; undefined comes only from runtimes that answer the upgrade themselves.
       return answer ?? new (nativeResponse())(null, { status: 500 });
     },
@@ -75,7 +76,7 @@ function listen(deno: DenoGlobal, requests: HostRequests, hostname: string, port
   return { hostname: server.addr.hostname, port: server.addr.port, stop: () => server.shutdown() };
 }
 
-function upgrade(deno: DenoGlobal, request: Request, session: WebSocketSession, subprotocol: string | null, headers: Array<[string, string]>): Response | null {
+function upgrade(deno: DenoGlobal, request: Request, transport: FetchWebSocket, subprotocol: string | null, headers: Array<[string, string]>): Response | null {
   let upgraded: { socket: DenoWebSocket; response: Response };
   try {
     // No `protocol` option: Deno checks it against the offer split on ", " only, so an offer "a,b" (legal, and what ws sends)
@@ -88,15 +89,15 @@ function upgrade(deno: DenoGlobal, request: Request, session: WebSocketSession, 
   if (subprotocol !== null) response.headers.set('sec-websocket-protocol', subprotocol);
   for (const [name, value] of headers) response.headers.append(name, value);
   socket.binaryType = 'arraybuffer';
-  socket.onopen = () => session.opened(socketPort(socket));
-  socket.onmessage = (event) => session.message(typeof event.data === 'string' ? event.data : new Uint8Array(event.data));
+  socket.onopen = () => transport.opened(runtimeSocket(socket));
+  socket.onmessage = (event) => transport.message(typeof event.data === 'string' ? event.data : new Uint8Array(event.data));
   // Deno reports a connection lost without a Close frame as code 0 (wasClean false): ASGI says 1006.
-  socket.onclose = (event) => session.closed(event.code === 0 ? 1006 : event.code, event.reason);
+  socket.onclose = (event) => transport.closed(event.code === 0 ? 1006 : event.code, event.reason);
   socket.onerror = () => {};
   return response;
 }
 
-function socketPort(socket: DenoWebSocket): SocketPort {
+function runtimeSocket(socket: DenoWebSocket): RuntimeSocket {
   return {
     send: (data) => socket.send(data),
     close: (code, reason) => socket.close(code, reason),

@@ -1,17 +1,18 @@
 /**
  * What the Bun and Deno hosts share, independent of the runtime: the
  * options, lifespan startup before listening, HTTP through toFetchHandler,
- * WebSocket upgrades through WebSocketSession, and the graceful close (close
- * open WebSockets with 1012, stop accepting, let open requests finish, then
- * lifespan shutdown). A runtime module supplies only `listen`, which starts
- * its fetch server with the host's handlers.
+ * WebSocket upgrades through @tsgi/core's ServerWebSocketSession over a
+ * FetchWebSocket, and the graceful close (close open WebSockets with 1012,
+ * stop accepting, let open requests finish, then lifespan shutdown). A
+ * runtime module supplies only `listen`, which starts its fetch server with
+ * the host's handlers.
  */
 import { buildWebSocketScope, type AsgiApplication, type Extensions } from '@tsgi/core';
 import { ConnectionTracker, consoleLogger, statusReason, type LifespanMode, type Logger } from '@tsgi/core/server';
 import { nativeResponse } from '../fetch/light-response.js';
 import { fetchRequestHead } from '../fetch/request-head.js';
 import { toFetchHandler, type AsgiFetchHandler } from '../fetch/to-fetch-handler.js';
-import { WebSocketSession, refuseHandshake, wantsWebSocket, type Handshake, type SessionEnv } from './websocket-session.js';
+import { FetchWebSocket, refuseHandshake, wantsWebSocket, type FetchWebSocketEnv, type RuntimeHandshake } from './fetch-websocket.js';
 
 /** Options of `serve()` on Bun and Deno. */
 export interface HostServeOptions {
@@ -56,7 +57,7 @@ export interface HostRequests {
   /** True when `request` asks for a WebSocket. */
   wantsWebSocket(request: Request): boolean;
   /** A WebSocket upgrade request: refused before the app runs, or run as a session whose handshake `handshakeFor` completes. */
-  websocket(request: Request, client: [string, number] | null, handshakeFor: (session: WebSocketSession) => Handshake): Promise<Response | undefined>;
+  websocket(request: Request, client: [string, number] | null, handshakeFor: (socket: FetchWebSocket) => RuntimeHandshake): Promise<Response | undefined>;
 }
 
 /** What the websocket scopes announce: the denial response is answered as a plain Response, which both runtimes allow. */
@@ -80,12 +81,22 @@ export async function startHost(app: AsgiApplication, options: HostServeOptions,
   // Neither Bun.serve nor Deno.serve writes a Response's statusText (they send the standard phrase), so no reason_phrase extension.
   const handler: AsgiFetchHandler = toFetchHandler(app, { rootPath, lifespan: options.lifespan ?? 'auto', logger, reasonPhrase: false, server: () => bound });
   const connections = new ConnectionTracker();
-  const env: SessionEnv = {
-    app,
-    logger,
-    connections,
-    // The inbox bounds are @tsgi/uws's, which cannot pause reading either.
-    limits: { maxMessageBytes: wsMaxSize, maxQueuedMessages: 1024, maxQueuedBytes: wsMaxSize, sendHighWaterMark: 64 * 1024 },
+  const env: FetchWebSocketEnv = {
+    session: {
+      app,
+      logger,
+      connections,
+      limits: {
+        maxMessageBytes: wsMaxSize,
+        // The inbox bounds are @tsgi/uws's, which cannot pause reading either.
+        inbox: { maxMessages: 1024, maxBytes: wsMaxSize },
+        pausable: false,
+        // Both runtimes ping by themselves (idleTimeout).
+        pingIntervalMs: null,
+        pingTimeoutMs: null,
+      },
+    },
+    sendHighWaterMark: 64 * 1024,
   };
   const requests: HostRequests = {
     http: (request, client) => handler(request, client === null ? undefined : { remoteAddr: { hostname: client[0], port: client[1] } }),
@@ -95,8 +106,8 @@ export async function startHost(app: AsgiApplication, options: HostServeOptions,
       if (refusal !== null) return Promise.resolve(refusal);
       if (connections.closing) return Promise.resolve(new (nativeResponse())(statusReason(503), { status: 503 }));
       const scope = buildWebSocketScope(fetchRequestHead(request, client, bound), { rootPath, state: handler.state, extensions: WEBSOCKET_EXTENSIONS });
-      const session = new WebSocketSession(env, scope, request);
-      return session.start(handshakeFor(session));
+      const socket = new FetchWebSocket(env, scope, request);
+      return socket.start(handshakeFor(socket));
     },
   };
 
