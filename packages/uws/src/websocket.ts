@@ -2,56 +2,38 @@
  * WebSocket connections on uWebSockets.js: the `app.ws('/*', …)` behavior
  * that runs one ASGI-TS `websocket` scope per upgrade request.
  *
- * The protocol rules (what the app may send when, the handshake outcomes)
- * are @tsgi/core's sans-IO WebSocketCycle; this module only carries its
- * actions out on uWebSockets.js and turns socket events into receive events:
+ * The protocol rules (what the app may send when, the handshake's outcomes,
+ * the receive bound, pings, how the app's run ends the connection, shutdown)
+ * live in @tsgi/core's ServerWebSocketSession; this module is its transport
+ * on uWebSockets.js:
  *
- * - handshake: `websocket.connect` -> the app answers with `websocket.accept`
- *   (101, with its subprotocol and extra headers), `websocket.close` (403), or
- *   a denial response (`websocket.http.response.*`, announced in
- *   scope.extensions). A client gone during the handshake gets the app a
- *   `websocket.disconnect` with 1006.
- * - messages both ways; `websocket.disconnect` carries the close code and
- *   reason (spec_version 2.5).
+ * - handshake: the app runs with `websocket.connect` before the upgrade
+ *   request is answered; `websocket.accept` completes it with res.upgrade()
+ *   (101, with the app's subprotocol and extra headers), `websocket.close` and
+ *   a denial response (`websocket.http.response.*`) are written on the
+ *   response; a wrong Sec-WebSocket-Version is refused with 426 and a server
+ *   at its limit with 503 before the app runs.
  * - send backpressure: send() resolves once uWebSockets.js holds less than a
  *   high-water mark of unsent bytes, else waits for its `drain` event.
  * - receive bound: uWebSockets.js v20.30 cannot pause a WebSocket, so the
- *   messages the app has not received are capped (see websocket-inbox.ts);
- *   past the cap the connection is closed with 1008.
- * - wsMaxSize: larger messages close the connection with 1009; automatic
- *   pings drop a peer that stops answering (the app sees 1006, a lost connection).
- * - app errors: before the handshake is answered -> HTTP 500; after accept ->
- *   close 1011; both logged, nothing leaks to the client. ClientDisconnected
- *   escaping the app ends the connection quietly.
+ *   session closes a connection whose app leaves too much unreceived with 1008.
+ * - wsMaxSize: checked here before a message is copied (the native limit is
+ *   twice as high, see maxPayloadLength below); a larger one closes with 1009.
  *
  * No exception may unwind through a uWebSockets.js callback: every handler
  * body here is guarded.
  */
 import { STATUS_CODES } from 'node:http';
+import { ClientDisconnected, buildWebSocketScope, type ByteString, type Extensions, type NormalizedHeaders } from '@tsgi/core';
 import {
-  ClientDisconnected,
-  WebSocketCycle,
-  buildWebSocketScope,
-  type ByteString,
-  type Extensions,
-  type Receive,
-  type Send,
-  type WebSocketReceiveEventUnion,
-  type WebSocketAction,
-  type WebSocketScope,
-  type WebSocketSendEventUnion,
-} from '@tsgi/core';
-import {
-  Keepalive,
-  WebSocketInbox,
-  quiet,
-  runApp,
+  ServerWebSocketSession,
   websocketAccessLine,
   websocketAccessPrefix,
-  websocketEnding,
-  type AppExit,
+  type HandshakePort,
+  type Logger,
   type ServerContext,
-  type TrackedConnection,
+  type SessionEnv,
+  type SocketPort,
 } from '@tsgi/core/server';
 import type { HttpResponse, WebSocket, WebSocketBehavior, us_socket_context_t } from './binding.js';
 import { copyBytes } from './copy-bytes.js';
@@ -72,36 +54,55 @@ const WEBSOCKET_EXTENSIONS: Extensions = Object.freeze({ 'websocket.http.respons
 
 /** uWebSockets.js keeps maxPayloadLength in a signed 32-bit int. */
 const MAX_NATIVE_PAYLOAD = 2 ** 31 - 1;
-const CLOSE_TOO_BIG = 1009;
-const CLOSE_INTERNAL_ERROR = 1011;
-const CLOSE_POLICY = 1008;
-const CLOSE_GOING_AWAY_RESTART = 1012;
-const CLOSE_ABNORMAL = 1006;
-const EMPTY_BODY = new Uint8Array(0);
+
+/** What the connections of one server share: the sessions' env and what the transport needs. */
+interface UwsEnv {
+  readonly session: SessionEnv;
+  readonly logger: Logger;
+  /** Unsent bytes held by uWebSockets.js above which send() waits for `drain`. */
+  readonly sendHighWaterMark: number;
+  /** The server's own headers (server, --header), also on the 101. */
+  readonly defaultHeaders: ReadonlyArray<[string, string | Uint8Array]>;
+}
 
 /** The uWebSockets.js behavior for `app.ws('/*', …)`: one ASGI-TS websocket scope per upgrade. */
 export function createWebSocketBehavior(ctx: ServerContext, tuning: WebSocketTuning = {}): WebSocketBehavior<SocketData> {
   const o = ctx.options;
-  const limits = {
+  const session: SessionEnv = {
+    app: ctx.app,
+    logger: ctx.logger,
+    connections: ctx.connections,
+    limits: {
+      maxMessageBytes: o.wsMaxSize,
+      inbox: {
+        maxMessages: positive('maxQueuedMessages', tuning.maxQueuedMessages, 1024),
+        maxBytes: positive('maxQueuedBytes', tuning.maxQueuedBytes, o.wsMaxSize),
+      },
+      // uWebSockets.js cannot pause a WebSocket: a full inbox closes with 1008.
+      pausable: false,
+      pingIntervalMs: o.wsPingInterval === null ? null : o.wsPingInterval * 1000,
+      pingTimeoutMs: o.wsPingTimeout === null ? null : o.wsPingTimeout * 1000,
+    },
+  };
+  const env: UwsEnv = {
+    session,
+    logger: ctx.logger,
     sendHighWaterMark: positive('sendHighWaterMark', tuning.sendHighWaterMark, 64 * 1024),
-    maxQueuedMessages: positive('maxQueuedMessages', tuning.maxQueuedMessages, 1024),
-    maxQueuedBytes: positive('maxQueuedBytes', tuning.maxQueuedBytes, o.wsMaxSize),
-    pingIntervalMs: o.wsPingInterval === null ? null : o.wsPingInterval * 1000,
-    pingTimeoutMs: o.wsPingTimeout === null ? null : o.wsPingTimeout * 1000,
     defaultHeaders: o.defaultHeaders.map(([name, value]): [string, string | Uint8Array] => [name, latin1(value)]),
   };
+  const defaultHeaders = env.defaultHeaders;
   const scopeOptions = { rootPath: o.rootPath, extensions: WEBSOCKET_EXTENSIONS };
   return {
     // uWebSockets.js drops the TCP connection without a close frame (the client sees
     // 1006) on a message over its maxPayloadLength. To close with 1009 as uvicorn
-    // does, the native limit is twice wsMaxSize and received() enforces wsMaxSize;
-    // only messages over twice the limit still get the abrupt close.
+    // does, the native limit is twice wsMaxSize and the session's withinLimit()
+    // enforces wsMaxSize; only messages over twice the limit still get the abrupt close.
     maxPayloadLength: Math.min(o.wsMaxSize * 2, MAX_NATIVE_PAYLOAD),
     // uWebSockets.js drops a message sent past maxBackpressure; send() waits at the
     // high-water mark long before that, so this limit is never the one that bites.
     maxBackpressure: 2 ** 31 - 1,
     closeOnBackpressureLimit: 0,
-    // Pings and dead-peer detection run on JS timers (websocket-keepalive.ts).
+    // Pings and dead-peer detection run on JS timers (the session's Keepalive).
     idleTimeout: 0,
     sendPingsAutomatically: false,
     compression: 0,
@@ -116,7 +117,7 @@ export function createWebSocketBehavior(ctx: ServerContext, tuning: WebSocketTun
         if (version !== '13') {
           res.cork(() => {
             res.writeStatus('426 Upgrade Required');
-            for (const [name, value] of limits.defaultHeaders) res.writeHeader(name, value);
+            for (const [name, value] of defaultHeaders) res.writeHeader(name, value);
             res.writeHeader('sec-websocket-version', '13').writeHeader('content-type', 'text/plain; charset=utf-8').end('Unsupported WebSocket version', true);
           });
           if (prefix !== null) ctx.logger.access(websocketAccessLine(prefix, { status: 426 }, startedMs));
@@ -125,18 +126,19 @@ export function createWebSocketBehavior(ctx: ServerContext, tuning: WebSocketTun
         if (ctx.connections.closing || (o.limitConcurrency !== null && ctx.connections.size >= o.limitConcurrency)) {
           res.cork(() => {
             res.writeStatus('503 Service Unavailable');
-            for (const [name, value] of limits.defaultHeaders) res.writeHeader(name, value);
+            for (const [name, value] of defaultHeaders) res.writeHeader(name, value);
             res.writeHeader('content-type', 'text/plain; charset=utf-8').end('Service Unavailable', true);
           });
           if (prefix !== null) ctx.logger.access(websocketAccessLine(prefix, { status: 503 }, startedMs));
           return;
         }
         const scope = buildWebSocketScope(head, { ...scopeOptions, state: ctx.state });
-        const conn = new WsConnection(ctx, scope, limits, res, context, {
+        const conn = new ServerWebSocketSession(session, scope, prefix === null ? null : { prefix, startedMs });
+        const port = new UwsWebSocket(env, conn, res, context, {
           key: req.getHeader('sec-websocket-key'),
           extensions: req.getHeader('sec-websocket-extensions'),
-        }, prefix, startedMs);
-        conn.start();
+        });
+        conn.start(port);
       } catch (e) {
         // Only a bug of ours gets here (reading the request cannot fail otherwise).
         ctx.logger.error('WebSocket upgrade failed', e);
@@ -148,28 +150,28 @@ export function createWebSocketBehavior(ctx: ServerContext, tuning: WebSocketTun
       }
     },
     open(ws) {
-      guard(ctx, () => ws.getUserData().conn.opened(ws));
+      guard(ctx.logger, () => ws.getUserData().transport.opened(ws));
     },
     message(ws, message, isBinary) {
-      guard(ctx, () => ws.getUserData().conn.received(message, isBinary));
+      guard(ctx.logger, () => ws.getUserData().transport.received(message, isBinary));
     },
     drain(ws) {
-      guard(ctx, () => ws.getUserData().conn.drained());
+      guard(ctx.logger, () => ws.getUserData().transport.drained());
     },
     pong(ws) {
-      guard(ctx, () => ws.getUserData().conn.ponged());
+      guard(ctx.logger, () => ws.getUserData().transport.ponged());
     },
     close(ws, code, message) {
-      guard(ctx, () => ws.getUserData().conn.closed(code, message));
+      guard(ctx.logger, () => ws.getUserData().transport.closed(code, message));
     },
   };
 }
 
-function guard(ctx: ServerContext, fn: () => void): void {
+function guard(logger: Logger, fn: () => void): void {
   try {
     fn();
   } catch (e) {
-    ctx.logger.error('internal error in a WebSocket callback', e);
+    logger.error('internal error in a WebSocket callback', e);
   }
 }
 
@@ -179,19 +181,9 @@ function positive(name: string, value: number | undefined, dflt: number): number
   return value;
 }
 
-interface Limits {
-  sendHighWaterMark: number;
-  maxQueuedMessages: number;
-  maxQueuedBytes: number;
-  pingIntervalMs: number | null;
-  pingTimeoutMs: number | null;
-  /** The server's own headers (server, --header), also on the 101. */
-  defaultHeaders: Array<[string, string | Uint8Array]>;
-}
-
-/** uWS copies the own properties of the user data it is given into a plain object, so the connection rides in a field. */
+/** uWS copies the own properties of the user data it is given into a plain object, so the transport rides in a field. */
 export interface SocketData {
-  conn: WsConnection;
+  transport: UwsWebSocket;
 }
 
 /** What res.upgrade() needs from the request, copied at entry. */
@@ -200,142 +192,126 @@ interface HandshakeRequest {
   extensions: string;
 }
 
-/** One WebSocket connection from upgrade request to the app's return: the glue between the cycle, the inbox and uWebSockets.js. */
-export class WsConnection implements TrackedConnection {
-  trackingId = 0;
-  private readonly cycle: WebSocketCycle;
-  private readonly inbox: WebSocketInbox;
-  private readonly keepalive: Keepalive;
+/**
+ * One WebSocket connection's transport: the upgrade response until the app
+ * answers the handshake, then the uWebSockets.js WebSocket. The session's two ports.
+ */
+export class UwsWebSocket implements HandshakePort, SocketPort {
   /** The upgrade response, until the handshake is answered or aborted. */
   private res: HttpResponse | null;
   /** The socket, from open to close. */
   private ws: WebSocket<SocketData> | null = null;
   private drainWaiters: Array<() => void> = [];
-  private shuttingDown = false;
-  private appDone = false;
-  private pingTimedOut = false;
+  readonly ping = (): void => {
+    this.ws?.ping();
+  };
+  // uWebSockets.js cannot stop reading a WebSocket.
+  readonly pause = null;
+  readonly resume = null;
 
   constructor(
-    private readonly ctx: ServerContext,
-    private readonly scope: WebSocketScope,
-    private readonly limits: Limits,
+    private readonly env: UwsEnv,
+    private readonly session: ServerWebSocketSession,
     res: HttpResponse,
     private readonly context: us_socket_context_t,
     private readonly request: HandshakeRequest,
-    /** `client - "WebSocket /path"` for the access log, or null when it is off. */
-    private readonly logPrefix: string | null = null,
-    private readonly startedMs = 0,
   ) {
     this.res = res;
-    this.cycle = new WebSocketCycle({ subprotocols: scope.subprotocols, extensions: scope.extensions });
-    this.inbox = new WebSocketInbox({ maxMessages: limits.maxQueuedMessages, maxBytes: limits.maxQueuedBytes });
-    this.keepalive = new Keepalive(limits.pingIntervalMs, limits.pingTimeoutMs, {
-      ping: () => this.ws?.ping(),
-      // A peer that stops answering is a lost connection (asgi.websocket.ping.1): dropped
-      // without a close handshake it could not complete, so the app sees 1006.
-      timedOut: () => {
-        this.ctx.logger.debug(`WebSocket ${this.scope.path}: no pong within the ping timeout; dropping the connection`);
-        this.pingTimedOut = true;
-        this.ws?.close();
-      },
-    });
     // The one abort handler of this response (uWS calls only the last registered).
-    res.onAborted(() => this.handshakeAborted());
+    res.onAborted(() => guard(env.logger, () => this.handshakeAborted()));
   }
 
-  /** Starts the app with `websocket.connect` waiting in its inbox. */
-  start(): void {
-    this.ctx.connections.add(this);
-    this.inbox.push({ type: 'websocket.connect' });
-    const receive = (): Promise<WebSocketReceiveEventUnion> => this.inbox.receive();
-    // The app may hand send() any event; the cycle rejects those a websocket scope cannot take.
-    const send = ((event: WebSocketSendEventUnion): Promise<void> => this.send(event)) as Send;
-    runApp(this.ctx.app, this.scope, receive as Receive, send, (exit) => this.appExited(exit), this.ctx.logger);
-  }
+  // ---- the handshake (HandshakePort) -------------------------------------------
 
-  // ---- the app's send() ---------------------------------------------------
-
-  private send(event: WebSocketSendEventUnion): Promise<void> {
+  /** websocket.accept: uWS answers 101 and calls open() before upgrade() returns; false when the client has gone. */
+  accept(subprotocol: string | null, headers: NormalizedHeaders): boolean {
+    const res = this.res;
+    if (res === null) return false;
+    this.res = null;
+    const defaults = this.env.defaultHeaders;
     try {
-      const action = this.cycle.send(event);
-      // A message while no send waits for drain goes out at once, without an async function per message.
-      if ((action.kind === 'binary' || action.kind === 'text') && this.ws !== null && this.drainWaiters.length === 0) {
-        return this.sendNow(this.ws, action.kind === 'text' ? action.text : action.bytes, action.kind === 'binary');
-      }
-      return quiet(this.perform(action));
+      res.cork(() => {
+        if (headers.length > 0 || defaults.length > 0) {
+          res.writeStatus('101 Switching Protocols');
+          for (const [name, value] of defaults) res.writeHeader(name, value);
+          for (const [name, value] of headers) res.writeHeader(name, latin1(value));
+        }
+        // uWS answers 101 with Sec-WebSocket-Accept and, when non-empty, this subprotocol; open() runs inside upgrade().
+        res.upgrade<SocketData>({ transport: this }, this.request.key, subprotocol ?? '', this.request.extensions, this.context);
+      });
     } catch (e) {
-      return quiet(Promise.reject(e));
+      // The session counts a throwing accept() as refused: the request must not be left waiting.
+      closeQuietly(res);
+      throw e;
     }
+    return true;
   }
 
-  private async perform(action: WebSocketAction): Promise<void> {
-    switch (action.kind) {
-      case 'accept':
-        return this.accept(action.subprotocol, action.headers);
-      case 'deny':
-        return this.respond(403, [], EMPTY_BODY);
-      case 'response_pending':
-        return;
-      case 'respond':
-        return this.respond(action.status, action.headers, action.body);
-      case 'text':
-      case 'binary':
-        return this.sendMessage(action.kind === 'text' ? action.text : action.bytes, action.kind === 'binary');
-      case 'close':
-        this.closeSocket(action.code, action.reason);
-        return;
-    }
-  }
-
-  private accept(subprotocol: string | null, headers: Array<[ByteString, ByteString]>): void {
+  /** Answers the handshake with a plain HTTP response (403, 500 or the app's denial response) and closes. */
+  respond(status: number, headers: NormalizedHeaders, body: Uint8Array): void {
     const res = this.res;
-    if (res === null) throw new ClientDisconnected('the WebSocket client went away during the handshake');
+    if (res === null) return;
     this.res = null;
-    const defaults = this.limits.defaultHeaders;
-    res.cork(() => {
-      if (headers.length > 0 || defaults.length > 0) {
-        res.writeStatus('101 Switching Protocols');
+    const defaults = this.env.defaultHeaders;
+    try {
+      res.cork(() => {
+        res.writeStatus(`${status} ${STATUS_CODES[status] ?? 'Unknown'}`);
         for (const [name, value] of defaults) res.writeHeader(name, value);
-        for (const [name, value] of headers) res.writeHeader(name, latin1(value));
-      }
-      // uWS answers 101 with Sec-WebSocket-Accept and, when non-empty, this subprotocol; open() runs inside upgrade().
-      res.upgrade<SocketData>({ conn: this }, this.request.key, subprotocol ?? '', this.request.extensions, this.context);
-    });
-    this.logAccess('accepted');
+        for (const [name, value] of headers) {
+          // uWS writes its own Content-Length for end(body).
+          if (name !== 'content-length' && name !== 'transfer-encoding') res.writeHeader(name, latin1(value));
+        }
+        res.end(body, true);
+      });
+    } catch (e) {
+      closeQuietly(res);
+      throw e;
+    }
   }
 
-  /** One access-log line of this WebSocket (accepted, refused with a status, closed with a code). */
-  private logAccess(outcome: 'accepted' | { status: number } | { closed: number }): void {
-    if (this.logPrefix !== null) this.ctx.logger.access(websocketAccessLine(this.logPrefix, outcome, this.startedMs));
-  }
-
-  /** Answers the handshake with a plain HTTP response (403 or the app's denial response) and closes. */
-  private respond(status: number, headers: Array<[ByteString, ByteString]>, body: Uint8Array): void {
+  abort(): void {
     const res = this.res;
-    if (res === null) throw new ClientDisconnected('the WebSocket client went away during the handshake');
+    if (res === null) return;
     this.res = null;
-    const defaults = this.limits.defaultHeaders;
-    res.cork(() => {
-      res.writeStatus(`${status} ${STATUS_CODES[status] ?? 'Unknown'}`);
-      for (const [name, value] of defaults) res.writeHeader(name, value);
-      for (const [name, value] of headers) {
-        // uWS writes its own Content-Length for end(body).
-        if (name !== 'content-length' && name !== 'transfer-encoding') res.writeHeader(name, latin1(value));
-      }
-      res.end(body, true);
-    });
-    this.logAccess({ status });
-    // No socket was opened: the app's next receive() says so with 1006 (no close frame), as uvicorn.
-    this.inbox.close({ type: 'websocket.disconnect', code: CLOSE_ABNORMAL, reason: null });
+    closeQuietly(res);
+  }
+
+  /** The client went away before the handshake was answered. */
+  private handshakeAborted(): void {
+    // Answered or dropped by us already (res.close() may report itself here): the session knows.
+    if (this.res === null) return;
+    this.res = null;
+    this.session.clientLeft();
+  }
+
+  // ---- the open socket (SocketPort) ----------------------------------------------
+
+  /** Hands one message to uWebSockets.js; resolves once it holds at most the high-water mark. */
+  send(data: string | Uint8Array, binary: boolean): Promise<void> {
+    const ws = this.ws;
+    if (ws === null) return Promise.reject(new ClientDisconnected('send() after the WebSocket client disconnected'));
+    // A message while no send waits for drain goes out at once, without an async function per message.
+    if (this.drainWaiters.length === 0) return this.sendNow(ws, data, binary);
+    return this.sendMessage(data, binary);
+  }
+
+  close(code: number, reason: string): void {
+    // end() calls the close handler at once, which reports the close to the session.
+    this.ws?.end(code, reason);
+  }
+
+  terminate(): void {
+    // close() drops the connection without a close frame; the close handler says 1006.
+    this.ws?.close();
   }
 
   private async sendMessage(data: string | Uint8Array, binary: boolean): Promise<void> {
-    while (this.ws !== null && this.ws.getBufferedAmount() > this.limits.sendHighWaterMark) await this.waitForDrain();
+    while (this.ws !== null && this.ws.getBufferedAmount() > this.env.sendHighWaterMark) await this.waitForDrain();
     const ws = this.ws;
     if (ws === null) throw new ClientDisconnected('send() after the WebSocket client disconnected');
     ws.cork(() => ws.send(data, binary));
     // Handed over; if the client leaves while it drains, this send still succeeded.
-    if (ws.getBufferedAmount() > this.limits.sendHighWaterMark) await this.waitForDrain();
+    if (ws.getBufferedAmount() > this.env.sendHighWaterMark) await this.waitForDrain();
   }
 
   /**
@@ -349,7 +325,7 @@ export class WsConnection implements TrackedConnection {
     corkedBinary = binary;
     ws.cork(sendCorked);
     corkedSocket = corkedData = undefined;
-    return ws.getBufferedAmount() > this.limits.sendHighWaterMark ? this.waitForDrain() : SENT;
+    return ws.getBufferedAmount() > this.env.sendHighWaterMark ? this.waitForDrain() : SENT;
   }
 
   private waitForDrain(): Promise<void> {
@@ -362,138 +338,39 @@ export class WsConnection implements TrackedConnection {
     for (const w of waiters) w();
   }
 
-  private closeSocket(code: number, reason: string): void {
-    // end() calls the close handler at once, which ends the cycle and the inbox.
-    this.ws?.end(code, reason);
-  }
-
-  // ---- uWebSockets.js events ---------------------------------------------
+  // ---- uWebSockets.js events ---------------------------------------------------
 
   /** The 101 went out: the socket is live. */
   opened(ws: WebSocket<SocketData>): void {
     this.ws = ws;
-    this.keepalive.start();
-    if (this.shuttingDown) ws.end(CLOSE_GOING_AWAY_RESTART, 'server shutting down');
+    this.session.opened(this);
   }
 
-  /** A message arrived; the ArrayBuffer is neutered when this returns, so it is copied. */
+  /** A message arrived; the ArrayBuffer is neutered when this returns, so it is copied (after the size check: the native limit is twice wsMaxSize). */
   received(message: ArrayBuffer, isBinary: boolean): void {
-    if (message.byteLength > this.ctx.options.wsMaxSize) {
-      this.ws?.end(CLOSE_TOO_BIG, 'message too big');
-      return;
-    }
-    let event: WebSocketReceiveEventUnion;
-    let size: number;
-    if (isBinary) {
-      event = { type: 'websocket.receive', bytes: copyBytes(message), text: null };
-      size = message.byteLength;
-    } else {
-      const text = Buffer.from(message).toString('utf8');
-      event = { type: 'websocket.receive', bytes: null, text };
-      size = text.length * 2;
-    }
-    if (!this.inbox.push(event, size)) {
-      this.ctx.logger.warning(
-        `WebSocket ${this.scope.path}: the app is not receiving (${this.inbox.length} messages, ${this.inbox.queuedBytes} bytes queued); closing with ${CLOSE_POLICY}`,
-      );
-      this.ws?.end(CLOSE_POLICY, 'receive queue full');
-    }
+    const session = this.session;
+    if (!session.withinLimit(message.byteLength)) return;
+    session.received(isBinary ? copyBytes(message) : Buffer.from(message).toString('utf8'));
   }
 
   drained(): void {
-    if (this.ws === null || this.drainWaiters.length === 0 || this.ws.getBufferedAmount() > this.limits.sendHighWaterMark) return;
+    if (this.ws === null || this.drainWaiters.length === 0 || this.ws.getBufferedAmount() > this.env.sendHighWaterMark) return;
     // Resume the senders after this native callback has returned: a send() made while
     // uWS is still in its writable handler is buffered without a later drain event.
     setImmediate(() => this.wakeSenders());
   }
 
   ponged(): void {
-    this.keepalive.pong();
+    this.session.ponged();
   }
 
   /** The socket closed (either side, or lost); the code is 1006 when no close frame came, 1005 when it had no code. */
   closed(code: number, message: ArrayBuffer): void {
-    const reason = this.pingTimedOut ? 'keepalive ping timeout' : message.byteLength > 0 ? Buffer.from(message).toString('utf8') : '';
+    const reason = message.byteLength > 0 ? Buffer.from(message).toString('utf8') : '';
     this.ws = null;
-    this.logAccess({ closed: code });
-    this.keepalive.stop();
-    this.cycle.disconnect(code, reason);
-    this.inbox.close({ type: 'websocket.disconnect', code, reason });
+    // A sender waiting for drain finds the socket gone (or its message already handed over).
     this.wakeSenders();
-    this.finishIfDone();
-  }
-
-  /** The client went away before the handshake was answered. */
-  private handshakeAborted(): void {
-    this.res = null;
-    this.cycle.disconnect(CLOSE_ABNORMAL, null);
-    this.inbox.close({ type: 'websocket.disconnect', code: CLOSE_ABNORMAL, reason: null });
-    this.finishIfDone();
-  }
-
-  // ---- the app's end -----------------------------------------------------
-
-  private appExited(exit: AppExit): void {
-    this.appDone = true;
-    const ending = websocketEnding(this.cycle, exit, this.scope.path);
-    if (ending.log !== null) this.ctx.logger.error(ending.log.message, ending.log.error);
-    try {
-      switch (ending.action) {
-        case 'respond_500':
-          if (this.res !== null) {
-            const res = this.res;
-            this.res = null;
-            res.cork(() => res.writeStatus('500 Internal Server Error').writeHeader('content-type', 'text/plain; charset=utf-8').end('Internal Server Error', true));
-            this.logAccess({ status: 500 });
-          }
-          break;
-        case 'deny_403':
-          if (this.res !== null) this.respond(403, [], EMPTY_BODY);
-          break;
-        case 'close_1000':
-          this.ws?.end(1000, '');
-          break;
-        case 'close_1011':
-          this.ws?.end(CLOSE_INTERNAL_ERROR, 'Internal Server Error');
-          break;
-        case 'abort':
-          this.res?.close();
-          this.res = null;
-          break;
-        case 'none':
-          break;
-      }
-    } catch (e) {
-      this.ctx.logger.error('internal error while ending a WebSocket', e);
-    }
-    this.finishIfDone();
-  }
-
-  /** Leaves the connection tracker once both the app and the transport are done. */
-  private finishIfDone(): void {
-    if (this.appDone && this.res === null && this.ws === null) this.ctx.connections.delete(this);
-  }
-
-  // ---- graceful shutdown (TrackedConnection) -------------------------------
-
-  /** Server shutdown began: an open socket is closed with 1012 (service restart), as uvicorn does. */
-  shutdown(): void {
-    this.shuttingDown = true;
-    this.ws?.end(CLOSE_GOING_AWAY_RESTART, 'server shutting down');
-  }
-
-  /** The graceful timeout passed: drop the connection now. */
-  abort(): void {
-    try {
-      if (this.res !== null) {
-        const res = this.res;
-        this.res = null;
-        res.close();
-      }
-      this.ws?.close();
-    } catch {
-      // already gone
-    }
+    this.session.closed(code, reason);
   }
 }
 
@@ -506,6 +383,15 @@ let corkedData: string | Uint8Array | undefined;
 let corkedBinary = false;
 function sendCorked(): void {
   corkedSocket!.send(corkedData!, corkedBinary);
+}
+
+/** Drops a response that may already be gone. */
+function closeQuietly(res: HttpResponse): void {
+  try {
+    res.close();
+  } catch {
+    // already gone
+  }
 }
 
 /** Header values are byte strings; uWS writes JS strings as UTF-8, so hand it the bytes. */
