@@ -225,7 +225,11 @@ export class FeatureProbe {
       return versionAtLeast(s?.asgi?.spec_version ?? '2.0', wanted);
     }
     const ext = f.slice(4);
-    return typeof scope.extensions === 'object' && scope.extensions !== null && ext in scope.extensions;
+    // A WebSocket extension is announced in the websocket scope (asgi.ext.websocket_http_response.1), which may be the
+    // only place a server names it; without a websocket scope to read, the http scope's extensions decide.
+    const ws = ext.startsWith('websocket.') ? await (this.wsScope ??= this.websocketScope(t)) : null;
+    const extensions = (ws ?? scope).extensions;
+    return typeof extensions === 'object' && extensions !== null && ext in extensions;
   }
 }
 
