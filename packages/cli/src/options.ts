@@ -70,6 +70,8 @@ export interface ServeConfig {
   wsPingTimeout: number;
   /** permessage-deflate on WebSocket connections (--server node only). */
   wsPerMessageDeflate: boolean;
+  /** Unreceived WebSocket messages past which reading stops (--server node only); undefined: the server's default. */
+  wsMaxQueue: number | undefined;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS (--server node only); undefined: the server's default. */
   h2MaxConcurrentStreams: number | undefined;
   /** HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE in bytes (--server node only); undefined: the server's default. */
@@ -153,6 +155,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'ws-max-size', kind: 'string', metavar: 'BYTES', help: 'WebSocket maximum message size; larger messages close the connection with 1009. [default: 16777216]' },
   { name: 'ws-ping-interval', kind: 'string', metavar: 'SECONDS', help: 'WebSocket ping interval; 0 disables pings. [default: 20]' },
   { name: 'ws-ping-timeout', kind: 'string', metavar: 'SECONDS', help: 'WebSocket ping timeout: a peer that does not answer a ping in time is dropped (1006). [default: 20]' },
+  { name: 'ws-max-queue', kind: 'string', metavar: 'INTEGER', help: 'WebSocket messages received and not yet taken by the app past which the server stops reading the socket (node server only). [default: 32]' },
   { name: 'ws-per-message-deflate', kind: 'boolean', help: 'Offer permessage-deflate compression on WebSocket connections (node server only). [default: off]' },
   { name: 'h2-max-concurrent-streams', kind: 'string', metavar: 'INTEGER', help: 'HTTP/2 streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; hypercorn\'s h2_max_concurrent_streams; node server only). [default: 100]' },
   { name: 'h2-max-header-list-size', kind: 'string', metavar: 'BYTES', help: 'Largest HTTP/2 header list accepted (SETTINGS_MAX_HEADER_LIST_SIZE; hypercorn\'s h2_max_header_list_size; node server only). [default: 65536]' },
@@ -297,6 +300,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     wsMaxSize: integer('--ws-max-size', str('ws-max-size') ?? String(16 * 1024 * 1024), 1),
     wsPingInterval: seconds('--ws-ping-interval', str('ws-ping-interval') ?? '20'),
     wsPingTimeout: seconds('--ws-ping-timeout', str('ws-ping-timeout') ?? '20'),
+    wsMaxQueue: optional(str('ws-max-queue'), (v) => integer('--ws-max-queue', v, 1)),
     wsPerMessageDeflate: flag('ws-per-message-deflate'),
     // HTTP/2 SETTINGS values are 32-bit unsigned (RFC 9113 section 6.5.2).
     h2MaxConcurrentStreams: optional(str('h2-max-concurrent-streams'), (v) => integer('--h2-max-concurrent-streams', v, 1, 2 ** 32 - 1)),

@@ -85,6 +85,7 @@ function workerOptions(config: ServeConfig): { limitMaxRequests?: number; timeou
 /** The uvicorn-style flags as @tsgi/node options. */
 function nodeOptions(config: ServeConfig, logger?: Logger): NodeOptions {
   const options: NodeOptions = { ...asgiOptions(config, logger), wsPerMessageDeflate: config.wsPerMessageDeflate };
+  if (config.wsMaxQueue !== undefined) options.wsMaxQueue = config.wsMaxQueue;
   if (config.h2MaxConcurrentStreams !== undefined) options.h2MaxConcurrentStreams = config.h2MaxConcurrentStreams;
   if (config.h2MaxHeaderListSize !== undefined) options.h2MaxHeaderListSize = config.h2MaxHeaderListSize;
   return options;
@@ -165,6 +166,9 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
     throw new CliError('--no-date-header cannot apply to --server uws: uWebSockets.js v20.30 writes the Date header of every response itself; use --server node or --server pool');
   }
   if (config.wsPerMessageDeflate && server !== 'node') throw new CliError('--ws-per-message-deflate applies to --server node (uWebSockets.js is run without compression)');
+  if (config.wsMaxQueue !== undefined && server !== 'node') {
+    throw new CliError(`--ws-max-queue ${config.wsMaxQueue} applies to --server node: uWebSockets.js cannot stop reading a WebSocket, so @tsgi/uws closes a client that outruns the app with 1008 instead`);
+  }
   for (const [flag, value] of [['--h2-max-concurrent-streams', config.h2MaxConcurrentStreams], ['--h2-max-header-list-size', config.h2MaxHeaderListSize]] as const) {
     if (value !== undefined && server !== 'node') throw new CliError(`${flag} ${value} applies to --server node, the only one that serves HTTP/2; this is --server ${server}`);
   }

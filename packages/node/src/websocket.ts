@@ -48,9 +48,7 @@ import type { ResolvedOptions } from './options.js';
 export interface WebSocketTuning {
   /** Unsent bytes ws may hold before send() waits for the message to reach the kernel; default 64 KiB. */
   sendHighWaterMark?: number;
-  /** Unreceived messages past which the socket is paused; default 64. */
-  receiveHighWaterMessages?: number;
-  /** Unreceived message bytes past which the socket is paused; default 1 MiB (one larger message still gets through). */
+  /** Unreceived message bytes past which the socket is paused (the messages' bound is the wsMaxQueue option); default 1 MiB (one larger message still gets through). */
   receiveHighWaterBytes?: number;
   /** Milliseconds to wait for the peer's Close frame after sending ours; default 10 s (websockets' close_timeout). */
   closeTimeoutMs?: number;
@@ -99,7 +97,7 @@ export function createUpgradeHandler(
       // ws closes a larger message with 1009 itself (maxPayload below).
       maxMessageBytes: options.wsMaxSize,
       inbox: {
-        maxMessages: positive('receiveHighWaterMessages', tuning.receiveHighWaterMessages, 64),
+        maxMessages: options.wsMaxQueue,
         maxBytes: positive('receiveHighWaterBytes', tuning.receiveHighWaterBytes, 1024 * 1024),
       },
       pausable: true,

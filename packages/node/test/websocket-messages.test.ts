@@ -251,6 +251,39 @@ describe('WebSocket backpressure', () => {
     expect(((await failure.promise) as Error).name).toBe('ClientDisconnected');
   });
 
+  it('wsMaxQueue (uvicorn\'s --ws-max-queue): reading stops once that many messages wait for the app, and resumes as it takes them', async () => {
+    const gate = deferred();
+    const received: string[] = [];
+    const s = await start(
+      accepting(async (receive, send) => {
+        await gate.promise;
+        while (received.length < 6) {
+          const e = await receive();
+          if (e.type === 'websocket.receive') received.push(e.text!);
+        }
+        await send({ type: 'websocket.send', text: 'all' });
+        await receive();
+      }),
+      { wsMaxQueue: 4 },
+    );
+    const paused = () => s.log.records.filter((r) => r.message.includes('reading paused')).map((r) => r.message);
+    const ws = await connect(`ws://127.0.0.1:${s.port}/`);
+    for (let i = 0; i < 3; i++) ws.send(`m${i}`);
+    await delay(100);
+    expect(paused()).toEqual([]);
+    ws.send('m3');
+    await until(() => paused().length === 1);
+    expect(paused()).toEqual(['WebSocket /: the app left 4 messages unreceived (16 bytes held); reading paused']);
+    ws.send('m4');
+    ws.send('m5');
+    gate.resolve();
+    expect((await nextMessage(ws)).data.toString()).toBe('all');
+    expect(received).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(s.log.records.some((r) => r.message.includes('reading resumed'))).toBe(true);
+    ws.close();
+    await expect(start(echo(), { wsMaxQueue: 0 })).rejects.toThrow(/wsMaxQueue.*positive integer.*0/);
+  });
+
   it('receive: an app that stops receiving pauses the socket (the client stalls); nothing is lost once it reads', async () => {
     const gate = deferred();
     const received: number[] = [];

@@ -360,6 +360,7 @@ export class ServerWebSocketSession implements TrackedConnection {
     if (port === null) return;
     port.pause?.();
     this.stopKeepalive();
+    this.env.logger.debug(`WebSocket ${this.scope.path}: the app left ${this.inbox.length} messages unreceived (${this.inbox.queuedBytes} bytes held); reading paused`);
   }
 
   private resumeReading(): void {
@@ -367,6 +368,7 @@ export class ServerWebSocketSession implements TrackedConnection {
     if (port === null) return;
     port.resume?.();
     if (this.keepalive === null) this.startKeepalive();
+    this.env.logger.debug(`WebSocket ${this.scope.path}: reading resumed`);
   }
 
   // ---- the app's end -----------------------------------------------------------
