@@ -68,6 +68,8 @@ export interface ServeConfig {
   wsPingInterval: number;
   /** Seconds. */
   wsPingTimeout: number;
+  /** Largest request head in bytes; undefined: the server's default (16384). */
+  h11MaxIncompleteEventSize: number | undefined;
   /** permessage-deflate on WebSocket connections (--server node only). */
   wsPerMessageDeflate: boolean;
   /** Unreceived WebSocket messages past which reading stops (--server node only); undefined: the server's default. */
@@ -149,6 +151,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'forwarded-allow-ips', kind: 'string', metavar: 'TEXT', help: 'Comma-separated IPs or CIDRs to trust with proxy headers, or "*". [default: $FORWARDED_ALLOW_IPS or 127.0.0.1]' },
   { name: 'limit-concurrency', kind: 'string', metavar: 'INTEGER', help: 'Maximum number of concurrent connections or tasks before answering 503.' },
   { name: 'limit-max-requests', kind: 'string', metavar: 'INTEGER', help: 'Maximum number of requests to serve before shutting down gracefully (for use under a process manager); with --workers, per worker: a worker that reaches it is replaced by a fresh one.' },
+  { name: 'h11-max-incomplete-event-size', kind: 'string', metavar: 'BYTES', help: 'Largest request head (request line and header fields); a larger one is answered 431. [default: 16384; uws: at most 65536]' },
   { name: 'timeout-keep-alive', kind: 'string', metavar: 'SECONDS', help: 'Close keep-alive connections idle for this long. [default: the server\'s; node and pool: 5; uws: 10, the only idle time uWebSockets.js v20.30 has, or 0 for no keep-alive]' },
   { name: 'timeout-graceful-shutdown', kind: 'string', metavar: 'SECONDS', help: 'Maximum time to wait for in-flight requests on shutdown. [default: no limit]' },
   { name: 'timeout-worker-healthcheck', kind: 'string', metavar: 'SECONDS', help: 'With --workers: a worker whose event loop sends no heartbeat for this long is replaced. [default: 5]' },
@@ -294,6 +297,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     forwardedAllowIps: ipList(str('forwarded-allow-ips') ?? env.FORWARDED_ALLOW_IPS ?? '127.0.0.1'),
     limitConcurrency: optional(str('limit-concurrency'), (v) => integer('--limit-concurrency', v, 1)),
     limitMaxRequests: optional(str('limit-max-requests'), (v) => integer('--limit-max-requests', v, 1)),
+    h11MaxIncompleteEventSize: optional(str('h11-max-incomplete-event-size'), (v) => integer('--h11-max-incomplete-event-size', v, 1)),
     timeoutKeepAlive: optional(str('timeout-keep-alive'), (v) => seconds('--timeout-keep-alive', v)),
     timeoutGracefulShutdown: optional(str('timeout-graceful-shutdown'), (v) => seconds('--timeout-graceful-shutdown', v)),
     timeoutWorkerHealthcheck: positiveSeconds('--timeout-worker-healthcheck', str('timeout-worker-healthcheck') ?? '5'),

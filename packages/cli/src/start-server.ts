@@ -46,6 +46,7 @@ function commonOptions(config: ServeConfig, logger: Logger | undefined) {
     headers: config.header,
     serverHeader: config.serverHeader,
     dateHeader: config.dateHeader,
+    ...(config.h11MaxIncompleteEventSize === undefined ? {} : { h11MaxIncompleteEventSize: config.h11MaxIncompleteEventSize }),
     ...tlsOptions(config),
     ...(logger === undefined ? {} : { logger }),
   };

@@ -45,6 +45,7 @@ describe('resolveAsgiOptions: defaults', () => {
       proxyHeaders: true,
       forwardedAllowIps: ['127.0.0.1'],
       limitMaxBodySize: null,
+      h11MaxIncompleteEventSize: 16384,
       timeoutKeepAlive: 5,
       timeoutGracefulShutdown: null,
       accessLog: true,
@@ -129,6 +130,9 @@ describe('resolveAsgiOptions: bad values', () => {
     ['limitMaxBodySize', -1, 'number -1'],
     ['limitMaxBodySize', 1.5, 'number 1.5'],
     ['limitMaxBodySize', '10', '"10"'],
+    ['h11MaxIncompleteEventSize', 1023, 'number 1023'],
+    ['h11MaxIncompleteEventSize', 1024 * 1024 + 1, `number ${1024 * 1024 + 1}`],
+    ['h11MaxIncompleteEventSize', 20000.5, 'number 20000.5'],
     ['timeoutKeepAlive', -1, 'number -1'],
     ['timeoutKeepAlive', Number.POSITIVE_INFINITY, 'number Infinity'],
     ['timeoutKeepAlive', '5', '"5"'],
@@ -201,6 +205,13 @@ describe('resolveAsgiOptions: bad values', () => {
 describe('resolveCommonOptions: transport rules', () => {
   const known = new Set(COMMON_OPTION_NAMES);
   const onlyRule: TransportRules = { keepAliveDefault: 10, keepAliveOnly: { values: [0, 10], rule: '0 or 10 (what the library can honor)' } };
+
+  it('maxHead bounds h11MaxIncompleteEventSize, naming its reason', () => {
+    const small: TransportRules = { keepAliveDefault: 5, maxHead: { bytes: 65536, why: 'what the parser lets through' } };
+    expect(resolveCommonOptions({ h11MaxIncompleteEventSize: 65536 }, known, small).h11MaxIncompleteEventSize).toBe(65536);
+    const e = optionErrorOf(() => resolveCommonOptions({ h11MaxIncompleteEventSize: 65537 }, known, small));
+    expect(e.message).toBe("serve(): option 'h11MaxIncompleteEventSize' must be an integer from 1024 to 65536 (bytes; what the parser lets through); got number 65537");
+  });
 
   it('keepAliveOnly accepts only its values, naming its rule', () => {
     expect(resolveCommonOptions({}, known, onlyRule).timeoutKeepAlive).toBe(10);

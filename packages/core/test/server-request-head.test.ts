@@ -183,6 +183,13 @@ describe('HeadRules: faults and their statuses', () => {
     expect(check([HOST], '1.1', new HeadRules(), MAX_HEAD_BYTES + 1).fault?.status).toBe(431);
   });
 
+  it('takes its bound from maxBytes (h11MaxIncompleteEventSize), naming it in the reason', () => {
+    const big: Array<[string, string]> = [HOST, ['x-pad', 'a'.repeat(30_000)]];
+    expect(check(big).fault).toEqual({ status: 431, reason: `a request head over ${MAX_HEAD_BYTES} bytes` });
+    expect(check(big, '1.1', new HeadRules(32 * 1024)).fault).toBeNull();
+    expect(check(big, '1.1', new HeadRules(20_000)).fault).toEqual({ status: 431, reason: 'a request head over 20000 bytes' });
+  });
+
   it('lets 431 win over a fault seen earlier in the fields', () => {
     const { rules, fault } = check([HOST, HOST, ['content-length', 'abc'], ['x-pad', 'a'.repeat(MAX_HEAD_BYTES)]]);
     expect(fault?.status).toBe(431);

@@ -77,7 +77,7 @@ class NodeListener implements Listener {
     const logger = ctx.logger;
     const env: RequestEnv = {
       ctx,
-      rules: new HeadRules(),
+      rules: new HeadRules(options.h11MaxIncompleteEventSize),
       headOptions: { trustedHosts: options.trustedHosts, uds: options.uds },
       sockets: new SocketRegistry(logger),
       closeIdle: () => this.server.closeIdleConnections(),
@@ -92,6 +92,8 @@ class NodeListener implements Listener {
       requestTimeout: 0,
       // The shared HeadRules refuse an HTTP/1.1 request without Host (400), with the same words as every tsgi server.
       requireHostHeader: false,
+      // llhttp's bound is the shared rules' bound: a head over it gets the same 431 either way.
+      maxHeaderSize: options.h11MaxIncompleteEventSize,
       highWaterMark: WRITE_HIGH_WATER,
       noDelay: true,
       // node writes a Date header unless told not to: the choice is made here once, not per response.

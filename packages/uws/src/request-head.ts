@@ -80,6 +80,8 @@ export function readRequestHead(req: HttpRequest, res: HttpResponse, ctx: Server
   const url = req.getUrl();
   const query = req.getQuery() as string | undefined;
   const method = req.getCaseSensitiveMethod();
+  // One rules object for every server of the process: each request brings its server's bound.
+  rules.maxBytes = ctx.options.h11MaxIncompleteEventSize;
   rules.begin('1.1', method.length + url.length + (query === undefined ? 0 : query.length + 1) + 11);
   collected = [];
   req.forEach(collectHeader);

@@ -8,6 +8,7 @@
 import { describe } from '../bytes.js';
 import { consoleLogger, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from './logger.js';
 import { parseTrustedHosts, type TrustedHosts } from './proxy-headers.js';
+import { MAX_HEAD_BYTES } from './request-head.js';
 import { resolveTlsOptions, TLS_OPTION_NAMES, type ResolvedTls, type TlsServeOptions } from './tls.js';
 
 /** A serve() option that cannot be honored: names the option and the value, so the CLI can name its flag. */
@@ -55,6 +56,8 @@ export interface CommonServeOptions extends TlsServeOptions {
   forwardedAllowIps?: string | string[];
   /** Largest request body accepted; past it the server answers 413. null: no limit (default). */
   limitMaxBodySize?: number | null;
+  /** Largest request head (request line and header fields) in bytes; past it the server answers 431 (uvicorn's --h11-max-incomplete-event-size); default 16384. */
+  h11MaxIncompleteEventSize?: number;
   /** Seconds an idle keep-alive connection stays open; 0 closes the connection after each response. */
   timeoutKeepAlive?: number;
   /** Seconds close() waits for in-flight requests before closing them; null: wait for ever (default, as uvicorn). */
@@ -89,6 +92,7 @@ export interface ResolvedCommonOptions {
   /** The parsed allow-list; null when proxyHeaders is off. */
   trustedHosts: TrustedHosts | null;
   limitMaxBodySize: number | null;
+  h11MaxIncompleteEventSize: number;
   timeoutKeepAlive: number;
   timeoutGracefulShutdown: number | null;
   accessLog: boolean;
@@ -106,6 +110,10 @@ export interface ResolvedCommonOptions {
   tls: ResolvedTls | null;
 }
 
+/** The smallest and largest h11MaxIncompleteEventSize: a head needs room for a request line and a few fields; a larger one than 1 MiB is no request. */
+const MIN_HEAD_OPTION = 1024;
+const MAX_HEAD_OPTION = 1024 * 1024;
+
 /** The value of the `server` header that serverHeader adds (uvicorn's is `uvicorn`). */
 export const SERVER_HEADER_VALUE = 'tsgi';
 
@@ -117,11 +125,13 @@ export interface TransportRules {
   keepAliveOnly?: { values: readonly number[]; rule: string };
   /** Why the transport cannot leave the Date header out, when it cannot (dateHeader: false is then refused). */
   dateHeaderAlways?: string;
+  /** The largest request head its parser lets through, and why, when that is below MAX_HEAD_OPTION. */
+  maxHead?: { bytes: number; why: string };
 }
 
 /** The names of CommonServeOptions, for a server's set of known option names. */
 export const COMMON_OPTION_NAMES: readonly string[] = [
-  'host', 'port', 'uds', 'rootPath', 'proxyHeaders', 'forwardedAllowIps', 'limitMaxBodySize', 'timeoutKeepAlive',
+  'host', 'port', 'uds', 'rootPath', 'proxyHeaders', 'forwardedAllowIps', 'limitMaxBodySize', 'h11MaxIncompleteEventSize', 'timeoutKeepAlive',
   'timeoutGracefulShutdown', 'accessLog', 'logLevel', 'logger', 'logFormat', 'useColors', 'headers', 'serverHeader', 'dateHeader',
   ...TLS_OPTION_NAMES,
 ];
@@ -191,6 +201,11 @@ export function resolveCommonOptions(options: unknown, known: ReadonlySet<string
   if (limitMaxBodySize !== null && !(Number.isSafeInteger(limitMaxBodySize) && limitMaxBodySize >= 0)) {
     optionError('limitMaxBodySize', 'null or a non-negative integer (bytes)', limitMaxBodySize);
   }
+  const h11MaxIncompleteEventSize = o.h11MaxIncompleteEventSize ?? MAX_HEAD_BYTES;
+  const maxHead = rules.maxHead?.bytes ?? MAX_HEAD_OPTION;
+  if (!(Number.isSafeInteger(h11MaxIncompleteEventSize) && h11MaxIncompleteEventSize >= MIN_HEAD_OPTION && h11MaxIncompleteEventSize <= maxHead)) {
+    optionError('h11MaxIncompleteEventSize', `an integer from ${MIN_HEAD_OPTION} to ${maxHead} (bytes${rules.maxHead === undefined ? '' : `; ${rules.maxHead.why}`})`, h11MaxIncompleteEventSize);
+  }
   const timeoutKeepAlive = o.timeoutKeepAlive ?? rules.keepAliveDefault;
   if (rules.keepAliveOnly !== undefined) {
     if (!rules.keepAliveOnly.values.includes(timeoutKeepAlive)) optionError('timeoutKeepAlive', rules.keepAliveOnly.rule, timeoutKeepAlive);
@@ -221,7 +236,7 @@ export function resolveCommonOptions(options: unknown, known: ReadonlySet<string
   const tls = resolveTlsOptions(o);
   return {
     host, port, uds, rootPath, proxyHeaders, forwardedAllowIps, trustedHosts: trusted,
-    limitMaxBodySize, timeoutKeepAlive, timeoutGracefulShutdown, accessLog, logLevel, logFormat, useColors, defaultHeaders, dateHeader, tls,
+    limitMaxBodySize, h11MaxIncompleteEventSize, timeoutKeepAlive, timeoutGracefulShutdown, accessLog, logLevel, logFormat, useColors, defaultHeaders, dateHeader, tls,
   };
 }
 

@@ -13,8 +13,9 @@ export interface HeadFault {
 }
 
 /**
- * The largest request head (request line and header fields) accepted, in
- * bytes: node:http's default and h11's (so uvicorn's).
+ * The largest request head (request line and header fields) accepted by
+ * default, in bytes: node:http's default and h11's (so uvicorn's); the
+ * h11MaxIncompleteEventSize option changes it.
  */
 export const MAX_HEAD_BYTES = 16 * 1024;
 
@@ -32,6 +33,9 @@ export class HeadRules {
   private hosts = 0;
   private bytes = 0;
   private version: string = '1.1';
+
+  /** `maxBytes`: the largest head accepted (h11MaxIncompleteEventSize); a larger one is refused with 431. */
+  constructor(public maxBytes: number = MAX_HEAD_BYTES) {}
 
   /** Starts a head: its HTTP version ('1.0', '1.1', '2' for an HTTP/2 stream, or what the request line said) and the request line's bytes. */
   begin(httpVersion: string, requestLineBytes: number): void {
@@ -82,9 +86,9 @@ export class HeadRules {
 
   /** Ends the head; returns the first rule broken, or null. */
   end(): HeadFault | null {
-    if (this.bytes > MAX_HEAD_BYTES) {
+    if (this.bytes > this.maxBytes) {
       // Kept in `fault` too (callers read it after end()), and ahead of any fault in the fields: the size alone refuses the head.
-      this.fault = { status: 431, reason: `a request head over ${MAX_HEAD_BYTES} bytes` };
+      this.fault = { status: 431, reason: `a request head over ${this.maxBytes} bytes` };
       return this.fault;
     }
     if (this.hosts === 0 && this.version === '1.1') this.refuse(400, 'an HTTP/1.1 request without a Host field (RFC 9112 section 3.2)');

@@ -88,6 +88,8 @@ async function serveHere(app: ModuleRef, opts: ResolvedPoolOptions, logger: Logg
     // A whole upload may take long (it streams): bound the head, and idle sockets, not the body.
     requestTimeout: 0,
     headersTimeout: 60_000,
+    // llhttp's bound is the shared rules' bound: a head over it gets the same 431 either way.
+    maxHeaderSize: opts.h11MaxIncompleteEventSize,
     // node writes a Date header unless told not to: decided here once, not per response.
     ...dateHeaderOptions(opts.dateHeader),
   };
@@ -135,7 +137,7 @@ class HttpFront {
   /** The requests handed to the runner whose follow-up (access log, unread body) has not run yet. */
   private readonly tracker = new ConnectionTracker();
   /** Checks each request head; reused, since a head is read and judged in one go. */
-  private readonly rules = new HeadRules();
+  private readonly rules: HeadRules;
   /** The server's own headers of every response (server, --header), flat, computed once. */
   private readonly defaults: readonly string[];
 
@@ -146,6 +148,7 @@ class HttpFront {
     private readonly onRequestDone?: () => void,
   ) {
     this.defaults = flatHeaders(opts.defaultHeaders);
+    this.rules = new HeadRules(opts.h11MaxIncompleteEventSize);
   }
 
   onRequest(req: IncomingMessage, res: ServerResponse): void {
