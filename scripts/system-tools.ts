@@ -26,6 +26,7 @@ const TOOLS = {
   openssl: { present: onPath('openssl'), packages: ['openssl'] },
   wrk: { present: onPath('wrk'), packages: ['wrk'] },
   valgrind: { present: onPath('valgrind'), packages: ['valgrind'] },
+  ss: { present: onPath('ss'), packages: ['iproute2'] },
   chromium: { present: () => existsSync('/usr/bin/chromium'), packages: ['chromium'] },
   gunicorn: { present: () => existsSync('/usr/bin/gunicorn'), packages: ['gunicorn'] },
   uvicorn: { present: pythonModules('uvicorn', 'httptools', 'websockets'), packages: ['python3-uvicorn', 'python3-httptools', 'python3-websockets'] },

@@ -47,6 +47,7 @@ function commonOptions(config: ServeConfig, logger: Logger | undefined) {
     serverHeader: config.serverHeader,
     dateHeader: config.dateHeader,
     ...(config.h11MaxIncompleteEventSize === undefined ? {} : { h11MaxIncompleteEventSize: config.h11MaxIncompleteEventSize }),
+    ...(config.backlog === undefined ? {} : { backlog: config.backlog }),
     ...tlsOptions(config),
     ...(logger === undefined ? {} : { logger }),
   };

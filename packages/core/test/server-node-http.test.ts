@@ -317,7 +317,7 @@ describe('listenNode', () => {
   it('binds a TCP port (0 picks one) and returns host and port', async () => {
     const server = createServer((_q, r) => r.end('tcp'));
     servers.push(server);
-    const address = await listenNode(server, { host: '127.0.0.1', port: 0, uds: null });
+    const address = await listenNode(server, { host: '127.0.0.1', port: 0, uds: null, backlog: 511 });
     expect(address).toEqual({ host: '127.0.0.1', port: (server.address() as { port: number }).port });
     expect((address as { port: number }).port).toBeGreaterThan(0);
   });
@@ -325,9 +325,9 @@ describe('listenNode', () => {
   it('rejects with the bind error when the port is taken', async () => {
     const first = createServer();
     servers.push(first);
-    const { port } = (await listenNode(first, { host: '127.0.0.1', port: 0, uds: null })) as { port: number };
+    const { port } = (await listenNode(first, { host: '127.0.0.1', port: 0, uds: null, backlog: 511 })) as { port: number };
     const second = createServer();
-    await expect(listenNode(second, { host: '127.0.0.1', port, uds: null })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await expect(listenNode(second, { host: '127.0.0.1', port, uds: null, backlog: 511 })).rejects.toMatchObject({ code: 'EADDRINUSE' });
   });
 
   it('replaces a stale socket file at the unix socket path', async () => {
@@ -346,7 +346,7 @@ describe('listenNode', () => {
       res.end('unix');
     });
     servers.push(server);
-    expect(await listenNode(server, { host: '127.0.0.1', port: 0, uds: path })).toEqual({ path });
+    expect(await listenNode(server, { host: '127.0.0.1', port: 0, uds: path, backlog: 511 })).toEqual({ path });
     const { response } = await exchange({ path }, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
     expect(response).toMatch(/^HTTP\/1\.1 200 [^]*\r\n\r\nunix$/);
     expect(seen?.server).toEqual([path, null]);
@@ -357,7 +357,7 @@ describe('listenNode', () => {
     const path = join(dir, 'not-a-socket');
     await writeFile(path, 'precious');
     const server = createServer();
-    await expect(listenNode(server, { host: '127.0.0.1', port: 0, uds: path })).rejects.toThrow(/not a socket/);
+    await expect(listenNode(server, { host: '127.0.0.1', port: 0, uds: path, backlog: 511 })).rejects.toThrow(/not a socket/);
     expect(server.listening).toBe(false);
     expect(await readFile(path, 'utf8')).toBe('precious');
   });

@@ -41,6 +41,7 @@ describe('resolveAsgiOptions: defaults', () => {
       host: '127.0.0.1',
       port: 8000,
       uds: null,
+      backlog: 2048,
       rootPath: '',
       proxyHeaders: true,
       forwardedAllowIps: ['127.0.0.1'],
@@ -130,6 +131,8 @@ describe('resolveAsgiOptions: bad values', () => {
     ['limitMaxBodySize', -1, 'number -1'],
     ['limitMaxBodySize', 1.5, 'number 1.5'],
     ['limitMaxBodySize', '10', '"10"'],
+    ['backlog', 0, 'number 0'],
+    ['backlog', 1.5, 'number 1.5'],
     ['h11MaxIncompleteEventSize', 1023, 'number 1023'],
     ['h11MaxIncompleteEventSize', 1024 * 1024 + 1, `number ${1024 * 1024 + 1}`],
     ['h11MaxIncompleteEventSize', 20000.5, 'number 20000.5'],
@@ -205,6 +208,13 @@ describe('resolveAsgiOptions: bad values', () => {
 describe('resolveCommonOptions: transport rules', () => {
   const known = new Set(COMMON_OPTION_NAMES);
   const onlyRule: TransportRules = { keepAliveDefault: 10, keepAliveOnly: { values: [0, 10], rule: '0 or 10 (what the library can honor)' } };
+
+  it('backlogFixed is the default and the only backlog taken, naming its reason', () => {
+    const fixed: TransportRules = { keepAliveDefault: 5, backlogFixed: { value: 512, why: 'the library listens so' } };
+    expect(resolveCommonOptions({}, known, fixed).backlog).toBe(512);
+    expect(resolveCommonOptions({ backlog: 512 }, known, fixed).backlog).toBe(512);
+    expect(optionErrorOf(() => resolveCommonOptions({ backlog: 2048 }, known, fixed)).message).toBe("serve(): option 'backlog' must be 512 (the library listens so); got number 2048");
+  });
 
   it('maxHead bounds h11MaxIncompleteEventSize, naming its reason', () => {
     const small: TransportRules = { keepAliveDefault: 5, maxHead: { bytes: 65536, why: 'what the parser lets through' } };

@@ -259,8 +259,8 @@ export function flatHeaders(headers: ReadonlyArray<readonly [string, string]>): 
   return headers.flatMap(([name, value]) => [name, value]);
 }
 
-/** Binds `server` to the TCP address or unix socket of `options` (a stale socket file is replaced). */
-export async function listenNode(server: Server | NetServer, options: { host: string; port: number; uds: string | null }): Promise<ServerAddress> {
+/** Binds `server` to the TCP address or unix socket of `options` (a stale socket file is replaced), with its listen backlog. */
+export async function listenNode(server: Server | NetServer, options: { host: string; port: number; uds: string | null; backlog: number }): Promise<ServerAddress> {
   if (options.uds !== null) await prepareUnixSocket(options.uds);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -268,8 +268,8 @@ export async function listenNode(server: Server | NetServer, options: { host: st
       server.off('error', reject);
       resolve();
     };
-    if (options.uds !== null) server.listen(options.uds, done);
-    else server.listen(options.port, options.host, done);
+    if (options.uds !== null) server.listen({ path: options.uds, backlog: options.backlog }, done);
+    else server.listen({ port: options.port, host: options.host, backlog: options.backlog }, done);
   });
   const a = server.address();
   if (options.uds !== null || typeof a === 'string' || a === null) return { path: options.uds ?? String(a) };

@@ -48,6 +48,8 @@ export interface CommonServeOptions extends TlsServeOptions {
   port?: number;
   /** Listen on this unix socket path instead of host/port. */
   uds?: string | null;
+  /** Connections the kernel may hold waiting to be accepted (listen()'s backlog, uvicorn's --backlog); default 2048; the kernel caps it at net.core.somaxconn. */
+  backlog?: number;
   /** The app's mount point (ASGI root_path, WSGI SCRIPT_NAME); '' or a path starting and not ending with '/'. */
   rootPath?: string;
   /** Honor X-Forwarded-For/-Proto and Forwarded from trusted peers; default true (as uvicorn). */
@@ -85,6 +87,7 @@ export interface ResolvedCommonOptions {
   host: string;
   port: number;
   uds: string | null;
+  backlog: number;
   rootPath: string;
   proxyHeaders: boolean;
   /** forwardedAllowIps as a list (from the option, or $FORWARDED_ALLOW_IPS, default '127.0.0.1'). */
@@ -125,13 +128,15 @@ export interface TransportRules {
   keepAliveOnly?: { values: readonly number[]; rule: string };
   /** Why the transport cannot leave the Date header out, when it cannot (dateHeader: false is then refused). */
   dateHeaderAlways?: string;
+  /** The listen backlog the transport always uses, and why, when it cannot be chosen (any other backlog is then refused). */
+  backlogFixed?: { value: number; why: string };
   /** The largest request head its parser lets through, and why, when that is below MAX_HEAD_OPTION. */
   maxHead?: { bytes: number; why: string };
 }
 
 /** The names of CommonServeOptions, for a server's set of known option names. */
 export const COMMON_OPTION_NAMES: readonly string[] = [
-  'host', 'port', 'uds', 'rootPath', 'proxyHeaders', 'forwardedAllowIps', 'limitMaxBodySize', 'h11MaxIncompleteEventSize', 'timeoutKeepAlive',
+  'host', 'port', 'uds', 'backlog', 'rootPath', 'proxyHeaders', 'forwardedAllowIps', 'limitMaxBodySize', 'h11MaxIncompleteEventSize', 'timeoutKeepAlive',
   'timeoutGracefulShutdown', 'accessLog', 'logLevel', 'logger', 'logFormat', 'useColors', 'headers', 'serverHeader', 'dateHeader',
   ...TLS_OPTION_NAMES,
 ];
@@ -177,6 +182,12 @@ export function resolveCommonOptions(options: unknown, known: ReadonlySet<string
   if (!Number.isInteger(port) || port < 0 || port > 65535) optionError('port', 'an integer from 0 to 65535', port);
   const uds = o.uds ?? null;
   if (uds !== null && (typeof uds !== 'string' || uds === '' || uds.includes('\0'))) optionError('uds', 'a unix socket path', uds);
+  const backlog = o.backlog ?? rules.backlogFixed?.value ?? 2048;
+  if (rules.backlogFixed !== undefined) {
+    if (backlog !== rules.backlogFixed.value) optionError('backlog', `${rules.backlogFixed.value} (${rules.backlogFixed.why})`, backlog);
+  } else if (!(Number.isSafeInteger(backlog) && backlog >= 1 && backlog <= 2 ** 31 - 1)) {
+    optionError('backlog', 'a positive integer (connections)', backlog);
+  }
   const rootPath = o.rootPath ?? '';
   // A trailing '/' would reach a WSGI app as SCRIPT_NAME '/app/' and double the slash in path ('/app//x').
   if (typeof rootPath !== 'string' || (rootPath !== '' && !rootPath.startsWith('/')) || /[?#]/.test(rootPath) || rootPath.endsWith('/')) {
@@ -235,7 +246,7 @@ export function resolveCommonOptions(options: unknown, known: ReadonlySet<string
   const defaultHeaders = resolveHeaders(o.headers ?? [], serverHeader);
   const tls = resolveTlsOptions(o);
   return {
-    host, port, uds, rootPath, proxyHeaders, forwardedAllowIps, trustedHosts: trusted,
+    host, port, uds, backlog, rootPath, proxyHeaders, forwardedAllowIps, trustedHosts: trusted,
     limitMaxBodySize, h11MaxIncompleteEventSize, timeoutKeepAlive, timeoutGracefulShutdown, accessLog, logLevel, logFormat, useColors, defaultHeaders, dateHeader, tls,
   };
 }
