@@ -68,6 +68,8 @@ export interface ServeConfig {
   wsPingInterval: number;
   /** Seconds. */
   wsPingTimeout: number;
+  /** A listening socket's file descriptor to serve on instead of host/port. */
+  fd: number | undefined;
   /** listen()'s backlog; undefined: the server's default (2048; uws: 512). */
   backlog: number | undefined;
   /** Largest request head in bytes; undefined: the server's default (16384). */
@@ -147,6 +149,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'reload-exclude', kind: 'string', metavar: 'GLOB', multiple: true, help: `Glob of files and directories never watched; repeatable; naming a default include removes it. [default: ${RELOAD_EXCLUDES.join(', ')}]` },
   { name: 'workers', kind: 'string', metavar: 'INTEGER', help: 'Number of worker event loops sharing the port (uws: threads; node and pool: processes, each pool process with its --threads). [default: $WEB_CONCURRENCY or 1]' },
   { name: 'threads', kind: 'string', metavar: 'INTEGER', help: 'Worker threads that run a WSGI-TS app (pool server, or the bridge under uws). [default: the pool\'s]' },
+  { name: 'fd', kind: 'string', metavar: 'INTEGER', help: 'Serve on the listening socket already bound at this file descriptor (socket activation) instead of --host/--port (node and pool servers).' },
   { name: 'backlog', kind: 'string', metavar: 'INTEGER', help: 'Maximum number of connections waiting to be accepted (listen backlog). [default: 2048; uws: 512, the only one uWebSockets.js v20.30 has]' },
   { name: 'root-path', kind: 'string', metavar: 'TEXT', help: 'Set the ASGI root_path (WSGI SCRIPT_NAME) for an app mounted below a path prefix. [default: ""]' },
   { name: 'proxy-headers', kind: 'boolean', help: 'Trust X-Forwarded-For, X-Forwarded-Proto and Forwarded from --forwarded-allow-ips to set client and scheme. [default]' },
@@ -295,6 +298,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     workers: workersFlag !== undefined ? integer('--workers', workersFlag, 1) : (concurrency ?? 1),
     workersFrom: workersFlag !== undefined ? 'flag' : concurrency !== undefined ? 'WEB_CONCURRENCY' : 'default',
     threads: optional(str('threads'), (v) => integer('--threads', v, 1)),
+    fd: optional(str('fd'), (v) => integer('--fd', v, 0)),
     backlog: optional(str('backlog'), (v) => integer('--backlog', v, 1)),
     rootPath: rootPath(str('root-path') ?? ''),
     proxyHeaders: !flag('no-proxy-headers'),

@@ -48,6 +48,7 @@ function commonOptions(config: ServeConfig, logger: Logger | undefined) {
     dateHeader: config.dateHeader,
     ...(config.h11MaxIncompleteEventSize === undefined ? {} : { h11MaxIncompleteEventSize: config.h11MaxIncompleteEventSize }),
     ...(config.backlog === undefined ? {} : { backlog: config.backlog }),
+    ...(config.fd === undefined ? {} : { fd: config.fd }),
     ...tlsOptions(config),
     ...(logger === undefined ? {} : { logger }),
   };

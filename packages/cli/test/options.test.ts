@@ -29,6 +29,7 @@ describe('tsgi serve flags', () => {
       port: 8000,
       uds: undefined,
       backlog: undefined,
+      fd: undefined,
       server: undefined,
       interface: 'auto',
       workers: 1,
@@ -78,7 +79,7 @@ describe('tsgi serve flags', () => {
 
   it('every flag is parsed into its option', () => {
     const c = config([
-      '--host', '0.0.0.0', '--port', '0', '--uds', '/tmp/x.sock', '--backlog', '100', '--server', 'pool', '--interface', 'wsgi',
+      '--host', '0.0.0.0', '--port', '0', '--uds', '/tmp/x.sock', '--backlog', '100', '--fd', '3', '--server', 'pool', '--interface', 'wsgi',
       '--workers', '3', '--threads', '16', '--root-path', '/api', '--no-proxy-headers',
       '--forwarded-allow-ips', '10.0.0.0/8, 127.0.0.1', '--limit-concurrency', '100', '--limit-max-requests', '5000',
       '--timeout-keep-alive', '2.5', '--timeout-graceful-shutdown', '30', '--timeout-worker-healthcheck', '2.5', '--ws-max-size', '1024',
@@ -89,7 +90,7 @@ describe('tsgi serve flags', () => {
       'mod.js:handler',
     ]);
     expect(c).toEqual({
-      app: 'mod.js:handler', host: '0.0.0.0', port: 0, uds: '/tmp/x.sock', backlog: 100, server: 'pool', interface: 'wsgi',
+      app: 'mod.js:handler', host: '0.0.0.0', port: 0, uds: '/tmp/x.sock', backlog: 100, fd: 3, server: 'pool', interface: 'wsgi',
       workers: 3, workersFrom: 'flag', threads: 16, rootPath: '/api', proxyHeaders: false, forwardedAllowIps: ['10.0.0.0/8', '127.0.0.1'],
       limitConcurrency: 100, limitMaxRequests: 5000, timeoutKeepAlive: 2.5, timeoutGracefulShutdown: 30, timeoutWorkerHealthcheck: 2.5,
       wsMaxSize: 1024, wsPingInterval: 0, wsPingTimeout: 0.5, wsPerMessageDeflate: true, wsMaxQueue: 8, h11MaxIncompleteEventSize: 32768,

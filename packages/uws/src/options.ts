@@ -22,6 +22,7 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
     keepAliveDefault: 10,
     keepAliveOnly: { values: [0, 10], rule: '10 (uWebSockets.js v20.30 closes idle HTTP connections after a fixed 10 s) or 0 (no keep-alive)' },
     dateHeaderAlways: 'uWebSockets.js v20.30 writes the Date header of every response itself',
+    fdUnsupported: 'uWebSockets.js v20.30 binds its own listening sockets; use the node server',
     backlogFixed: { value: 512, why: 'uWebSockets.js v20.30 listens with a backlog of 512 and takes no other' },
     maxHead: { bytes: 64 * 1024, why: 'uWebSockets.js v20.30 drops a request head of about 100 KiB or more without an answer' },
   });

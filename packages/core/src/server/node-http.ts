@@ -259,8 +259,9 @@ export function flatHeaders(headers: ReadonlyArray<readonly [string, string]>): 
   return headers.flatMap(([name, value]) => [name, value]);
 }
 
-/** Binds `server` to the TCP address or unix socket of `options` (a stale socket file is replaced), with its listen backlog. */
-export async function listenNode(server: Server | NetServer, options: { host: string; port: number; uds: string | null; backlog: number }): Promise<ServerAddress> {
+/** Binds `server` to the TCP address or unix socket of `options` (a stale socket file is replaced), or serves the inherited socket `fd`, with its listen backlog. */
+export async function listenNode(server: Server | NetServer, options: { host: string; port: number; uds: string | null; fd?: number | null; backlog: number }): Promise<ServerAddress> {
+  const fd = options.fd ?? null;
   if (options.uds !== null) await prepareUnixSocket(options.uds);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -268,7 +269,8 @@ export async function listenNode(server: Server | NetServer, options: { host: st
       server.off('error', reject);
       resolve();
     };
-    if (options.uds !== null) server.listen({ path: options.uds, backlog: options.backlog }, done);
+    if (fd !== null) server.listen({ fd, backlog: options.backlog }, done);
+    else if (options.uds !== null) server.listen({ path: options.uds, backlog: options.backlog }, done);
     else server.listen({ port: options.port, host: options.host, backlog: options.backlog }, done);
   });
   const a = server.address();

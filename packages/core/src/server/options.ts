@@ -48,6 +48,8 @@ export interface CommonServeOptions extends TlsServeOptions {
   port?: number;
   /** Listen on this unix socket path instead of host/port. */
   uds?: string | null;
+  /** Serve on this listening socket, already bound, by its file descriptor (uvicorn's --fd: systemd socket activation, process managers) instead of host/port; default null. */
+  fd?: number | null;
   /** Connections the kernel may hold waiting to be accepted (listen()'s backlog, uvicorn's --backlog); default 2048; the kernel caps it at net.core.somaxconn. */
   backlog?: number;
   /** The app's mount point (ASGI root_path, WSGI SCRIPT_NAME); '' or a path starting and not ending with '/'. */
@@ -87,6 +89,7 @@ export interface ResolvedCommonOptions {
   host: string;
   port: number;
   uds: string | null;
+  fd: number | null;
   backlog: number;
   rootPath: string;
   proxyHeaders: boolean;
@@ -128,6 +131,8 @@ export interface TransportRules {
   keepAliveOnly?: { values: readonly number[]; rule: string };
   /** Why the transport cannot leave the Date header out, when it cannot (dateHeader: false is then refused). */
   dateHeaderAlways?: string;
+  /** Why the transport cannot serve on an inherited socket, when it cannot (fd is then refused). */
+  fdUnsupported?: string;
   /** The listen backlog the transport always uses, and why, when it cannot be chosen (any other backlog is then refused). */
   backlogFixed?: { value: number; why: string };
   /** The largest request head its parser lets through, and why, when that is below MAX_HEAD_OPTION. */
@@ -136,7 +141,7 @@ export interface TransportRules {
 
 /** The names of CommonServeOptions, for a server's set of known option names. */
 export const COMMON_OPTION_NAMES: readonly string[] = [
-  'host', 'port', 'uds', 'backlog', 'rootPath', 'proxyHeaders', 'forwardedAllowIps', 'limitMaxBodySize', 'h11MaxIncompleteEventSize', 'timeoutKeepAlive',
+  'host', 'port', 'uds', 'fd', 'backlog', 'rootPath', 'proxyHeaders', 'forwardedAllowIps', 'limitMaxBodySize', 'h11MaxIncompleteEventSize', 'timeoutKeepAlive',
   'timeoutGracefulShutdown', 'accessLog', 'logLevel', 'logger', 'logFormat', 'useColors', 'headers', 'serverHeader', 'dateHeader',
   ...TLS_OPTION_NAMES,
 ];
@@ -182,6 +187,12 @@ export function resolveCommonOptions(options: unknown, known: ReadonlySet<string
   if (!Number.isInteger(port) || port < 0 || port > 65535) optionError('port', 'an integer from 0 to 65535', port);
   const uds = o.uds ?? null;
   if (uds !== null && (typeof uds !== 'string' || uds === '' || uds.includes('\0'))) optionError('uds', 'a unix socket path', uds);
+  const fd = o.fd ?? null;
+  if (fd !== null) {
+    if (!(Number.isSafeInteger(fd) && fd >= 0)) optionError('fd', 'null or a file descriptor (a non-negative integer)', fd);
+    if (rules.fdUnsupported !== undefined) throw OptionError.conflict('fd', fd, ` cannot be served: ${rules.fdUnsupported}`);
+    if (uds !== null) throw OptionError.conflict('fd', fd, ` and uds ${JSON.stringify(uds)} are two places to listen; give one`);
+  }
   const backlog = o.backlog ?? rules.backlogFixed?.value ?? 2048;
   if (rules.backlogFixed !== undefined) {
     if (backlog !== rules.backlogFixed.value) optionError('backlog', `${rules.backlogFixed.value} (${rules.backlogFixed.why})`, backlog);
@@ -246,7 +257,7 @@ export function resolveCommonOptions(options: unknown, known: ReadonlySet<string
   const defaultHeaders = resolveHeaders(o.headers ?? [], serverHeader);
   const tls = resolveTlsOptions(o);
   return {
-    host, port, uds, backlog, rootPath, proxyHeaders, forwardedAllowIps, trustedHosts: trusted,
+    host, port, uds, fd, backlog, rootPath, proxyHeaders, forwardedAllowIps, trustedHosts: trusted,
     limitMaxBodySize, h11MaxIncompleteEventSize, timeoutKeepAlive, timeoutGracefulShutdown, accessLog, logLevel, logFormat, useColors, defaultHeaders, dateHeader, tls,
   };
 }
@@ -271,8 +282,10 @@ export interface ResolvedWorkerOptions {
 /** The names of WorkerServeOptions. */
 export const WORKER_OPTION_NAMES: readonly string[] = ['limitMaxRequests', 'timeoutWorkerHealthcheck'];
 
-/** Applies defaults to WorkerServeOptions and validates them against the number of workers. */
-export function resolveWorkerOptions(o: WorkerServeOptions, workers: number): ResolvedWorkerOptions {
+/** Applies defaults to WorkerServeOptions and validates them against the number of workers (and the inherited socket, `fd`). */
+export function resolveWorkerOptions(o: WorkerServeOptions, workers: number, fd: number | null = null): ResolvedWorkerOptions {
+  // Each worker binds its own listener; an inherited socket is one listener for one process.
+  if (fd !== null && workers > 1) throw OptionError.conflict('fd', fd, ` needs workers 1 (an inherited socket is served by one process); got workers ${workers}`);
   const limitMaxRequests = o.limitMaxRequests ?? null;
   if (limitMaxRequests !== null) {
     if (!(Number.isSafeInteger(limitMaxRequests) && limitMaxRequests >= 1)) optionError('limitMaxRequests', 'null or a positive integer', limitMaxRequests);
@@ -336,7 +349,7 @@ export function resolveAsgiOptions(options: unknown, rules: TransportRules, extr
   const wsPingTimeout = seconds('wsPingTimeout', o.wsPingTimeout, 20);
   const workers = o.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) optionError('workers', 'an integer from 1 to 256', workers);
-  return { ...common, limitConcurrency, lifespan, wsMaxSize, wsPingInterval, wsPingTimeout, workers, ...resolveWorkerOptions(o, workers) };
+  return { ...common, limitConcurrency, lifespan, wsMaxSize, wsPingInterval, wsPingTimeout, workers, ...resolveWorkerOptions(o, workers, common.fd) };
 }
 
 // WebSocket ping times run on JS timers: null/0 disable; otherwise at most what setTimeout can wait (2^31 - 1 ms).

@@ -68,5 +68,5 @@ export function resolvePoolOptions(options: PoolServeOptions, cores: number): Re
   if (!Number.isInteger(maxRequestsPerWorker) || maxRequestsPerWorker < 0) optionError('maxRequestsPerWorker', 'a non-negative integer', maxRequestsPerWorker);
   const workers = options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) optionError('workers', 'an integer from 1 to 256', workers);
-  return { ...common, threads, maxQueue, timeout, maxRequestsPerWorker, workers, ...resolveWorkerOptions(options, workers) };
+  return { ...common, threads, maxQueue, timeout, maxRequestsPerWorker, workers, ...resolveWorkerOptions(options, workers, common.fd) };
 }
