@@ -77,9 +77,10 @@ function applyEnvFile(values: Record<string, string>): void {
 async function serveCommand(config: ServeConfig, io: Io, logger: Logger): Promise<number> {
   const info = (line: string) => logger.info(line);
   const warn = (line: string) => logger.warning(line);
-  const reloadFlags = config.reloadDir.length > 0 || String(config.reloadInclude) !== String(RELOAD_INCLUDES) || String(config.reloadExclude) !== String(RELOAD_EXCLUDES);
+  const reloadFlags =
+    config.reloadDir.length > 0 || String(config.reloadInclude) !== String(RELOAD_INCLUDES) || String(config.reloadExclude) !== String(RELOAD_EXCLUDES) || config.reloadDelay !== 0.25;
   // As uvicorn, a warning rather than a refusal: the server still runs, without reloading.
-  if (reloadFlags && process.env[RELOAD_CHILD_ENV] === undefined) warn('--reload-dir, --reload-include and --reload-exclude apply only with --reload.');
+  if (reloadFlags && process.env[RELOAD_CHILD_ENV] === undefined) warn('--reload-dir, --reload-include, --reload-exclude and --reload-delay apply only with --reload.');
   applyEnvFile(config.envFileValues);
   const spec = parseAppSpec(config.app, resolve(config.appDir));
   const value = await loadApp(spec, config.factory);

@@ -97,6 +97,8 @@ export interface ServeConfig {
   reloadInclude: string[];
   /** Glob patterns never watched: RELOAD_EXCLUDES with --reload-exclude's added (and --reload-include's taken out). */
   reloadExclude: string[];
+  /** Seconds of quiet after the last change before --reload restarts (uvicorn's --reload-delay). */
+  reloadDelay: number;
   /** The dotenv file given, or undefined. */
   envFile: string | undefined;
   /** Its variables (those of the environment win, as with node --env-file); set into process.env before the app loads. */
@@ -147,6 +149,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'reload-dir', kind: 'string', metavar: 'PATH', multiple: true, help: 'Directory to watch with --reload; repeatable. [default: the working directory, and the app\'s directory if outside it]' },
   { name: 'reload-include', kind: 'string', metavar: 'GLOB', multiple: true, help: `Glob of files to watch with --reload; repeatable; naming a default exclude removes it. [default: ${RELOAD_INCLUDES.join(', ')}]` },
   { name: 'reload-exclude', kind: 'string', metavar: 'GLOB', multiple: true, help: `Glob of files and directories never watched; repeatable; naming a default include removes it. [default: ${RELOAD_EXCLUDES.join(', ')}]` },
+  { name: 'reload-delay', kind: 'string', metavar: 'SECONDS', help: 'With --reload: quiet time after the last change before restarting (an editor\'s save or a git checkout is many changes). [default: 0.25]' },
   { name: 'workers', kind: 'string', metavar: 'INTEGER', help: 'Number of worker event loops sharing the port (uws: threads; node and pool: processes, each pool process with its --threads). [default: $WEB_CONCURRENCY or 1]' },
   { name: 'threads', kind: 'string', metavar: 'INTEGER', help: 'Worker threads that run a WSGI-TS app (pool server, or the bridge under uws). [default: the pool\'s]' },
   { name: 'fd', kind: 'string', metavar: 'INTEGER', help: 'Serve on the listening socket already bound at this file descriptor (socket activation) instead of --host/--port (node and pool servers).' },
@@ -327,6 +330,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     // As uvicorn: a pattern named in one list comes out of the other's defaults.
     reloadInclude: unique([...RELOAD_INCLUDES.filter((p) => !reloadExcludes.includes(p)), ...reloadIncludes]),
     reloadExclude: unique([...RELOAD_EXCLUDES.filter((p) => !reloadIncludes.includes(p)), ...reloadExcludes]),
+    reloadDelay: seconds('--reload-delay', str('reload-delay') ?? '0.25'),
     envFile,
     envFileValues,
     logConfig,

@@ -20,8 +20,8 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '@tsgi/core/server';
 import { childServeArgs, type ServeConfig } from './options.js';
 
-/** Quiet time after the last change before restarting: an editor's save or a `git checkout` is many events. */
-export const RELOAD_DEBOUNCE_MS = 200;
+/** Quiet time after the last change before restarting, by default (uvicorn's --reload-delay 0.25): an editor's save or a `git checkout` is many events. */
+export const RELOAD_DEBOUNCE_MS = 250;
 
 /** The variable that tells a server process it runs under a --reload supervisor. */
 export const RELOAD_CHILD_ENV = 'TSGI_RELOAD_CHILD';
@@ -300,7 +300,7 @@ export async function runReloader(argv: readonly string[], config: ServeConfig, 
     })().finally(() => (restarting = null));
   };
 
-  const watcher = new TreeWatcher(dirs, new ReloadFilter(config.reloadInclude, config.reloadExclude), restart);
+  const watcher = new TreeWatcher(dirs, new ReloadFilter(config.reloadInclude, config.reloadExclude), restart, config.reloadDelay * 1000);
   watcher.start();
   logger.debug(`Watching ${watcher.size} directories for ${config.reloadInclude.join(', ')} (excluding ${config.reloadExclude.join(', ')})`);
   start();

@@ -129,6 +129,27 @@ describe('tsgi serve --reload', () => {
     expect(run.stderr()).toMatch(/Application shutdown complete\.\n(?:.*\n)*INFO: {5}Finished server process/);
   }, 60_000);
 
+  it('--reload-delay: restarts once, that long after the last of several changes', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'app.ts');
+    writeFileSync(file, asgiApp('one'));
+    const run = reload(dir, ['--reload-delay', '2', 'app.ts']);
+    const url = await waitForUrl(run);
+    writeFileSync(file, asgiApp('two'));
+    await new Promise((r) => setTimeout(r, 1000));
+    writeFileSync(file, asgiApp('three'));
+    const lastChange = Date.now();
+    await new Promise((r) => setTimeout(r, 1200));
+    // 2.2 s after the first change, 1.2 s after the last: still waiting for 2 s of quiet.
+    expect(run.stderr()).not.toMatch(/Reloading/);
+    await logged(run, /Reloading/);
+    expect(Date.now() - lastChange).toBeGreaterThanOrEqual(2000);
+    expect(await answers(url, 'three')).toBe('three');
+    expect(run.stderr().match(/Reloading/g)).toHaveLength(1);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 30_000);
+
   it('--server node, with --reload-dir and --reload-include: a change outside the patterns does not restart', async () => {
     const dir = tempDir();
     const src = join(dir, 'src');
@@ -200,7 +221,7 @@ describe('the --reload-* flags without --reload', () => {
     running.push(run);
     const url = await waitForUrl(run);
     expect(await answers(url, 'plain')).toBe('plain');
-    expect(run.stderr()).toMatch(/^WARNING: {2}--reload-dir, --reload-include and --reload-exclude apply only with --reload\.$/m);
+    expect(run.stderr()).toMatch(/^WARNING: {2}--reload-dir, --reload-include, --reload-exclude and --reload-delay apply only with --reload\.$/m);
     expect(run.stderr()).not.toMatch(/reloader/);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
