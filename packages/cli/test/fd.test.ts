@@ -2,8 +2,8 @@
  * --fd (uvicorn's flag): serve on a listening socket a parent process bound
  * and passed down, as systemd socket activation or a process manager does.
  * The parent here is Python (its socket and subprocess modules, pass_fds),
- * which binds a port, hands the descriptor to `tsgi serve --fd N`, closes
- * its own copy, and fetches a page through the port.
+ * which binds a port or a unix socket, hands the descriptor to
+ * `tsgi serve --fd N`, closes its own copy, and fetches a page through it.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -11,26 +11,41 @@ import { describe, expect, it } from 'vitest';
 import { cliRoot, fixtures, runCli } from './helpers/spawn-cli.js';
 
 const PARENT = `
-import socket, subprocess, sys, urllib.request
-s = socket.socket()
-s.bind(('127.0.0.1', 0))
+import os, socket, subprocess, sys, tempfile, urllib.request, http.client
+family, node, tsgi = sys.argv[1:4]
+if family == 'unix':
+    path = os.path.join(tempfile.mkdtemp(), 'app.sock')
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(path)
+else:
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
 s.listen(16)
-port = s.getsockname()[1]
-child = subprocess.Popen([sys.argv[1], sys.argv[2], 'serve', '--fd', str(s.fileno())] + sys.argv[3:], pass_fds=[s.fileno()], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+child = subprocess.Popen([node, tsgi, 'serve', '--fd', str(s.fileno())] + sys.argv[4:], pass_fds=[s.fileno()], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 s.close()
 line = ''
 while 'Serving' not in line:
     line = child.stderr.readline()
     if line == '':
         sys.exit('tsgi exited before serving')
-print(urllib.request.urlopen(f'http://127.0.0.1:{port}/', timeout=10).read().decode())
+if family == 'unix':
+    class UnixConnection(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.connect(path)
+    c = UnixConnection('localhost')
+    c.request('GET', '/')
+    print(c.getresponse().read().decode())
+else:
+    print(urllib.request.urlopen(f'http://127.0.0.1:{port}/', timeout=10).read().decode())
 print(line.strip())
 child.terminate()
 child.wait()
 `;
 
-function viaParent(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('python3', ['-c', PARENT, process.execPath, join(cliRoot, 'bin', 'tsgi.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+function viaParent(family: 'tcp' | 'unix', args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('python3', ['-c', PARENT, family, process.execPath, join(cliRoot, 'bin', 'tsgi.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -39,11 +54,19 @@ describe('tsgi serve --fd', () => {
     ['node', 'asgi-app.ts', 'asgi |/'],
     ['pool', 'wsgi-app.ts', 'wsgi /'],
   ])('--server %s serves on the socket its parent bound', (server, app, body) => {
-    const r = viaParent(['--server', server, ...(server === 'pool' ? ['--threads', '1'] : []), join(fixtures, app)]);
+    const r = viaParent('tcp', ['--server', server, ...(server === 'pool' ? ['--threads', '1'] : []), join(fixtures, app)]);
     expect(r.status, r.stderr).toBe(0);
     const [page, serving] = r.stdout.trim().split('\n');
     expect(page).toBe(body);
     expect(serving).toMatch(new RegExp(`Serving .* with ${server} on http://127\\.0\\.0\\.1:\\d+$`));
+  });
+
+  it('--server node serves an inherited unix socket, named by its descriptor', () => {
+    const r = viaParent('unix', ['--server', 'node', join(fixtures, 'asgi-app.ts')]);
+    expect(r.status, r.stderr).toBe(0);
+    const [page, serving] = r.stdout.trim().split('\n');
+    expect(page).toBe('asgi |/');
+    expect(serving).toMatch(/Serving .* with node on unix:\(file descriptor \d+\)$/);
   });
 
   it.each([

@@ -274,6 +274,8 @@ export async function listenNode(server: Server | NetServer, options: { host: st
     else server.listen({ port: options.port, host: options.host, backlog: options.backlog }, done);
   });
   const a = server.address();
+  // An inherited unix socket has no path node can tell: it is named by its descriptor.
+  if (fd !== null && (a === null || typeof a === 'string')) return { path: a === null || a === '' ? `(file descriptor ${fd})` : a };
   if (options.uds !== null || typeof a === 'string' || a === null) return { path: options.uds ?? String(a) };
   return { host: a.address, port: a.port };
 }
