@@ -142,7 +142,7 @@ class HttpExchange implements TrackedConnection, ReadControl {
   constructor(
     private readonly ctx: ServerContext,
     private readonly res: HttpResponse,
-    private readonly method: string,
+    method: string,
     hasBody: boolean,
     /** `client - "METHOD target HTTP/1.1"` for the access log, or null when it is off. */
     private readonly accessPrefix: string | null,
