@@ -36,7 +36,6 @@ import {
   websocketAccessLine,
   websocketAccessPrefix,
   type HandshakePort,
-  type Logger,
   type SessionEnv,
   type SocketPort,
 } from '@tsgi/core/server';
@@ -66,7 +65,6 @@ const noop = (): void => {};
 /** What the connections of one server share: the sessions' env, the ws server and the handshake parameters ws asks for by request. */
 interface WsEnv {
   readonly session: SessionEnv;
-  readonly logger: Logger;
   readonly wss: WebSocketServer;
   /** Unsent bytes ws may hold before send() waits for the message to reach the kernel. */
   readonly sendHighWaterMark: number;
@@ -124,7 +122,7 @@ export function createUpgradeHandler(
     const extra = extraHeaders.get(req);
     if (extra !== undefined) for (const [name, value] of extra) lines.push(`${name}: ${value}`);
   });
-  const env: WsEnv = { session, logger: ctx.logger, wss, sendHighWaterMark, protocols, extraHeaders, defaults, defaultsLatin1 };
+  const env: WsEnv = { session, wss, sendHighWaterMark, protocols, extraHeaders, defaults, defaultsLatin1 };
   const scopeOptions = { rootPath: options.rootPath, extensions: WEBSOCKET_EXTENSIONS };
   const { logger, connections } = ctx;
 
@@ -351,7 +349,7 @@ class NodeWebSocket implements HandshakePort, SocketPort {
     try {
       fn();
     } catch (e) {
-      this.env.logger.error('Internal error in a WebSocket event handler', e);
+      this.env.session.logger.error('Internal error in a WebSocket event handler', e);
     }
   }
 
@@ -362,7 +360,7 @@ class NodeWebSocket implements HandshakePort, SocketPort {
     ws.on('close', (code: number, reason: Buffer) => this.guard(() => this.closed(code, reason)));
     ws.on('pong', () => this.session.ponged());
     // Protocol errors of the client (ws closes with 1002, 1007, 1009 itself) and socket errors: the close follows.
-    ws.on('error', (err: Error) => this.env.logger.debug(`WebSocket ${this.path}: ${err.message}`));
+    ws.on('error', (err: Error) => this.env.session.logger.debug(`WebSocket ${this.path}: ${err.message}`));
     this.session.opened(this);
   }
 

@@ -58,7 +58,6 @@ const MAX_NATIVE_PAYLOAD = 2 ** 31 - 1;
 /** What the connections of one server share: the sessions' env and what the transport needs. */
 interface UwsEnv {
   readonly session: SessionEnv;
-  readonly logger: Logger;
   /** Unsent bytes held by uWebSockets.js above which send() waits for `drain`. */
   readonly sendHighWaterMark: number;
   /** The server's own headers (server, --header), also on the 101. */
@@ -86,7 +85,6 @@ export function createWebSocketBehavior(ctx: ServerContext, tuning: WebSocketTun
   };
   const env: UwsEnv = {
     session,
-    logger: ctx.logger,
     sendHighWaterMark: positive('sendHighWaterMark', tuning.sendHighWaterMark, 64 * 1024),
     defaultHeaders: o.defaultHeaders.map(([name, value]): [string, string | Uint8Array] => [name, latin1(value)]),
   };
@@ -218,7 +216,7 @@ export class UwsWebSocket implements HandshakePort, SocketPort {
   ) {
     this.res = res;
     // The one abort handler of this response (uWS calls only the last registered).
-    res.onAborted(() => guard(env.logger, () => this.handshakeAborted()));
+    res.onAborted(() => guard(env.session.logger, () => this.handshakeAborted()));
   }
 
   // ---- the handshake (HandshakePort) -------------------------------------------
