@@ -9,7 +9,7 @@ import { consoleLogger, type Logger } from '@tsgi/core/server';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_STARTUP_FAILED, EXIT_USAGE } from './errors.js';
 import { checkInterface, detectInterface } from './detect-interface.js';
 import { loadApp, moduleRefOf, parseAppSpec } from './load-app.js';
-import { RELOAD_EXCLUDES, RELOAD_INCLUDES, mainUsage, parseServeArgs, serveUsage, type ServeConfig } from './options.js';
+import { RELOAD_DELAY_S, RELOAD_EXCLUDES, RELOAD_INCLUDES, mainUsage, parseServeArgs, serveUsage, type ServeConfig } from './options.js';
 import { RELOAD_CHILD_ENV, runReloader } from './reload.js';
 import { startServer } from './start-server.js';
 
@@ -78,7 +78,7 @@ async function serveCommand(config: ServeConfig, io: Io, logger: Logger): Promis
   const info = (line: string) => logger.info(line);
   const warn = (line: string) => logger.warning(line);
   const reloadFlags =
-    config.reloadDir.length > 0 || String(config.reloadInclude) !== String(RELOAD_INCLUDES) || String(config.reloadExclude) !== String(RELOAD_EXCLUDES) || config.reloadDelay !== 0.25;
+    config.reloadDir.length > 0 || String(config.reloadInclude) !== String(RELOAD_INCLUDES) || String(config.reloadExclude) !== String(RELOAD_EXCLUDES) || config.reloadDelay !== RELOAD_DELAY_S;
   // As uvicorn, a warning rather than a refusal: the server still runs, without reloading.
   if (reloadFlags && process.env[RELOAD_CHILD_ENV] === undefined) warn('--reload-dir, --reload-include, --reload-exclude and --reload-delay apply only with --reload.');
   applyEnvFile(config.envFileValues);

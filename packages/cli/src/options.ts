@@ -33,6 +33,9 @@ export const RELOAD_INCLUDES: readonly string[] = ['*.ts', '*.mts', '*.cts', '*.
  */
 export const RELOAD_EXCLUDES: readonly string[] = ['.*', '*~', '~*', 'node_modules'];
 
+/** Seconds of quiet after the last change before --reload restarts, by default (uvicorn's --reload-delay): a save or a `git checkout` is many changes. */
+export const RELOAD_DELAY_S = 0.25;
+
 /** Everything `tsgi serve` was asked to do, validated, in uvicorn's units. */
 export interface ServeConfig {
   /** `<file>[:<export>]` as given. */
@@ -330,7 +333,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     // As uvicorn: a pattern named in one list comes out of the other's defaults.
     reloadInclude: unique([...RELOAD_INCLUDES.filter((p) => !reloadExcludes.includes(p)), ...reloadIncludes]),
     reloadExclude: unique([...RELOAD_EXCLUDES.filter((p) => !reloadIncludes.includes(p)), ...reloadExcludes]),
-    reloadDelay: seconds('--reload-delay', str('reload-delay') ?? '0.25'),
+    reloadDelay: seconds('--reload-delay', str('reload-delay') ?? String(RELOAD_DELAY_S)),
     envFile,
     envFileValues,
     logConfig,

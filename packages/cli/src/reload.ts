@@ -20,9 +20,6 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '@tsgi/core/server';
 import { childServeArgs, type ServeConfig } from './options.js';
 
-/** Quiet time after the last change before restarting, by default (uvicorn's --reload-delay 0.25): an editor's save or a `git checkout` is many events. */
-export const RELOAD_DEBOUNCE_MS = 250;
-
 /** The variable that tells a server process it runs under a --reload supervisor. */
 export const RELOAD_CHILD_ENV = 'TSGI_RELOAD_CHILD';
 
@@ -121,7 +118,8 @@ export class TreeWatcher {
     private readonly roots: readonly string[],
     private readonly filter: ReloadFilter,
     private readonly onChange: (files: string[]) => void,
-    private readonly debounceMs = RELOAD_DEBOUNCE_MS,
+    /** Quiet time after the last change before onChange (--reload-delay): an editor's save or a `git checkout` is many events. */
+    private readonly debounceMs: number,
   ) {}
 
   start(): void {
