@@ -8,7 +8,7 @@
  *   --seconds S     seconds of load per round (default 5)
  *   --warmup S      seconds of warm-up per contender (default 2)
  *   --mib N         scenario 4's transfer size each way in MiB (default 1024)
- *   --only a,b      only these contender ids
+ *   --only a,b      only these contender ids; latest.* are left alone (they keep whole scenarios)
  *   --no-python     leave out the Python anchors
  *   --no-install    fail instead of installing missing Debian packages
  *   --cpu-prof      Node servers write CPU profiles to <out>/profiles
@@ -106,8 +106,9 @@ console.log(`\n${table}`);
 const stamp = report.machine.date.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
 const name = (baseline === null ? '' : 'ab-') + (positionals.length === 0 ? 'all' : chosen.map((s) => s.id).join('+'));
 writeFileSync(`${out}/${stamp}-${name}.json`, JSON.stringify(report, null, 2) + '\n');
-if (baseline !== null) {
-  console.log(`\n${renderTargets(report)}\nbench: wrote ${out}/${stamp}-${name}.json (an A/B run leaves latest.* alone)`);
+// An A/B run, or one of some contenders only, would replace a scenario's whole result in latest.* with part of one.
+if (baseline !== null || only !== null) {
+  console.log(`\n${renderTargets(report)}\nbench: wrote ${out}/${stamp}-${name}.json (${baseline !== null ? 'an A/B run' : 'an --only run'} leaves latest.* alone)`);
   process.exit(0);
 }
 

@@ -5,7 +5,7 @@
  * reports hold what the docs are built from. Needs wrk (scripts/system-deps.txt).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,4 +75,19 @@ describe.skipIf(tools.skip)(`bench --smoke${tools.note}`, () => {
     }
     expect((svg.match(/<rect /g) ?? []).length).toBe(1 + 10 + 4); // background + one bar per contender
   });
+
+  it('leaves latest.* alone on an --only run, which writes its own JSON', () => {
+    const before = readdirSync(out);
+    const latest = readFileSync(join(out, 'latest.json'), 'utf8');
+    execFileSync(process.execPath, ['bench/dist/src/main.js', 'hello-async', '--smoke', '--no-python', '--no-install', '--only', 'node-http', '--out', out], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 60_000,
+    });
+    expect(readFileSync(join(out, 'latest.json'), 'utf8')).toBe(latest);
+    const added = readdirSync(out).filter((f) => !before.includes(f));
+    expect(added).toHaveLength(1);
+    const partial = JSON.parse(readFileSync(join(out, added[0]!), 'utf8')) as BenchReport;
+    expect(partial.scenarios[0]!.contenders.map((c) => c.id)).toEqual(['node-http']);
+  }, 90_000);
 });
