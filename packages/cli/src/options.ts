@@ -152,7 +152,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'reload-dir', kind: 'string', metavar: 'PATH', multiple: true, help: 'Directory to watch with --reload; repeatable. [default: the working directory, and the app\'s directory if outside it]' },
   { name: 'reload-include', kind: 'string', metavar: 'GLOB', multiple: true, help: `Glob of files to watch with --reload; repeatable; naming a default exclude removes it. [default: ${RELOAD_INCLUDES.join(', ')}]` },
   { name: 'reload-exclude', kind: 'string', metavar: 'GLOB', multiple: true, help: `Glob of files and directories never watched; repeatable; naming a default include removes it. [default: ${RELOAD_EXCLUDES.join(', ')}]` },
-  { name: 'reload-delay', kind: 'string', metavar: 'SECONDS', help: 'With --reload: quiet time after the last change before restarting (an editor\'s save or a git checkout is many changes). [default: 0.25]' },
+  { name: 'reload-delay', kind: 'string', metavar: 'SECONDS', help: `With --reload: quiet time after the last change before restarting (an editor's save or a git checkout is many changes). [default: ${RELOAD_DELAY_S}]` },
   { name: 'workers', kind: 'string', metavar: 'INTEGER', help: 'Number of worker event loops sharing the port (uws: threads; node and pool: processes, each pool process with its --threads). [default: $WEB_CONCURRENCY or 1]' },
   { name: 'threads', kind: 'string', metavar: 'INTEGER', help: 'Worker threads that run a WSGI-TS app (pool server, or the bridge under uws). [default: the pool\'s]' },
   { name: 'fd', kind: 'string', metavar: 'INTEGER', help: 'Serve on the listening socket already bound at this file descriptor (socket activation) instead of --host/--port (node and pool servers).' },
