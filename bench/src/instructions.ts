@@ -14,10 +14,12 @@
  * timed wrk run goes through, and the counters are dumped (-d) and divided by
  * the requests wrk made. The main thread's count is the request path; the
  * other threads are V8's (its optimizing compiler and GC helpers). Under
- * callgrind's slowdown the optimizing compiler is still at work long after
- * any warm-up (15,000 to 35,000 instructions per request on node:http), and
- * its share moves with the code being compiled, not with the request path:
- * judge a change by the main thread's count.
+ * callgrind's slowdown the compiler can still be at work minutes into the
+ * load, and while it is, the main thread runs code not yet compiled: a
+ * window in which V8's threads did more than a twentieth of the main
+ * thread's work is thrown away and another one counted, up to MAX_WARMUP_S,
+ * and a count that never got a quiet window says so. Judge a change by the
+ * main thread's count.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +43,24 @@ export interface InstructionCount {
   instructionsPerRequest: number;
   /** Every thread's, V8's compiler and GC helpers included. */
   allThreadsPerRequest: number;
+  /** Seconds of load before the window counted. */
+  warmupSeconds: number;
+  /** V8's compiler was done in the window counted (compilerQuiet); false: it never was before MAX_WARMUP_S. */
+  warm: boolean;
+}
+
+/** Seconds of load after which a window may be counted, and after which the last one is, quiet or not. */
+const MIN_WARMUP_S = 30;
+const MAX_WARMUP_S = 300;
+
+/**
+ * True when V8's threads did at most a twentieth of the main thread's
+ * instructions: its optimizing compiler is done with the path (its GC
+ * helpers alone take well under 1%), so the main thread runs the code that
+ * will serve from now on.
+ */
+export function compilerQuiet(totals: { main: number; all: number }): boolean {
+  return totals.all - totals.main <= totals.main / 20;
 }
 
 /** The totals of one callgrind dump taken with --separate-threads=yes: its files are `<name>-<thread>`, thread 01 the main one. */
@@ -63,8 +83,8 @@ export function callgrindTotal(text: string): number {
   return Number(m[1]);
 }
 
-/** Counts the instructions per hello-world request of one Node server of bench/servers. */
-async function count(id: string, warmupS: number, seconds: number): Promise<InstructionCount> {
+/** Counts the instructions per hello-world request of one Node server of bench/servers; `warmupS` is the load before the first window counted. */
+async function count(id: string, warmupS: { min: number; max: number }, seconds: number): Promise<InstructionCount> {
   const dir = mkdtempSync(join(tmpdir(), `tsgi-callgrind-${id}-`));
   const port = await freePort();
   const child = spawn('valgrind', ['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${dir}/callgrind.%p.out`, process.execPath, `${SERVERS_DIR}${id}.js`], {
@@ -76,23 +96,36 @@ async function count(id: string, warmupS: number, seconds: number): Promise<Inst
   try {
     await waitForPort(port, 120_000);
     const url = `http://127.0.0.1:${port}/`;
-    await wrk({ url, seconds: warmupS, connections: 10, cpus: '' });
-    await run('callgrind_control', ['-z', String(child.pid)]);
-    const { requests } = await wrk({ url, seconds, connections: 10, cpus: '' });
-    await run('callgrind_control', ['-d', String(child.pid)]);
-    // The dump after -z: one file per thread, named callgrind.<pid>.out.<dump>-<thread>.
-    const files = readdirSync(dir).filter((f) => /\.out\.\d+-\d+$/.test(f));
-    const last = Math.max(...files.map((f) => Number(/\.out\.(\d+)-/.exec(f)![1])));
-    const dump = files.filter((f) => f.includes(`.out.${last}-`)).map((f) => ({ name: f, text: readFileSync(join(dir, f), 'utf8') }));
-    if (dump.length === 0) throw new Error(`callgrind wrote no dump for ${id}`);
-    const { main, all } = threadTotals(dump);
-    return { id, requests, instructionsPerRequest: Math.round(main / requests), allThreadsPerRequest: Math.round(all / requests) };
+    await wrk({ url, seconds: warmupS.min, connections: 10, cpus: '' });
+    let loadS = warmupS.min;
+    for (;;) {
+      await run('callgrind_control', ['-z', String(child.pid)]);
+      const { requests } = await wrk({ url, seconds, connections: 10, cpus: '' });
+      await run('callgrind_control', ['-d', String(child.pid)]);
+      const totals = threadTotals(takeDump(dir, id));
+      const warm = compilerQuiet(totals);
+      if (warm || loadS >= warmupS.max) {
+        const { main, all } = totals;
+        return { id, requests, instructionsPerRequest: Math.round(main / requests), allThreadsPerRequest: Math.round(all / requests), warmupSeconds: loadS, warm };
+      }
+      loadS += seconds;
+    }
   } catch (e) {
     throw new Error(`${id}: ${(e as Error).message}\n${stderr}`);
   } finally {
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Reads the newest dump in `dir` (after -z, one file per thread: callgrind.<pid>.out.<dump>-<thread>) and deletes every dump file. */
+function takeDump(dir: string, id: string): Array<{ name: string; text: string }> {
+  const files = readdirSync(dir).filter((f) => /\.out\.\d+-\d+$/.test(f));
+  if (files.length === 0) throw new Error(`callgrind wrote no dump for ${id}`);
+  const last = Math.max(...files.map((f) => Number(/\.out\.(\d+)-/.exec(f)![1])));
+  const dump = files.filter((f) => f.includes(`.out.${last}-`)).map((f) => ({ name: f, text: readFileSync(join(dir, f), 'utf8') }));
+  for (const f of files) rmSync(join(dir, f));
+  return dump;
 }
 
 async function main(): Promise<void> {
@@ -103,9 +136,13 @@ async function main(): Promise<void> {
   ensureSystemPackages(false, true, VALGRIND);
   const results: InstructionCount[] = [];
   for (const id of contenders) {
-    const r = await count(id, smoke ? 2 : 30, smoke ? 2 : 8);
+    // A smoke run checks the tool, not the count: one short window, compiled or not.
+    const r = await count(id, smoke ? { min: 2, max: 2 } : { min: MIN_WARMUP_S, max: MAX_WARMUP_S }, smoke ? 2 : 8);
     results.push(r);
-    console.log(`${id.padEnd(16)} ${String(r.instructionsPerRequest).padStart(7)} instructions/request on the main thread, ${r.allThreadsPerRequest} with V8's threads (${r.requests} requests)`);
+    const cold = r.warm || smoke ? '' : `; NOT WARM: V8 was still compiling after ${MAX_WARMUP_S} s`;
+    console.log(
+      `${id.padEnd(16)} ${String(r.instructionsPerRequest).padStart(7)} instructions/request on the main thread, ${r.allThreadsPerRequest} with V8's threads (${r.requests} requests, after ${r.warmupSeconds} s of load${cold})`,
+    );
   }
   // Ratios against the first contender named (raw uWebSockets.js by default).
   const base = results[0]!;
