@@ -63,6 +63,32 @@ export function compilerQuiet(totals: { main: number; all: number }): boolean {
   return totals.all - totals.main <= totals.main / 20;
 }
 
+/** One counted window: the requests wrk made and the dump's instruction totals. */
+export interface CountedWindow {
+  requests: number;
+  main: number;
+  all: number;
+}
+
+/**
+ * Counts windows (`countWindow`, each `seconds` long) after `loadS` seconds
+ * of load until one is compilerQuiet, or the load has reached `maxS`; returns
+ * that window, the load before it, and whether it was quiet.
+ */
+export async function firstQuietWindow(
+  countWindow: () => Promise<CountedWindow>,
+  loadS: number,
+  seconds: number,
+  maxS: number,
+): Promise<{ window: CountedWindow; loadS: number; warm: boolean }> {
+  for (;;) {
+    const window = await countWindow();
+    const warm = compilerQuiet(window);
+    if (warm || loadS >= maxS) return { window, loadS, warm };
+    loadS += seconds;
+  }
+}
+
 /** The totals of one callgrind dump taken with --separate-threads=yes: its files are `<name>-<thread>`, thread 01 the main one. */
 export function threadTotals(files: ReadonlyArray<{ name: string; text: string }>): { main: number; all: number } {
   let main: number | null = null;
@@ -97,19 +123,15 @@ async function count(id: string, warmupS: { min: number; max: number }, seconds:
     await waitForPort(port, 120_000);
     const url = `http://127.0.0.1:${port}/`;
     await wrk({ url, seconds: warmupS.min, connections: 10, cpus: '' });
-    let loadS = warmupS.min;
-    for (;;) {
+    const countWindow = async (): Promise<CountedWindow> => {
       await run('callgrind_control', ['-z', String(child.pid)]);
       const { requests } = await wrk({ url, seconds, connections: 10, cpus: '' });
       await run('callgrind_control', ['-d', String(child.pid)]);
-      const totals = threadTotals(takeDump(dir, id));
-      const warm = compilerQuiet(totals);
-      if (warm || loadS >= warmupS.max) {
-        const { main, all } = totals;
-        return { id, requests, instructionsPerRequest: Math.round(main / requests), allThreadsPerRequest: Math.round(all / requests), warmupSeconds: loadS, warm };
-      }
-      loadS += seconds;
-    }
+      return { requests, ...threadTotals(takeDump(dir, id)) };
+    };
+    const { window, loadS, warm } = await firstQuietWindow(countWindow, warmupS.min, seconds, warmupS.max);
+    const { requests, main, all } = window;
+    return { id, requests, instructionsPerRequest: Math.round(main / requests), allThreadsPerRequest: Math.round(all / requests), warmupSeconds: loadS, warm };
   } catch (e) {
     throw new Error(`${id}: ${(e as Error).message}\n${stderr}`);
   } finally {

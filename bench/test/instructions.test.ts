@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { needTools } from '../../scripts/system-tools.js';
-import { callgrindTotal, compilerQuiet, threadTotals } from '../src/instructions.js';
+import { callgrindTotal, compilerQuiet, firstQuietWindow, threadTotals, type CountedWindow } from '../src/instructions.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -37,6 +37,19 @@ describe('bench:instructions', () => {
     expect(compilerQuiet({ main: 61_000, all: 61_147 })).toBe(true);
     expect(compilerQuiet({ main: 1000, all: 1050 })).toBe(true);
     expect(compilerQuiet({ main: 1000, all: 1051 })).toBe(false);
+  });
+
+  it('skips the windows in which V8 still compiles, and says so when none was quiet before the limit', async () => {
+    const compiling = { requests: 600, main: 88_000_000, all: 330_000_000 };
+    const quiet = { requests: 4000, main: 244_000_000, all: 244_500_000 };
+    const windows = (...list: CountedWindow[]) => {
+      let i = 0;
+      return async () => list[i++]!;
+    };
+    // Two compiling windows, then a quiet one: the quiet one is counted, after 30 + 2 x 8 s of load.
+    expect(await firstQuietWindow(windows(compiling, compiling, quiet), 30, 8, 300)).toEqual({ window: quiet, loadS: 46, warm: true });
+    // Never quiet: the window at the limit is counted and marked not warm.
+    expect(await firstQuietWindow(windows(compiling, compiling, compiling, compiling), 30, 8, 46)).toEqual({ window: compiling, loadS: 46, warm: false });
   });
 
   const tools = needTools('bench/test/instructions.test.ts', 'valgrind', 'wrk');
