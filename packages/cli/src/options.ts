@@ -81,6 +81,8 @@ export interface ServeConfig {
   wsPerMessageDeflate: boolean;
   /** Unreceived WebSocket messages past which reading stops (--server node only); undefined: the server's default. */
   wsMaxQueue: number | undefined;
+  /** HTTP/2 by ALPN and h2c (--server node only); undefined: the server's default (on). */
+  http2: boolean | undefined;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS (--server node only); undefined: the server's default. */
   h2MaxConcurrentStreams: number | undefined;
   /** HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE in bytes (--server node only); undefined: the server's default. */
@@ -172,6 +174,8 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'ws-ping-timeout', kind: 'string', metavar: 'SECONDS', help: 'WebSocket ping timeout: a peer that does not answer a ping in time is dropped (1006). [default: 20]' },
   { name: 'ws-max-queue', kind: 'string', metavar: 'INTEGER', help: 'WebSocket messages received and not yet taken by the app past which the server stops reading the socket (node server only). [default: 32]' },
   { name: 'ws-per-message-deflate', kind: 'boolean', help: 'Offer permessage-deflate compression on WebSocket connections (node server only). [default: off]' },
+  { name: 'http2', kind: 'boolean', help: 'Serve HTTP/2 beside HTTP/1.x: h2 by ALPN over TLS, h2c with prior knowledge on plain TCP (node server only). [default]' },
+  { name: 'no-http2', kind: 'boolean', help: 'Serve HTTP/1.x only; a new plain-TCP connection then goes to the HTTP/1 parser without a look at its first bytes, which saves CPU when clients open a connection per request (node server).' },
   { name: 'h2-max-concurrent-streams', kind: 'string', metavar: 'INTEGER', help: 'HTTP/2 streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; hypercorn\'s h2_max_concurrent_streams; node server only). [default: 100]' },
   { name: 'h2-max-header-list-size', kind: 'string', metavar: 'BYTES', help: 'Largest HTTP/2 header list accepted (SETTINGS_MAX_HEADER_LIST_SIZE; hypercorn\'s h2_max_header_list_size; node server only). [default: 65536]' },
   { name: 'lifespan', kind: 'string', metavar: 'auto|on|off', help: 'Lifespan protocol: auto (use it if the app supports it), on (required), off. [default: auto]' },
@@ -276,7 +280,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const str = (name: string): string | undefined => values[name] as string | undefined;
   const list = (name: string): string[] => (values[name] as string[] | undefined) ?? [];
   const flag = (name: string): boolean => values[name] === true;
-  for (const name of ['proxy-headers', 'access-log', 'use-colors', 'server-header', 'date-header']) {
+  for (const name of ['proxy-headers', 'access-log', 'use-colors', 'server-header', 'date-header', 'http2']) {
     if (flag(name) && flag(`no-${name}`)) throw new CliError(`--${name} and --no-${name} contradict each other`);
   }
   // The file is read first: it may set the variables read below ($WEB_CONCURRENCY, $FORWARDED_ALLOW_IPS), as in uvicorn.
@@ -320,6 +324,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     wsPingTimeout: seconds('--ws-ping-timeout', str('ws-ping-timeout') ?? '20'),
     wsMaxQueue: optional(str('ws-max-queue'), (v) => integer('--ws-max-queue', v, 1)),
     wsPerMessageDeflate: flag('ws-per-message-deflate'),
+    http2: flag('http2') ? true : flag('no-http2') ? false : undefined,
     // HTTP/2 SETTINGS values are 32-bit unsigned (RFC 9113 section 6.5.2).
     h2MaxConcurrentStreams: optional(str('h2-max-concurrent-streams'), (v) => integer('--h2-max-concurrent-streams', v, 1, 2 ** 32 - 1)),
     h2MaxHeaderListSize: optional(str('h2-max-header-list-size'), (v) => integer('--h2-max-header-list-size', v, 1, 2 ** 32 - 1)),

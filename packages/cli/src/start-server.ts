@@ -89,6 +89,7 @@ function workerOptions(config: ServeConfig): { limitMaxRequests?: number; timeou
 function nodeOptions(config: ServeConfig, logger?: Logger): NodeOptions {
   const options: NodeOptions = { ...asgiOptions(config, logger), wsPerMessageDeflate: config.wsPerMessageDeflate };
   if (config.wsMaxQueue !== undefined) options.wsMaxQueue = config.wsMaxQueue;
+  if (config.http2 !== undefined) options.http2 = config.http2;
   if (config.h2MaxConcurrentStreams !== undefined) options.h2MaxConcurrentStreams = config.h2MaxConcurrentStreams;
   if (config.h2MaxHeaderListSize !== undefined) options.h2MaxHeaderListSize = config.h2MaxHeaderListSize;
   return options;
@@ -172,6 +173,7 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
   if (config.wsMaxQueue !== undefined && server !== 'node') {
     throw new CliError(`--ws-max-queue ${config.wsMaxQueue} applies to --server node: uWebSockets.js cannot stop reading a WebSocket, so @tsgi/uws closes a client that outruns the app with 1008 instead`);
   }
+  if (config.http2 === true && server !== 'node') throw new CliError(`--http2 applies to --server node, the only one that serves HTTP/2; this is --server ${server}`);
   for (const [flag, value] of [['--h2-max-concurrent-streams', config.h2MaxConcurrentStreams], ['--h2-max-header-list-size', config.h2MaxHeaderListSize]] as const) {
     if (value !== undefined && server !== 'node') throw new CliError(`${flag} ${value} applies to --server node, the only one that serves HTTP/2; this is --server ${server}`);
   }

@@ -4,10 +4,12 @@
  * nghttp from Debian's nghttp2-client; h2c with prior knowledge) read them in
  * the SETTINGS frame @tsgi/node sends, with one worker and with worker
  * processes; on another server, or with a value SETTINGS cannot carry, the
- * CLI stops with one line and exit 2.
+ * CLI stops with one line and exit 2. --no-http2 leaves HTTP/1.x alone.
  */
 import { execFile } from 'node:child_process';
+import { request } from 'node:http';
 import { connect, type ClientHttp2Session, type Settings } from 'node:http2';
+import { connect as tcpConnect } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -35,7 +37,7 @@ async function serverSettings(url: string): Promise<{ settings: Settings; body: 
   }
 }
 
-describe('tsgi serve --h2-max-*', () => {
+describe('tsgi serve --h2-max-*, --no-http2', () => {
   it.each([['1 worker', []], ['2 worker processes', ['--workers', '2']]])('--server node sends them in its SETTINGS frame (%s)', async (_, extra) => {
     const run = startCli(['serve', '--port', '0', '--server', 'node', '--h2-max-concurrent-streams', '1', '--h2-max-header-list-size', '4096', ...extra, APP]);
     running.push(run);
@@ -65,7 +67,34 @@ describe('tsgi serve --h2-max-*', () => {
     expect(settings.maxHeaderListSize).toBe(65536);
   });
 
+  it('--no-http2: HTTP/1.x only, the HTTP/2 preface on plain TCP answered as a malformed HTTP/1 request', async () => {
+    const run = startCli(['serve', '--port', '0', '--server', 'node', '--no-http2', APP]);
+    running.push(run);
+    const url = new URL(await waitForUrl(run));
+    const body = await new Promise<string>((resolve, reject) => {
+      request(new URL('/h1', url), (res) => {
+        res.setEncoding('utf8');
+        let text = '';
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve(text));
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(body).toBe('asgi |/h1');
+    // What an h2c client sends first: node:http's parser refuses it, and the connection gets a 400, not HTTP/2 frames.
+    const socket = tcpConnect(Number(url.port), url.hostname);
+    socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    let reply = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => (reply += d));
+    await once(socket, 'close');
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
   it.each([
+    [['--server', 'uws', '--http2'], /^tsgi: error: --http2 applies to --server node, the only one that serves HTTP\/2; this is --server uws$/m],
+    [['--server', 'node', '--http2', '--no-http2'], /^tsgi: error: --http2 and --no-http2 contradict each other$/m],
     [['--h2-max-concurrent-streams', '8'], /^tsgi: error: --h2-max-concurrent-streams 8 applies to --server node, the only one that serves HTTP\/2; this is --server uws$/m],
     [['--server', 'uws', '--h2-max-header-list-size', '4096'], /^tsgi: error: --h2-max-header-list-size 4096 applies to --server node, .*; this is --server uws$/m],
     [['--server', 'node', '--h2-max-concurrent-streams', '0'], /^tsgi: error: --h2-max-concurrent-streams must be between 1 and 4294967295; got 0$/m],
