@@ -173,9 +173,13 @@ export async function startServer(req: StartRequest): Promise<ServerHandle> {
   if (config.wsMaxQueue !== undefined && server !== 'node') {
     throw new CliError(`--ws-max-queue ${config.wsMaxQueue} applies to --server node: uWebSockets.js cannot stop reading a WebSocket, so @tsgi/uws closes a client that outruns the app with 1008 instead`);
   }
-  if (config.http2 === true && server !== 'node') throw new CliError(`--http2 applies to --server node, the only one that serves HTTP/2; this is --server ${server}`);
-  for (const [flag, value] of [['--h2-max-concurrent-streams', config.h2MaxConcurrentStreams], ['--h2-max-header-list-size', config.h2MaxHeaderListSize]] as const) {
-    if (value !== undefined && server !== 'node') throw new CliError(`${flag} ${value} applies to --server node, the only one that serves HTTP/2; this is --server ${server}`);
+  const http2Flags: Array<[given: string, set: boolean]> = [
+    ['--http2', config.http2 === true],
+    [`--h2-max-concurrent-streams ${config.h2MaxConcurrentStreams}`, config.h2MaxConcurrentStreams !== undefined],
+    [`--h2-max-header-list-size ${config.h2MaxHeaderListSize}`, config.h2MaxHeaderListSize !== undefined],
+  ];
+  for (const [given, set] of http2Flags) {
+    if (set && server !== 'node') throw new CliError(`${given} applies to --server node, the only one that serves HTTP/2; this is --server ${server}`);
   }
   if (server === 'pool') {
     // The request limit of one pool process would need the app in the command's process; each worker process counts its own.
