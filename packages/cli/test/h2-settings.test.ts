@@ -7,7 +7,6 @@
  * CLI stops with one line and exit 2. --no-http2 leaves HTTP/1.x alone.
  */
 import { execFile } from 'node:child_process';
-import { request } from 'node:http';
 import { connect, type ClientHttp2Session, type Settings } from 'node:http2';
 import { connect as tcpConnect } from 'node:net';
 import { once } from 'node:events';
@@ -71,17 +70,7 @@ describe('tsgi serve --h2-max-*, --no-http2', () => {
     const run = startCli(['serve', '--port', '0', '--server', 'node', '--no-http2', APP]);
     running.push(run);
     const url = new URL(await waitForUrl(run));
-    const body = await new Promise<string>((resolve, reject) => {
-      request(new URL('/h1', url), (res) => {
-        res.setEncoding('utf8');
-        let text = '';
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve(text));
-      })
-        .on('error', reject)
-        .end();
-    });
-    expect(body).toBe('asgi |/h1');
+    expect(await (await fetch(new URL('/h1', url))).text()).toBe('asgi |/h1');
     // What an h2c client sends first: node:http's parser refuses it, and the connection gets a 400, not HTTP/2 frames.
     const socket = tcpConnect(Number(url.port), url.hostname);
     socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
