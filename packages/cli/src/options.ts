@@ -175,7 +175,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'ws-max-queue', kind: 'string', metavar: 'INTEGER', help: 'WebSocket messages received and not yet taken by the app past which the server stops reading the socket (node server only). [default: 32]' },
   { name: 'ws-per-message-deflate', kind: 'boolean', help: 'Offer permessage-deflate compression on WebSocket connections (node server only). [default: off]' },
   { name: 'http2', kind: 'boolean', help: 'Serve HTTP/2 beside HTTP/1.x: h2 by ALPN over TLS, h2c with prior knowledge on plain TCP (node server only). [default]' },
-  { name: 'no-http2', kind: 'boolean', help: 'Serve HTTP/1.x only; a new plain-TCP connection then goes to the HTTP/1 parser without a look at its first bytes, which saves CPU when clients open a connection per request (node server).' },
+  { name: 'no-http2', kind: 'boolean', help: 'Serve HTTP/1.x only: the HTTP/2 preface is answered 400 (node server).' },
   { name: 'h2-max-concurrent-streams', kind: 'string', metavar: 'INTEGER', help: 'HTTP/2 streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; hypercorn\'s h2_max_concurrent_streams; node server only). [default: 100]' },
   { name: 'h2-max-header-list-size', kind: 'string', metavar: 'BYTES', help: 'Largest HTTP/2 header list accepted (SETTINGS_MAX_HEADER_LIST_SIZE; hypercorn\'s h2_max_header_list_size; node server only). [default: 65536]' },
   { name: 'lifespan', kind: 'string', metavar: 'auto|on|off', help: 'Lifespan protocol: auto (use it if the app supports it), on (required), off. [default: auto]' },

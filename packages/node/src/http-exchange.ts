@@ -823,7 +823,11 @@ export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerR
   try {
     const socket = req.socket;
     const conn = env.sockets.of(socket);
-    if (conn.addresses === null) firstRequestOf(env, conn, socket);
+    if (conn.addresses === null) {
+      // The connection's first request head came: the deadline the listener set for it (toHttp1) is met.
+      socket.setTimeout(0);
+      firstRequestOf(env, conn, socket);
+    }
     const head = readNodeRequestHead(req, env.rules, env.headOptions, conn.addresses!);
     // HTTP/1.0 has no chunked coding (asgi.http.body.5): node would use it for a 1.0 client that sent `TE: chunked`.
     if (head.httpVersion === '1.0') res.useChunkedEncodingByDefault = false;

@@ -13,7 +13,7 @@ export interface ServeOptions extends AsgiServeOptions {
   wsPerMessageDeflate?: boolean;
   /** WebSocket messages received and not yet taken by the app past which the socket is no longer read (uvicorn's --ws-max-queue); default 32. */
   wsMaxQueue?: number;
-  /** Serve HTTP/2 too: chosen by ALPN over TLS, and on plain TCP for a connection that opens with the HTTP/2 preface (h2c prior knowledge, as hypercorn); default true. False hands each new plain-TCP connection to node:http without reading its first bytes, which clients that open a connection per request feel. */
+  /** Serve HTTP/2 too: chosen by ALPN over TLS, and on plain TCP for a connection that opens with the HTTP/2 preface (h2c prior knowledge, as hypercorn); default true. False serves HTTP/1.x only: the preface is answered 400. */
   http2?: boolean;
   /** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); default 100, as hypercorn. */
   h2MaxConcurrentStreams?: number;

@@ -14,6 +14,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Extensions } from '@tsgi/core';
 import { HeadRules, answerClientError, dateHeaderOptions, flatHeaders, listenNode, nodeTlsOptions, rejectUnverified, type Listener, type ServerContext, type Transport } from '@tsgi/core/server';
+import { handOverToHttp2, isHttp2Preface } from './h2c.js';
 import { WRITE_HIGH_WATER, refuse, serveHttp2Stream, serveRequest, type RequestEnv } from './http-exchange.js';
 import type { ResolvedOptions } from './options.js';
 import { SocketRegistry } from './socket-registry.js';
@@ -32,8 +33,9 @@ export const HTTP_EXTENSIONS: Extensions = Object.freeze({
 
 /**
  * Seconds a client may take to send a request head (node's headersTimeout;
- * a slow head never reaches the app, asgi.http.connection.5). The body has no
- * such bound: uploads stream for as long as they take.
+ * a slow head never reaches the app, asgi.http.connection.5), and a new
+ * connection its first one. The body has no such bound: uploads stream for
+ * as long as they take.
  */
 export const HEADERS_TIMEOUT_S = 60;
 
@@ -46,16 +48,13 @@ export function nodeTransport(options: ResolvedOptions, tuning: WebSocketTuning 
   };
 }
 
-/** The first bytes of an HTTP/2 connection (RFC 9113 section 3.4): a plain-TCP connection that opens with them speaks h2c. */
-const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-
 /**
  * One running server's sockets. A front server (node:net, or node:tls with
  * ALPN) accepts each connection and hands it to the engine of its protocol:
  * an http.Server that never listens itself for HTTP/1.x (so node:http's
  * keep-alive, timeouts and upgrades are unchanged), or an http2 server for
- * HTTP/2 (by ALPN over TLS; on plain TCP when its first bytes are the
- * HTTP/2 preface, as hypercorn does).
+ * HTTP/2 (by ALPN over TLS; on plain TCP when node:http finds it opens
+ * with the HTTP/2 preface: h2c.ts).
  */
 class NodeListener implements Listener {
   private readonly front: NetServer;
@@ -63,8 +62,6 @@ class NodeListener implements Listener {
   private readonly h2: Http2Server | null;
   /** Open HTTP/2 sessions: stopAccepting() sends each GOAWAY. */
   private readonly sessions = new Set<ServerHttp2Session>();
-  /** Plain-TCP connections whose first bytes have not come yet: not an engine's until then. */
-  private readonly undecided = new Set<Socket>();
   /** Sockets handed over by 'upgrade' or 'connect': node:http no longer closes them, so closeAll() does. */
   private readonly upgraded = new Set<Socket>();
   private closing = false;
@@ -107,6 +104,11 @@ class NodeListener implements Listener {
     server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => serveRequest(env, req, res, false));
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
       try {
+        // h2c: a plain-TCP connection that opens with the HTTP/2 preface (one that has carried an HTTP/1.x request may not switch).
+        const h2 = this.h2;
+        if (h2 !== null && options.tls === null && isHttp2Preface(error) && !env.sockets.served(socket)) {
+          if (handOverToHttp2(error, socket, h2, (reason) => logger.error(`An h2c connection could not be moved to HTTP/2: ${reason}`))) return;
+        }
         answerClientError(error, socket, logger);
       } catch (e) {
         logger.error('Internal error while answering a malformed request', e);
@@ -131,12 +133,13 @@ class NodeListener implements Listener {
 
     const tls = options.tls;
     if (tls === null) {
-      this.front = createNetServer({ noDelay: true, highWaterMark: WRITE_HIGH_WATER }, (socket) => this.dispatchPlain(socket));
+      this.front = createNetServer({ noDelay: true, highWaterMark: WRITE_HIGH_WATER }, (socket) => this.toHttp1(socket));
     } else {
       const front = createTlsServer({ ...nodeTlsOptions(tls), ALPNProtocols: this.h2 !== null ? ['h2', 'http/1.1'] : ['http/1.1'], noDelay: true, highWaterMark: WRITE_HIGH_WATER });
       front.on('secureConnection', (socket: TLSSocket) => {
         if (rejectUnverified(tls, socket)) return;
-        (socket.alpnProtocol === 'h2' && this.h2 !== null ? this.h2 : server).emit('connection', socket);
+        if (socket.alpnProtocol === 'h2' && this.h2 !== null) this.h2.emit('connection', socket);
+        else this.toHttp1(socket);
       });
       // A handshake that fails (a refused client certificate, a plain-HTTP client) never reaches the app.
       front.on('tlsClientError', (e: Error) => logger.debug(`TLS handshake failed: ${e.message}`));
@@ -167,52 +170,15 @@ class NodeListener implements Listener {
   }
 
   /**
-   * A plain-TCP connection: its first bytes decide. The HTTP/2 preface goes to
-   * the http2 engine (which reads what was already read from the socket);
-   * anything else to the HTTP/1.x one, which gets the bytes back through
-   * unshift(). A connection that sends nothing is closed after the time a
-   * request head may take.
+   * Gives a connection to node:http. Its headersTimeout bounds a request
+   * head only from the head's first byte, so until the first request
+   * (serveRequest clears it) the socket's own timeout bounds a connection that
+   * sends nothing: node:http destroys a socket that times out with no request
+   * or response to tell.
    */
-  private dispatchPlain(socket: Socket): void {
-    const h2 = this.h2;
-    if (h2 === null) {
-      this.server.emit('connection', socket);
-      return;
-    }
-    const undecided = this.undecided;
-    undecided.add(socket);
-    let seen: Buffer | null = null;
-    const onError = (): void => {};
-    const onClose = (): void => {
-      undecided.delete(socket);
-    };
-    const onTimeout = (): void => {
-      socket.destroy();
-    };
-    const onData = (chunk: Buffer): void => {
-      seen = seen === null ? chunk : Buffer.concat([seen, chunk]);
-      const n = Math.min(seen.length, HTTP2_PREFACE.length);
-      const preface = seen.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n));
-      if (preface && n < HTTP2_PREFACE.length) return; // a prefix of the preface: wait for the rest
-      socket.off('data', onData);
-      socket.off('error', onError);
-      socket.off('close', onClose);
-      socket.off('timeout', onTimeout);
-      socket.setTimeout(0);
-      undecided.delete(socket);
-      socket.pause();
-      socket.unshift(seen);
-      if (preface) h2.emit('connection', socket);
-      else {
-        this.server.emit('connection', socket);
-        socket.resume();
-      }
-    };
-    socket.on('data', onData);
-    socket.on('error', onError);
-    socket.once('close', onClose);
-    socket.on('timeout', onTimeout);
+  private toHttp1(socket: Socket): void {
     socket.setTimeout(HEADERS_TIMEOUT_S * 1000);
+    this.server.emit('connection', socket);
   }
 
   async listen() {
@@ -229,14 +195,12 @@ class NodeListener implements Listener {
     this.server.close(() => {});
     // GOAWAY: each session finishes its open streams, takes no new ones, and closes.
     for (const session of this.sessions) session.close();
-    for (const socket of this.undecided) socket.destroy();
   }
 
   closeIdle(): void {
     this.server.closeIdleConnections();
     // Graceful: a session with streams open lets them finish.
     for (const session of this.sessions) session.close();
-    for (const socket of this.undecided) socket.destroy();
   }
 
   closeAll(): void {
@@ -244,7 +208,6 @@ class NodeListener implements Listener {
     for (const socket of this.upgraded) socket.destroy();
     this.upgraded.clear();
     for (const session of this.sessions) session.destroy();
-    for (const socket of this.undecided) socket.destroy();
   }
 
   /**

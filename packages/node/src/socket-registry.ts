@@ -100,6 +100,11 @@ export class SocketRegistry {
     return state;
   }
 
+  /** True once `socket` has carried a request (its state exists). */
+  served(socket: Socket): boolean {
+    return (socket as Socket & WithState)[STATE] !== undefined;
+  }
+
   /**
    * The state of an HTTP/2 session's connection, for its addresses and scope
    * options: kept on the session (its socket is reached only through a proxy),

@@ -9,13 +9,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { connect as connectTcp, createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AsgiApplication, HttpScope } from '@tsgi/core';
 import { needTools } from '../../../scripts/system-tools.js';
-import { closeAll, start } from './helpers.js';
+import { RawClient, closeAll, start } from './helpers.js';
 
 const tools = needTools('packages/node/test/http2.test.ts', 'curl', 'h2load', 'openssl');
 afterEach(closeAll);
@@ -80,6 +81,41 @@ async function bodyOf(stream: ClientHttp2Stream): Promise<string> {
   return text;
 }
 
+/**
+ * A TCP proxy to `port` that forwards the first bytes a client sends in
+ * 5-byte pieces 5 ms apart, then everything as it comes: a preface split
+ * across the server's reads.
+ */
+async function slowStartProxy(port: number): Promise<TcpServer> {
+  const proxy = createTcpServer((client) => {
+    const upstream = connectTcp(port, '127.0.0.1');
+    upstream.setNoDelay(true);
+    upstream.pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    let first = true;
+    client.on('data', (chunk: Buffer) => {
+      if (!first) {
+        upstream.write(chunk);
+        return;
+      }
+      first = false;
+      client.pause();
+      void (async () => {
+        for (let i = 0; i < chunk.length; i += 5) {
+          upstream.write(chunk.subarray(i, i + 5));
+          await delay(5);
+        }
+        client.resume();
+      })();
+    });
+    client.on('end', () => upstream.end());
+  });
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  return proxy;
+}
+
 describe.skipIf(tools.skip)(`@tsgi/node over HTTP/2${tools.note}`, () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'tsgi-h2-'));
@@ -113,6 +149,28 @@ describe.skipIf(tools.skip)(`@tsgi/node over HTTP/2${tools.note}`, () => {
     expect(h2c.seen).toMatchObject({ http_version: '2', method: 'PUT', scheme: 'http', path: '/a' });
     const h1 = await curl([`${url}/b`]);
     expect(h1).toMatchObject({ spoke: '1.1', seen: { http_version: '1.1', path: '/b' } });
+  });
+
+  it('h2c whose preface comes a few bytes at a time (curl through a proxy that forwards its first bytes in 5-byte pieces)', async () => {
+    const { port } = await start(scopeApp);
+    const proxy = await slowStartProxy(port);
+    try {
+      const h2c = await curl(['--http2-prior-knowledge', `http://127.0.0.1:${(proxy.address() as { port: number }).port}/split`]);
+      expect(h2c).toMatchObject({ spoke: '2', seen: { http_version: '2', path: '/split' } });
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('a connection that has carried an HTTP/1.1 request cannot switch to HTTP/2: the preface after it gets 400', async () => {
+    const { port } = await start(scopeApp);
+    const c = new RawClient(port);
+    await c.ready;
+    c.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect((await c.response()).status).toBe(200);
+    c.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    expect((await c.response()).status).toBe(400);
+    await c.waitClosed();
   });
 
   it.each(['h2c', 'h2'])('h2load -n 2000 -c 10 -m 10 (%s): every request succeeds', async (kind) => {

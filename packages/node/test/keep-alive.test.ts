@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { HEADERS_TIMEOUT_S } from '@tsgi/node';
 import { RawClient, closeAll, delay, start, textApp } from './helpers.js';
 
 afterEach(closeAll);
@@ -39,4 +40,26 @@ describe('keep-alive timeout', () => {
     expect(r.header('connection')?.toLowerCase()).toBe('close');
     await c.waitClosed();
   });
+
+  it(
+    `closes a connection that sends no request head within ${HEADERS_TIMEOUT_S} s of connecting; one that sent a request is kept alive past it`,
+    async () => {
+      const s = await start(textApp('hi'), { timeoutKeepAlive: HEADERS_TIMEOUT_S + 30 });
+      const silent = new RawClient(s.port);
+      const served = new RawClient(s.port);
+      await Promise.all([silent.ready, served.ready]);
+      const t0 = Date.now();
+      served.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect((await served.response()).body.toString()).toBe('hi');
+      await silent.waitClosed();
+      const after = (Date.now() - t0) / 1000;
+      expect(after).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_S - 0.5);
+      expect(after).toBeLessThan(HEADERS_TIMEOUT_S + 5);
+      await delay(500);
+      expect(served.isClosed).toBe(false);
+      served.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect((await served.response()).body.toString()).toBe('hi');
+    },
+    (HEADERS_TIMEOUT_S + 15) * 1000,
+  );
 });
