@@ -84,7 +84,7 @@ async function measure(load: Load, server: ServerProcess, seconds: number, loadC
   const cpuUs = () => (server.cpuTicks() - ticksBefore) * 10_000; // clock ticks are 10 ms
   switch (load.kind) {
     case 'wrk': {
-      const r = await wrk({ url: base + load.path, seconds, connections: load.connections, cpus: loadCpus });
+      const r = await wrk({ url: base + load.path, seconds, connections: load.connections, cpus: loadCpus, close: load.close === true });
       if (r.errors > 0) throw new Error(`${r.errors} socket errors or non-2xx answers`);
       return { rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, cpuUsPerReq: cpuUs() / r.requests };
     }

@@ -36,7 +36,15 @@ export interface Contender {
 
 /** The load one round puts on a contender. */
 export type Load =
-  | { kind: 'wrk'; path: string; connections: number; /** https: the servers serve TLS with the run's certificate (tls-cert.ts). */ tls?: boolean }
+  | {
+      kind: 'wrk';
+      path: string;
+      connections: number;
+      /** https: the servers serve TLS with the run's certificate (tls-cert.ts). */
+      tls?: boolean;
+      /** Every request asks for `Connection: close`: a new connection per request, as nginx opens them without upstream keepalive. */
+      close?: boolean;
+    }
   | { kind: 'rate'; path: string; rate: number; connections: number }
   | { kind: 'ws'; connections: number; payload: number }
   | { kind: 'transfer'; bytes: number }
@@ -370,6 +378,25 @@ export function scenarios(transferBytes: number = GIB): Scenario[] {
         { label: 'ASGI-TS on Deno / raw Deno.serve, req/s', value: ratio('asgi-deno', 'deno-raw'), op: 'info', unit: 'x' },
         { label: 'raw Deno.serve / ASGI-TS on Deno, server CPU per request', value: ratio('deno-raw', 'asgi-deno', 'cpuUsPerReq'), op: 'info', unit: 'x' },
         { label: 'ASGI-TS on Bun / ASGI-TS on @tsgi/uws, req/s', value: ratio('asgi-bun', 'asgi-uws'), op: 'info', unit: 'x' },
+      ],
+    },
+    {
+      id: 'hello-close',
+      number: 11,
+      title: 'hello world, a connection per request (Connection: close, as nginx without upstream keepalive)',
+      pinned: true,
+      load: { kind: 'wrk', path: '/', connections: 10, close: true },
+      // Not uWebSockets.js: it closes after the response as asked but does not say `Connection: close` in it, so wrk
+      // writes its next request on the closed connection and counts a read error for every request.
+      contenders: [asgiNode, nodeHttp, honoNode, uvicorn],
+      metrics: WRK_METRICS,
+      chart: ['cpuUsPerReq', 'rps'],
+      targets: [
+        { label: '@tsgi/node / node:http (raw handler), req/s', value: ratio('asgi-node', 'node-http'), op: 'info', unit: 'x' },
+        { label: 'node:http / @tsgi/node, server CPU per request', value: ratio('node-http', 'asgi-node', 'cpuUsPerReq'), op: 'info', unit: 'x' },
+        { label: '@tsgi/node / Hono on @hono/node-server, req/s', value: ratio('asgi-node', 'hono-node'), op: 'info', unit: 'x' },
+        { label: '@tsgi/node / uvicorn, req/s', value: ratio('asgi-node', 'uvicorn'), op: 'info', unit: 'x' },
+        { label: 'uvicorn / node:http (raw handler), server CPU per request', value: ratio('uvicorn', 'node-http', 'cpuUsPerReq'), op: 'info', unit: 'x' },
       ],
     },
   ];

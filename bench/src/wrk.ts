@@ -46,11 +46,14 @@ export interface WrkOptions {
   connections: number;
   /** CPU list for taskset ('' = not pinned). */
   cpus: string;
+  /** Send `Connection: close`: one connection per request. */
+  close?: boolean;
 }
 
 /** Runs `wrk -t1 -cN -dS --latency url` on the given CPUs. */
 export async function wrk(o: WrkOptions): Promise<WrkResult> {
-  const [cmd, ...args] = onCpus(o.cpus, ['wrk', '-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--timeout', '5s', '--latency', o.url]);
+  const close = o.close === true ? ['-H', 'Connection: close'] : [];
+  const [cmd, ...args] = onCpus(o.cpus, ['wrk', '-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--timeout', '5s', '--latency', ...close, o.url]);
   const { stdout } = await run(cmd!, args, { encoding: 'utf8', timeout: (o.seconds + 30) * 1000 });
   return parseWrk(stdout);
 }
