@@ -34,18 +34,24 @@ function isNetOwn(event: string | symbol, listener: unknown): boolean {
   return fresh.listeners(event).includes(listener as (...args: unknown[]) => void);
 }
 
+/** node:http's parser of the connection, while node:http holds it (an undocumented field). */
+function parserOf(socket: Socket): unknown {
+  return (socket as Socket & { parser?: unknown }).parser;
+}
+
 /**
  * Moves a connection node:http found to open with the HTTP/2 preface to
  * `h2`. Call from 'clientError', only for a connection that has carried no
- * HTTP/1.x request. Returns false, leaving the connection to node:http, when
- * the error lacks the bytes read or node:http holds the socket in a way this
- * does not know (another Node.js version).
+ * HTTP/1.x request. Returns false, leaving the connection to node:http's
+ * 400, when the error does not carry the preface's end or node:http has no
+ * parser on the socket. If node:http still holds the socket after letting
+ * go (another Node.js version), the connection is closed and `onFailure`
+ * told why.
  */
 export function handOverToHttp2(error: ParseError, socket: Socket, h2: Http2Server, onFailure: (reason: string) => void): boolean {
   const packet = error.rawPacket;
   const parsed = error.bytesParsed;
-  const parser = (socket as Socket & { parser?: unknown }).parser;
-  if (!Buffer.isBuffer(packet) || typeof parsed !== 'number' || parser == null) return false;
+  if (!Buffer.isBuffer(packet) || typeof parsed !== 'number' || parserOf(socket) == null) return false;
   // The preface ended at `parsed` in this read (it may have begun in an earlier one); the frames after it are the client's first.
   const n = HTTP2_PREFACE.length;
   if (parsed > n || !packet.subarray(0, parsed).equals(HTTP2_PREFACE.subarray(n - parsed))) return false;
@@ -61,7 +67,7 @@ export function handOverToHttp2(error: ParseError, socket: Socket, h2: Http2Serv
         if (event === 'close') (listener as () => void).call(socket);
       }
     }
-    if ((socket as Socket & { parser?: unknown }).parser != null) {
+    if (parserOf(socket) != null) {
       onFailure('node:http kept its parser on the socket');
       socket.destroy();
       return;
