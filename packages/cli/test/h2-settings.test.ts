@@ -8,12 +8,12 @@
  */
 import { execFile } from 'node:child_process';
 import { connect, type ClientHttp2Session, type Settings } from 'node:http2';
-import { connect as tcpConnect } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { needTools } from '../../../scripts/system-tools.js';
+import { RawClient } from '../../core/test/support/server-tests.js';
 import { fixtures, killedAfterEach, runCli, startCli, waitForUrl } from './helpers/spawn-cli.js';
 
 const running = killedAfterEach();
@@ -72,13 +72,12 @@ describe('tsgi serve --h2-max-*, --no-http2', () => {
     const url = new URL(await waitForUrl(run));
     expect(await (await fetch(new URL('/h1', url))).text()).toBe('asgi |/h1');
     // What an h2c client sends first: node:http's parser refuses it, and the connection gets a 400, not HTTP/2 frames.
-    const socket = tcpConnect(Number(url.port), url.hostname);
-    socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-    let reply = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => (reply += d));
-    await once(socket, 'close');
-    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    const c = new RawClient(url.port, url.hostname);
+    await c.ready;
+    c.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+    const reply = await c.response();
+    expect([reply.httpVersion, reply.status]).toEqual(['1.1', 400]);
+    await c.waitClosed();
   });
 
   it.each([
