@@ -53,6 +53,7 @@ import {
   connectionAddresses,
   httpEnding,
   quiet,
+  readHttp1Head,
   readHttp2StreamHead,
   readNodeRequestHead,
   refusalOf,
@@ -67,6 +68,8 @@ import {
   type ServerContext,
   type TrackedConnection,
 } from '@tsgi/core/server';
+import type { Http1Connection } from './http1-connection.js';
+import type { Http1Response } from './http1-response.js';
 import { Http2StreamIO } from './http2-stream.js';
 import type { ConnectionState, SocketMember, SocketRegistry } from './socket-registry.js';
 
@@ -84,6 +87,8 @@ const EMPTY = new Uint8Array(0);
 const CLOSE_TOKEN = /(?:^|[\s,])close(?:$|[\s,])/i;
 const TRAILERS_TOKEN = /(?:^|[\s,])trailers(?:$|[\s,;])/i;
 const SENT: Promise<void> = Promise.resolve();
+// node:http's test of an Expect field for 100-continue.
+const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
 
 /** What every exchange of one server shares. */
 export interface RequestEnv {
@@ -125,6 +130,8 @@ export interface ResponseSink {
   readonly writableFinished: boolean;
   /** The connection's socket once the response has it; null while it waits behind pipelined responses (and on HTTP/2). */
   readonly socket: Socket | null;
+  /** HTTP/1.x: the connection stays open after this response (set false to close it); absent on HTTP/2. */
+  shouldKeepAlive?: boolean;
 }
 
 // Fields HTTP/2 forbids in a response (RFC 9113 section 8.2.2): node:http2 throws on them, so an app's are left out.
@@ -465,7 +472,7 @@ export class HttpExchange implements TrackedConnection, ReadControl, SocketMembe
     }
     if (n < flat.length) flat.length = n;
     // An HTTP/2 stream ends on its own: the connection stays (GOAWAY closes it at shutdown).
-    if (!h2 && (this.closeAfter || this.env.ctx.connections.closing)) (res as ServerResponse).shouldKeepAlive = false;
+    if (!h2 && (this.closeAfter || this.env.ctx.connections.closing)) res.shouldKeepAlive = false;
     res.writeHead(status, start.reason ?? STATUS_CODES[status] ?? '', flat, this.trailersOut);
     this.headWritten = true;
     if (this.logPrefix !== null) this.env.ctx.logger.access(accessLine(this.logPrefix, status, this.startedMs));
@@ -810,7 +817,7 @@ function firstRequestOf(env: RequestEnv, conn: ConnectionState, socket: Socket):
 export function refuse(res: ResponseSink, status: number, close: boolean, defaults: readonly string[] = []): void {
   const text = statusReason(status);
   const fields = [...defaults, 'content-type', 'text/plain; charset=utf-8', 'content-length', String(text.length)];
-  if (close && res instanceof ServerResponse) res.shouldKeepAlive = false;
+  if (close && res.shouldKeepAlive !== undefined) res.shouldKeepAlive = false;
   res.writeHead(status, text, fields);
   res.end(text);
 }
@@ -823,16 +830,31 @@ export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerR
   try {
     const socket = req.socket;
     const conn = env.sockets.of(socket);
-    if (conn.addresses === null) {
-      // The connection's first request head came: the deadline the listener set for it (toHttp1) is met.
-      socket.setTimeout(0);
-      firstRequestOf(env, conn, socket);
-    }
+    if (conn.addresses === null) firstRequestOf(env, conn, socket);
     const head = readNodeRequestHead(req, env.rules, env.headOptions, conn.addresses!);
     // HTTP/1.0 has no chunked coding (asgi.http.body.5): node would use it for a 1.0 client that sent `TE: chunked`.
     if (head.httpVersion === '1.0') res.useChunkedEncodingByDefault = false;
     const rules = env.rules;
     startExchange(env, req, res, conn, head, rules.chunked || rules.contentLength > 0, expectContinue, false);
+  } catch (e) {
+    internalError(env, e, res);
+  }
+}
+
+/**
+ * Serves one request an Http1Connection parsed (its head as llhttp gives
+ * it), on the connection's Http1Response for it.
+ */
+export function serveHttp1Request(env: RequestEnv, conn: Http1Connection, res: Http1Response, method: string, target: string, major: number, minor: number, raw: string[]): void {
+  try {
+    const state = conn.state;
+    if (state.addresses === null) firstRequestOf(env, state, conn.socket);
+    const rules = env.rules;
+    const head = readHttp1Head(method, target, major, minor, raw, rules, env.headOptions, state.addresses!);
+    // Only an HTTP/1.1 client waits for 100 Continue (RFC 9110 section 10.1.1); other expectations are served as usual.
+    const expectContinue = head.httpVersion === '1.1' && rules.expect !== null && CONTINUE_EXPECTATION.test(rules.expect);
+    res.expectContinue = expectContinue;
+    startExchange(env, res, res, state, head, rules.chunked || rules.contentLength > 0, expectContinue, false);
   } catch (e) {
     internalError(env, e, res);
   }

@@ -9,15 +9,13 @@
 import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ByteString } from '@tsgi/core';
+import { checkEarlyHintLinks } from './early-hints.js';
 import type { RequestSource, ResponseSink } from './http-exchange.js';
 
 const noop = (): void => {};
 
 /** respond()'s options, with `sendDate`, which node:http2 reads but its typings leave out. */
 type RespondOptions = NonNullable<Parameters<ServerHttp2Stream['respond']>[1]> & { sendDate?: boolean };
-
-/** An RFC 8288 link as node's own early-hint check takes it: `<uri>` then `; param[=value]` pieces. */
-const LINK = /^<[^>\s]*>(?:\s*;\s*[^;"\s=]+(?:=(?:"[^"]*"|[^;"\s]*))?)*$/;
 
 /** The request and response sides of one stream. */
 export class Http2StreamIO implements RequestSource, ResponseSink {
@@ -93,9 +91,7 @@ export class Http2StreamIO implements RequestSource, ResponseSink {
 
   /** `103 Early Hints` with one `link` field; a link that is not `<uri>; param=value...` is refused, as node:http refuses it. */
   writeEarlyHints(hints: { link: string[] }): void {
-    for (const link of hints.link) {
-      if (!LINK.test(link)) throw new TypeError(`an early hint's link must be '<uri>' followed by '; param=value' pieces; got ${JSON.stringify(link)}`);
-    }
+    checkEarlyHintLinks(hints.link);
     this.stream.additionalHeaders({ ':status': 103, link: hints.link.join(', ') });
   }
 

@@ -8,14 +8,14 @@
  * become the same HttpExchanges through an Http2StreamIO; TLS is node:tls in
  * front of both.
  */
-import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import { createServer as createHttp2Server, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Extensions } from '@tsgi/core';
-import { HeadRules, answerClientError, dateHeaderOptions, flatHeaders, listenNode, nodeTlsOptions, rejectUnverified, type Listener, type ServerContext, type Transport } from '@tsgi/core/server';
-import { handOverToHttp2, isHttp2Preface } from './h2c.js';
-import { WRITE_HIGH_WATER, refuse, serveHttp2Stream, serveRequest, type RequestEnv } from './http-exchange.js';
+import { HeadRules, flatHeaders, listenNode, nodeTlsOptions, rejectUnverified, type Listener, type ServerContext, type Transport } from '@tsgi/core/server';
+import { WRITE_HIGH_WATER, refuse, serveHttp1Request, serveHttp2Stream, serveRequest, type RequestEnv } from './http-exchange.js';
+import { Http1Server } from './http1-connection.js';
 import type { ResolvedOptions } from './options.js';
 import { SocketRegistry } from './socket-registry.js';
 import { createUpgradeHandler, type WebSocketTuning } from './websocket.js';
@@ -58,7 +58,7 @@ export function nodeTransport(options: ResolvedOptions, tuning: WebSocketTuning 
  */
 class NodeListener implements Listener {
   private readonly front: NetServer;
-  private readonly server: Server;
+  private readonly http1: Http1Server;
   private readonly h2: Http2Server | null;
   /** Open HTTP/2 sessions: stopAccepting() sends each GOAWAY. */
   private readonly sessions = new Set<ServerHttp2Session>();
@@ -77,59 +77,39 @@ class NodeListener implements Listener {
       rules: new HeadRules(options.h11MaxIncompleteEventSize),
       headOptions: { trustedHosts: options.trustedHosts, uds: options.uds },
       sockets: new SocketRegistry(logger),
-      closeIdle: () => this.server.closeIdleConnections(),
+      closeIdle: () => this.http1.closeIdle(),
       defaultHeaders: flatHeaders(options.defaultHeaders),
       tls: options.tls,
     };
-    const keepAlive = options.timeoutKeepAlive;
-    const server = createServer({
-      // timeoutKeepAlive 0 closes every connection after its response (HttpExchange); node's 0 would mean "never time out".
-      keepAliveTimeout: keepAlive > 0 ? keepAlive * 1000 : 5000,
-      headersTimeout: HEADERS_TIMEOUT_S * 1000,
-      requestTimeout: 0,
-      // The shared HeadRules refuse an HTTP/1.1 request without Host (400), with the same words as every tsgi server.
-      requireHostHeader: false,
-      // llhttp's bound is the shared rules' bound: a head over it gets the same 431 either way.
-      maxHeaderSize: options.h11MaxIncompleteEventSize,
-      highWaterMark: WRITE_HIGH_WATER,
-      noDelay: true,
-      // node writes a Date header unless told not to: the choice is made here once, not per response.
-      ...dateHeaderOptions(options.dateHeader),
-    });
-    this.server = server;
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => serveRequest(env, req, res, false));
-    // The app decides when the client may send its body (asgi.http.request.5).
-    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => serveRequest(env, req, res, true));
-    // Other expectations are served like any request (uvicorn does not answer 417).
-    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => serveRequest(env, req, res, false));
-    server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-      try {
-        // h2c: a plain-TCP connection that opens with the HTTP/2 preface (one that has carried an HTTP/1.x request may not switch).
-        const h2 = this.h2;
-        if (h2 !== null && options.tls === null && isHttp2Preface(error) && !env.sockets.served(socket)) {
-          if (handOverToHttp2(error, socket, h2, (reason) => logger.error(`An h2c connection could not be moved to HTTP/2: ${reason}`))) return;
-        }
-        answerClientError(error, socket, logger);
-      } catch (e) {
-        logger.error('Internal error while answering a malformed request', e);
-        socket.destroy();
-      }
-    });
-    const plainHttp = (req: IncomingMessage, socket: Socket): void => this.servePlain(env, req, socket);
-    server.on('upgrade', createUpgradeHandler(env, options, this.upgraded, plainHttp, tuning));
-    server.on('connect', (req: IncomingMessage, socket: Socket) => {
-      socket.on('error', () => {});
-      this.upgraded.add(socket);
-      socket.once('close', () => this.upgraded.delete(socket));
-      try {
-        plainHttp(req, socket);
-      } catch (e) {
-        logger.error('Internal error while handling a CONNECT request', e);
-        socket.destroy();
-      }
-    });
-    server.on('error', (e) => logger.error('HTTP server error', e));
+    const onUpgrade = createUpgradeHandler(env, options, this.upgraded, (req, socket) => this.servePlain(env, req, socket), tuning);
     this.h2 = options.http2 ? this.createHttp2(env) : null;
+    const h2 = this.h2;
+    this.http1 = new Http1Server(
+      {
+        maxHeaderSize: options.h11MaxIncompleteEventSize,
+        // timeoutKeepAlive 0 closes every connection after its response (HttpExchange).
+        keepAliveMs: options.timeoutKeepAlive * 1000,
+        headersTimeoutS: HEADERS_TIMEOUT_S,
+        sendDate: options.dateHeader,
+        logger,
+      },
+      {
+        request: (conn, res, method, target, major, minor, raw) => serveHttp1Request(env, conn, res, method, target, major, minor, raw),
+        upgrade: (req, socket, head) => {
+          if (req.method === 'CONNECT') this.serveConnect(env, req, socket);
+          else onUpgrade(req, socket, head);
+        },
+        // h2c: a plain-TCP connection that opens with the HTTP/2 preface, the preface and what followed put back for the session.
+        h2c:
+          h2 === null || options.tls !== null
+            ? null
+            : (socket, rest) => {
+                socket.pause();
+                socket.unshift(rest);
+                h2.emit('connection', socket);
+              },
+      },
+    );
 
     const tls = options.tls;
     if (tls === null) {
@@ -169,45 +149,48 @@ class NodeListener implements Listener {
     return h2;
   }
 
-  /**
-   * Gives a connection to node:http. Its headersTimeout bounds a request
-   * head only from the head's first byte, so until the first request
-   * (serveRequest clears it) the socket's own timeout bounds a connection that
-   * sends nothing: node:http destroys a socket that times out with no request
-   * or response to tell.
-   */
+  /** Gives a connection to the HTTP/1.x engine. */
   private toHttp1(socket: Socket): void {
-    socket.setTimeout(HEADERS_TIMEOUT_S * 1000);
-    this.server.emit('connection', socket);
+    this.http1.accept(socket);
   }
 
   async listen() {
-    const address = await listenNode(this.front, this.options);
-    // The HTTP/1.x engine never listens: 'listening' starts its tracking of connections (closeIdleConnections, headersTimeout).
-    this.server.emit('listening');
-    return address;
+    return listenNode(this.front, this.options);
   }
 
   stopAccepting(): void {
     this.closing = true;
     this.front.close(() => {});
     // Closes the idle HTTP/1.x connections, as a listening http.Server's close() does.
-    this.server.close(() => {});
+    this.http1.closeIdle();
     // GOAWAY: each session finishes its open streams, takes no new ones, and closes.
     for (const session of this.sessions) session.close();
   }
 
   closeIdle(): void {
-    this.server.closeIdleConnections();
+    this.http1.closeIdle();
     // Graceful: a session with streams open lets them finish.
     for (const session of this.sessions) session.close();
   }
 
   closeAll(): void {
-    this.server.closeAllConnections();
+    this.http1.closeAll();
     for (const socket of this.upgraded) socket.destroy();
     this.upgraded.clear();
     for (const session of this.sessions) session.destroy();
+  }
+
+  /** A CONNECT request: served as plain HTTP (servePlain), its socket closed by closeAll() like an upgraded one. */
+  private serveConnect(env: RequestEnv, req: IncomingMessage, socket: Socket): void {
+    socket.on('error', () => {});
+    this.upgraded.add(socket);
+    socket.once('close', () => this.upgraded.delete(socket));
+    try {
+      this.servePlain(env, req, socket);
+    } catch (e) {
+      this.ctx.logger.error('Internal error while handling a CONNECT request', e);
+      socket.destroy();
+    }
   }
 
   /**

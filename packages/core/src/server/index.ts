@@ -13,6 +13,7 @@ export * from './app-run.js';
 export * from './body-queue.js';
 export * from './connections.js';
 export * from './handle.js';
+export * from './http1-framing.js';
 export * from './id-table.js';
 export * from './lifecycle.js';
 export * from './lifespan.js';

@@ -62,13 +62,28 @@ export function readNodeRequestHead(
   options: NodeHeadOptions,
   addresses: ConnectionAddresses = connectionAddresses(req.socket, options),
 ): RequestHead {
-  const raw = req.rawHeaders;
-  const method = req.method ?? 'GET';
-  const target = req.url ?? '/';
-  // The literal for the versions served: node makes a new string per request, and comparing one costs more.
-  const major = req.httpVersionMajor;
-  const minor = req.httpVersionMinor;
-  const version = major === 1 && minor === 1 ? '1.1' : major === 1 && minor === 0 ? '1.0' : req.httpVersion;
+  return readHttp1Head(req.method ?? 'GET', req.url ?? '/', req.httpVersionMajor, req.httpVersionMinor, req.rawHeaders, rules, options, addresses);
+}
+
+/**
+ * Reads an HTTP/1.x head as node's parser (llhttp) delivers it (the method,
+ * the target, the version's two digits and the raw fields as a flat
+ * [name, value, ...] list of latin-1 strings, which are byte strings
+ * already) into a RequestHead, checking it with `rules` (read `rules.fault`
+ * afterwards) and applying proxy headers when the peer is trusted.
+ */
+export function readHttp1Head(
+  method: string,
+  target: string,
+  major: number,
+  minor: number,
+  raw: readonly string[],
+  rules: HeadRules,
+  options: NodeHeadOptions,
+  addresses: ConnectionAddresses,
+): RequestHead {
+  // The literal for the versions served: a new string per request would cost more to compare.
+  const version = major === 1 && minor === 1 ? '1.1' : major === 1 && minor === 0 ? '1.0' : `${major}.${minor}`;
   rules.begin(version, method.length + target.length + 11);
   const headers: Array<[string, string]> = new Array(raw.length >> 1);
   for (let i = 0, j = 0; i < raw.length; i += 2, j++) {

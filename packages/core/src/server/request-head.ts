@@ -27,6 +27,8 @@ export class HeadRules {
   chunked = false;
   /** A Forwarded or X-Forwarded-* field was seen (proxy headers to apply, if the peer is trusted). */
   proxyHeader = false;
+  /** The value of the Expect field, or null when there is none. */
+  expect: string | null = null;
   /** The first rule broken, or null. */
   fault: HeadFault | null = null;
   private contentLengthText: string | null = null;
@@ -42,6 +44,7 @@ export class HeadRules {
     this.contentLength = -1;
     this.chunked = false;
     this.proxyHeader = false;
+    this.expect = null;
     this.fault = null;
     this.contentLengthText = null;
     this.hosts = 0;
@@ -81,6 +84,8 @@ export class HeadRules {
       this.refuse(400, 'an empty field name (RFC 9110 section 5.1)');
     } else if (name === 'forwarded' || name.startsWith('x-forwarded-')) {
       this.proxyHeader = true;
+    } else if (name === 'expect') {
+      this.expect = value;
     }
   }
 
