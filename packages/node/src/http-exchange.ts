@@ -1,9 +1,11 @@
 /**
- * One HTTP request on node:http: the app's events carried onto an
- * IncomingMessage/ServerResponse pair. What an app may send when is
+ * One HTTP request: the app's events carried onto a request source and a
+ * response sink (an Http1Response on HTTP/1.x, an Http2StreamIO on HTTP/2,
+ * node:http's IncomingMessage/ServerResponse pair for a request served after
+ * an upgrade handed its socket over). What an app may send when is
  * @tsgi/core's HttpResponseCycle, how its run ends is httpEnding, the body
  * it reads is a RequestBodyQueue; this module moves bytes and keeps the
- * promises node:http leaves to its user:
+ * promises a response object leaves to its user:
  *
  * - the status line and headers are held until the first body event
  *   (asgi.http.start.4), then written in one writeHead() with the app's
@@ -105,7 +107,7 @@ export interface RequestEnv {
   readonly tls: ResolvedTls | null;
 }
 
-/** What the exchange reads the request body from: node:http's IncomingMessage, or an Http2StreamIO. */
+/** What the exchange reads the request body from: an Http1Response, an Http2StreamIO, or node:http's IncomingMessage. */
 export interface RequestSource {
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
   on(event: 'end', listener: () => void): unknown;
@@ -115,7 +117,7 @@ export interface RequestSource {
   readonly complete: boolean;
 }
 
-/** What the exchange writes the response to: node:http's ServerResponse, or an Http2StreamIO. */
+/** What the exchange writes the response to: an Http1Response, an Http2StreamIO, or node:http's ServerResponse. */
 export interface ResponseSink {
   /** The head, its fields a flat [name, value, ...] list (order and duplicates kept); `trailers`: a trailer block will follow (HTTP/2). */
   writeHead(status: number, reason: string, fields: string[], trailers?: boolean): unknown;
@@ -173,7 +175,7 @@ function copyOf(chunk: Uint8Array): Buffer {
   return Buffer.from(chunk);
 }
 
-/** One request/response on a node:http connection; also the ReadControl of its body queue. */
+/** One request/response; also the ReadControl of its body queue. */
 export class HttpExchange implements TrackedConnection, ReadControl, SocketMember {
   trackingId = 0;
   prevOnSocket: SocketMember | null = null;
@@ -823,7 +825,8 @@ export function refuse(res: ResponseSink, status: number, close: boolean, defaul
 }
 
 /**
- * Serves one HTTP/1.x request of node:http. `expectContinue`: node's
+ * Serves one HTTP/1.x request on node:http's objects (one served after an
+ * upgrade handed its socket over). `expectContinue`: node's
  * 'checkContinue' (the client waits for 100 Continue).
  */
 export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {

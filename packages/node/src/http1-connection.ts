@@ -206,8 +206,10 @@ export class Http1Connection implements ResponseConnection {
     }
     const method = METHODS[methodId];
     if (method === undefined) {
-      // A method llhttp parses but node lists as no HTTP method (PRI outside the HTTP/2 preface): node:http closes such a connection too.
-      this.socket.destroy();
+      // A method number this llhttp parses and node's list does not name (none on Node.js 20): not implemented, as a
+      // method llhttp does not know (decision 5). 2 stops llhttp at this head.
+      this.stopReading();
+      this.answerWith(501, 'a request method this server does not implement');
       return 2;
     }
     if (upgrade) {
@@ -383,8 +385,13 @@ export class Http1Connection implements ResponseConnection {
       return;
     }
     const fault = clientErrorFault(error);
-    this.server.settings.logger.warning(`Invalid HTTP request received: ${fault.reason}.`);
-    this.faultStatus = fault.status;
+    this.answerWith(fault.status, fault.reason);
+  }
+
+  /** Refuses the head being read with `status` (logged with `reason`), once the responses before it are out, and closes. */
+  private answerWith(status: number, reason: string): void {
+    this.server.settings.logger.warning(`Invalid HTTP request received: ${reason}.`);
+    this.faultStatus = status;
     this.answerFault();
   }
 

@@ -1,6 +1,6 @@
 /**
- * @tsgi/node: the event-loop server for ASGI-TS apps on node:http and `ws`,
- * with no native dependency. It serves what uWebSockets.js refuses (HTTP/1.0,
+ * @tsgi/node: the event-loop server for ASGI-TS apps on Node's own HTTP stack
+ * (its llhttp parser, node:http2, node:tls) and `ws`, with no native dependency. It serves what uWebSockets.js refuses (HTTP/1.0,
  * any method token llhttp knows, absolute-form targets, latin-1 header bytes,
  * a real client port, `100 Continue` on demand, trailers and early hints) at a
  * lower request rate than @tsgi/uws.
@@ -18,7 +18,7 @@ export type { WebSocketTuning } from './websocket.js';
 
 /**
  * Serves `app` (an ASGI-TS callable, or a module reference to import) on
- * node:http: runs lifespan startup, listens, and resolves with a handle whose
+ * Node's HTTP stack: runs lifespan startup, listens, and resolves with a handle whose
  * close() shuts down gracefully (stop accepting, close idle connections, let
  * in-flight requests finish up to timeoutGracefulShutdown, close WebSockets
  * with 1012, run lifespan shutdown). With `workers: N` > 1 (a module

@@ -41,7 +41,22 @@ interface HttpCommon {
   methods: string[];
 }
 
-const common = createRequire(import.meta.url)('_http_common') as HttpCommon;
+/** node's `_http_common`, checked for what this module uses: a Node.js without it cannot run @tsgi/node, and says so at import. */
+function loadHttpCommon(): HttpCommon {
+  let common: Partial<HttpCommon> | undefined;
+  try {
+    common = createRequire(import.meta.url)('_http_common') as Partial<HttpCommon>;
+  } catch {
+    common = undefined;
+  }
+  const parser = common?.HTTPParser?.prototype as Partial<Parser> | undefined;
+  if (common === undefined || !Array.isArray(common.methods) || typeof parser?.consume !== 'function' || typeof parser.execute !== 'function') {
+    throw new Error(`@tsgi/node needs node's HTTP/1.x parser (HTTPParser and methods of node:_http_common, as node:http uses them), which Node.js ${process.version} does not provide`);
+  }
+  return common as HttpCommon;
+}
+
+const common = loadHttpCommon();
 const HTTPParser = common.HTTPParser;
 
 export const kOnMessageBegin = HTTPParser.kOnMessageBegin | 0;

@@ -1,12 +1,11 @@
 /**
- * The node:http transport: one `http.Server` whose requests become
- * HttpExchanges and whose WebSocket upgrades go to `ws`, under the shared
- * lifecycle of @tsgi/core/server (runAsgiServer: lifespan, listen, graceful
- * close). node:http parses (llhttp), frames, keeps connections alive and
- * serializes pipelined responses; what it refuses to parse is answered by
- * the shared answerClientError. HTTP/2 streams (node:http2's core API)
- * become the same HttpExchanges through an Http2StreamIO; TLS is node:tls in
- * front of both.
+ * The transport on Node's own HTTP stack, under the shared lifecycle of
+ * @tsgi/core/server (runAsgiServer: lifespan, listen, graceful close).
+ * HTTP/1.x connections are read by node's parser (llhttp) in an
+ * Http1Connection, whose requests become HttpExchanges and whose WebSocket
+ * upgrades go to `ws`; HTTP/2 streams (node:http2's core API) become the
+ * same HttpExchanges through an Http2StreamIO; TLS is node:tls in front of
+ * both.
  */
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import { createServer as createHttp2Server, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
@@ -32,9 +31,9 @@ export const HTTP_EXTENSIONS: Extensions = Object.freeze({
 });
 
 /**
- * Seconds a client may take to send a request head (node's headersTimeout;
- * a slow head never reaches the app, asgi.http.connection.5), and a new
- * connection its first one. The body has no such bound: uploads stream for
+ * Seconds a client may take to send a request head (node:http's
+ * headersTimeout; a slow head never reaches the app,
+ * asgi.http.connection.5), and a new connection its first one. The body has no such bound: uploads stream for
  * as long as they take.
  */
 export const HEADERS_TIMEOUT_S = 60;
@@ -51,10 +50,9 @@ export function nodeTransport(options: ResolvedOptions, tuning: WebSocketTuning 
 /**
  * One running server's sockets. A front server (node:net, or node:tls with
  * ALPN) accepts each connection and hands it to the engine of its protocol:
- * an http.Server that never listens itself for HTTP/1.x (so node:http's
- * keep-alive, timeouts and upgrades are unchanged), or an http2 server for
- * HTTP/2 (by ALPN over TLS; on plain TCP when node:http finds it opens
- * with the HTTP/2 preface: h2c.ts).
+ * the HTTP/1.x one (Http1Server), or an http2 server for HTTP/2 (by ALPN
+ * over TLS; on plain TCP when the HTTP/1.x parser finds the connection
+ * opens with the HTTP/2 preface).
  */
 class NodeListener implements Listener {
   private readonly front: NetServer;
@@ -62,7 +60,7 @@ class NodeListener implements Listener {
   private readonly h2: Http2Server | null;
   /** Open HTTP/2 sessions: stopAccepting() sends each GOAWAY. */
   private readonly sessions = new Set<ServerHttp2Session>();
-  /** Sockets handed over by 'upgrade' or 'connect': node:http no longer closes them, so closeAll() does. */
+  /** Sockets handed over by an Upgrade or CONNECT request: the HTTP/1.x engine no longer closes them, so closeAll() does. */
   private readonly upgraded = new Set<Socket>();
   private closing = false;
 
@@ -194,11 +192,11 @@ class NodeListener implements Listener {
   }
 
   /**
-   * A request node:http handed over as an upgrade (an Upgrade other than
-   * websocket, such as h2c, or CONNECT) is served as plain HTTP, as uvicorn
-   * does, on a ServerResponse of our own; the connection closes after it,
-   * since node's parser has left the socket. Its body cannot be read (node
-   * stops parsing at the head), so one that declares a body gets 501.
+   * A request handed over as an upgrade (an Upgrade other than websocket,
+   * such as h2c, or CONNECT) is served as plain HTTP, as uvicorn does, on a
+   * node:http ServerResponse; the connection closes after it, since the
+   * parser has left the socket. Its body cannot be read (llhttp stops at the
+   * head of an upgrade), so one that declares a body gets 501.
    */
   private servePlain(env: RequestEnv, req: IncomingMessage, socket: Socket): void {
     const res = new ServerResponse(req);

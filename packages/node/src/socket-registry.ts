@@ -1,11 +1,11 @@
 /**
- * What the server keeps per TCP connection: the HTTP exchanges in flight on
- * it (several at once when the client pipelines), each told when the socket
- * closes, and the addresses its request heads carry. node:http signals a
- * lost client to the response on the wire only ('close' of a ServerResponse
- * not yet given the socket never fires), so the socket's own 'close' is the
- * one signal every exchange on it can rely on. One listener per socket,
- * however many requests it carries.
+ * What the server keeps per connection: the HTTP exchanges in flight on it
+ * (several at once when the client pipelines), each told when the socket
+ * closes, and the addresses its request heads carry. The socket's own
+ * 'close' is the one signal every exchange on it can rely on (a response
+ * waiting behind pipelined ones has no socket of its own to hear). An
+ * Http1Connection holds its ConnectionState; a socket served on node:http's
+ * objects after an upgrade, and an HTTP/2 session, have theirs found here.
  *
  * The state hangs on the socket under a symbol, found with one lookup per
  * request. Its exchanges form a list threaded through the exchanges
@@ -98,11 +98,6 @@ export class SocketRegistry {
       socket.once('close', () => created.closed(this.logger));
     }
     return state;
-  }
-
-  /** True once `socket` has carried a request (its state exists). */
-  served(socket: Socket): boolean {
-    return (socket as Socket & WithState)[STATE] !== undefined;
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * WebSocket connections on node:http with `ws`: one ASGI-TS `websocket`
+ * WebSocket connections with `ws`: one ASGI-TS `websocket`
  * scope per upgrade request. What the app may send when, the handshake's
  * outcomes, pings and endings are the server layer's ServerWebSocketSession;
  * `ws` speaks RFC 6455 (framing, masking, close codes, UTF-8, fragments,
@@ -127,7 +127,7 @@ export function createUpgradeHandler(
   const { logger, connections } = ctx;
 
   return (req, socket, head) => {
-    // node:http removed its own 'error' listener when it handed the socket over: without one, a reset would crash the process.
+    // The socket is this handler's now: without an 'error' listener of its own, a reset would crash the process.
     socket.on('error', noop);
     upgraded.add(socket);
     socket.once('close', () => upgraded.delete(socket));

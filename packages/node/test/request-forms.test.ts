@@ -15,7 +15,7 @@ function echoApp(seen: HttpScope[]): AsgiApplication {
   };
 }
 
-describe('request lines and bodies node:http takes (uWebSockets.js does not)', () => {
+describe('request lines and bodies llhttp takes (uWebSockets.js does not)', () => {
   it('methods beyond the common nine reach the app (PROPFIND, PURGE, QUERY)', async () => {
     const seen: HttpScope[] = [];
     const s = await start(echoApp(seen));
@@ -30,6 +30,14 @@ describe('request lines and bodies node:http takes (uWebSockets.js does not)', (
     const s = await start(echoApp(seen));
     const r = await rawRequest(s.port, 'FROB /x HTTP/1.1\r\nHost: x\r\n\r\n');
     expect(r.status).toBe(501);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('PRI outside the HTTP/2 preface gets 505 (llhttp takes PRI only with HTTP/2.0) and never reaches the app', async () => {
+    const seen: HttpScope[] = [];
+    const s = await start(echoApp(seen));
+    const r = await rawRequest(s.port, 'PRI /x HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(r.status).toBe(505);
     expect(seen).toHaveLength(0);
   });
 
