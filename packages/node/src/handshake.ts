@@ -6,7 +6,7 @@
  * late to refuse without the app having seen the connection. The same
  * parsers ws uses (its exported `subprotocol`, `extension` and
  * `PerMessageDeflate`) decide, so a handshake passed here is one ws completes.
- * Answers given on the raw socket (node:http hands an upgrade request over
+ * Answers given on the raw socket (an upgrade request is handed over
  * without a response object) are written here too.
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';

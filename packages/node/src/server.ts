@@ -208,7 +208,7 @@ class NodeListener implements Listener {
     socket.resume();
     const length = req.headers['content-length'];
     if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) {
-      this.ctx.logger.warning(`${req.method} with Upgrade ${JSON.stringify(req.headers.upgrade ?? '')} and a request body: node:http hands such a connection over before the body, which cannot be read.`);
+      this.ctx.logger.warning(`${req.method} with Upgrade ${JSON.stringify(req.headers.upgrade ?? '')} and a request body: the connection leaves the HTTP/1.x parser at the head, so the body cannot be read.`);
       res.on('error', () => {});
       refuse(res, 501, true, env.defaultHeaders);
       return;
