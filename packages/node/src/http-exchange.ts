@@ -821,7 +821,7 @@ export function refuse(res: ResponseSink, status: number, close: boolean, defaul
   const fields = [...defaults, 'content-type', 'text/plain; charset=utf-8', 'content-length', String(text.length)];
   if (close && res.shouldKeepAlive !== undefined) res.shouldKeepAlive = false;
   res.writeHead(status, text, fields);
-  res.end(text);
+  res.end(text, 'latin1');
 }
 
 /**

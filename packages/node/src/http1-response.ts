@@ -156,6 +156,11 @@ export class Http1Response implements RequestSource, ResponseSink {
   /** A body chunk (a chunk of the chunked coding on a chunked response); false when the caller should wait for `callback`. */
   write(chunk: Uint8Array, callback: (error?: Error | null) => void): boolean {
     if (!this.chunked) return this.out(chunk, undefined, callback, true);
+    // An empty chunk would be the chunked coding's end: there is nothing to write.
+    if (chunk.byteLength === 0) {
+      process.nextTick(callback);
+      return true;
+    }
     const socket = this.active ? this.conn.socket : null;
     socket?.cork();
     this.out(chunkLine(chunk.byteLength), 'latin1', undefined, true);
@@ -243,7 +248,7 @@ export class Http1Response implements RequestSource, ResponseSink {
     const head = withHead ? this.head : null;
     if (head !== null) {
       this.head = null;
-      if (typeof data === 'string' && (encoding === 'latin1' || encoding === undefined)) {
+      if (typeof data === 'string' && encoding === 'latin1') {
         data = head + data;
         encoding = 'latin1';
       } else this.put(head, 'latin1', undefined);
