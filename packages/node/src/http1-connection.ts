@@ -22,8 +22,8 @@ export interface Http1Handlers {
   request(conn: Http1Connection, res: Http1Response, method: string, target: string, major: number, minor: number, raw: string[]): void;
   /** An Upgrade or CONNECT request: the socket is the handler's from now on, `bodyHead` the bytes read after the head. */
   upgrade(req: IncomingMessage, socket: Socket, bodyHead: Buffer): void;
-  /** The connection opened with the HTTP/2 preface, followed by `rest`: the socket is the handler's. Null: answer 400. */
-  h2c: ((socket: Socket, rest: Buffer) => void) | null;
+  /** The connection opened with the HTTP/2 preface: the socket is the handler's, `start` the bytes to read first (the preface and what followed it). Null: answer 400. */
+  h2c: ((socket: Socket, start: Buffer) => void) | null;
 }
 
 /** How the connections of one server behave. */
@@ -368,12 +368,12 @@ export class Http1Connection implements ResponseConnection {
     const socket = this.socket;
     error.rawPacket ??= data ?? this.parser?.getCurrentBuffer();
     if (error.code === 'HPE_PAUSED_H2_UPGRADE' && this.served === 0 && this.server.handlers.h2c !== null) {
-      const rest = afterPreface(error);
-      if (rest !== null) {
+      const start = http2Start(error);
+      if (start !== null) {
         this.handOver();
         // After llhttp has returned from the read it is reporting.
         process.nextTick(() => {
-          if (!socket.destroyed) this.server.handlers.h2c!(socket, rest);
+          if (!socket.destroyed) this.server.handlers.h2c!(socket, start);
         });
         return;
       }
@@ -444,8 +444,12 @@ export class Http1Connection implements ResponseConnection {
   }
 }
 
-/** The bytes after the HTTP/2 preface in the read that ended it (which may have begun in an earlier read), or null when it is not the preface. */
-function afterPreface(error: ParseError): Buffer | null {
+/**
+ * What the HTTP/2 session must read first: the preface, then the bytes after
+ * it in the read that ended it (the preface may have begun in an earlier
+ * read). Null when the read does not hold the preface's end.
+ */
+function http2Start(error: ParseError): Buffer | null {
   const packet = error.rawPacket;
   const parsed = error.bytesParsed;
   const n = HTTP2_PREFACE.length;

@@ -101,9 +101,9 @@ class NodeListener implements Listener {
         h2c:
           h2 === null || options.tls !== null
             ? null
-            : (socket, rest) => {
+            : (socket, start) => {
                 socket.pause();
-                socket.unshift(rest);
+                socket.unshift(start);
                 h2.emit('connection', socket);
               },
       },
