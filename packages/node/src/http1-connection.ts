@@ -163,7 +163,11 @@ export class Http1Connection implements ResponseConnection {
     } else {
       this.onData = (data) => {
         const p = this.parser;
-        if (p !== null) this.executed(p.execute(data), data);
+        try {
+          if (p !== null) this.executed(p.execute(data), data);
+        } catch (e) {
+          this.internalError(e);
+        }
       };
       socket.on('data', this.onData);
     }
@@ -347,6 +351,12 @@ export class Http1Connection implements ResponseConnection {
     this.state.closed(this.server.settings.logger);
   }
 
+  /** A fault of the server's own while reading the connection: logged, and the connection closed (its clients see it cut). */
+  internalError(e: unknown): void {
+    this.server.settings.logger.error('Internal error while reading an HTTP/1.x connection', e);
+    this.socket.destroy();
+  }
+
   /** The head being read took longer than the bound: 408, or a close for a connection that never sent a byte. */
   headTimedOut(): void {
     this.headSince = -1;
@@ -480,7 +490,15 @@ function onHeadersComplete(
   upgrade: boolean,
   keepAlive: boolean,
 ): number {
-  return this.conn?.headComplete(major, minor, raw, method, target, upgrade, keepAlive) ?? 0;
+  const conn = this.conn;
+  if (conn === null) return 0;
+  try {
+    return conn.headComplete(major, minor, raw, method, target, upgrade, keepAlive);
+  } catch (e) {
+    // Thrown back into node's parser, an error would end the process.
+    conn.internalError(e);
+    return 2;
+  }
 }
 function onBody(this: Bound, chunk: Buffer): void {
   this.conn?.bodyPiece(chunk);
@@ -489,5 +507,10 @@ function onMessageComplete(this: Bound): void {
   this.conn?.messageComplete();
 }
 function onExecute(this: Bound, ret: number | ParseError): void {
-  this.conn?.executed(ret, undefined);
+  const conn = this.conn;
+  try {
+    conn?.executed(ret, undefined);
+  } catch (e) {
+    conn?.internalError(e);
+  }
 }

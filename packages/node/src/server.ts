@@ -31,10 +31,10 @@ export const HTTP_EXTENSIONS: Extensions = Object.freeze({
 });
 
 /**
- * Seconds a client may take to send a request head (node:http's
- * headersTimeout; a slow head never reaches the app,
- * asgi.http.connection.5), and a new connection its first one. The body has no such bound: uploads stream for
- * as long as they take.
+ * Seconds a client may take to send a request head, from its first byte
+ * (node:http's headersTimeout; a slow head never reaches the app,
+ * asgi.http.connection.5), and a new connection to send its first byte.
+ * The body has no such bound: uploads stream for as long as they take.
  */
 export const HEADERS_TIMEOUT_S = 60;
 
