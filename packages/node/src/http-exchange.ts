@@ -825,11 +825,11 @@ export function refuse(res: ResponseSink, status: number, close: boolean, defaul
 }
 
 /**
- * Serves one HTTP/1.x request on node:http's objects (one served after an
- * upgrade handed its socket over). `expectContinue`: node's
- * 'checkContinue' (the client waits for 100 Continue).
+ * Serves one HTTP/1.x request on node:http's objects: one served after an
+ * upgrade handed its socket over (llhttp stopped at its head, so no body
+ * follows and nobody waits for 100 Continue).
  */
-export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerResponse): void {
   try {
     const socket = req.socket;
     const conn = env.sockets.of(socket);
@@ -838,7 +838,7 @@ export function serveRequest(env: RequestEnv, req: IncomingMessage, res: ServerR
     // HTTP/1.0 has no chunked coding (asgi.http.body.5): node would use it for a 1.0 client that sent `TE: chunked`.
     if (head.httpVersion === '1.0') res.useChunkedEncodingByDefault = false;
     const rules = env.rules;
-    startExchange(env, req, res, conn, head, rules.chunked || rules.contentLength > 0, expectContinue, false);
+    startExchange(env, req, res, conn, head, rules.chunked || rules.contentLength > 0, false, false);
   } catch (e) {
     internalError(env, e, res);
   }

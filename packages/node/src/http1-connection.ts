@@ -85,14 +85,9 @@ export class Http1Server {
     for (const conn of this.connections) if (conn.idle()) conn.socket.destroy();
   }
 
-  /** Closes every connection now. */
+  /** Closes every connection now, and stops the clock (the server is closed). */
   closeAll(): void {
     for (const conn of this.connections) conn.socket.destroy();
-    this.stop();
-  }
-
-  /** Stops the clock (the server is closed). */
-  stop(): void {
     if (this.sweep !== null) clearInterval(this.sweep);
     this.sweep = null;
   }
@@ -430,7 +425,6 @@ export class Http1Connection implements ResponseConnection {
     this.socket.removeListener('timeout', this.onTimeout);
     this.socket.removeListener('close', this.onClose);
     this.socket.setTimeout(0);
-    this.headSince = -1;
   }
 
   /** An Upgrade or CONNECT head: the socket goes to the upgrade handler with a node:http request object, as node:http hands it over. */

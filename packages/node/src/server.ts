@@ -213,6 +213,6 @@ class NodeListener implements Listener {
       refuse(res, 501, true, env.defaultHeaders);
       return;
     }
-    serveRequest(env, req, res, false);
+    serveRequest(env, req, res);
   }
 }
